@@ -1,0 +1,208 @@
+/**
+ * The thumbnail pipeline: validate the bytes, decode once (shrinking on load where the format
+ * allows), orient, flatten onto the background, convert to 8-bit sRGB, resize, encode.
+ */
+import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
+import { PermanentInputError } from "../errors";
+import { ACCEPTED_FORMATS, type Container, detectContainer } from "./detect";
+import { decodeHeic } from "./heic";
+import {
+  checkLimits,
+  checkPixels,
+  DEFAULT_LIMITS,
+  DEFAULT_OPTIONS,
+  type Limits,
+  type OutputFormat,
+  type ThumbnailOptions,
+} from "./options";
+
+export interface InputInfo {
+  /** Detected by content: jpeg, png, webp, gif, tiff, avif or heic. */
+  format: string;
+  /** As displayed, after EXIF orientation. */
+  width: number;
+  height: number;
+  bytes: number;
+}
+
+export interface Thumbnail {
+  data: Buffer;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  contentType: string;
+  input: InputInfo;
+}
+
+const CONTENT_TYPES: Record<OutputFormat, string> = {
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+  avif: "image/avif",
+  png: "image/png",
+};
+
+// Each thumbnail is a one-shot job on an untrusted upload: libvips' operation cache would only
+// hold memory. Thread count stays at sharp's default (1 per image on glibc Linux such as
+// Lambda, to limit memory fragmentation); throughput comes from several records in parallel.
+sharp.cache(false);
+// Defence in depth behind detectContainer: libvips may decode only the raster formats we accept,
+// never SVG, PDF, ImageMagick-handled or other loaders, whatever the bytes claim to be.
+sharp.block({ operation: ["VipsForeignLoad"] });
+sharp.unblock({
+  operation: [
+    "VipsForeignLoadJpeg",
+    "VipsForeignLoadPng",
+    "VipsForeignLoadWebp",
+    "VipsForeignLoadNsgif",
+    "VipsForeignLoadTiff",
+    "VipsForeignLoadHeif",
+  ],
+});
+
+/**
+ * Makes a thumbnail of an upload's bytes. Throws PermanentInputError (EMPTY_INPUT,
+ * INPUT_TOO_LARGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_INPUT) for bad input and
+ * ConfigError for unusable limits.
+ */
+export async function makeThumbnail(
+  input: Uint8Array,
+  options: ThumbnailOptions = DEFAULT_OPTIONS,
+  limits: Limits = DEFAULT_LIMITS,
+): Promise<Thumbnail> {
+  checkLimits(limits);
+  if (input.byteLength === 0)
+    throw new PermanentInputError("EMPTY_INPUT", "Input is empty (0 bytes)");
+  if (input.byteLength > limits.maxInputBytes) {
+    throw new PermanentInputError(
+      "INPUT_TOO_LARGE",
+      `Input is ${input.byteLength} bytes; the limit is ${limits.maxInputBytes}`,
+    );
+  }
+  const container = detectContainer(input);
+  if (container === undefined) {
+    throw new PermanentInputError(
+      "UNSUPPORTED_FORMAT",
+      `Input is not a supported image (${ACCEPTED_FORMATS}); formats are recognised by content, not by name`,
+    );
+  }
+
+  const source = await open(input, container, limits);
+  const pipeline = source.image
+    .resize({
+      width: options.width,
+      height: options.height,
+      fit: options.fit,
+      withoutEnlargement: true,
+    })
+    .flatten({ background: options.background })
+    .toColourspace("srgb");
+  encode(pipeline, options);
+
+  let output: { data: Buffer; info: OutputInfo };
+  try {
+    output = await pipeline.toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw decodeError(source.format, error);
+  }
+  return {
+    data: output.data,
+    width: output.info.width,
+    height: output.info.height,
+    format: options.format,
+    contentType: CONTENT_TYPES[options.format],
+    input: {
+      format: source.format,
+      width: source.width,
+      height: source.height,
+      bytes: input.byteLength,
+    },
+  };
+}
+
+interface Source {
+  image: Sharp;
+  format: string;
+  width: number;
+  height: number;
+}
+
+/** Reads the header (dimensions, codec, orientation) and sets up a single decode. */
+async function open(input: Uint8Array, container: Container, limits: Limits): Promise<Source> {
+  const image = sharp(input, {
+    // Truncated or corrupt pixel data is an error, not a grey half-image; mere warnings
+    // (common in camera JPEGs) are tolerated.
+    failOn: "error",
+    limitInputPixels: limits.maxInputPixels,
+    autoOrient: true,
+    // First frame only of animated GIF/WebP and multi-page TIFF.
+    pages: 1,
+  });
+  let metadata: Metadata;
+  try {
+    metadata = await image.metadata();
+  } catch (error) {
+    throw decodeError(container, error);
+  }
+  const expected = container === "heif" ? "heif" : container;
+  if (metadata.format !== expected) {
+    throw new PermanentInputError(
+      "CORRUPT_INPUT",
+      `Input starts like ${container} but decodes as ${String(metadata.format)}`,
+    );
+  }
+  const { width, height } = metadata.autoOrient;
+  checkPixels(metadata.width, metadata.pageHeight ?? metadata.height, limits.maxInputPixels);
+
+  if (container !== "heif") return { image, format: container, width, height };
+  if (metadata.compression === "av1") return { image, format: "avif", width, height };
+  if (metadata.compression !== "hevc") {
+    throw new PermanentInputError(
+      "UNSUPPORTED_FORMAT",
+      `HEIF input uses codec ${String(metadata.compression)}; supported: HEVC (HEIC), AV1 (AVIF)`,
+    );
+  }
+  const decoded = await decodeHeic(input, metadata.pagePrimary ?? 0, limits.maxInputPixels);
+  return {
+    image: sharp(decoded.data, {
+      raw: { width: decoded.width, height: decoded.height, channels: 4 },
+    }),
+    format: "heic",
+    width: decoded.width,
+    height: decoded.height,
+  };
+}
+
+function encode(pipeline: Sharp, { format, quality }: ThumbnailOptions): void {
+  switch (format) {
+    case "jpeg":
+      // libjpeg-turbo rather than mozjpeg's trellis quantisation: several times faster to encode.
+      pipeline.jpeg({ quality, mozjpeg: false });
+      return;
+    case "webp":
+      pipeline.webp({ quality });
+      return;
+    case "avif":
+      pipeline.avif({ quality });
+      return;
+    case "png":
+      pipeline.png();
+      return;
+  }
+}
+
+/** Maps a libvips failure on this input to a permanent error that says what went wrong. */
+function decodeError(format: string, error: unknown): PermanentInputError {
+  const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+  if (/exceeds pixel limit/i.test(reason)) {
+    return new PermanentInputError("TOO_MANY_PIXELS", `Input exceeds the pixel limit: ${reason}`, {
+      cause: error,
+    });
+  }
+  return new PermanentInputError(
+    "CORRUPT_INPUT",
+    `Input could not be decoded as ${format}: ${reason}`,
+    {
+      cause: error,
+    },
+  );
+}
