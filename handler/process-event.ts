@@ -1,0 +1,67 @@
+/**
+ * A whole S3 event: its records processed at most CONCURRENCY at a time, one log line each.
+ * Permanent failures are recorded and do not throw; if any record failed transiently, a
+ * TransientError is thrown once all the others are done, so Lambda retries the event (replaying
+ * the records that succeeded is harmless: same keys, same bytes).
+ */
+
+import type { S3Event } from "aws-lambda";
+import { type TransientCode, TransientError } from "./errors";
+import type { LogLevel } from "./log";
+import { type HandlerDeps, processRecord, type RecordResult } from "./process-record";
+
+export type { HandlerDeps, Outcome, RecordResult } from "./process-record";
+
+const LEVEL: Record<RecordResult["outcome"], LogLevel> = {
+  created: "info",
+  deleted: "info",
+  skipped: "info",
+  failed: "warn",
+  retry: "error",
+};
+
+const TRANSIENT_CODES: readonly string[] = [
+  "S3_ERROR",
+  "TIMEOUT",
+  "INTERNAL",
+] satisfies TransientCode[];
+
+export async function processEvent(event: S3Event, deps: HandlerDeps): Promise<RecordResult[]> {
+  const records = Array.isArray(event?.Records) ? event.Records : [];
+  const results = await mapBounded(records, deps.config.concurrency, async (record) => {
+    const result = await processRecord(record, deps);
+    deps.log.log(LEVEL[result.outcome], { ...result });
+    return result;
+  });
+  const retry = results.filter((result) => result.outcome === "retry");
+  const first = retry[0];
+  if (first !== undefined) {
+    const code = TRANSIENT_CODES.includes(first.code ?? "")
+      ? (first.code as TransientCode)
+      : "INTERNAL";
+    throw new TransientError(
+      code,
+      `${retry.length} of ${results.length} record(s) failed transiently and will be retried; ` +
+        `first: s3://${first.bucket}/${first.key}: ${first.reason ?? "unknown error"}`,
+    );
+  }
+  return results;
+}
+
+/** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

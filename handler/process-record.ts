@@ -1,0 +1,236 @@
+/**
+ * One S3 event record: make the thumbnail of a created object, or remove the thumbnail of a
+ * removed one. Never throws: the result says what happened, and "retry" means a transient
+ * failure the caller must surface so the event is delivered again (replays are idempotent).
+ */
+
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import type { S3EventRecord } from "aws-lambda";
+import type { HandlerConfig } from "./config";
+import { makeThumbnail, type Thumbnail } from "./engine";
+import { describeError, PermanentInputError, TransientError } from "./errors";
+import { recordFailure } from "./failure-record";
+import { destinationKey, isInDestination, isInSource } from "./keys";
+import type { Logger } from "./log";
+import { isNotFound, isPreconditionFailed, s3Failure } from "./s3-errors";
+import { InvalidRecordError, normalizeETag, parseRecord, type SourceRecord } from "./s3-event";
+import { thumbnailMetadata } from "./thumbnail-state";
+
+export interface HandlerDeps {
+  readonly s3: S3Client;
+  readonly config: HandlerConfig;
+  readonly log: Logger;
+}
+
+/**
+ * created/deleted: done. skipped: nothing to do (stale event, object gone, our own output...).
+ * failed: the input can never be thumbnailed; recorded on the source object, not retried.
+ * retry: a transient failure (S3, network); the event must be delivered again.
+ */
+export type Outcome = "created" | "deleted" | "skipped" | "failed" | "retry";
+
+export interface ImageSummary {
+  readonly bytes: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly format?: string;
+}
+
+/** One record's result; also the record's log line. */
+export interface RecordResult {
+  readonly bucket: string;
+  readonly key: string;
+  readonly event: string;
+  readonly outcome: Outcome;
+  readonly reason?: string;
+  /** Error code for failed/retry, e.g. CORRUPT_INPUT, S3_ERROR. */
+  readonly code?: string;
+  readonly input?: ImageSummary;
+  /** The thumbnail: written (created) or removed (deleted). */
+  readonly output?: Partial<ImageSummary> & { readonly bucket: string; readonly key: string };
+  readonly ms: number;
+}
+
+type Decision = Omit<RecordResult, "bucket" | "key" | "event" | "ms">;
+
+export async function processRecord(
+  record: S3EventRecord,
+  deps: HandlerDeps,
+): Promise<RecordResult> {
+  const started = performance.now();
+  let source: SourceRecord | undefined;
+  let decision: Decision;
+  try {
+    source = parseRecord(record);
+    decision = await decide(source, deps);
+  } catch (error) {
+    decision =
+      error instanceof InvalidRecordError
+        ? { outcome: "failed", code: "INVALID_RECORD", reason: error.message }
+        : { outcome: "retry", ...describeError(error) };
+  }
+  return {
+    bucket: source?.bucket ?? String(record?.s3?.bucket?.name ?? ""),
+    key: source?.key ?? String(record?.s3?.object?.key ?? ""),
+    event: source?.eventName ?? String(record?.eventName ?? ""),
+    ...decision,
+    ms: Math.round(performance.now() - started),
+  };
+}
+
+async function decide(source: SourceRecord, deps: HandlerDeps): Promise<Decision> {
+  const { config } = deps;
+  // Defence in depth against loops: never act on our own outputs, whatever the trigger says.
+  if (isInDestination(source.bucket, source.key, config)) {
+    return { outcome: "skipped", reason: "object is in the destination bucket and prefix" };
+  }
+  if (!isInSource(source.bucket, source.key, config)) {
+    return { outcome: "skipped", reason: "object is outside SOURCE_BUCKET/SOURCE_PREFIX" };
+  }
+  switch (source.kind) {
+    case "created":
+      return created(source, deps);
+    case "removed":
+      return removed(source, deps);
+    default:
+      return { outcome: "skipped", reason: "event type is not handled" };
+  }
+}
+
+async function created(source: SourceRecord, deps: HandlerDeps): Promise<Decision> {
+  if (source.size === 0 && source.key.endsWith("/")) {
+    return { outcome: "skipped", reason: "folder placeholder (empty key ending in /)" };
+  }
+  let eTag = source.eTag;
+  try {
+    const input = await download(source, deps);
+    if (input === "stale") {
+      return { outcome: "skipped", reason: "object changed since the event (ETag differs)" };
+    }
+    if (input === "gone") return { outcome: "skipped", reason: "object no longer exists" };
+    eTag = input.eTag;
+    const thumbnail = await makeThumbnail(input.bytes, deps.config.thumbnail, deps.config.limits);
+    return await upload(source, eTag, thumbnail, deps);
+  } catch (error) {
+    if (error instanceof PermanentInputError) return fail(source, eTag, error, deps);
+    throw error;
+  }
+}
+
+/** Writes the thumbnail to its destination key, with the metadata that names its source. */
+async function upload(
+  source: SourceRecord,
+  eTag: string,
+  thumbnail: Thumbnail,
+  { s3, config }: HandlerDeps,
+): Promise<Decision> {
+  const key = destinationKey(source.key, config);
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: config.destBucket,
+        Key: key,
+        Body: thumbnail.data,
+        ContentType: thumbnail.contentType,
+        CacheControl: config.cacheControl,
+        Metadata: thumbnailMetadata({ bucket: source.bucket, key: source.key, eTag }, config.spec),
+      }),
+    );
+  } catch (error) {
+    throw s3Failure("PutObject", config.destBucket, key, error);
+  }
+  const { data, width, height, format } = thumbnail;
+  return {
+    outcome: "created",
+    input: thumbnail.input,
+    output: { bucket: config.destBucket, key, bytes: data.length, width, height, format },
+  };
+}
+
+/**
+ * Records a permanent failure on the source object instead of throwing: a retry could only fail
+ * the same way. Recording is an S3 call; if it fails, its TransientError propagates (retry).
+ */
+async function fail(
+  source: SourceRecord,
+  eTag: string | undefined,
+  error: PermanentInputError,
+  { s3 }: HandlerDeps,
+): Promise<Decision> {
+  const { bucket, key, size } = source;
+  const recorded = await recordFailure(s3, { bucket, key }, { code: error.code, eTag: eTag ?? "" });
+  return {
+    outcome: "failed",
+    code: error.code,
+    reason: recorded ? error.message : `${error.message} (object gone: not tagged)`,
+    ...(size === undefined ? {} : { input: { bytes: size } }),
+  };
+}
+
+/**
+ * Downloads the version the event is about. Checks the event's size before any request, and
+ * asks S3 for the event's ETag (If-Match) so a stale event (object since overwritten) gets 412.
+ */
+async function download(
+  source: SourceRecord,
+  { s3, config }: HandlerDeps,
+): Promise<{ bytes: Uint8Array; eTag: string } | "stale" | "gone"> {
+  const { bucket, key, size } = source;
+  const { maxInputBytes } = config.limits;
+  if (size === 0) throw new PermanentInputError("EMPTY_INPUT", "object is empty (0 bytes)");
+  if (size !== undefined && size > maxInputBytes) throw tooLarge(size, maxInputBytes);
+  try {
+    const output = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: source.eTag }),
+    );
+    if (output.ContentLength !== undefined && output.ContentLength > maxInputBytes) {
+      throw tooLarge(output.ContentLength, maxInputBytes);
+    }
+    if (output.Body === undefined) {
+      throw new TransientError("S3_ERROR", `GetObject s3://${bucket}/${key} returned no body`);
+    }
+    const bytes = await output.Body.transformToByteArray();
+    return { bytes, eTag: normalizeETag(output.ETag ?? source.eTag ?? "") };
+  } catch (error) {
+    if (error instanceof PermanentInputError || error instanceof TransientError) throw error;
+    if (isPreconditionFailed(error)) return "stale";
+    if (isNotFound(error)) return "gone";
+    throw s3Failure("GetObject", bucket, key, error);
+  }
+}
+
+function tooLarge(bytes: number, maxInputBytes: number): PermanentInputError {
+  return new PermanentInputError(
+    "INPUT_TOO_LARGE",
+    `object is ${bytes} bytes, over the limit of ${maxInputBytes} (MAX_INPUT_BYTES)`,
+  );
+}
+
+/**
+ * Deletes the thumbnail of a removed object, unless the source exists again: events arrive out
+ * of order, and a removal processed after a re-upload (or the removal of an old version in a
+ * versioned bucket) must not delete the current object's thumbnail.
+ */
+async function removed(source: SourceRecord, { s3, config }: HandlerDeps): Promise<Decision> {
+  const { bucket, key } = source;
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { outcome: "skipped", reason: "source object exists again: thumbnail kept" };
+  } catch (error) {
+    if (!isNotFound(error)) throw s3Failure("HeadObject", bucket, key, error);
+  }
+  const outputKey = destinationKey(key, config);
+  try {
+    // DeleteObject succeeds whether or not the thumbnail exists, so a replay is harmless.
+    await s3.send(new DeleteObjectCommand({ Bucket: config.destBucket, Key: outputKey }));
+  } catch (error) {
+    throw s3Failure("DeleteObject", config.destBucket, outputKey, error);
+  }
+  return { outcome: "deleted", output: { bucket: config.destBucket, key: outputKey } };
+}
