@@ -1,0 +1,70 @@
+/**
+ * The CDKTF app: reads the configuration once (stacks/config.ts: environment variables win over
+ * cdktf.json context), hashes the image inputs, and builds the two stacks.
+ *
+ *   npx cdktf synth | deploy '*' | destroy '*'     (see docs/deploy.md)
+ */
+import { App } from "cdktf";
+import type { Construct } from "constructs";
+import { ThumbnailError } from "./handler/errors";
+import { type InfraConfig, readInfraConfig } from "./stacks/config";
+import { DependenciesStack } from "./stacks/dependencies-stack";
+import { hashImageInputs } from "./stacks/image-inputs";
+import { LambdaStack } from "./stacks/lambda-stack";
+
+export interface BuildOptions {
+  /** The project root: build context of the image, and where local state files live. */
+  readonly projectRoot: string;
+  /** Hash of the image inputs (hashImageInputs(projectRoot)). */
+  readonly imageInputsHash: string;
+}
+
+/** The tag the deploy pushes: the configured one, or one derived from the image inputs. */
+export function imageTag(config: InfraConfig, imageInputsHash: string): string {
+  return config.imageTag ?? `${config.architecture}-${imageInputsHash.slice(0, 16)}`;
+}
+
+/** Adds the deployment's two stacks to `app`; the Lambda stack reads the other's plain values. */
+export function buildStacks(app: Construct, config: InfraConfig, options: BuildOptions) {
+  const base = { config, stateDir: options.projectRoot };
+  const dependencies = new DependenciesStack(app, "dependencies", base);
+  const lambda = new LambdaStack(app, "lambda", {
+    ...base,
+    image: {
+      projectRoot: options.projectRoot,
+      inputsHash: options.imageInputsHash,
+      tag: imageTag(config, options.imageInputsHash),
+    },
+    accountId: dependencies.accountId,
+    sourceBucketName: dependencies.sourceBucketName,
+    sourceBucketArn: dependencies.sourceBucketArn,
+    destinationBucketName: dependencies.destinationBucketName,
+    repositoryName: dependencies.repositoryName,
+    repositoryUrl: dependencies.repositoryUrl,
+    executionRoleArn: dependencies.executionRoleArn,
+    failureQueueArn: dependencies.failureQueueArn,
+    failureQueueName: dependencies.failureQueueName,
+    failureQueueUrl: dependencies.failureQueueUrl,
+    deployRoleArn: dependencies.deployRoleArn,
+    deployRoleName: dependencies.deployRoleName,
+  });
+  return { dependencies, lambda };
+}
+
+function main(): void {
+  const app = new App();
+  let config: InfraConfig;
+  try {
+    config = readInfraConfig({ context: (key) => app.node.tryGetContext(key), env: process.env });
+  } catch (error) {
+    if (!(error instanceof ThumbnailError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+  // cdktf runs the app from the project root (where cdktf.json is).
+  const projectRoot = process.cwd();
+  buildStacks(app, config, { projectRoot, imageInputsHash: hashImageInputs(projectRoot) });
+  app.synth();
+}
+
+if (require.main === module) main();

@@ -1,0 +1,359 @@
+/**
+ * The infrastructure's configuration: every setting, its cdktf.json context key, its environment
+ * variable, its default and what it accepts. main.ts reads it once and passes the result down;
+ * nothing under stacks/ reads process.env.
+ *
+ * Precedence: environment variable > cdktf.json "context" > default. An empty environment
+ * variable counts as unset.
+ */
+import { ConfigError } from "../handler/errors";
+
+export type Architecture = "x86_64" | "arm64";
+
+export interface InfraConfig {
+  /** AWS region of every resource. */
+  readonly region: string;
+  /** Deployment name: prefixes every resource name, so two deployments can share an account. */
+  readonly name: string;
+  readonly architecture: Architecture;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  /** Reserved concurrency; undefined = unreserved (the account's pool). */
+  readonly reservedConcurrency?: number;
+  /** Asynchronous invocation: retries after a failed attempt (0-2). */
+  readonly retryAttempts: number;
+  /** Asynchronous invocation: how long an event may wait before it goes to the failure queue. */
+  readonly maxEventAgeSeconds: number;
+  readonly logRetentionDays: number;
+  /** ECR lifecycle: how many images to keep. */
+  readonly keepImages: number;
+  /** Let `cdktf destroy` delete buckets that still hold objects. */
+  readonly forceDestroyBuckets: boolean;
+  /** "owner/name" of the GitHub repository whose main branch may deploy; undefined = no CI role. */
+  readonly githubRepository?: string;
+  /** ARN of an existing GitHub Actions OIDC provider to reuse; undefined = create one. */
+  readonly githubOidcProviderArn?: string;
+  /** Tag the deploy pushes the image under; undefined = derived from the image inputs' hash. */
+  readonly imageTag?: string;
+  /** S3 notification filters on the source bucket ("" = none). */
+  readonly notificationPrefix: string;
+  readonly notificationSuffix: string;
+  /** Alarm notifications go to this address through SNS; undefined = alarms without actions. */
+  readonly alarmEmail?: string;
+  /** Remote state (S3 backend with a lock file); undefined = local state files. */
+  readonly stateBucket?: string;
+  readonly stateRegion?: string;
+  /** The handler's environment variables (DEST_PREFIX, THUMB_*, ...): only the ones set. */
+  readonly handlerEnvironment: Readonly<Record<string, string>>;
+}
+
+/** Where a setting's raw value comes from. */
+export interface ConfigSources {
+  /** cdktf.json "context" (app.node.tryGetContext). */
+  readonly context: (key: string) => unknown;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Parses one raw value; returns the value or a description of what is accepted. */
+type Parser<T> = (raw: unknown) => { ok: true; value: T } | { ok: false; accepted: string };
+
+interface Setting<T> {
+  /** cdktf.json context key. */
+  readonly key: string;
+  /** Environment variable; wins over the context. */
+  readonly env: string;
+  readonly parse: Parser<T>;
+}
+
+const ok = <T>(value: T) => ({ ok: true as const, value });
+const no = (accepted: string) => ({ ok: false as const, accepted });
+
+function text(pattern: RegExp, accepted: string): Parser<string> {
+  return (raw) => (typeof raw === "string" && pattern.test(raw) ? ok(raw) : no(accepted));
+}
+
+function integer(min: number, max: number, accepted?: string): Parser<number> {
+  return (raw) => {
+    const value = typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+    return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max
+      ? ok(value)
+      : no(accepted ?? `an integer from ${min} to ${max}`);
+  };
+}
+
+function oneOf<T extends string | number>(values: readonly T[]): Parser<T> {
+  return (raw) => {
+    const found = values.find((v) => String(v) === String(raw));
+    return found === undefined ? no(`one of ${values.join(", ")}`) : ok(found);
+  };
+}
+
+const boolean: Parser<boolean> = (raw) => {
+  if (raw === true || raw === "true") return ok(true);
+  if (raw === false || raw === "false") return ok(false);
+  return no("true or false");
+};
+
+const anyText = (maxLength: number): Parser<string> =>
+  text(new RegExp(`^[\\s\\S]{0,${maxLength}}$`), `a string of at most ${maxLength} characters`);
+
+/** CloudWatch Logs accepts only these retention periods. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+const REGION = text(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "an AWS region such as eu-west-1");
+
+export const SETTINGS = {
+  region: { key: "region", env: "THUMBNAILER_REGION", parse: REGION },
+  // Resource names are "<name>-thumbnails-<account>-<region>" (<= 63 characters for S3).
+  name: {
+    key: "name",
+    env: "THUMBNAILER_NAME",
+    parse: text(
+      /^[a-z][a-z0-9-]{1,18}[a-z0-9]$/,
+      "3-20 characters: lowercase letters, digits and hyphens, starting with a letter",
+    ),
+  },
+  architecture: {
+    key: "architecture",
+    env: "THUMBNAILER_ARCHITECTURE",
+    parse: oneOf(["x86_64", "arm64"] as const),
+  },
+  memoryMb: { key: "memoryMb", env: "THUMBNAILER_MEMORY_MB", parse: integer(128, 10240) },
+  timeoutSeconds: {
+    key: "timeoutSeconds",
+    env: "THUMBNAILER_TIMEOUT_SECONDS",
+    parse: integer(1, 900),
+  },
+  reservedConcurrency: {
+    key: "reservedConcurrency",
+    env: "THUMBNAILER_RESERVED_CONCURRENCY",
+    // 0 would throttle every invocation: refuse it rather than deploy a dead function.
+    parse: integer(1, 100000, "an integer of at least 1 (unset = unreserved)"),
+  },
+  retryAttempts: { key: "retryAttempts", env: "THUMBNAILER_RETRY_ATTEMPTS", parse: integer(0, 2) },
+  maxEventAgeSeconds: {
+    key: "maxEventAgeSeconds",
+    env: "THUMBNAILER_MAX_EVENT_AGE_SECONDS",
+    parse: integer(60, 21600),
+  },
+  logRetentionDays: {
+    key: "logRetentionDays",
+    env: "THUMBNAILER_LOG_RETENTION_DAYS",
+    parse: oneOf(LOG_RETENTION_DAYS),
+  },
+  keepImages: { key: "keepImages", env: "THUMBNAILER_KEEP_IMAGES", parse: integer(1, 1000) },
+  forceDestroyBuckets: {
+    key: "forceDestroyBuckets",
+    env: "THUMBNAILER_FORCE_DESTROY_BUCKETS",
+    parse: boolean,
+  },
+  githubRepository: {
+    key: "githubRepository",
+    env: "THUMBNAILER_GITHUB_REPOSITORY",
+    parse: text(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "owner/name of a GitHub repository"),
+  },
+  githubOidcProviderArn: {
+    key: "githubOidcProviderArn",
+    env: "THUMBNAILER_GITHUB_OIDC_PROVIDER_ARN",
+    parse: text(
+      /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/,
+      "the ARN of an IAM OIDC provider for token.actions.githubusercontent.com",
+    ),
+  },
+  imageTag: {
+    key: "imageTag",
+    env: "THUMBNAILER_IMAGE_TAG",
+    parse: text(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "a Docker tag: [A-Za-z0-9_.-], 1-128 chars"),
+  },
+  notificationPrefix: {
+    key: "notificationPrefix",
+    env: "THUMBNAILER_NOTIFICATION_PREFIX",
+    parse: anyText(1024),
+  },
+  notificationSuffix: {
+    key: "notificationSuffix",
+    env: "THUMBNAILER_NOTIFICATION_SUFFIX",
+    parse: anyText(1024),
+  },
+  alarmEmail: {
+    key: "alarmEmail",
+    env: "THUMBNAILER_ALARM_EMAIL",
+    parse: text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an e-mail address"),
+  },
+  stateBucket: {
+    key: "stateBucket",
+    env: "THUMBNAILER_STATE_BUCKET",
+    parse: text(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name"),
+  },
+  stateRegion: { key: "stateRegion", env: "THUMBNAILER_STATE_REGION", parse: REGION },
+} satisfies Record<string, Setting<unknown>>;
+
+/**
+ * The handler's settings: context key, environment variable here, and the Lambda environment
+ * variable it becomes. Unset ones are left out so the handler's own defaults apply.
+ */
+export const HANDLER_SETTINGS: readonly (Setting<string | number> & {
+  readonly lambdaEnv: string;
+})[] = [
+  {
+    key: "destPrefix",
+    env: "THUMBNAILER_DEST_PREFIX",
+    lambdaEnv: "DEST_PREFIX",
+    parse: anyText(512),
+  },
+  {
+    key: "thumbWidth",
+    env: "THUMBNAILER_THUMB_WIDTH",
+    lambdaEnv: "THUMB_WIDTH",
+    parse: integer(1, 4096),
+  },
+  {
+    key: "thumbHeight",
+    env: "THUMBNAILER_THUMB_HEIGHT",
+    lambdaEnv: "THUMB_HEIGHT",
+    parse: integer(1, 4096),
+  },
+  {
+    key: "thumbFit",
+    env: "THUMBNAILER_THUMB_FIT",
+    lambdaEnv: "THUMB_FIT",
+    parse: oneOf(["inside", "cover"]),
+  },
+  {
+    key: "thumbFormat",
+    env: "THUMBNAILER_THUMB_FORMAT",
+    lambdaEnv: "THUMB_FORMAT",
+    parse: oneOf(["jpeg", "webp", "avif", "png"]),
+  },
+  {
+    key: "thumbQuality",
+    env: "THUMBNAILER_THUMB_QUALITY",
+    lambdaEnv: "THUMB_QUALITY",
+    parse: integer(1, 100),
+  },
+  {
+    key: "thumbBackground",
+    env: "THUMBNAILER_THUMB_BACKGROUND",
+    lambdaEnv: "THUMB_BACKGROUND",
+    parse: text(/^#[0-9a-fA-F]{6}$/, "a colour #rrggbb"),
+  },
+  {
+    key: "maxInputBytes",
+    env: "THUMBNAILER_MAX_INPUT_BYTES",
+    lambdaEnv: "MAX_INPUT_BYTES",
+    parse: integer(1, Number.MAX_SAFE_INTEGER, "a positive integer"),
+  },
+  {
+    key: "maxInputPixels",
+    env: "THUMBNAILER_MAX_INPUT_PIXELS",
+    lambdaEnv: "MAX_INPUT_PIXELS",
+    parse: integer(1, Number.MAX_SAFE_INTEGER, "a positive integer"),
+  },
+  {
+    key: "concurrency",
+    env: "THUMBNAILER_CONCURRENCY",
+    lambdaEnv: "CONCURRENCY",
+    parse: integer(1, 64),
+  },
+  {
+    key: "cacheControl",
+    env: "THUMBNAILER_CACHE_CONTROL",
+    lambdaEnv: "CACHE_CONTROL",
+    parse: anyText(256),
+  },
+];
+
+export const DEFAULTS = {
+  region: "us-east-1",
+  name: "thumbnailer",
+  // x86_64 builds natively on most laptops and CI runners; arm64 is ~20% cheaper per GB-second.
+  architecture: "x86_64",
+  // sharp decodes a whole image in memory, and Lambda's CPU share grows with memory.
+  memoryMb: 1536,
+  timeoutSeconds: 60,
+  retryAttempts: 2,
+  // The maximum: an event waiting out a throttle is retried instead of dropped.
+  maxEventAgeSeconds: 21600,
+  logRetentionDays: 30,
+  keepImages: 10,
+  forceDestroyBuckets: false,
+  notificationPrefix: "",
+  notificationSuffix: "",
+} as const;
+
+/**
+ * Reads and validates the whole configuration. Throws one ConfigError listing every bad setting,
+ * each line naming the setting, its environment variable, the value and what is accepted.
+ */
+export function readInfraConfig(sources: ConfigSources): InfraConfig {
+  const problems: string[] = [];
+
+  function read<T>(setting: Setting<T>): T | undefined {
+    const fromEnv = sources.env[setting.env];
+    const raw = fromEnv !== undefined && fromEnv !== "" ? fromEnv : sources.context(setting.key);
+    if (raw === undefined || raw === null) return undefined;
+    const result = setting.parse(raw);
+    if (result.ok) return result.value;
+    problems.push(
+      `${setting.key} (${setting.env}): ${JSON.stringify(raw)} is not accepted; expected ${result.accepted}`,
+    );
+    return undefined;
+  }
+
+  const s = SETTINGS;
+  const handlerEnvironment: Record<string, string> = {};
+  for (const setting of HANDLER_SETTINGS) {
+    const value = read(setting);
+    if (value !== undefined) handlerEnvironment[setting.lambdaEnv] = String(value);
+  }
+
+  const config: InfraConfig = {
+    region: read(s.region) ?? DEFAULTS.region,
+    name: read(s.name) ?? DEFAULTS.name,
+    architecture: read(s.architecture) ?? DEFAULTS.architecture,
+    memoryMb: read(s.memoryMb) ?? DEFAULTS.memoryMb,
+    timeoutSeconds: read(s.timeoutSeconds) ?? DEFAULTS.timeoutSeconds,
+    reservedConcurrency: read(s.reservedConcurrency),
+    retryAttempts: read(s.retryAttempts) ?? DEFAULTS.retryAttempts,
+    maxEventAgeSeconds: read(s.maxEventAgeSeconds) ?? DEFAULTS.maxEventAgeSeconds,
+    logRetentionDays: read(s.logRetentionDays) ?? DEFAULTS.logRetentionDays,
+    keepImages: read(s.keepImages) ?? DEFAULTS.keepImages,
+    forceDestroyBuckets: read(s.forceDestroyBuckets) ?? DEFAULTS.forceDestroyBuckets,
+    githubRepository: read(s.githubRepository),
+    githubOidcProviderArn: read(s.githubOidcProviderArn),
+    imageTag: read(s.imageTag),
+    notificationPrefix: read(s.notificationPrefix) ?? DEFAULTS.notificationPrefix,
+    notificationSuffix: read(s.notificationSuffix) ?? DEFAULTS.notificationSuffix,
+    alarmEmail: read(s.alarmEmail),
+    stateBucket: read(s.stateBucket),
+    stateRegion: read(s.stateRegion),
+    handlerEnvironment,
+  };
+
+  if (config.githubOidcProviderArn !== undefined && config.githubRepository === undefined) {
+    problems.push(
+      `githubOidcProviderArn (${s.githubOidcProviderArn.env}) is set but githubRepository ` +
+        `(${s.githubRepository.env}) is not; expected both, or neither`,
+    );
+  }
+  if (config.stateRegion !== undefined && config.stateBucket === undefined) {
+    problems.push(
+      `stateRegion (${s.stateRegion.env}) is set but stateBucket (${s.stateBucket.env}) is not; ` +
+        "expected a state bucket with it",
+    );
+  }
+  if (config.timeoutSeconds > config.maxEventAgeSeconds) {
+    problems.push(
+      `maxEventAgeSeconds (${s.maxEventAgeSeconds.env}) ${config.maxEventAgeSeconds} is shorter ` +
+        `than timeoutSeconds ${config.timeoutSeconds}; expected at least the timeout`,
+    );
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid infrastructure configuration:\n  - ${problems.join("\n  - ")}`);
+  }
+  return config;
+}

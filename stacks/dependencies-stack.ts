@@ -1,0 +1,254 @@
+/**
+ * Everything the function needs before it can exist: buckets, image repository, execution role,
+ * log group, failure queue, and the GitHub Actions deploy role. The Lambda stack reads the plain
+ * values below through cross-stack references.
+ */
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { EcrLifecyclePolicy } from "@cdktf/provider-aws/lib/ecr-lifecycle-policy";
+import { EcrRepository } from "@cdktf/provider-aws/lib/ecr-repository";
+import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { PrivateBucket } from "./private-bucket";
+import { configureStack, type StackBaseProps } from "./stack-base";
+
+export type DependenciesStackProps = StackBaseProps;
+
+const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
+
+/** Object ARN pattern for the keys under `prefix` ("" = the whole bucket). */
+const objects = (bucketArn: string, prefix: string) => `${bucketArn}/${prefix}*`;
+
+export class DependenciesStack extends TerraformStack {
+  public readonly accountId: string;
+  public readonly sourceBucketName: string;
+  public readonly sourceBucketArn: string;
+  public readonly destinationBucketName: string;
+  public readonly destinationBucketArn: string;
+  public readonly repositoryName: string;
+  public readonly repositoryUrl: string;
+  public readonly executionRoleArn: string;
+  public readonly logGroupName: string;
+  public readonly failureQueueArn: string;
+  public readonly failureQueueName: string;
+  public readonly failureQueueUrl: string;
+  /** Set only when a GitHub repository is configured. */
+  public readonly deployRoleArn?: string;
+  public readonly deployRoleName?: string;
+
+  constructor(scope: Construct, id: string, props: DependenciesStackProps) {
+    super(scope, id);
+    configureStack(this, id, props);
+    const { config } = props;
+    const name = config.name;
+    const destPrefix = config.handlerEnvironment.DEST_PREFIX ?? "";
+
+    // Image repository: immutable tags, scanned on push; destroy deletes it with its images
+    const repository = new EcrRepository(this, "repository", {
+      name,
+      imageTagMutability: "IMMUTABLE",
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfiguration: [{ encryptionType: "AES256" }],
+      forceDelete: true,
+    });
+    new EcrLifecyclePolicy(this, "repository-lifecycle", {
+      repository: repository.name,
+      policy: JSON.stringify({
+        rules: [
+          {
+            rulePriority: 1,
+            description: `Keep the last ${config.keepImages} images`,
+            selection: {
+              tagStatus: "any",
+              countType: "imageCountMoreThan",
+              countNumber: config.keepImages,
+            },
+            action: { type: "expire" },
+          },
+        ],
+      }),
+    });
+    // A repository's registry ID is the account ID: no STS call needed to learn it.
+    this.accountId = repository.registryId;
+
+    // Buckets: names unique per account and region
+    const suffix = `${this.accountId}-${config.region}`;
+    const source = new PrivateBucket(this, "source-bucket", {
+      bucketName: `${name}-source-${suffix}`,
+      forceDestroy: config.forceDestroyBuckets,
+      versioned: true,
+    });
+    const destination = new PrivateBucket(this, "destination-bucket", {
+      bucketName: `${name}-thumbnails-${suffix}`,
+      forceDestroy: config.forceDestroyBuckets,
+      versioned: false,
+    });
+
+    // Log group with retention (the function's default group name, created before the function)
+    const logGroup = new CloudwatchLogGroup(this, "log-group", {
+      name: `/aws/lambda/${name}`,
+      retentionInDays: config.logRetentionDays,
+    });
+
+    // Failure queue: asynchronous invocations that exhausted their retries land here
+    const failureQueue = new SqsQueue(this, "failure-queue", {
+      name: `${name}-failures`,
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: 1209600,
+    });
+
+    // Execution role: trusted by Lambda only, allowed exactly what the handler does
+    const executionRole = new IamRole(this, "execution-role", {
+      name: `${name}-lambda`,
+      assumeRolePolicy: new DataAwsIamPolicyDocument(this, "execution-trust", {
+        statement: [
+          {
+            actions: ["sts:AssumeRole"],
+            principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }],
+          },
+        ],
+      }).json,
+    });
+    const sourceArn = source.bucket.arn;
+    const destinationArn = destination.bucket.arn;
+    const sourcePrefix = config.notificationPrefix;
+    new IamRolePolicy(this, "execution-policy", {
+      name: "thumbnailer",
+      role: executionRole.name,
+      policy: new DataAwsIamPolicyDocument(this, "execution-permissions", {
+        statement: [
+          {
+            sid: "ReadAndTagSourceObjects",
+            actions: ["s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging"],
+            resources: [objects(sourceArn, sourcePrefix)],
+          },
+          {
+            sid: "WriteThumbnails",
+            // GetObject also authorises HeadObject.
+            actions: ["s3:PutObject", "s3:DeleteObject", "s3:GetObject"],
+            resources: [objects(destinationArn, destPrefix)],
+          },
+          {
+            // Without ListBucket S3 answers 403 instead of 404 for a missing key, and the handler
+            // could not tell "no thumbnail yet" or "source already deleted" from a real denial.
+            sid: "TellMissingKeysApart",
+            actions: ["s3:ListBucket"],
+            resources: [sourceArn, destinationArn],
+          },
+          {
+            sid: "WriteOwnLogs",
+            actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources: [`${logGroup.arn}:*`],
+          },
+          {
+            sid: "SendFailedEvents",
+            actions: ["sqs:SendMessage"],
+            resources: [failureQueue.arn],
+          },
+          {
+            // X-Ray has no resource-level permissions: its actions only accept "*".
+            sid: "Tracing",
+            actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            resources: ["*"],
+          },
+        ],
+      }).json,
+    });
+
+    // GitHub Actions deploy role: only this repository's main branch, only this deployment
+    if (config.githubRepository !== undefined) {
+      const providerArn =
+        config.githubOidcProviderArn ??
+        new IamOpenidConnectProvider(this, "github-oidc", {
+          url: `https://${GITHUB_OIDC_HOST}`,
+          clientIdList: ["sts.amazonaws.com"],
+        }).arn;
+      const deployRole = new IamRole(this, "deploy-role", {
+        name: `${name}-github-deploy`,
+        maxSessionDuration: 3600,
+        assumeRolePolicy: new DataAwsIamPolicyDocument(this, "deploy-trust", {
+          statement: [
+            {
+              actions: ["sts:AssumeRoleWithWebIdentity"],
+              principals: [{ type: "Federated", identifiers: [providerArn] }],
+              condition: [
+                {
+                  test: "StringEquals",
+                  variable: `${GITHUB_OIDC_HOST}:aud`,
+                  values: ["sts.amazonaws.com"],
+                },
+                {
+                  test: "StringEquals",
+                  variable: `${GITHUB_OIDC_HOST}:sub`,
+                  values: [`repo:${config.githubRepository}:ref:refs/heads/main`],
+                },
+              ],
+            },
+          ],
+        }).json,
+      });
+      // Push images to this repository; the function permissions live in the Lambda stack.
+      new IamRolePolicy(this, "deploy-policy", {
+        name: "push-image-and-smoke-test",
+        role: deployRole.name,
+        policy: new DataAwsIamPolicyDocument(this, "deploy-permissions", {
+          statement: [
+            {
+              // Registry login: GetAuthorizationToken has no resource-level permissions.
+              sid: "RegistryLogin",
+              actions: ["ecr:GetAuthorizationToken"],
+              resources: ["*"],
+            },
+            {
+              sid: "PushImages",
+              actions: [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:DescribeImages",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+              ],
+              resources: [repository.arn],
+            },
+            {
+              sid: "SmokeTestUpload",
+              actions: ["s3:PutObject", "s3:DeleteObject"],
+              resources: [objects(sourceArn, sourcePrefix)],
+            },
+            {
+              sid: "SmokeTestReadThumbnail",
+              actions: ["s3:GetObject", "s3:DeleteObject"],
+              resources: [objects(destinationArn, destPrefix)],
+            },
+            {
+              sid: "SmokeTestWaitForThumbnail",
+              actions: ["s3:ListBucket"],
+              resources: [destinationArn],
+            },
+          ],
+        }).json,
+      });
+      this.deployRoleArn = deployRole.arn;
+      this.deployRoleName = deployRole.name;
+    }
+
+    this.sourceBucketName = source.bucket.bucket;
+    this.sourceBucketArn = sourceArn;
+    this.destinationBucketName = destination.bucket.bucket;
+    this.destinationBucketArn = destinationArn;
+    this.repositoryName = repository.name;
+    this.repositoryUrl = repository.repositoryUrl;
+    this.executionRoleArn = executionRole.arn;
+    this.logGroupName = logGroup.name;
+    this.failureQueueArn = failureQueue.arn;
+    this.failureQueueName = failureQueue.name;
+    this.failureQueueUrl = failureQueue.url;
+  }
+}

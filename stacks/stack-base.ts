@@ -1,0 +1,42 @@
+/** What every stack of a deployment shares: the AWS provider with default tags, and where state lives. */
+
+import { join } from "node:path";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { LocalBackend, S3Backend, type TerraformStack } from "cdktf";
+import type { InfraConfig } from "./config";
+
+export interface StackBaseProps {
+  readonly config: InfraConfig;
+  /** Folder for local state files (the project root); unused with a state bucket. */
+  readonly stateDir: string;
+}
+
+/** Tags on every resource that supports them (the provider's default_tags). */
+export function defaultTags(config: InfraConfig): Record<string, string> {
+  return { Project: "thumbnailer", Deployment: config.name, ManagedBy: "cdktf" };
+}
+
+/** Configures the AWS provider and the state backend of `stack`. */
+export function configureStack(stack: TerraformStack, id: string, props: StackBaseProps): void {
+  const { config } = props;
+  new AwsProvider(stack, "aws", {
+    region: config.region,
+    defaultTags: [{ tags: defaultTags(config) }],
+  });
+
+  // State: one file or S3 object per deployment and stack, so deployments never share state.
+  if (config.stateBucket === undefined) {
+    new LocalBackend(stack, {
+      path: join(props.stateDir, `terraform.${config.name}-${id}.tfstate`),
+    });
+  } else {
+    const backend = new S3Backend(stack, {
+      bucket: config.stateBucket,
+      key: `${config.name}/${id}.tfstate`,
+      region: config.stateRegion ?? config.region,
+      encrypt: true,
+    });
+    // S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3BackendConfig lacks the field.
+    backend.addOverride("use_lockfile", true);
+  }
+}
