@@ -189,3 +189,22 @@ export function colourName(colour: Rgb, tolerance = 24): string {
   }
   return `rgb(${colour.join(", ")})`;
 }
+
+/**
+ * Whether an EXIF block (as sharp's metadata returns it, "Exif\0\0" then TIFF) holds a
+ * GPSInfo IFD pointer (tag 0x8825). A byte search: good enough to check a test input.
+ */
+export function exifHasGps(exif: Buffer | undefined): boolean {
+  if (!exif) return false;
+  const littleEndian = exif.toString("latin1", 6, 8) === "II";
+  return exif.includes(Buffer.from(littleEndian ? [0x25, 0x88] : [0x88, 0x25]));
+}
+
+/** "red", "green" or "blue" if that channel leads the other two by at least `margin`. */
+export function dominantChannel(colour: Rgb, margin = 60): string {
+  const [r, g, b] = colour;
+  if (r >= g + margin && r >= b + margin) return "red";
+  if (g >= r + margin && g >= b + margin) return "green";
+  if (b >= r + margin && b >= g + margin) return "blue";
+  return `none of rgb(${colour.join(", ")})`;
+}
