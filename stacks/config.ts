@@ -6,7 +6,8 @@
  * Precedence: environment variable > cdktf.json "context" > default. An empty environment
  * variable counts as unset.
  */
-import { ConfigError } from "../handler/errors";
+import { readConfig as readHandlerConfig } from "../handler/config";
+import { ConfigError, ThumbnailError } from "../handler/errors";
 
 export type Architecture = "x86_64" | "arm64";
 
@@ -191,80 +192,33 @@ export const SETTINGS = {
   stateRegion: { key: "stateRegion", env: "THUMBNAILER_STATE_REGION", parse: REGION },
 } satisfies Record<string, Setting<unknown>>;
 
+/** Any string or number, as the string the Lambda's environment will hold. */
+const scalar: Parser<string> = (raw) =>
+  typeof raw === "string" || typeof raw === "number" ? ok(String(raw)) : no("a string or number");
+
 /**
  * The handler's settings: context key, environment variable here, and the Lambda environment
- * variable it becomes. Unset ones are left out so the handler's own defaults apply.
+ * variable it becomes. Unset ones are left out so the handler's own defaults apply. Their values
+ * are checked by the handler's own readConfig, so both agree on what is accepted.
  */
-export const HANDLER_SETTINGS: readonly (Setting<string | number> & {
-  readonly lambdaEnv: string;
-})[] = [
-  {
-    key: "destPrefix",
-    env: "THUMBNAILER_DEST_PREFIX",
-    lambdaEnv: "DEST_PREFIX",
-    parse: anyText(512),
-  },
-  {
-    key: "thumbWidth",
-    env: "THUMBNAILER_THUMB_WIDTH",
-    lambdaEnv: "THUMB_WIDTH",
-    parse: integer(1, 4096),
-  },
-  {
-    key: "thumbHeight",
-    env: "THUMBNAILER_THUMB_HEIGHT",
-    lambdaEnv: "THUMB_HEIGHT",
-    parse: integer(1, 4096),
-  },
-  {
-    key: "thumbFit",
-    env: "THUMBNAILER_THUMB_FIT",
-    lambdaEnv: "THUMB_FIT",
-    parse: oneOf(["inside", "cover"]),
-  },
-  {
-    key: "thumbFormat",
-    env: "THUMBNAILER_THUMB_FORMAT",
-    lambdaEnv: "THUMB_FORMAT",
-    parse: oneOf(["jpeg", "webp", "avif", "png"]),
-  },
-  {
-    key: "thumbQuality",
-    env: "THUMBNAILER_THUMB_QUALITY",
-    lambdaEnv: "THUMB_QUALITY",
-    parse: integer(1, 100),
-  },
-  {
-    key: "thumbBackground",
-    env: "THUMBNAILER_THUMB_BACKGROUND",
-    lambdaEnv: "THUMB_BACKGROUND",
-    parse: text(/^#[0-9a-fA-F]{6}$/, "a colour #rrggbb"),
-  },
-  {
-    key: "maxInputBytes",
-    env: "THUMBNAILER_MAX_INPUT_BYTES",
-    lambdaEnv: "MAX_INPUT_BYTES",
-    parse: integer(1, Number.MAX_SAFE_INTEGER, "a positive integer"),
-  },
-  {
-    key: "maxInputPixels",
-    env: "THUMBNAILER_MAX_INPUT_PIXELS",
-    lambdaEnv: "MAX_INPUT_PIXELS",
-    parse: integer(1, Number.MAX_SAFE_INTEGER, "a positive integer"),
-  },
-  {
-    key: "concurrency",
-    env: "THUMBNAILER_CONCURRENCY",
-    lambdaEnv: "CONCURRENCY",
-    parse: integer(1, 64),
-  },
-  {
-    key: "cacheControl",
-    env: "THUMBNAILER_CACHE_CONTROL",
-    lambdaEnv: "CACHE_CONTROL",
-    parse: anyText(256),
-  },
-];
+export const HANDLER_SETTINGS: readonly (Setting<string> & { readonly lambdaEnv: string })[] = [
+  ["destPrefix", "DEST_PREFIX"],
+  ["thumbWidth", "THUMB_WIDTH"],
+  ["thumbHeight", "THUMB_HEIGHT"],
+  ["thumbFit", "THUMB_FIT"],
+  ["thumbFormat", "THUMB_FORMAT"],
+  ["thumbQuality", "THUMB_QUALITY"],
+  ["thumbBackground", "THUMB_BACKGROUND"],
+  ["maxInputBytes", "MAX_INPUT_BYTES"],
+  ["maxInputPixels", "MAX_INPUT_PIXELS"],
+  ["concurrency", "CONCURRENCY"],
+  ["cacheControl", "CACHE_CONTROL"],
+].map(([key, lambdaEnv]) => ({
+  key: key as string,
+  env: `THUMBNAILER_${lambdaEnv}`,
+  lambdaEnv: lambdaEnv as string,
+  parse: scalar,
+}));
 
 export const DEFAULTS = {
   region: "us-east-1",
@@ -350,6 +304,21 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
       `maxEventAgeSeconds (${s.maxEventAgeSeconds.env}) ${config.maxEventAgeSeconds} is shorter ` +
         `than timeoutSeconds ${config.timeoutSeconds}; expected at least the timeout`,
     );
+  }
+
+  // The handler validates its own settings at cold start; validating them here too fails the
+  // synth instead of the deployed function. The bucket names are placeholders.
+  try {
+    readHandlerConfig({
+      ...handlerEnvironment,
+      DEST_BUCKET: "example-thumbnails",
+      SOURCE_BUCKET: "example-source",
+      SOURCE_PREFIX: config.notificationPrefix,
+    });
+  } catch (error) {
+    if (!(error instanceof ThumbnailError)) throw error;
+    const setting = HANDLER_SETTINGS.find((h) => error.message.startsWith(h.lambdaEnv));
+    problems.push(setting ? `${setting.key} (${setting.env}): ${error.message}` : error.message);
   }
 
   if (problems.length > 0) {
