@@ -1,4 +1,4 @@
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import {
   DEFAULT_OPTIONS,
   makeThumbnail,
@@ -267,10 +267,10 @@ describe("makeThumbnail: input formats", () => {
   });
 
   it.each([
-    ["webp", (image: sharp.Sharp) => image.webp({ quality: 90 })],
-    ["tiff", (image: sharp.Sharp) => image.tiff()],
-    ["avif", (image: sharp.Sharp) => image.avif({ quality: 70 })],
-    ["gif", (image: sharp.Sharp) => image.gif()],
+    ["webp", (image: Sharp) => image.webp({ quality: 90 })],
+    ["tiff", (image: Sharp) => image.tiff()],
+    ["avif", (image: Sharp) => image.avif({ quality: 70 })],
+    ["gif", (image: Sharp) => image.gif()],
   ])("reads %s", async (format, encode) => {
     const input = await encode(markedImage(600, 300)).toBuffer();
 
@@ -285,8 +285,8 @@ describe("makeThumbnail: input formats", () => {
   });
 
   it.each([
-    ["gif", (image: sharp.Sharp) => image.gif()],
-    ["webp", (image: sharp.Sharp) => image.webp({ lossless: true })],
+    ["gif", (image: Sharp) => image.gif()],
+    ["webp", (image: Sharp) => image.webp({ lossless: true })],
   ])("takes the first frame of an animated %s", async (format, encode) => {
     const input = await encode(animatedFrames(300, 150, [RED, GREEN, BLUE])).toBuffer();
     expect((await sharp(input).metadata()).pages).toBe(3);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 
 export type Rgb = readonly [number, number, number];
 export type Corner = "top-left" | "top-right" | "bottom-right" | "bottom-left";
@@ -31,18 +31,18 @@ export function markedPixels(width: number, height: number, fill: Rgb, marker: R
 }
 
 /** A width x height image, blue with a red marker in its stored top-left corner. */
-export function markedImage(width: number, height: number): sharp.Sharp {
+export function markedImage(width: number, height: number): Sharp {
   return sharp(markedPixels(width, height, BLUE, RED), { raw: { width, height, channels: 3 } });
 }
 
 /** A solid image of one colour. */
-export function solid(width: number, height: number, colour: Rgb): sharp.Sharp {
+export function solid(width: number, height: number, colour: Rgb): Sharp {
   const [r, g, b] = colour;
   return sharp({ create: { width, height, channels: 3, background: { r, g, b } } });
 }
 
 /** Photo-like content (noise) that compresses poorly, so truncation cuts real image data. */
-export function noisy(width: number, height: number): sharp.Sharp {
+export function noisy(width: number, height: number): Sharp {
   return sharp({
     create: {
       width,
@@ -55,11 +55,7 @@ export function noisy(width: number, height: number): sharp.Sharp {
 }
 
 /** An animated image of `colours.length` frames, each frame one solid colour. */
-export function animatedFrames(
-  width: number,
-  height: number,
-  colours: readonly Rgb[],
-): sharp.Sharp {
+export function animatedFrames(width: number, height: number, colours: readonly Rgb[]): Sharp {
   const frame = width * height * 3;
   const data = Buffer.alloc(frame * colours.length);
   colours.forEach((colour, page) => {
