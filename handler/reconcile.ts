@@ -1,0 +1,161 @@
+/**
+ * Reconciliation (the local service at start-up; a `backfill` against AWS later): finds the
+ * work that notifications should have caused but that is not done, and returns it as S3 events
+ * for processEvent. Uses only the S3 API, so it runs the same against s3rver and AWS.
+ *
+ *   - a source object whose thumbnail is missing or outdated (other source ETag or spec), and
+ *     which has no permanent failure recorded for its current ETag: an ObjectCreated:Put event;
+ *   - a thumbnail (made by us from this source bucket) whose source is gone: ObjectRemoved:Delete.
+ *
+ * Listing is paged and checks run a page at a time, so memory stays bounded for any bucket size.
+ */
+
+import {
+  type _Object,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import type { S3Event } from "aws-lambda";
+import type { HandlerConfig } from "./config";
+import { ConfigError } from "./errors";
+import { hasFailureFor } from "./failure-record";
+import { isInDestination } from "./keys";
+import { isNotFound, s3Failure } from "./s3-errors";
+import { type EventSource, s3Event } from "./synthetic-event";
+import { METADATA, readThumbnailState } from "./thumbnail-state";
+
+export interface ReconcileDeps {
+  readonly s3: S3Client;
+  readonly config: HandlerConfig;
+}
+
+export interface ReconcileOptions {
+  /** Objects checked at once (HEAD/GetObjectTagging requests in flight). Default 8. */
+  readonly concurrency?: number;
+  /** Also look for thumbnails whose source is gone (one HEAD per thumbnail). Default true. */
+  readonly removeOrphans?: boolean;
+}
+
+/** Yields one S3 event per object that needs work; S3 errors throw a TransientError. */
+export async function* reconcile(
+  deps: ReconcileDeps,
+  source: EventSource,
+  options: ReconcileOptions = {},
+): AsyncGenerator<S3Event> {
+  const { s3, config } = deps;
+  const sourceBucket = config.sourceBucket;
+  if (sourceBucket === undefined) {
+    throw new ConfigError("reconciliation needs SOURCE_BUCKET: the bucket to list");
+  }
+  const concurrency = options.concurrency ?? 8;
+
+  for await (const page of listPages(s3, sourceBucket, config.sourcePrefix)) {
+    const objects = page.filter(
+      (object) => !isInDestination(sourceBucket, object.Key, config) && !isFolder(object),
+    );
+    const stale = await mapBounded(objects, concurrency, async (object) => {
+      const current = { bucket: sourceBucket, key: object.Key, eTag: object.ETag ?? "" };
+      const state = await readThumbnailState(s3, config, current);
+      if (state.status === "current") return false;
+      return !(await hasFailureFor(s3, current));
+    });
+    for (const [index, object] of objects.entries()) {
+      if (!stale[index]) continue;
+      yield s3Event(
+        {
+          eventName: "ObjectCreated:Put",
+          bucket: sourceBucket,
+          key: object.Key,
+          size: object.Size ?? 0,
+          eTag: (object.ETag ?? "").replace(/"/g, ""),
+        },
+        source,
+      );
+    }
+  }
+
+  if (options.removeOrphans === false) return;
+  for await (const page of listPages(s3, config.destBucket, config.destPrefix)) {
+    const orphans = await mapBounded(page, concurrency, (thumbnail) =>
+      orphanSourceKey(s3, config, sourceBucket, thumbnail.Key),
+    );
+    for (const key of orphans) {
+      if (key === undefined) continue;
+      yield s3Event({ eventName: "ObjectRemoved:Delete", bucket: sourceBucket, key }, source);
+    }
+  }
+}
+
+type Listed = _Object & { Key: string };
+
+async function* listPages(s3: S3Client, bucket: string, prefix: string): AsyncGenerator<Listed[]> {
+  try {
+    for await (const page of paginateListObjectsV2(
+      { client: s3 },
+      { Bucket: bucket, Prefix: prefix },
+    )) {
+      yield (page.Contents ?? []).filter((object): object is Listed => object.Key !== undefined);
+    }
+  } catch (error) {
+    throw s3Failure("ListObjectsV2", bucket, prefix, error);
+  }
+}
+
+/** Zero-byte keys ending in "/" are folder placeholders made by consoles, not images. */
+function isFolder(object: Listed): boolean {
+  return object.Key.endsWith("/") && (object.Size ?? 0) === 0;
+}
+
+/**
+ * The source key of a thumbnail we made from `sourceBucket` whose source no longer exists;
+ * undefined when the source exists or the object is not one of our thumbnails.
+ */
+async function orphanSourceKey(
+  s3: S3Client,
+  config: HandlerConfig,
+  sourceBucket: string,
+  thumbnailKey: string,
+): Promise<string | undefined> {
+  const metadata = await head(s3, config.destBucket, thumbnailKey);
+  const encodedKey = metadata?.[METADATA.sourceKey];
+  if (metadata?.[METADATA.sourceBucket] !== sourceBucket || encodedKey === undefined) {
+    return undefined;
+  }
+  const sourceKey = decodeURIComponent(encodedKey);
+  if (!sourceKey.startsWith(config.sourcePrefix)) return undefined;
+  return (await head(s3, sourceBucket, sourceKey)) === undefined ? sourceKey : undefined;
+}
+
+/** The object's user metadata, or undefined when it does not exist. */
+async function head(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<Record<string, string> | undefined> {
+  try {
+    const output = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return output.Metadata ?? {};
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw s3Failure("HeadObject", bucket, key, error);
+  }
+}
+
+/** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

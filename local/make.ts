@@ -1,0 +1,231 @@
+import { readFile, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { type Limits, makeThumbnail, type ThumbnailOptions } from "../handler/engine";
+import { describeError, PermanentInputError, ThumbnailError } from "../handler/errors";
+import { writeFileAtomic } from "./atomic-write";
+import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineSettings } from "./engine-flags";
+import { forEachLimited } from "./for-each-limited";
+import { walkFiles } from "./walk-files";
+
+export const summary = "make thumbnails of local image files and folders";
+
+const DEFAULT_CONCURRENCY = Math.min(4, availableParallelism());
+
+const HELP = `Usage: thumbnailer make --out DIR [options] INPUT...
+
+Makes a thumbnail of every INPUT: an image file, or a folder whose files are all taken
+(recursively; hidden files and symbolic links skipped).
+
+Output names mirror the inputs under DIR, with the output format's extension:
+  thumbnailer make --out thumbs a.png photos/
+    a.png                -> thumbs/a.jpg
+    photos/2024/b.HEIC   -> thumbs/photos/2024/b.jpg
+Each thumbnail is written to a temporary file and renamed into place, so DIR never holds a
+half-written file. Two inputs that map to the same output (a.png and a.jpg) are an error for
+the second one (DUPLICATE_OUTPUT).
+
+Prints one JSON line per input on stdout:
+  {"input","output","outcome":"ok"|"failed","width","height","code","reason","ms"}
+(output, width, height are null when failed; code, reason are null when ok) and a summary
+on stderr. Exit status: 0 all made, 1 any failed, 2 usage error.
+
+Options:
+  -o, --out DIR           where thumbnails are written (required)
+  --concurrency N         images processed at once [${DEFAULT_CONCURRENCY}]
+  -h, --help              show this help
+
+${ENGINE_FLAGS_HELP}
+`;
+
+const EXTENSIONS: Record<ThumbnailOptions["format"], string> = {
+  jpeg: ".jpg",
+  webp: ".webp",
+  avif: ".avif",
+  png: ".png",
+};
+
+interface Job {
+  readonly input: string;
+  /** Undefined when the input cannot be read (the job reports why). */
+  readonly output: string | undefined;
+  readonly problem?: { code: string; reason: string };
+}
+
+interface Line {
+  input: string;
+  output: string | null;
+  outcome: "ok" | "failed";
+  width: number | null;
+  height: number | null;
+  code: string | null;
+  reason: string | null;
+  ms: number;
+}
+
+export async function run(args: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  let inputs: string[];
+  try {
+    const parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        out: { type: "string", short: "o" },
+        concurrency: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        ...ENGINE_FLAG_OPTIONS,
+      },
+    });
+    values = parsed.values as Record<string, string | boolean | undefined>;
+    inputs = parsed.positionals;
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const out = values.out;
+  if (typeof out !== "string" || out === "") return usageError("--out DIR is required");
+  if (inputs.length === 0) return usageError("give at least one INPUT file or folder");
+  const concurrency =
+    values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    return usageError(
+      `--concurrency must be a whole number from 1 to 64, got ${String(values.concurrency)}`,
+    );
+  }
+  let settings: { options: ThumbnailOptions; limits: Limits };
+  try {
+    settings = engineSettings(values);
+  } catch (error) {
+    if (error instanceof ThumbnailError) return usageError(error.message);
+    throw error;
+  }
+
+  const started = performance.now();
+  const counts = { ok: 0, failed: 0 };
+  const failedCodes = new Map<string, number>();
+  const outputs = new Set<string>();
+  await forEachLimited(jobs(inputs, out, settings.options.format), concurrency, async (job) => {
+    const line = await makeOne(job, settings, outputs);
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+    counts[line.outcome] += 1;
+    if (line.code !== null) failedCodes.set(line.code, (failedCodes.get(line.code) ?? 0) + 1);
+  });
+
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const codes = [...failedCodes].map(([code, n]) => `${code} ${n}`).join(", ");
+  process.stderr.write(
+    `thumbnailer make: ${counts.ok} made, ${counts.failed} failed${codes ? ` (${codes})` : ""} ` +
+      `in ${seconds}s -> ${out}\n`,
+  );
+  return counts.failed > 0 ? 1 : 0;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(
+    `thumbnailer make: ${message}\nRun \`thumbnailer make --help\` for usage.\n`,
+  );
+  return 2;
+}
+
+/** Every input file with its output path, lazily (a folder is walked as thumbnails get made). */
+async function* jobs(
+  inputs: readonly string[],
+  out: string,
+  format: ThumbnailOptions["format"],
+): AsyncGenerator<Job> {
+  const outDir = path.resolve(out);
+  const outputFor = (relative: string): string => {
+    const parsed = path.parse(relative);
+    return path.join(out, parsed.dir, parsed.name + EXTENSIONS[format]);
+  };
+  for (const input of inputs) {
+    const stats = await stat(input).catch(() => undefined);
+    if (stats?.isDirectory()) {
+      const base = path.basename(path.resolve(input));
+      for await (const file of walkFiles(input)) {
+        // Never feed our own outputs back in when DIR is inside a folder INPUT.
+        if (path.resolve(file).startsWith(outDir + path.sep)) continue;
+        yield { input: file, output: outputFor(path.join(base, path.relative(input, file))) };
+      }
+    } else if (stats?.isFile()) {
+      yield { input, output: outputFor(path.basename(input)) };
+    } else {
+      const reason = stats ? "not a regular file or folder" : "no such file or folder";
+      yield { input, output: undefined, problem: { code: "INPUT_NOT_FOUND", reason } };
+    }
+  }
+}
+
+async function makeOne(
+  job: Job,
+  settings: { options: ThumbnailOptions; limits: Limits },
+  outputs: Set<string>,
+): Promise<Line> {
+  const started = performance.now();
+  const failed = (code: string, reason: string): Line => ({
+    input: job.input,
+    output: null,
+    outcome: "failed",
+    width: null,
+    height: null,
+    code,
+    reason,
+    ms: Math.round(performance.now() - started),
+  });
+  if (job.problem || job.output === undefined) {
+    return failed(job.problem?.code ?? "INPUT_NOT_FOUND", job.problem?.reason ?? "");
+  }
+  const output = job.output;
+  const resolved = path.resolve(output);
+  if (outputs.has(resolved)) {
+    return failed("DUPLICATE_OUTPUT", `another input in this run was already written to ${output}`);
+  }
+  outputs.add(resolved);
+
+  let bytes: Buffer;
+  try {
+    // Refuse a huge file before reading it into memory (the engine checks the bytes it gets).
+    const { size } = await stat(job.input);
+    if (size > settings.limits.maxInputBytes) {
+      throw new PermanentInputError(
+        "INPUT_TOO_LARGE",
+        `input is ${size} bytes; the limit is ${settings.limits.maxInputBytes}`,
+      );
+    }
+    bytes = await readFile(job.input);
+  } catch (error) {
+    if (error instanceof ThumbnailError) return failed(error.code, error.message);
+    return failed("READ_ERROR", errnoMessage(error));
+  }
+  try {
+    const thumbnail = await makeThumbnail(bytes, settings.options, settings.limits);
+    try {
+      await writeFileAtomic(output, thumbnail.data);
+    } catch (error) {
+      return failed("WRITE_ERROR", errnoMessage(error));
+    }
+    return {
+      input: job.input,
+      output,
+      outcome: "ok",
+      width: thumbnail.width,
+      height: thumbnail.height,
+      code: null,
+      reason: null,
+      ms: Math.round(performance.now() - started),
+    };
+  } catch (error) {
+    const { code, reason } = describeError(error);
+    return failed(code, reason);
+  }
+}
+
+function errnoMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,188 @@
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import S3Object from "s3rver/lib/models/object";
+import FilesystemStore from "s3rver/lib/stores/filesystem";
+
+type Metadata = Record<string, string>;
+
+/**
+ * s3rver's filesystem store, changed so that no reader and no crash ever sees a half-written file.
+ *
+ * s3rver writes an object's bytes, its `.md5` and its `metadata.json` in place; a process killed
+ * mid-write leaves a truncated object or an empty metadata file that breaks every later listing of
+ * the bucket. Here every file is written to `tmpDir` (same filesystem) and renamed into place.
+ * The object's bytes are renamed first, then its md5 and metadata: a crash in between leaves the
+ * new bytes with the old (or no) metadata, which the reconciler sees as a stale thumbnail and redoes.
+ * A missing md5 is recomputed on read but, unlike s3rver, never persisted by a reader (a reader
+ * racing a writer would otherwise store the old object's md5 for the new bytes).
+ * Like S3, writing or deleting an object drops its tags.
+ */
+export class AtomicFilesystemStore extends FilesystemStore {
+  constructor(
+    rootDirectory: string,
+    private readonly tmpDir: string,
+  ) {
+    super(rootDirectory);
+  }
+
+  override async getMetadata(
+    bucket: string,
+    key: string,
+  ): Promise<Record<string, string | number>> {
+    const objectPath = this.getResourcePath(bucket, key, "object");
+    const metadataPath = this.getResourcePath(bucket, key, "metadata.json");
+    const stats = await stat(objectPath); // throws ENOENT when the object does not exist
+    const [stored, md5] = await Promise.all([
+      readFile(metadataPath, "utf8").then(
+        (text) => JSON.parse(text) as Metadata,
+        (error: unknown) => ignoreMissing(error, undefined),
+      ),
+      readFile(`${objectPath}.md5`, "utf8").catch((error: unknown) =>
+        ignoreMissing(error, undefined).then(() => md5Of(objectPath)),
+      ),
+    ]);
+    return {
+      ...stored,
+      etag: JSON.stringify(md5),
+      "last-modified": stats.mtime.toUTCString(),
+      "content-length": stats.size,
+    };
+  }
+
+  override async putMetadata(
+    bucket: string,
+    key: string,
+    metadata: Metadata,
+    md5?: string,
+  ): Promise<void> {
+    const json: Metadata = {};
+    for (const [name, value] of Object.entries(metadata)) {
+      if (S3Object.ALLOWED_METADATA.includes(name) || name.startsWith("x-amz-meta-")) {
+        json[name] = value;
+      }
+    }
+    if (md5) await this.writeAtomically(this.getResourcePath(bucket, key, "object.md5"), md5);
+    await this.writeAtomically(
+      this.getResourcePath(bucket, key, "metadata.json"),
+      JSON.stringify(json, null, 2),
+    );
+  }
+
+  override async putObject(object: {
+    bucket: string;
+    key: string;
+    content: Readable | Buffer | null;
+    metadata: Metadata;
+  }): Promise<{ size: number; md5: string }> {
+    const objectPath = this.getResourcePath(object.bucket, object.key, "object");
+    const hash = createHash("md5");
+    let size = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    const content = Buffer.isBuffer(object.content)
+      ? Readable.from([object.content])
+      : (object.content ?? Readable.from([]));
+    const tmp = await this.tmpFile();
+    try {
+      await pipeline(content, counter, createWriteStream(tmp));
+      await mkdir(path.dirname(objectPath), { recursive: true });
+      await this.dropDerivedFiles(object.bucket, object.key);
+      await rename(tmp, objectPath);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    const md5 = hash.digest("hex");
+    await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size, md5 };
+  }
+
+  override async copyObject(
+    srcBucket: string,
+    srcKey: string,
+    destBucket: string,
+    destKey: string,
+    replacementMetadata?: Metadata,
+  ): Promise<Record<string, string | number>> {
+    const srcPath = this.getResourcePath(srcBucket, srcKey, "object");
+    const destPath = this.getResourcePath(destBucket, destKey, "object");
+    const source = await this.getMetadata(srcBucket, srcKey);
+    if (srcPath !== destPath) {
+      const tmp = await this.tmpFile();
+      try {
+        await copyFile(srcPath, tmp);
+        await mkdir(path.dirname(destPath), { recursive: true });
+        await this.dropDerivedFiles(destBucket, destKey);
+        await rename(tmp, destPath);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+    }
+    const metadata =
+      replacementMetadata ??
+      (await readFile(this.getResourcePath(srcBucket, srcKey, "metadata.json"), "utf8").then(
+        (text) => JSON.parse(text) as Metadata,
+        (error: unknown) => ignoreMissing(error, {}),
+      ));
+    await this.putMetadata(destBucket, destKey, metadata, JSON.parse(String(source.etag)));
+    return this.getMetadata(destBucket, destKey);
+  }
+
+  override async deleteObject(bucket: string, key: string): Promise<void> {
+    await rm(this.getResourcePath(bucket, key, "tagging.xml"), { force: true });
+    await super.deleteObject(bucket, key);
+  }
+
+  override async putSubresource(
+    bucket: string,
+    key: string | undefined,
+    resource: { type: string; toXML(space?: number): string },
+  ): Promise<void> {
+    await this.writeAtomically(
+      this.getResourcePath(bucket, key, `${resource.type}.xml`),
+      resource.toXML(2),
+    );
+  }
+
+  /** The md5 and the tags describe the previous bytes: remove them before new bytes land. */
+  private async dropDerivedFiles(bucket: string, key: string): Promise<void> {
+    await Promise.all([
+      rm(this.getResourcePath(bucket, key, "object.md5"), { force: true }),
+      rm(this.getResourcePath(bucket, key, "tagging.xml"), { force: true }),
+    ]);
+  }
+
+  private async writeAtomically(target: string, data: string): Promise<void> {
+    const tmp = await this.tmpFile();
+    try {
+      await writeFile(tmp, data);
+      await rename(tmp, target);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  private async tmpFile(): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return path.join(this.tmpDir, randomUUID());
+  }
+}
+
+async function ignoreMissing<T>(error: unknown, fallback: T): Promise<T> {
+  if ((error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") return fallback;
+  throw error;
+}
+
+async function md5Of(file: string): Promise<string> {
+  const hash = createHash("md5");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}

@@ -1,0 +1,58 @@
+import { mkdir, rm } from "node:fs/promises";
+import S3rver from "s3rver";
+import { AtomicFilesystemStore } from "./atomic-store";
+import type { S3rverEvent } from "./aws-event";
+
+export interface S3ServerOptions {
+  readonly host: string;
+  /** 0: any free port. */
+  readonly port: number;
+  /** s3rver's object store (one folder per bucket). */
+  readonly storeDir: string;
+  /** Where files are written before being renamed into the store (same filesystem). */
+  readonly tmpDir: string;
+  /** Created if missing. */
+  readonly buckets: readonly string[];
+  readonly onEvent: (event: S3rverEvent) => void;
+}
+
+export interface S3Server {
+  readonly endpoint: string;
+  readonly port: number;
+  /** Stops accepting requests and ends open connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * s3rver, an S3-protocol server, on our crash-safe store (see atomic-store.ts). Requests must be
+ * signed with the S3RVER/S3RVER credentials; buckets are addressed by path.
+ */
+export async function startS3Server(options: S3ServerOptions): Promise<S3Server> {
+  await mkdir(options.storeDir, { recursive: true });
+  // Leftovers of writes a crash interrupted; never visible as objects, safe to drop.
+  await rm(options.tmpDir, { recursive: true, force: true });
+  await mkdir(options.tmpDir, { recursive: true });
+
+  const server = new S3rver({
+    address: options.host,
+    port: options.port,
+    directory: options.storeDir,
+    silent: true,
+    vhostBuckets: false,
+    configureBuckets: options.buckets.map((name) => ({ name })),
+  });
+  server.store = server.context.store = new AtomicFilesystemStore(options.storeDir, options.tmpDir);
+  server.on("event", options.onEvent);
+
+  const address = await server.run();
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    endpoint: `http://${host}:${address.port}`,
+    port: address.port,
+    async close() {
+      const closing = server.close();
+      server.httpServer?.closeAllConnections();
+      await closing;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// Minimal types for the parts of s3rver (which ships no types) that the local service uses.
+
+declare module "s3rver" {
+  import type { EventEmitter } from "node:events";
+  import type { Server } from "node:http";
+  import type { AddressInfo } from "node:net";
+  import type FilesystemStore from "s3rver/lib/stores/filesystem";
+
+  interface S3rverOptions {
+    address?: string;
+    port?: number;
+    directory?: string;
+    silent?: boolean;
+    vhostBuckets?: boolean;
+    resetOnClose?: boolean;
+    configureBuckets?: { name: string; configs?: string[] }[];
+  }
+
+  class S3rver extends EventEmitter {
+    constructor(options: S3rverOptions);
+    store: FilesystemStore;
+    context: { store: FilesystemStore };
+    httpServer?: Server;
+    run(): Promise<AddressInfo>;
+    close(): Promise<void>;
+  }
+  export = S3rver;
+}
+
+declare module "s3rver/lib/stores/filesystem" {
+  import type { Readable } from "node:stream";
+
+  interface StoredObject {
+    bucket: string;
+    key: string;
+    content: Readable | Buffer | null;
+    metadata: Record<string, string>;
+  }
+
+  class FilesystemStore {
+    constructor(rootDirectory: string);
+    rootDirectory: string;
+    getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    getMetadata(bucket: string, key: string): Promise<Record<string, string | number>>;
+    putMetadata(
+      bucket: string,
+      key: string,
+      metadata: Record<string, string>,
+      md5?: string,
+    ): Promise<void>;
+    putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+    copyObject(
+      srcBucket: string,
+      srcKey: string,
+      destBucket: string,
+      destKey: string,
+      replacementMetadata?: Record<string, string>,
+    ): Promise<Record<string, string | number>>;
+    deleteObject(bucket: string, key: string): Promise<void>;
+    putSubresource(
+      bucket: string,
+      key: string | undefined,
+      resource: { type: string; toXML(space?: number): string },
+    ): Promise<void>;
+  }
+  export = FilesystemStore;
+}
+
+declare module "s3rver/lib/models/object" {
+  const S3Object: { ALLOWED_METADATA: string[] };
+  export = S3Object;
+}
