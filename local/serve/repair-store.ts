@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { walkFiles } from "../walk-files";
 
@@ -19,6 +20,7 @@ const SIDE_FILES: { suffix: string; intact: (text: string) => boolean }[] = [
  */
 export async function repairStore(storeDir: string): Promise<string[]> {
   const removed: string[] = [];
+  if (!existsSync(storeDir)) return removed;
   for await (const file of walkFiles(storeDir, { includeHidden: true })) {
     const kind =
       file.includes("._S3rver_") && SIDE_FILES.find(({ suffix }) => file.endsWith(suffix));
