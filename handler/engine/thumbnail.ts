@@ -8,7 +8,6 @@ import { ACCEPTED_FORMATS, type Container, detectContainer } from "./detect";
 import { decodeHeic } from "./heic";
 import {
   checkLimits,
-  checkPixels,
   DEFAULT_LIMITS,
   DEFAULT_OPTIONS,
   type Limits,
@@ -102,7 +101,7 @@ export async function makeThumbnail(
   try {
     output = await pipeline.toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw decodeError(source.format, error);
+    throw decodeError(source.format, error, limits);
   }
   return {
     data: output.data,
@@ -141,7 +140,7 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
   try {
     metadata = await image.metadata();
   } catch (error) {
-    throw decodeError(container, error);
+    throw decodeError(container, error, limits);
   }
   const expected = container === "heif" ? "heif" : container;
   if (metadata.format !== expected) {
@@ -150,8 +149,8 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
       `Input starts like ${container} but decodes as ${String(metadata.format)}`,
     );
   }
+  // sharp has already refused a header over limitInputPixels (its check is on the frame read).
   const { width, height } = metadata.autoOrient;
-  checkPixels(metadata.width, metadata.pageHeight ?? metadata.height, limits.maxInputPixels);
 
   if (container !== "heif") return { image, format: container, width, height };
   if (metadata.compression === "av1") return { image, format: "avif", width, height };
@@ -191,12 +190,14 @@ function encode(pipeline: Sharp, { format, quality }: ThumbnailOptions): void {
 }
 
 /** Maps a libvips failure on this input to a permanent error that says what went wrong. */
-function decodeError(format: string, error: unknown): PermanentInputError {
+function decodeError(format: string, error: unknown, limits: Limits): PermanentInputError {
   const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
   if (/exceeds pixel limit/i.test(reason)) {
-    return new PermanentInputError("TOO_MANY_PIXELS", `Input exceeds the pixel limit: ${reason}`, {
-      cause: error,
-    });
+    return new PermanentInputError(
+      "TOO_MANY_PIXELS",
+      `Input (${format}) has more pixels than the limit of ${limits.maxInputPixels}`,
+      { cause: error },
+    );
   }
   return new PermanentInputError(
     "CORRUPT_INPUT",
