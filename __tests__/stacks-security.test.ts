@@ -1,0 +1,383 @@
+/**
+ * Security rules checked over the synthesized Terraform JSON of both stacks, with every option on
+ * (GitHub deploy role, alarm e-mail, filters), so every policy the product can create is covered.
+ */
+import {
+  dataSources,
+  resources,
+  type SynthedInfra,
+  synthInfra,
+  type TerraformJson,
+} from "./support/infra";
+
+interface Statement {
+  sid?: string;
+  effect?: string;
+  actions?: string[];
+  not_actions?: string[];
+  resources?: string[];
+  principals?: { type: string; identifiers: string[] }[];
+  condition?: { test: string; variable: string; values: string[] }[];
+}
+
+type Resource = Record<string, unknown>;
+
+let infra: SynthedInfra;
+let deps: TerraformJson;
+let lambda: TerraformJson;
+
+beforeAll(() => {
+  infra = synthInfra({
+    name: "thumbs-sec",
+    githubRepository: "acme/thumbnailer",
+    alarmEmail: "ops@example.com",
+    notificationPrefix: "uploads/",
+    destPrefix: "thumbs/",
+  });
+  deps = infra.stacks.dependencies.json;
+  lambda = infra.stacks.lambda.json;
+});
+afterAll(() => infra.cleanup());
+
+/** Replaces the Lambda stack's cross-stack references with the dependencies' expressions. */
+function resolve(value: unknown): string {
+  const text = String(value);
+  return text.replace(
+    /\$\{data\.terraform_remote_state\.[\w-]+\.outputs\.([\w-]+)\}/g,
+    (_, name: string) => String(deps.output?.[name]?.value ?? `<missing output ${name}>`),
+  );
+}
+
+/** The statements of a policy document, by data source name. */
+function statements(json: TerraformJson, name: string): Statement[] {
+  const doc = dataSources(json, "aws_iam_policy_document")[name] as { statement?: Statement[] };
+  if (doc?.statement === undefined) throw new Error(`no policy document ${name}`);
+  return doc.statement;
+}
+
+function allStatements(): { doc: string; statement: Statement }[] {
+  return [deps, lambda].flatMap((json) =>
+    Object.entries(dataSources(json, "aws_iam_policy_document")).flatMap(([doc, body]) =>
+      ((body as { statement?: Statement[] }).statement ?? []).map((statement) => ({
+        doc,
+        statement,
+      })),
+    ),
+  );
+}
+
+/** Name of the one bucket resource whose name starts with `prefix`. */
+function bucket(prefix: "source-bucket" | "destination-bucket"): string {
+  const names = Object.keys(resources(deps, "aws_s3_bucket")).filter((n) => n.startsWith(prefix));
+  if (names.length !== 1) throw new Error(`expected one ${prefix}, found ${names.length}`);
+  return names[0] as string;
+}
+const arnOf = (prefix: "source-bucket" | "destination-bucket") =>
+  `\${aws_s3_bucket.${bucket(prefix)}.arn}`;
+
+/** Per-bucket resources of `type` whose `bucket` references the bucket resource `name`. */
+function forBucket(type: string, name: string): Resource[] {
+  return Object.values(resources(deps, type)).filter(
+    (r) => r.bucket === `\${aws_s3_bucket.${name}.id}`,
+  );
+}
+
+/** A Terraform reference expression, "${expression}". */
+const ref = (expression: string) => `\${${expression}}`;
+
+const bucketNames = () => Object.keys(resources(deps, "aws_s3_bucket"));
+
+/** Actions that have no resource-level permissions in IAM, so "*" is their only resource. */
+const RESOURCE_STAR_ONLY = new Set([
+  "xray:PutTraceSegments",
+  "xray:PutTelemetryRecords",
+  "ecr:GetAuthorizationToken",
+]);
+
+const rules: [string, () => void][] = [
+  [
+    "every bucket has all four public-access blocks",
+    () => {
+      expect(bucketNames()).toHaveLength(2);
+      for (const name of bucketNames()) {
+        expect(forBucket("aws_s3_bucket_public_access_block", name)).toEqual([
+          expect.objectContaining({
+            block_public_acls: true,
+            block_public_policy: true,
+            ignore_public_acls: true,
+            restrict_public_buckets: true,
+          }),
+        ]);
+      }
+    },
+  ],
+  [
+    "every bucket has ACLs disabled (bucket owner enforced)",
+    () => {
+      for (const name of bucketNames()) {
+        expect(forBucket("aws_s3_bucket_ownership_controls", name)).toEqual([
+          expect.objectContaining({ rule: { object_ownership: "BucketOwnerEnforced" } }),
+        ]);
+      }
+    },
+  ],
+  [
+    "every bucket is encrypted at rest",
+    () => {
+      for (const name of bucketNames()) {
+        const [sse] = forBucket("aws_s3_bucket_server_side_encryption_configuration", name) as {
+          rule: { apply_server_side_encryption_by_default: { sse_algorithm: string } }[];
+        }[];
+        expect(["AES256", "aws:kms"]).toContain(
+          sse?.rule[0]?.apply_server_side_encryption_by_default.sse_algorithm,
+        );
+      }
+    },
+  ],
+  [
+    "every bucket's policy denies requests made without TLS",
+    () => {
+      for (const name of bucketNames()) {
+        const [policy] = forBucket("aws_s3_bucket_policy", name);
+        const doc = /^\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}$/.exec(
+          String(policy?.policy),
+        )?.[1];
+        const deny = statements(deps, doc ?? "<none>").find((s) => s.effect === "Deny");
+        expect(deny).toMatchObject({
+          actions: ["s3:*"],
+          principals: [{ type: "*", identifiers: ["*"] }],
+          resources: [`\${aws_s3_bucket.${name}.arn}`, `\${aws_s3_bucket.${name}.arn}/*`],
+          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+        });
+      }
+    },
+  ],
+  [
+    "the source bucket is versioned and every bucket aborts incomplete multipart uploads",
+    () => {
+      expect(forBucket("aws_s3_bucket_versioning", bucket("source-bucket"))).toEqual([
+        expect.objectContaining({ versioning_configuration: { status: "Enabled" } }),
+      ]);
+      for (const name of bucketNames()) {
+        const [lifecycle] = forBucket("aws_s3_bucket_lifecycle_configuration", name) as {
+          rule: {
+            status: string;
+            abort_incomplete_multipart_upload?: { days_after_initiation: number }[];
+          }[];
+        }[];
+        const abort = lifecycle?.rule.find(
+          (r) => r.abort_incomplete_multipart_upload !== undefined,
+        );
+        expect(abort?.status).toBe("Enabled");
+      }
+    },
+  ],
+  [
+    "no policy allows a wildcard action, and no managed *FullAccess policy is attached",
+    () => {
+      const allows = allStatements().filter(({ statement }) => statement.effect !== "Deny");
+      expect(allows.length).toBeGreaterThan(10);
+      for (const { doc, statement } of allows) {
+        expect({ doc, not_actions: statement.not_actions }).toEqual({
+          doc,
+          not_actions: undefined,
+        });
+        for (const action of statement.actions ?? [])
+          expect({ doc, action }).toEqual({ doc, action: expect.not.stringContaining("*") });
+      }
+      for (const json of [deps, lambda]) {
+        expect(resources(json, "aws_iam_role_policy_attachment")).toEqual({});
+        for (const role of Object.values(resources(json, "aws_iam_role"))) {
+          expect(role.managed_policy_arns).toBeUndefined();
+        }
+      }
+    },
+  ],
+  [
+    'only actions without resource-level permissions are allowed on Resource "*"',
+    () => {
+      for (const { statement } of allStatements()) {
+        if (statement.effect === "Deny" || !statement.resources?.includes("*")) continue;
+        for (const action of statement.actions ?? []) expect(RESOURCE_STAR_ONLY).toContain(action);
+      }
+    },
+  ],
+  [
+    "the execution role is trusted by Lambda only",
+    () => {
+      expect(statements(deps, "execution-trust")).toEqual([
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }],
+        },
+      ]);
+    },
+  ],
+  [
+    "the execution role reads and tags only the source bucket and writes only the destination",
+    () => {
+      const source = arnOf("source-bucket");
+      const destination = arnOf("destination-bucket");
+      const s3 = statements(deps, "execution-permissions").filter((s) =>
+        s.actions?.some((a) => a.startsWith("s3:")),
+      );
+      const resourcesFor = (action: string) =>
+        s3.filter((s) => s.actions?.includes(action)).flatMap((s) => s.resources ?? []);
+      expect(resourcesFor("s3:PutObject")).toEqual([`${destination}/thumbs/*`]);
+      expect(resourcesFor("s3:DeleteObject")).toEqual([`${destination}/thumbs/*`]);
+      expect(resourcesFor("s3:GetObjectTagging")).toEqual([`${source}/uploads/*`]);
+      expect(resourcesFor("s3:PutObjectTagging")).toEqual([`${source}/uploads/*`]);
+      expect(resourcesFor("s3:GetObject").sort()).toEqual(
+        [`${destination}/thumbs/*`, `${source}/uploads/*`].sort(),
+      );
+      expect(resourcesFor("s3:ListBucket").sort()).toEqual([destination, source].sort());
+      const allowed = [
+        "s3:GetObject",
+        "s3:GetObjectTagging",
+        "s3:PutObjectTagging",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+      ];
+      for (const action of s3.flatMap((s) => s.actions ?? [])) expect(allowed).toContain(action);
+    },
+  ],
+  [
+    "the execution role writes logs only to its own log group and sends only to its queue",
+    () => {
+      const byAction = (prefix: string) =>
+        statements(deps, "execution-permissions").filter((s) =>
+          s.actions?.some((a) => a.startsWith(prefix)),
+        );
+      expect(byAction("logs:")).toEqual([
+        expect.objectContaining({
+          resources: [`${ref("aws_cloudwatch_log_group.log-group.arn")}:*`],
+        }),
+      ]);
+      expect(byAction("sqs:")).toEqual([
+        expect.objectContaining({
+          actions: ["sqs:SendMessage"],
+          resources: [ref("aws_sqs_queue.failure-queue.arn")],
+        }),
+      ]);
+    },
+  ],
+  [
+    "the deploy role: main branch of one repository; pushes to its repository; updates its function",
+    () => {
+      const [trust] = statements(deps, "deploy-trust");
+      expect(trust?.actions).toEqual(["sts:AssumeRoleWithWebIdentity"]);
+      expect(trust?.condition).toContainEqual({
+        test: "StringEquals",
+        variable: "token.actions.githubusercontent.com:sub",
+        values: ["repo:acme/thumbnailer:ref:refs/heads/main"],
+      });
+      const push = statements(deps, "deploy-permissions").filter((s) =>
+        s.actions?.some((a) => a.startsWith("ecr:")),
+      );
+      for (const s of push) {
+        expect(s.resources).toEqual(
+          s.actions?.includes("ecr:GetAuthorizationToken")
+            ? ["*"]
+            : [ref("aws_ecr_repository.repository.arn")],
+        );
+      }
+      const s3Writes = statements(deps, "deploy-permissions")
+        .filter((s) => s.actions?.includes("s3:PutObject"))
+        .flatMap((s) => s.resources ?? []);
+      expect(s3Writes).toEqual([`${arnOf("source-bucket")}/uploads/*`]);
+      expect(statements(lambda, "deploy-function-permissions")).toEqual([
+        expect.objectContaining({
+          actions: [
+            "lambda:GetFunction",
+            "lambda:GetFunctionConfiguration",
+            "lambda:UpdateFunctionCode",
+          ],
+          resources: [ref("aws_lambda_function.function.arn")],
+        }),
+      ]);
+    },
+  ],
+  [
+    "S3 may invoke the function only from the source bucket, in this account",
+    () => {
+      const permissions = Object.values(resources(lambda, "aws_lambda_permission"));
+      expect(permissions).toHaveLength(1);
+      const [permission] = permissions;
+      expect(permission).toMatchObject({
+        action: "lambda:InvokeFunction",
+        principal: "s3.amazonaws.com",
+      });
+      expect(resolve(permission?.source_arn)).toBe(arnOf("source-bucket"));
+      expect(resolve(permission?.source_account)).toBe(
+        ref("aws_ecr_repository.repository.registry_id"),
+      );
+    },
+  ],
+  [
+    "the notification is on the source bucket, never the bucket thumbnails are written to",
+    () => {
+      const [notification] = Object.values(resources(lambda, "aws_s3_bucket_notification"));
+      const [fn] = Object.values(resources(lambda, "aws_lambda_function")) as {
+        environment: { variables: Record<string, string> };
+      }[];
+      const notified = resolve(notification?.bucket);
+      const written = resolve(fn?.environment.variables.DEST_BUCKET);
+      expect(notified).toBe(`\${aws_s3_bucket.${bucket("source-bucket")}.bucket}`);
+      expect(written).toBe(`\${aws_s3_bucket.${bucket("destination-bucket")}.bucket}`);
+      expect(notified).not.toBe(written);
+    },
+  ],
+  [
+    "failed asynchronous events go to the failure queue",
+    () => {
+      const [config] = Object.values(
+        resources(lambda, "aws_lambda_function_event_invoke_config"),
+      ) as {
+        destination_config?: { on_failure?: { destination?: string } };
+      }[];
+      expect(resolve(config?.destination_config?.on_failure?.destination)).toBe(
+        ref("aws_sqs_queue.failure-queue.arn"),
+      );
+    },
+  ],
+  [
+    "the ECR repository has immutable tags, scan on push and encryption",
+    () => {
+      expect(Object.values(resources(deps, "aws_ecr_repository"))).toEqual([
+        expect.objectContaining({
+          image_tag_mutability: "IMMUTABLE",
+          image_scanning_configuration: { scan_on_push: true },
+          encryption_configuration: [{ encryption_type: "AES256" }],
+        }),
+      ]);
+    },
+  ],
+  [
+    "every log group has a retention period",
+    () => {
+      const groups = Object.values(resources(deps, "aws_cloudwatch_log_group"));
+      expect(groups.length).toBeGreaterThan(0);
+      for (const group of groups) expect(group.retention_in_days).toBeGreaterThan(0);
+    },
+  ],
+  [
+    "the failure queue and the alarm topic are encrypted",
+    () => {
+      for (const queue of Object.values(resources(deps, "aws_sqs_queue"))) {
+        expect(
+          queue.sqs_managed_sse_enabled === true || typeof queue.kms_master_key_id === "string",
+        ).toBe(true);
+      }
+      const topics = Object.values(resources(lambda, "aws_sns_topic"));
+      expect(topics).toHaveLength(1);
+      for (const topic of topics) expect(topic.kms_master_key_id).toEqual(expect.any(String));
+    },
+  ],
+];
+
+describe("security rules over the synthesized stacks", () => {
+  it.each(rules)("%s", (_rule, check) => {
+    check();
+  });
+});
