@@ -90,12 +90,8 @@ function refuseLoop(
   sourcePrefix: string,
 ): void {
   if (sourceBucket !== destBucket) return;
-  const overlap =
-    sourcePrefix === "" ||
-    destPrefix === "" ||
-    sourcePrefix.startsWith(destPrefix) ||
-    destPrefix.startsWith(sourcePrefix);
-  if (overlap) {
+  // An empty prefix is a prefix of everything, so this also refuses an empty SOURCE/DEST_PREFIX.
+  if (sourcePrefix.startsWith(destPrefix) || destPrefix.startsWith(sourcePrefix)) {
     throw new ConfigError(
       `SOURCE_BUCKET and DEST_BUCKET are both "${destBucket}" but SOURCE_PREFIX ("${sourcePrefix}") ` +
         `and DEST_PREFIX ("${destPrefix}") overlap, so every thumbnail would trigger the function ` +
