@@ -331,6 +331,18 @@ describe("makeThumbnail: HEIC (heic-decode, made with heif-enc)", () => {
     expect(colourName(cornerColour(pixels, "bottom-right"))).toBe("blue");
   });
 
+  it("converts a Display P3 HEIC (the iPhone default) to sRGB using its ICC profile", async () => {
+    const png = await solid(300, 200, RED).withIccProfile("p3").png().toBuffer();
+    const input = await heicFromPng(png, ["-q", "95"]);
+    expect((await sharp(input).metadata()).icc).toBeDefined();
+
+    const thumbnail = await makeThumbnail(input);
+
+    await expectCleanOutput(thumbnail);
+    // Read as sRGB, the stored P3 values are about rgb(234, 51, 35): far from red within 10.
+    expect(colourName((await pixelsOf(thumbnail.data)).at(150, 100), 10)).toBe("red");
+  });
+
   it("decodes a 10-bit HEIC with transparency, flattened onto the background", async () => {
     const png = await sharp(await halfTransparentPng(200, 100, GREEN))
       .toColourspace("rgb16")

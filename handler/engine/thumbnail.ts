@@ -4,6 +4,7 @@
  */
 import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { PermanentInputError } from "../errors";
+import { tagWithProfile } from "./colour-profile";
 import { ACCEPTED_FORMATS, type Container, detectContainer } from "./detect";
 import { decodeHeic } from "./heic";
 import {
@@ -69,8 +70,9 @@ export async function makeThumbnail(
   limits: Limits = DEFAULT_LIMITS,
 ): Promise<Thumbnail> {
   checkLimits(limits);
-  if (input.byteLength === 0)
+  if (input.byteLength === 0) {
     throw new PermanentInputError("EMPTY_INPUT", "Input is empty (0 bytes)");
+  }
   if (input.byteLength > limits.maxInputBytes) {
     throw new PermanentInputError(
       "INPUT_TOO_LARGE",
@@ -86,20 +88,20 @@ export async function makeThumbnail(
   }
 
   const source = await open(input, container, limits);
-  const pipeline = source.image
-    .resize({
-      width: options.width,
-      height: options.height,
-      fit: options.fit,
-      withoutEnlargement: true,
-    })
-    .flatten({ background: options.background })
-    .toColourspace("srgb");
-  encode(pipeline, options);
-
   let output: { data: Buffer; info: OutputInfo };
   try {
-    output = await pipeline.toBuffer({ resolveWithObject: true });
+    let pipeline = source.image
+      .resize({
+        width: options.width,
+        height: options.height,
+        fit: options.fit,
+        withoutEnlargement: true,
+      })
+      .flatten({ background: options.background });
+    if (source.iccProfile) pipeline = await tagWithProfile(pipeline, source.iccProfile);
+    output = await encode(pipeline.toColourspace("srgb"), options).toBuffer({
+      resolveWithObject: true,
+    });
   } catch (error) {
     throw decodeError(source.format, error, limits);
   }
@@ -123,6 +125,8 @@ interface Source {
   format: string;
   width: number;
   height: number;
+  /** Set when the pixels were decoded outside libvips and so lost their colour profile. */
+  iccProfile?: Buffer;
 }
 
 /** Reads the header (dimensions, codec, orientation) and sets up a single decode. */
@@ -168,24 +172,21 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
     format: "heic",
     width: decoded.width,
     height: decoded.height,
+    ...(metadata.icc && { iccProfile: metadata.icc }),
   };
 }
 
-function encode(pipeline: Sharp, { format, quality }: ThumbnailOptions): void {
+function encode(pipeline: Sharp, { format, quality }: ThumbnailOptions): Sharp {
   switch (format) {
     case "jpeg":
       // libjpeg-turbo rather than mozjpeg's trellis quantisation: several times faster to encode.
-      pipeline.jpeg({ quality, mozjpeg: false });
-      return;
+      return pipeline.jpeg({ quality, mozjpeg: false });
     case "webp":
-      pipeline.webp({ quality });
-      return;
+      return pipeline.webp({ quality });
     case "avif":
-      pipeline.avif({ quality });
-      return;
+      return pipeline.avif({ quality });
     case "png":
-      pipeline.png();
-      return;
+      return pipeline.png();
   }
 }
 
