@@ -1,0 +1,330 @@
+/**
+ * Reads a Dockerfile and replays it without Docker, for the container contract test.
+ *
+ * Each stage gets its own folder standing in for its filesystem root. The replay understands the
+ * instructions our Dockerfile uses and refuses any other, so the file and the test cannot drift
+ * apart silently:
+ *   FROM [--platform=...] <image | earlier stage> [AS name]  (an image starts from an empty root
+ *        plus the environment it is known to set, see BASE_IMAGE_ENV; a stage starts from a copy)
+ *   ARG name[=default]      (TARGETARCH, TARGETPLATFORM, BUILDPLATFORM are given by the replay)
+ *   WORKDIR path
+ *   COPY [--from=stage] src... dest   (build-context sources honour .dockerignore)
+ *   RUN <shell command>     (run by /bin/sh in the stage's WORKDIR folder; it must use relative
+ *                            paths, which is what keeps it inside the stage's folder)
+ *   CMD ["..."]
+ */
+
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, posix, relative } from "node:path";
+
+/** Environment the base images we build on set (from their published Dockerfiles). */
+export const BASE_IMAGE_ENV: Record<string, Record<string, string>> = {
+  "public.ecr.aws/lambda/nodejs": {
+    LAMBDA_TASK_ROOT: "/var/task",
+    LAMBDA_RUNTIME_DIR: "/var/runtime",
+  },
+  "public.ecr.aws/docker/library/node": {},
+};
+
+export interface Instruction {
+  readonly keyword: string;
+  readonly args: string;
+  readonly line: number;
+}
+
+export interface Stage {
+  readonly index: number;
+  readonly name: string | undefined;
+  /** The image or stage named by FROM. */
+  readonly from: string;
+  /** FROM's --platform flag, if any (e.g. "$BUILDPLATFORM"). */
+  readonly platform: string | undefined;
+  readonly instructions: Instruction[];
+}
+
+export interface Dockerfile {
+  /** ARGs declared before the first FROM. */
+  readonly globalArgs: Instruction[];
+  readonly stages: Stage[];
+}
+
+/** Splits a Dockerfile into instructions (continuations joined, comments dropped) and stages. */
+export function parseDockerfile(text: string): Dockerfile {
+  const instructions: Instruction[] = [];
+  let pending = "";
+  let startLine = 0;
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trimEnd();
+    // Blank and comment lines are dropped, also inside a continued instruction (as Docker does).
+    if (line.trim() === "" || line.trimStart().startsWith("#")) return;
+    if (pending === "") startLine = i + 1;
+    if (line.endsWith("\\")) {
+      pending += line.slice(0, -1);
+      return;
+    }
+    const full = (pending + line).trim();
+    pending = "";
+    const match = /^(\w+)\s+([\s\S]*)$/.exec(full);
+    if (match === null) throw new Error(`Dockerfile line ${startLine}: cannot parse "${full}"`);
+    instructions.push({
+      keyword: (match[1] ?? "").toUpperCase(),
+      args: (match[2] ?? "").trim(),
+      line: startLine,
+    });
+  });
+
+  const globalArgs: Instruction[] = [];
+  const stages: Stage[] = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === "FROM") {
+      const words = instruction.args.split(/\s+/);
+      const platform = words.find((w) => w.startsWith("--platform="))?.slice("--platform=".length);
+      const rest = words.filter((w) => !w.startsWith("--"));
+      const asIndex = rest.findIndex((w) => w.toUpperCase() === "AS");
+      stages.push({
+        index: stages.length,
+        name: asIndex >= 0 ? rest[asIndex + 1] : undefined,
+        from: rest[0] ?? "",
+        platform,
+        instructions: [],
+      });
+      continue;
+    }
+    const current = stages[stages.length - 1];
+    if (current === undefined) {
+      if (instruction.keyword !== "ARG") {
+        throw new Error(`Dockerfile line ${instruction.line}: ${instruction.keyword} before FROM`);
+      }
+      globalArgs.push(instruction);
+    } else {
+      current.instructions.push(instruction);
+    }
+  }
+  return { globalArgs, stages };
+}
+
+/** The final stage's CMD as an exec-form array. */
+export function cmdOf(stage: Stage): string[] {
+  const cmd = stage.instructions.filter((i) => i.keyword === "CMD").pop();
+  if (cmd === undefined) throw new Error("the final stage has no CMD");
+  const parsed: unknown = JSON.parse(cmd.args);
+  if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === "string")) {
+    throw new Error(`CMD must be an exec-form string array, got ${cmd.args}`);
+  }
+  return parsed;
+}
+
+/** The base image's repository, without tag or digest. */
+export function imageRepository(image: string): string {
+  return image.replace(/@sha256:[0-9a-f]+$/, "").replace(/:[^/:]+$/, "");
+}
+
+// .dockerignore ---------------------------------------------------------------------------------
+
+interface IgnoreRule {
+  readonly negate: boolean;
+  readonly pattern: RegExp;
+}
+
+function globToRegExp(glob: string): RegExp {
+  let source = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === "*" && glob[i + 1] === "*") {
+      source += ".*";
+      i++;
+      if (glob[i + 1] === "/") i++;
+    } else if (c === "*") source += "[^/]*";
+    else if (c === "?") source += "[^/]";
+    else source += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  // A pattern also matches everything under a matching folder, as Docker's does.
+  return new RegExp(`^${source}(/.*)?$`);
+}
+
+/** Docker's .dockerignore rules: last match wins, "!" re-includes, a folder covers its contents. */
+export function dockerignore(text: string): (path: string) => boolean {
+  const rules: IgnoreRule[] = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l) => {
+      const negate = l.startsWith("!");
+      const body = posix.normalize((negate ? l.slice(1) : l).trim()).replace(/^\/+|\/+$/g, "");
+      return { negate, pattern: globToRegExp(body) };
+    });
+  return (path: string) => {
+    let ignored = false;
+    for (const rule of rules) if (rule.pattern.test(path)) ignored = !rule.negate;
+    return ignored;
+  };
+}
+
+// Replay ----------------------------------------------------------------------------------------
+
+export interface ReplayOptions {
+  /** The build context (the repository root). */
+  readonly context: string;
+  /** An empty folder: each stage's filesystem is a subfolder. */
+  readonly workDir: string;
+  /** "amd64" or "arm64", as buildx sets TARGETARCH. */
+  readonly targetArch: string;
+  /** Extra environment for RUN (e.g. npm's offline-first cache setting). */
+  readonly runEnv?: NodeJS.ProcessEnv;
+}
+
+export interface StageResult {
+  readonly stage: Stage;
+  /** Folder standing in for the stage's "/". */
+  readonly root: string;
+  readonly env: Record<string, string>;
+  readonly workdir: string;
+}
+
+function substitute(value: string, env: Record<string, string>, line: number): string {
+  return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, braced?: string, bare?: string) => {
+    const name = (braced ?? bare) as string;
+    const found = env[name];
+    if (found === undefined) throw new Error(`Dockerfile line ${line}: $${name} is not set`);
+    return found;
+  });
+}
+
+function listFiles(dir: string, base = ""): string[] {
+  return readdirSync(join(dir, base), { withFileTypes: true }).flatMap((entry) => {
+    const path = base === "" ? entry.name : `${base}/${entry.name}`;
+    return entry.isDirectory() ? listFiles(dir, path) : [path];
+  });
+}
+
+/** Copies `source` (file or folder) to `target` as COPY does: a folder's contents, not itself. */
+function copy(
+  source: string,
+  target: string,
+  targetIsDir: boolean,
+  keep: (relPath: string) => boolean,
+): number {
+  if (!existsSync(source)) throw new Error(`COPY source not found: ${source}`);
+  if (statSync(source).isDirectory()) {
+    const files = listFiles(source).filter(keep);
+    for (const file of files) {
+      mkdirSync(dirname(join(target, file)), { recursive: true });
+      cpSync(join(source, file), join(target, file), { verbatimSymlinks: true });
+    }
+    return files.length;
+  }
+  const to = targetIsDir ? join(target, source.split("/").pop() as string) : target;
+  mkdirSync(dirname(to), { recursive: true });
+  cpSync(source, to);
+  return 1;
+}
+
+/** Replays every stage for one target architecture; returns the stages' folders, in order. */
+export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageResult[] {
+  const ignored = dockerignore(
+    existsSync(join(options.context, ".dockerignore"))
+      ? readFileSync(join(options.context, ".dockerignore"), "utf8")
+      : "",
+  );
+  const platform = `linux/${options.targetArch}`;
+  const automatic: Record<string, string> = {
+    TARGETARCH: options.targetArch,
+    TARGETPLATFORM: platform,
+    TARGETOS: "linux",
+    BUILDPLATFORM: `linux/${process.arch === "x64" ? "amd64" : process.arch}`,
+  };
+  const results: StageResult[] = [];
+  const byName = (name: string) =>
+    results.find((r) => r.stage.name === name || String(r.stage.index) === name);
+
+  for (const stage of dockerfile.stages) {
+    const root = join(options.workDir, `stage-${stage.index}`);
+    const parent = byName(stage.from);
+    let env: Record<string, string>;
+    let workdir: string;
+    if (parent !== undefined) {
+      cpSync(parent.root, root, { recursive: true, verbatimSymlinks: true });
+      env = { ...parent.env };
+      workdir = parent.workdir;
+    } else {
+      const known = BASE_IMAGE_ENV[imageRepository(stage.from)];
+      if (known === undefined) {
+        throw new Error(`unknown base image ${stage.from}: add the env it sets to BASE_IMAGE_ENV`);
+      }
+      mkdirSync(root, { recursive: true });
+      env = { ...known };
+      workdir = "/";
+    }
+    const at = (path: string) => join(root, posix.resolve(workdir, path));
+
+    for (const { keyword, args, line } of stage.instructions) {
+      switch (keyword) {
+        case "ARG": {
+          const [name, value] = args.split("=", 2) as [string, string | undefined];
+          const global = dockerfile.globalArgs
+            .map((g) => g.args.split("=", 2))
+            .find(([n]) => n === name)?.[1];
+          const resolved = automatic[name] ?? value ?? global;
+          if (resolved === undefined)
+            throw new Error(`Dockerfile line ${line}: ARG ${name} has no value`);
+          env[name] = resolved;
+          break;
+        }
+        case "WORKDIR":
+          workdir = posix.resolve(workdir, substitute(args, env, line));
+          mkdirSync(join(root, workdir), { recursive: true });
+          break;
+        case "COPY": {
+          const words = substitute(args, env, line).split(/\s+/);
+          const from = words.find((w) => w.startsWith("--from="))?.slice("--from=".length);
+          const paths = words.filter((w) => !w.startsWith("--"));
+          const dest = paths.pop() as string;
+          const targetIsDir = dest.endsWith("/") || paths.length > 1;
+          for (const src of paths) {
+            if (from !== undefined) {
+              const source = byName(from);
+              if (source === undefined)
+                throw new Error(`Dockerfile line ${line}: no stage ${from}`);
+              copy(join(source.root, posix.resolve("/", src)), at(dest), targetIsDir, () => true);
+            } else {
+              const rel = posix.normalize(src).replace(/\/+$/, "");
+              const full = join(options.context, rel);
+              const isDir = existsSync(full) && statSync(full).isDirectory();
+              const copied =
+                isDir || !ignored(rel)
+                  ? copy(full, at(dest), targetIsDir, (file) => !ignored(`${rel}/${file}`))
+                  : 0;
+              if (copied === 0) {
+                throw new Error(`Dockerfile line ${line}: ${src} is excluded by .dockerignore`);
+              }
+            }
+          }
+          break;
+        }
+        case "RUN":
+          execFileSync("/bin/sh", ["-c", args], {
+            cwd: join(root, workdir),
+            env: { ...process.env, ...options.runEnv, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+            maxBuffer: 64 * 1024 * 1024,
+          });
+          break;
+        case "CMD":
+          break;
+        default:
+          throw new Error(
+            `Dockerfile line ${line}: the contract test cannot replay ${keyword}; teach ` +
+              `__tests__/support/dockerfile.ts what it does`,
+          );
+      }
+    }
+    results.push({ stage, root, env, workdir });
+  }
+  return results;
+}
+
+/** A stage folder's path for an absolute path inside that stage. */
+export function inStage(result: StageResult, path: string): string {
+  return join(result.root, relative("/", posix.resolve("/", path)));
+}
