@@ -1,39 +1,34 @@
 /**
- * The `thumbnailer` command (bin/thumbnailer.js): dispatches to a subcommand module, each of
- * which exports `run(args): Promise<number>` (the exit code) and `summary` (one line for help).
+ * The `thumbnailer` command (bin/thumbnailer.js): dispatches to a subcommand module whose
+ * entry point takes the remaining arguments and resolves to the exit code.
  * Exit codes: 0 success, 1 some work failed, 2 usage error.
  */
 
 import path from "node:path";
 
-interface Command {
-  readonly summary: string;
-  run(args: string[]): Promise<number>;
-}
+type Run = (args: string[]) => Promise<number>;
 
 /** Loaded on demand: `make` should not pay for s3rver, `serve` not for the benchmark corpus. */
-const COMMANDS: Record<string, () => Command> = {
-  make: () => require("./make") as Command,
-  serve: () => require("./serve") as Command,
-  // local/bench exports main(argv); resolved at run time so a build without it still works.
-  bench: () => {
-    const bench = require(path.join(__dirname, "bench")) as {
-      main(args: string[]): Promise<number>;
-    };
-    return { summary: "measure the engine and the pipeline (npm run bench)", run: bench.main };
+const COMMANDS: Record<string, { summary: string; load: () => Run }> = {
+  make: {
+    summary: "make thumbnails of local image files and folders",
+    load: () => (require("./make") as { run: Run }).run,
+  },
+  serve: {
+    summary: "run the pipeline on a local S3-compatible server (npm start)",
+    load: () => (require("./serve") as { run: Run }).run,
+  },
+  bench: {
+    summary: "measure the engine and the pipeline (npm run bench)",
+    // Resolved at run time so that a build without local/bench still runs the other commands.
+    load: () => (require(path.join(__dirname, "bench")) as { main: Run }).main,
   },
 };
 
 function help(): string {
-  const lines = Object.entries(COMMANDS).map(([name, load]) => {
-    let summary: string;
-    try {
-      summary = load().summary;
-    } catch {
-      summary = "(not available in this build)";
-    }
-    return `  ${name.padEnd(8)}${summary}`;
-  });
+  const lines = Object.entries(COMMANDS).map(
+    ([name, { summary }]) => `  ${name.padEnd(8)}${summary}`,
+  );
   return `Usage: thumbnailer <command> [options]
 
 Commands:
@@ -49,22 +44,21 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(help());
     return;
   }
-  const load = name === undefined ? undefined : COMMANDS[name];
-  if (load === undefined) {
-    process.stderr.write(
-      `${name === undefined ? "thumbnailer: no command given" : `thumbnailer: unknown command "${name}"`}\n\n${help()}`,
-    );
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (command === undefined) {
+    const problem = name === undefined ? "no command given" : `unknown command "${name}"`;
+    process.stderr.write(`thumbnailer: ${problem}\n\n${help()}`);
     process.exitCode = 2;
     return;
   }
-  let command: Command;
+  let run: Run;
   try {
-    command = load();
+    run = command.load();
   } catch (error) {
     if ((error as NodeJS.ErrnoException | undefined)?.code !== "MODULE_NOT_FOUND") throw error;
     process.stderr.write(`thumbnailer: the "${name}" command is not available in this build\n`);
     process.exitCode = 2;
     return;
   }
-  process.exitCode = await command.run(args);
+  process.exitCode = await run(args);
 }

@@ -9,8 +9,6 @@ import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineSettings } from "./engine
 import { forEachLimited } from "./for-each-limited";
 import { walkFiles } from "./walk-files";
 
-export const summary = "make thumbnails of local image files and folders";
-
 const DEFAULT_CONCURRENCY = Math.min(4, availableParallelism());
 
 const HELP = `Usage: thumbnailer make --out DIR [options] INPUT...

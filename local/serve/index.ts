@@ -7,8 +7,6 @@ import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineEnv } from "../engine-fla
 import { banner } from "./banner";
 import { type Service, startService } from "./service";
 
-export const summary = "run the pipeline on a local S3-compatible server (npm start)";
-
 /** The project folder (dist/local/serve/ -> project): the default data folder lives there. */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 

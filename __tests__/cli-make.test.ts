@@ -1,0 +1,167 @@
+/**
+ * `thumbnailer make`, run as the real command (node bin/thumbnailer.js, built from dist/) on a
+ * folder of generated images and bad files.
+ */
+
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { buildDist } from "./support/build-dist";
+import {
+  type BadInput,
+  badInputs,
+  type GoodImage,
+  goodImages,
+  imageInfo,
+} from "./support/local-fixtures";
+import { runCli } from "./support/run-cli";
+
+interface Line {
+  input: string;
+  output: string | null;
+  outcome: "ok" | "failed";
+  width: number | null;
+  height: number | null;
+  code: string | null;
+  reason: string | null;
+  ms: number;
+}
+
+const parseLines = (stdout: string): Line[] =>
+  stdout
+    .trim()
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as Line);
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+describe("thumbnailer make (real command)", () => {
+  let work: string;
+  let good: GoodImage[];
+  let bad: BadInput[];
+
+  beforeAll(async () => {
+    buildDist();
+    work = await mkdtemp(path.join(tmpdir(), "thumbnailer-make-"));
+    [good, bad] = await Promise.all([goodImages(), badInputs()]);
+    // photos/ holds good images in nested folders plus every bad input.
+    await mkdir(path.join(work, "photos", "2024", "june"), { recursive: true });
+    for (const [index, image] of good.entries()) {
+      const folder = index % 2 === 0 ? "photos" : path.join("photos", "2024", "june");
+      await writeFile(path.join(work, folder, image.name), image.data);
+    }
+    for (const input of bad) await writeFile(path.join(work, "photos", input.name), input.data);
+    await writeFile(path.join(work, "photos", ".DS_Store"), "hidden files are skipped");
+  }, 120_000);
+
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it("thumbnails a folder recursively, reports each input as a JSON line, and exits 1 when some fail", async () => {
+    // Act
+    const result = await runCli(["make", "--out", "thumbs", "photos"], { cwd: work });
+
+    // Assert: one line per input (hidden file skipped), the right outcome for each
+    expect(result.code).toBe(1);
+    const lines = parseLines(result.stdout);
+    expect(lines).toHaveLength(good.length + bad.length);
+    for (const image of good) {
+      const line = lines.find((l) => path.basename(l.input) === image.name);
+      expect(line).toMatchObject({
+        outcome: "ok",
+        width: image.width,
+        height: image.height,
+        code: null,
+      });
+      expect(line?.output).toBe(
+        path.join("thumbs", path.dirname(line?.input ?? ""), `${path.parse(image.name).name}.jpg`),
+      );
+      const info = await imageInfo(await readFile(path.join(work, line?.output ?? "")));
+      expect(info).toEqual({ width: image.width, height: image.height, format: "jpeg" });
+    }
+    for (const input of bad) {
+      const line = lines.find((l) => path.basename(l.input) === input.name);
+      expect(line).toMatchObject({ outcome: "failed", output: null, code: input.code });
+      expect(line?.reason).toEqual(expect.any(String));
+    }
+    expect(result.stderr).toMatch(new RegExp(`${good.length} made, ${bad.length} failed`));
+
+    // Assert: exactly the thumbnails, mirrored under thumbs/photos/, and no temporary files
+    const expected = good.map((image, index) =>
+      path.join("photos", index % 2 === 0 ? "" : "2024/june", `${path.parse(image.name).name}.jpg`),
+    );
+    expect(await filesUnder(path.join(work, "thumbs"))).toEqual(expected.sort());
+  });
+
+  it("exits 0 when every input succeeds, and names outputs after --format", async () => {
+    const inputs = good
+      .slice(0, 2)
+      .map((image, index) => path.join("photos", index === 0 ? "" : "2024/june", image.name));
+
+    const result = await runCli(
+      ["make", "--out", "webp", "--format", "webp", "--width", "64", ...inputs],
+      { cwd: work },
+    );
+
+    expect(result.code).toBe(0);
+    const lines = parseLines(result.stdout);
+    expect(lines.map((line) => line.output).sort()).toEqual(
+      good
+        .slice(0, 2)
+        .map((image) => path.join("webp", `${path.parse(image.name).name}.webp`))
+        .sort(),
+    );
+    for (const line of lines) {
+      const info = await imageInfo(await readFile(path.join(work, line.output ?? "")));
+      expect(info.format).toBe("webp");
+      expect(info.width).toBeLessThanOrEqual(64);
+      expect(line.width).toBe(info.width);
+    }
+  });
+
+  it.each([
+    [["make", "photos"], /--out DIR is required/],
+    [["make", "--out", "x"], /at least one INPUT/],
+    [["make", "--out", "x", "--width", "0", "photos"], /width/],
+    [["make", "--out", "x", "--fit", "stretch", "photos"], /fit must be one of inside, cover/],
+    [["make", "--out", "x", "--colour", "red", "photos"], /Unknown option '--colour'/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+  ])("exits 2 with a message on usage error %j", async (args, message) => {
+    const result = await runCli(args, { cwd: work });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe("");
+  });
+
+  it("explains itself with --help", async () => {
+    const top = await runCli(["--help"]);
+    const make = await runCli(["make", "--help"]);
+
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/make\s+make thumbnails/);
+    expect(top.stdout).toMatch(/serve\s+run the pipeline/);
+    expect(make.code).toBe(0);
+    for (const flag of [
+      "--out",
+      "--width",
+      "--height",
+      "--fit",
+      "--format",
+      "--quality",
+      "--background",
+      "--max-input-pixels",
+      "--max-input-bytes",
+    ]) {
+      expect(make.stdout).toContain(flag);
+    }
+  });
+});
