@@ -1,0 +1,386 @@
+/**
+ * The benchmark corpus: a deterministic set of photo-like images across sizes and formats,
+ * generated once and cached, or a folder of the user's own images (`--dir`).
+ *
+ * Generated images are gradients + soft shapes + mid-frequency texture + per-pixel grain, all
+ * from a seeded PRNG, so they compress like photographs (flat colour would make every codec
+ * look unrealistically fast) and are byte-identical from run to run on the same sharp version.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { promisify } from "node:util";
+import sharp from "sharp";
+
+const run = promisify(execFile);
+
+export type FormatClass =
+  | "jpeg"
+  | "jpeg-progressive"
+  | "png"
+  | "png-alpha"
+  | "webp"
+  | "heic"
+  | "gif"
+  | "other";
+
+export interface CorpusImage {
+  /** Absolute path. */
+  path: string;
+  /** Path shown in reports (relative to the corpus folder). */
+  name: string;
+  cls: FormatClass;
+  width: number;
+  height: number;
+  megapixels: number;
+  bytes: number;
+}
+
+export interface Corpus {
+  source: string;
+  images: CorpusImage[];
+  notes: string[];
+}
+
+/** Bump when the generator changes so stale caches are rebuilt. */
+const GENERATOR_VERSION = 2;
+
+/** Megapixel sizes per format class; GIF and HEIC stop lower, as real ones rarely go larger. */
+const FULL_SIZES: Record<Exclude<FormatClass, "other">, number[]> = {
+  jpeg: [0.3, 2, 5, 12, 24],
+  "jpeg-progressive": [0.3, 2, 5, 12, 24],
+  png: [0.3, 2, 5, 12, 24],
+  "png-alpha": [0.3, 2, 5, 12],
+  webp: [0.3, 2, 5, 12],
+  heic: [0.3, 2, 12],
+  gif: [0.3, 2],
+};
+const QUICK_SIZES = [0.3, 2, 12];
+
+export interface GenerateOptions {
+  cacheDir: string;
+  quick: boolean;
+  log: (line: string) => void;
+}
+
+/** Returns the generated corpus, building whatever is missing from the cache. */
+export async function generatedCorpus(options: GenerateOptions): Promise<Corpus> {
+  const dir = resolve(options.cacheDir, `corpus-v${GENERATOR_VERSION}`);
+  await mkdir(dir, { recursive: true });
+  const notes: string[] = [];
+  const heifEnc = await hasHeifEnc();
+  if (!heifEnc) notes.push("heif-enc not found (Debian: libheif-examples): HEIC class skipped");
+
+  const variants = options.quick ? ["a"] : ["a", "b"];
+  const wanted: { cls: Exclude<FormatClass, "other">; mp: number; variant: string }[] = [];
+  for (const [cls, sizes] of Object.entries(FULL_SIZES) as [
+    Exclude<FormatClass, "other">,
+    number[],
+  ][]) {
+    if (cls === "heic" && !heifEnc) continue;
+    for (const mp of options.quick ? sizes.filter((s) => QUICK_SIZES.includes(s)) : sizes) {
+      for (const variant of variants) wanted.push({ cls, mp, variant });
+    }
+  }
+
+  const images: CorpusImage[] = [];
+  // One base picture per (size, variant) is shared by every format, so classes differ only
+  // in their codec.
+  const bySize = new Map<string, typeof wanted>();
+  for (const w of wanted) {
+    const key = `${w.mp}-${w.variant}`;
+    bySize.set(key, [...(bySize.get(key) ?? []), w]);
+  }
+  for (const group of bySize.values()) {
+    const first = group[0];
+    if (!first) continue;
+    let base: RawImage | undefined;
+    for (const { cls, mp, variant } of group) {
+      const path = join(dir, `${cls}-${mp}mp-${variant}.${EXTENSION[cls]}`);
+      if (!(await exists(path))) {
+        if (!base) {
+          options.log(`  generating ${mp} MP picture ${variant}...`);
+          base = await renderBase(mp, variant);
+        }
+        await encode(base, cls, variant, path);
+      }
+      images.push(await describe(path, dir, cls));
+    }
+  }
+  return { source: `generated (${relative(process.cwd(), dir) || dir})`, images, notes };
+}
+
+/** Every image in a folder (recursively), classified by its actual format. */
+export async function folderCorpus(folder: string): Promise<Corpus> {
+  const root = resolve(folder);
+  const images: CorpusImage[] = [];
+  const notes: string[] = [];
+  for (const path of await listFiles(root)) {
+    let cls: FormatClass;
+    try {
+      cls = await classify(path);
+    } catch {
+      notes.push(`skipped ${relative(root, path)}: not an image sharp can read`);
+      continue;
+    }
+    images.push(await describe(path, root, cls));
+  }
+  if (images.length === 0) throw new Error(`no readable images in ${root}`);
+  return { source: root, images, notes };
+}
+
+const EXTENSION: Record<Exclude<FormatClass, "other">, string> = {
+  jpeg: "jpg",
+  "jpeg-progressive": "jpg",
+  png: "png",
+  "png-alpha": "png",
+  webp: "webp",
+  heic: "heic",
+  gif: "gif",
+};
+
+interface RawImage {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/** 4:3 dimensions (even) for a megapixel count; variant "b" is portrait. */
+export function dimensions(mp: number, variant: string): { width: number; height: number } {
+  const long = Math.round(Math.sqrt((mp * 1e6 * 4) / 3) / 2) * 2;
+  const short = Math.round((long * 3) / 4 / 2) * 2;
+  return variant === "b" ? { width: short, height: long } : { width: long, height: short };
+}
+
+async function renderBase(mp: number, variant: string): Promise<RawImage> {
+  const { width, height } = dimensions(mp, variant);
+  const random = mulberry32(hash(`${mp}-${variant}`));
+  // Shapes and gradients at quarter resolution, upscaled: soft edges like a real lens.
+  const sw = Math.max(16, Math.round(width / 4));
+  const sh = Math.max(16, Math.round(height / 4));
+  const small = await sharp(Buffer.from(svgScene(sw, sh, random)))
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+  addNoise(small, 3, random, 24); // mid-frequency texture (foliage, fabric)
+  const data = await sharp(small, { raw: { width: sw, height: sh, channels: 3 } })
+    .resize(width, height, { fit: "fill", kernel: "cubic" })
+    .raw()
+    .toBuffer();
+  addNoise(data, 3, random, 7); // sensor grain
+  return { data, width, height };
+}
+
+function svgScene(width: number, height: number, random: () => number): string {
+  const colour = () =>
+    `rgb(${Math.floor(random() * 256)},${Math.floor(random() * 256)},${Math.floor(random() * 256)})`;
+  const shapes: string[] = [];
+  const defs: string[] = [
+    `<linearGradient id="sky" x1="0" y1="0" x2="${random().toFixed(2)}" y2="1">` +
+      `<stop offset="0" stop-color="${colour()}"/><stop offset="0.6" stop-color="${colour()}"/>` +
+      `<stop offset="1" stop-color="${colour()}"/></linearGradient>`,
+  ];
+  const count = 24 + Math.floor(random() * 16);
+  for (let i = 0; i < count; i++) {
+    const x = random() * width;
+    const y = random() * height;
+    const r = (0.03 + random() * 0.25) * Math.min(width, height);
+    const opacity = (0.35 + random() * 0.6).toFixed(2);
+    defs.push(
+      `<radialGradient id="g${i}"><stop offset="0" stop-color="${colour()}"/>` +
+        `<stop offset="1" stop-color="${colour()}"/></radialGradient>`,
+    );
+    const fill = random() < 0.6 ? `url(#g${i})` : colour();
+    const kind = random();
+    if (kind < 0.4) {
+      shapes.push(
+        `<ellipse cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" rx="${r.toFixed(1)}" ` +
+          `ry="${(r * (0.4 + random())).toFixed(1)}" fill="${fill}" fill-opacity="${opacity}"/>`,
+      );
+    } else if (kind < 0.7) {
+      const angle = (random() * 90).toFixed(1);
+      shapes.push(
+        `<rect x="${(x - r).toFixed(1)}" y="${(y - r / 2).toFixed(1)}" width="${(2 * r).toFixed(1)}" ` +
+          `height="${r.toFixed(1)}" transform="rotate(${angle} ${x.toFixed(1)} ${y.toFixed(1)})" ` +
+          `fill="${fill}" fill-opacity="${opacity}"/>`,
+      );
+    } else {
+      const points = Array.from({ length: 3 + Math.floor(random() * 4) }, () => {
+        const a = random() * Math.PI * 2;
+        const d = r * (0.5 + random());
+        return `${(x + Math.cos(a) * d).toFixed(1)},${(y + Math.sin(a) * d).toFixed(1)}`;
+      }).join(" ");
+      shapes.push(`<polygon points="${points}" fill="${fill}" fill-opacity="${opacity}"/>`);
+    }
+  }
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
+    `<defs>${defs.join("")}</defs><rect width="100%" height="100%" fill="url(#sky)"/>` +
+    `${shapes.join("")}</svg>`
+  );
+}
+
+/** Adds luminance noise (triangular distribution, +-amplitude) in place. */
+function addNoise(data: Buffer, channels: number, random: () => number, amplitude: number): void {
+  const pixels = new Uint8ClampedArray(data.buffer, data.byteOffset, data.length); // clamps to 0..255
+  for (let i = 0; i < pixels.length; i += channels) {
+    const n = (random() + random() - 1) * amplitude;
+    for (let c = 0; c < channels; c++) pixels[i + c] = (pixels[i + c] ?? 0) + n;
+  }
+}
+
+async function encode(
+  base: RawImage,
+  cls: Exclude<FormatClass, "other">,
+  variant: string,
+  path: string,
+): Promise<void> {
+  const { data, width, height } = base;
+  const image = () => sharp(data, { raw: { width, height, channels: 3 } });
+  const tmp = `${path}.tmp`;
+  switch (cls) {
+    case "jpeg":
+    case "jpeg-progressive": {
+      // Camera-like: q92, 4:2:0. Portrait variant stored the way phones do it: landscape
+      // pixels plus EXIF Orientation 6 (so the engine must rotate).
+      let pipeline = image();
+      if (variant === "b") pipeline = pipeline.rotate(-90).withMetadata({ orientation: 6 });
+      await pipeline
+        .jpeg({ quality: 92, progressive: cls === "jpeg-progressive", mozjpeg: false })
+        .toFile(tmp);
+      break;
+    }
+    case "png":
+      await image().png({ compressionLevel: 6 }).toFile(tmp);
+      break;
+    case "png-alpha": {
+      // A soft-edged cut-out, like a product shot with a transparent background.
+      const mask = await sharp(
+        Buffer.from(
+          `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
+            `<ellipse cx="${width / 2}" cy="${height / 2}" rx="${width * 0.42}" ry="${height * 0.42}" fill="#fff"/></svg>`,
+        ),
+      )
+        .extractChannel(3)
+        .blur(Math.max(1, Math.min(width, height) / 200))
+        .raw()
+        .toBuffer();
+      await image()
+        .joinChannel(mask, { raw: { width, height, channels: 1 } })
+        .png({ compressionLevel: 6 })
+        .toFile(tmp);
+      break;
+    }
+    case "webp":
+      await image().webp({ quality: 85 }).toFile(tmp);
+      break;
+    case "gif":
+      await image().gif().toFile(tmp);
+      break;
+    case "heic": {
+      const png = `${path}.src.png`;
+      await image().png({ compressionLevel: 1 }).toFile(png);
+      try {
+        await run("heif-enc", ["-q", "80", "-o", tmp, png], { maxBuffer: 1 << 20 });
+      } finally {
+        await rm(png, { force: true });
+      }
+      break;
+    }
+  }
+  await rename(tmp, path);
+}
+
+async function classify(path: string): Promise<FormatClass> {
+  const head = (await readFile(path)).subarray(0, 64);
+  // HEIC: ISO-BMFF "ftyp" with a HEIF brand (sharp's prebuilt libheif has no HEVC decoder).
+  if (head.toString("latin1", 4, 8) === "ftyp") {
+    const brand = head.toString("latin1", 8, 12);
+    if (/^(heic|heix|hevc|heim|heis|mif1|msf1)$/.test(brand)) return "heic";
+  }
+  const meta = await sharp(path).metadata();
+  switch (meta.format) {
+    case "jpeg":
+      return meta.isProgressive ? "jpeg-progressive" : "jpeg";
+    case "png":
+      return meta.hasAlpha ? "png-alpha" : "png";
+    case "webp":
+      return "webp";
+    case "gif":
+      return "gif";
+    case "heif":
+      return "heic";
+    default:
+      return "other";
+  }
+}
+
+async function describe(path: string, root: string, cls: FormatClass): Promise<CorpusImage> {
+  const bytes = (await stat(path)).size;
+  let width = 0;
+  let height = 0;
+  if (cls === "heic") {
+    const { stdout } = await run("heif-info", [path]).catch(() => ({ stdout: "" }));
+    const match = /image:\s*(\d+)x(\d+)/.exec(stdout);
+    width = Number(match?.[1] ?? 0);
+    height = Number(match?.[2] ?? 0);
+  } else {
+    const meta = await sharp(path).metadata();
+    width = meta.width ?? 0;
+    height = meta.pageHeight ?? meta.height ?? 0;
+  }
+  return {
+    path,
+    name: relative(root, path),
+    cls,
+    width,
+    height,
+    megapixels: (width * height) / 1e6,
+    bytes,
+  };
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith(".")) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await listFiles(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out.sort();
+}
+
+async function hasHeifEnc(): Promise<boolean> {
+  try {
+    await run("heif-enc", ["--version"]);
+    return true;
+  } catch (error) {
+    // Older heif-enc has no --version and exits non-zero after its banner: still present.
+    return !(error instanceof Error && "code" in error && error.code === "ENOENT");
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function hash(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** Small seeded PRNG (public domain mulberry32): same seed, same corpus. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * Turns benchmark results into the human table and the --json document, and checks the
+ * targets from the issue (reported as met/missed; they are never timed tests).
+ */
+import type { ColdStartResult } from "./cold-start";
+import type { Corpus } from "./corpus";
+import type { EndToEndResult } from "./end-to-end";
+import type { ClassStats, EngineResult, RunnerResult } from "./engine";
+import { round } from "./stats";
+
+export interface Environment {
+  date: string;
+  machine: string;
+  cpus: number;
+  node: string;
+  sharp: string;
+  libvips: string;
+  threads: string;
+  quick: boolean;
+}
+
+export interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  /** undefined: not measured in this run. */
+  met: boolean | undefined;
+}
+
+export interface BenchReport {
+  environment: Environment;
+  corpus: { source: string; images: number; megapixels: number; classes: Record<string, number> };
+  notes: string[];
+  engine?: EngineResult;
+  /** Per group: our images/s divided by the fastest comparator's (Pillow, vipsthumbnail). */
+  ratios?: { group: string; ours: number; best: string; bestImagesPerSec: number; ratio: number }[];
+  coldStart?: ColdStartResult;
+  endToEnd?: EndToEndResult;
+  targets: Target[];
+}
+
+const COMPARATORS = ["pillow", "vipsthumbnail"];
+
+export function corpusSummary(corpus: Corpus): BenchReport["corpus"] {
+  const classes: Record<string, number> = {};
+  for (const image of corpus.images) classes[image.cls] = (classes[image.cls] ?? 0) + 1;
+  return {
+    source: corpus.source,
+    images: corpus.images.length,
+    megapixels: round(
+      corpus.images.reduce((a, i) => a + i.megapixels, 0),
+      1,
+    ),
+    classes,
+  };
+}
+
+export function ratios(engine: EngineResult): NonNullable<BenchReport["ratios"]> {
+  const ours = engine.runners.find((r) => r.name === "engine");
+  if (!ours) return [];
+  const out: NonNullable<BenchReport["ratios"]> = [];
+  for (const group of ours.groups) {
+    let best: { name: string; ips: number } | undefined;
+    for (const runner of engine.runners.filter((r) => COMPARATORS.includes(r.name))) {
+      const theirs = runner.groups.find((g) => g.group === group.group);
+      // A comparator that skipped some images of the group is not comparable there.
+      if (!theirs || theirs.images !== group.images || theirs.errors.length > 0) continue;
+      if (!best || theirs.imagesPerSec > best.ips)
+        best = { name: runner.name, ips: theirs.imagesPerSec };
+    }
+    if (best && group.images > 0) {
+      out.push({
+        group: group.group,
+        ours: group.imagesPerSec,
+        best: best.name,
+        bestImagesPerSec: best.ips,
+        ratio: round(group.imagesPerSec / best.ips, 2),
+      });
+    }
+  }
+  return out;
+}
+
+export function targets(report: Omit<BenchReport, "targets">): Target[] {
+  const out: Target[] = [];
+  const ours = report.engine?.runners.find((r) => r.name === "engine");
+
+  const compared = report.ratios ?? [];
+  const perClass = compared.filter((r) => r.group !== "all");
+  const slower = perClass.filter((r) => r.ratio < 1);
+  out.push({
+    name: "engine throughput per format class",
+    goal: ">= fastest of Pillow-with-draft and vipsthumbnail (ratio >= 1.00)",
+    measured:
+      perClass.length === 0
+        ? "not compared (run with --compare)"
+        : slower.length === 0
+          ? `all ${perClass.length} groups >= 1.00 (lowest ${lowest(perClass)})`
+          : `below 1.00: ${slower.map((r) => `${r.group} ${r.ratio.toFixed(2)}x vs ${r.best}`).join(", ")}`,
+    met: perClass.length === 0 ? undefined : slower.length === 0,
+  });
+
+  const cold = report.coldStart?.variants.find((v) => v.name === "handler");
+  const bundle = report.coldStart?.variants.find((v) => v.name === "bundle");
+  const coldBest = [cold, bundle].filter((v) => v && Number.isFinite(v.readyP50Ms));
+  const coldMin = Math.min(...coldBest.map((v) => v?.readyP50Ms ?? Number.POSITIVE_INFINITY));
+  out.push({
+    name: "handler cold start to ready (p50)",
+    goal: "<= 150 ms",
+    measured:
+      coldBest.length === 0
+        ? "not measured"
+        : coldBest.map((v) => `${v?.name} ${v?.readyP50Ms} ms`).join(", "),
+    met: coldBest.length === 0 ? undefined : coldMin <= 150,
+  });
+
+  const e2e = report.endToEnd;
+  out.push({
+    name: "local pipeline overhead, 12 MP JPEG (p50)",
+    goal: "<= 20 ms beyond engine time",
+    measured:
+      e2e && Number.isFinite(e2e.overheadP50Ms)
+        ? `${e2e.overheadP50Ms} ms (PUT->visible p50 ${e2e.latencyP50Ms} ms, engine ${e2e.engineMs} ms)`
+        : (e2e?.skipped ?? "not measured"),
+    met: e2e && Number.isFinite(e2e.overheadP50Ms) ? e2e.overheadP50Ms <= 20 : undefined,
+  });
+
+  out.push({
+    name: "engine peak RSS over the corpus",
+    goal: "<= 200 MB",
+    measured: ours?.peakRssMb === undefined ? "not measured" : `${ours.peakRssMb} MB`,
+    met: ours?.peakRssMb === undefined ? undefined : ours.peakRssMb <= 200,
+  });
+  return out;
+}
+
+function lowest(list: { group: string; ratio: number }[]): string {
+  const worst = [...list].sort((a, b) => a.ratio - b.ratio)[0];
+  return worst ? `${worst.group} ${worst.ratio.toFixed(2)}x` : "-";
+}
+
+/** The report for people: aligned plain-text tables. */
+export function formatReport(report: BenchReport): string {
+  const env = report.environment;
+  const lines: string[] = [];
+  lines.push(
+    `thumbnailer bench, ${env.date}: ${env.machine} (${env.cpus} CPUs), node ${env.node}, ` +
+      `sharp ${env.sharp} (libvips ${env.libvips}), ${env.threads}${env.quick ? ", --quick" : ""}`,
+  );
+  const c = report.corpus;
+  lines.push(
+    `corpus: ${c.source}: ${c.images} images, ${c.megapixels} MP (${Object.entries(c.classes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")})`,
+  );
+
+  if (report.engine) {
+    lines.push(
+      "",
+      `Engine (one process per thumbnailer, best of ${report.engine.rounds} rounds per image)`,
+    );
+    for (const runner of report.engine.runners) lines.push(...runnerTable(runner));
+  }
+  if (report.ratios && report.ratios.length > 0) {
+    lines.push("", "Ours vs the fastest comparator (images/s ratio, >= 1.00 means we are faster)");
+    lines.push(
+      ...table(
+        ["group", "engine img/s", "fastest other", "its img/s", "ratio"],
+        report.ratios.map((r) => [r.group, r.ours, r.best, r.bestImagesPerSec, r.ratio.toFixed(2)]),
+      ),
+    );
+  }
+  if (report.coldStart) {
+    const cs = report.coldStart;
+    lines.push(
+      "",
+      `Cold start (${cs.processes} fresh processes each; first thumbnail: ${cs.image})`,
+    );
+    lines.push(
+      ...table(
+        ["variant", "ready p50 ms", "ready max ms", "1st thumb p50 ms", "1st thumb max ms"],
+        cs.variants.map((v) => [v.name, v.readyP50Ms, v.readyMaxMs, v.firstP50Ms, v.firstMaxMs]),
+      ),
+    );
+    for (const note of cs.notes) lines.push(`  note: ${note}`);
+  }
+  if (report.endToEnd) {
+    const e = report.endToEnd;
+    lines.push("", "End to end through the local service");
+    if (e.skipped) lines.push(`  skipped: ${e.skipped}`);
+    else
+      lines.push(
+        ...table(
+          [
+            "uploads",
+            "all visible s",
+            "thumbs/s",
+            "PUT->thumb p50 ms",
+            "p95 ms",
+            "engine ms",
+            "overhead p50 ms",
+          ],
+          [
+            [
+              e.uploads,
+              e.totalSeconds,
+              e.throughput,
+              e.latencyP50Ms,
+              e.latencyP95Ms,
+              e.engineMs,
+              e.overheadP50Ms,
+            ],
+          ],
+        ),
+      );
+  }
+  lines.push("", "Targets (reported, not enforced)");
+  for (const t of report.targets) {
+    const result = t.met === undefined ? "  -   " : t.met ? "MET   " : "MISSED";
+    lines.push(`  ${result} ${t.name}: goal ${t.goal}`, `         measured: ${t.measured}`);
+  }
+  if (report.notes.length > 0) {
+    lines.push("", "Notes");
+    for (const note of report.notes) lines.push(`  ${note}`);
+  }
+  return lines.join("\n");
+}
+
+function runnerTable(runner: RunnerResult): string[] {
+  const settings = Object.entries(runner.settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+  const out = [
+    "",
+    `${runner.name}: ${settings}; peak RSS ${runner.peakRssMb ?? "?"} MB`,
+    ...table(
+      ["group", "images", "MP", "img/s", "MP/s", "p50 ms", "p95 ms", "cpu ms"],
+      runner.groups.map((g: ClassStats) => [
+        g.group,
+        g.images,
+        g.megapixels,
+        g.imagesPerSec,
+        g.megapixelsPerSec,
+        g.p50Ms,
+        g.p95Ms,
+        g.cpuMs,
+      ]),
+    ),
+  ];
+  for (const [cls, why] of Object.entries(runner.unsupported))
+    out.push(`  ${cls}: not supported (${why})`);
+  for (const g of runner.groups.filter((x) => x.group !== "all"))
+    for (const e of g.errors) out.push(`  error: ${e}`);
+  return out;
+}
+
+function table(header: string[], rows: (string | number | undefined)[][]): string[] {
+  const cells = [header, ...rows.map((r) => r.map(show))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  return cells.map(
+    (row) =>
+      `  ${row
+        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+        .join("  ")}`,
+  );
+}
+
+function show(value: string | number | undefined): string {
+  if (value === undefined) return "-";
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "-";
+  return value;
+}
