@@ -6,14 +6,14 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, sep } from "node:path";
 
-/** Files and folders (relative to the project root) that go into the image. */
+/** Files and folders (relative to the project root) the image is built from: keep in step with
+ * the Dockerfile's COPY lines and .dockerignore. */
 export const IMAGE_INPUTS = [
   "Dockerfile",
   ".dockerignore",
   "package.json",
   "package-lock.json",
   "tsconfig.json",
-  "tsconfig.build.json",
   "handler",
 ] as const;
 
