@@ -1,0 +1,130 @@
+/**
+ * What reconcile/backfill and the local service read back: the destination key rule, whether a
+ * thumbnail is current, and the permanent-failure record on a source object.
+ */
+
+import { readConfig } from "../handler/config";
+import { TransientError } from "../handler/errors";
+import { hasFailureFor, readFailureRecord, recordFailure } from "../handler/failure-record";
+import { destinationKey, isInDestination } from "../handler/keys";
+import { readThumbnailState, thumbnailMetadata } from "../handler/thumbnail-state";
+import { FakeS3, slowDown } from "./support/fake-s3";
+
+const config = readConfig({ SOURCE_BUCKET: "photos", DEST_BUCKET: "thumbs", DEST_PREFIX: "t/" });
+let s3: FakeS3;
+
+beforeEach(() => {
+  s3 = new FakeS3();
+});
+
+afterEach(() => s3.restore());
+
+describe("destinationKey and isInDestination", () => {
+  it("maps a source key to DEST_PREFIX + the same key, extension included", () => {
+    expect(destinationKey("a/b c.png", config)).toBe("t/a/b c.png");
+    expect(destinationKey("a/b c.png", { destPrefix: "" })).toBe("a/b c.png");
+  });
+
+  it("recognises the function's own outputs", () => {
+    expect(isInDestination("thumbs", "t/a.jpg", config)).toBe(true);
+    expect(isInDestination("thumbs", "a.jpg", config)).toBe(false);
+    expect(isInDestination("photos", "t/a.jpg", config)).toBe(false);
+  });
+});
+
+describe("readThumbnailState", () => {
+  const source = { bucket: "photos", key: "a b.jpg", eTag: '"abc123"' };
+  const storeThumbnail = (metadata: Record<string, string>) =>
+    s3.put("thumbs", "t/a b.jpg", Buffer.from("thumbnail"), { metadata });
+
+  it("is missing when there is no thumbnail", async () => {
+    await expect(readThumbnailState(s3.client, config, source)).resolves.toEqual({
+      status: "missing",
+      key: "t/a b.jpg",
+    });
+  });
+
+  it("is current when made from this ETag with the configured spec", async () => {
+    storeThumbnail(thumbnailMetadata(source, config.spec));
+
+    await expect(readThumbnailState(s3.client, config, source)).resolves.toEqual({
+      status: "current",
+      key: "t/a b.jpg",
+    });
+  });
+
+  it.each([
+    ["another version of the source", { "source-etag": "old" }],
+    ["another spec", { "thumbnail-spec": "64x64-cover-q50.webp" }],
+  ])("is outdated when made from %s", async (_, change) => {
+    const metadata: Record<string, string> = {
+      ...thumbnailMetadata(source, config.spec),
+      ...change,
+    };
+    storeThumbnail(metadata);
+
+    await expect(readThumbnailState(s3.client, config, source)).resolves.toEqual({
+      status: "outdated",
+      key: "t/a b.jpg",
+      sourceETag: metadata["source-etag"],
+      spec: metadata["thumbnail-spec"],
+    });
+  });
+
+  it("throws a TransientError when S3 fails", async () => {
+    s3.fail("HeadObject", "t/a b.jpg", slowDown());
+
+    await expect(readThumbnailState(s3.client, config, source)).rejects.toThrow(TransientError);
+  });
+});
+
+describe("the failure record", () => {
+  const object = { bucket: "photos", key: "bad.jpg" };
+
+  it("is written as two tags next to the existing ones and read back for that ETag only", async () => {
+    s3.put("photos", "bad.jpg", Buffer.from("x"), { tags: [{ Key: "owner", Value: "alice" }] });
+
+    await expect(
+      recordFailure(s3.client, object, { code: "CORRUPT_INPUT", eTag: '"e1"' }),
+    ).resolves.toBe(true);
+
+    expect(s3.get("photos", "bad.jpg")?.tags).toEqual([
+      { Key: "owner", Value: "alice" },
+      { Key: "thumbnailer-error", Value: "CORRUPT_INPUT" },
+      { Key: "thumbnailer-error-etag", Value: "e1" },
+    ]);
+    await expect(readFailureRecord(s3.client, object)).resolves.toEqual({
+      code: "CORRUPT_INPUT",
+      eTag: "e1",
+    });
+    await expect(hasFailureFor(s3.client, { ...object, eTag: '"e1"' })).resolves.toBe(true);
+    await expect(hasFailureFor(s3.client, { ...object, eTag: "e2" })).resolves.toBe(false);
+  });
+
+  it("is absent on an object without failure tags, or a missing object", async () => {
+    s3.put("photos", "bad.jpg", Buffer.from("x"), { tags: [{ Key: "owner", Value: "alice" }] });
+
+    await expect(readFailureRecord(s3.client, object)).resolves.toBeUndefined();
+    await expect(
+      hasFailureFor(s3.client, { bucket: "photos", key: "nope.jpg", eTag: "e1" }),
+    ).resolves.toBe(false);
+  });
+
+  it("is not written on an object that no longer exists", async () => {
+    await expect(
+      recordFailure(s3.client, object, { code: "CORRUPT_INPUT", eTag: "e1" }),
+    ).resolves.toBe(false);
+    expect(s3.commands()).toEqual(["GetObjectTagging"]);
+  });
+
+  it("refuses, as a transient failure, to push an object over S3's 10 tags", async () => {
+    const tags = Array.from({ length: 9 }, (_, index) => ({ Key: `k${index}`, Value: "v" }));
+    s3.put("photos", "bad.jpg", Buffer.from("x"), { tags });
+
+    const recording = recordFailure(s3.client, object, { code: "CORRUPT_INPUT", eTag: "e1" });
+
+    await expect(recording).rejects.toThrow(TransientError);
+    await expect(recording).rejects.toThrow(/already has 9 other tags and S3 allows 10/);
+    expect(s3.get("photos", "bad.jpg")?.tags).toEqual(tags);
+  });
+});
