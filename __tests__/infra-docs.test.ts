@@ -1,0 +1,14 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { HANDLER_SETTINGS, SETTINGS } from "../stacks/config";
+
+describe("docs/deploy.md", () => {
+  const guide = readFileSync(join(__dirname, "..", "docs", "deploy.md"), "utf8");
+
+  it.each([...Object.values(SETTINGS), ...HANDLER_SETTINGS].map((s) => [s.key, s.env]))(
+    "documents setting %s and its variable %s in a table row",
+    (key, env) => {
+      expect(guide).toMatch(new RegExp(`^\\| \`${key}\` \\| \`${env}\` \\|`, "m"));
+    },
+  );
+});
