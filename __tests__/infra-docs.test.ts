@@ -8,7 +8,7 @@ describe("docs/deploy.md", () => {
   it.each([...Object.values(SETTINGS), ...HANDLER_SETTINGS].map((s) => [s.key, s.env]))(
     "documents setting %s and its variable %s in a table row",
     (key, env) => {
-      expect(guide).toMatch(new RegExp(`^\\| \`${key}\` \\| \`${env}\` \\|`, "m"));
+      expect(guide).toMatch(new RegExp(`^\\|\\s*\`${key}\`\\s*\\|\\s*\`${env}\`\\s*\\|`, "m"));
     },
   );
 });

@@ -2,6 +2,7 @@
  * The two stacks as `cdktf synth` writes them (app.synth(), cross-stack wiring included):
  * a scrubbed snapshot of each, and assertions that state what the snapshot is meant to hold.
  */
+import "cdktf/lib/testing/adapters/jest"; // types of cdktf's matchers (setup.js registers them)
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsEcrImage } from "@cdktf/provider-aws/lib/data-aws-ecr-image";
