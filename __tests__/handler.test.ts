@@ -193,13 +193,14 @@ describe("processEvent: created objects", () => {
 
   it("skips an empty folder placeholder without tagging it", async () => {
     const { s3, run } = setup();
-    s3.put(SOURCE, "albums/", Buffer.alloc(0));
+    const eTag = s3.put(SOURCE, "albums/", Buffer.alloc(0));
 
     const [result] = await run({
       eventName: "ObjectCreated:Put",
       bucket: SOURCE,
       key: "albums/",
       size: 0,
+      eTag,
     });
 
     expect(result?.outcome).toBe("skipped");
