@@ -1,0 +1,113 @@
+/**
+ * Reconciliation (handler/reconcile.ts) against a real s3rver (integration, free port): which
+ * objects it reports as work, from S3 API calls alone.
+ */
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PutObjectCommand, PutObjectTaggingCommand, type S3Client } from "@aws-sdk/client-s3";
+import { readConfig } from "../handler/config";
+import { decodeEventKey } from "../handler/keys";
+import { reconcile } from "../handler/reconcile";
+import { createSequencer } from "../handler/synthetic-event";
+import { type S3Server, startS3Server } from "../local/serve/s3-server";
+import { localClient, put } from "./support/local-s3";
+
+describe("reconcile (integration: real s3rver)", () => {
+  let dir: string;
+  let server: S3Server;
+  let s3: S3Client;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-reconcile-"));
+    server = await startS3Server({
+      host: "127.0.0.1",
+      port: 0,
+      storeDir: path.join(dir, "s3"),
+      tmpDir: path.join(dir, "tmp"),
+      buckets: ["source", "thumbnails"],
+      onEvent: () => undefined,
+    });
+    s3 = localClient(server.endpoint);
+  });
+
+  afterAll(async () => {
+    s3.destroy();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const config = readConfig({ SOURCE_BUCKET: "source", DEST_BUCKET: "thumbnails" });
+
+  async function thumbnail(key: string, metadata: Record<string, string>): Promise<void> {
+    await s3.send(
+      new PutObjectCommand({ Bucket: "thumbnails", Key: key, Body: "thumb", Metadata: metadata }),
+    );
+  }
+
+  async function tagFailure(key: string, eTag: string): Promise<void> {
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: "source",
+        Key: key,
+        Tagging: {
+          TagSet: [
+            { Key: "thumbnailer-error", Value: "CORRUPT_INPUT" },
+            { Key: "thumbnailer-error-etag", Value: eTag },
+          ],
+        },
+      }),
+    );
+  }
+
+  it("reports missing, outdated and retriable objects, and thumbnails whose source is gone", async () => {
+    // Arrange: one source object in each state
+    const ours = (key: string, eTag: string, spec = config.spec) => ({
+      "source-bucket": "source",
+      "source-key": encodeURIComponent(key),
+      "source-etag": eTag,
+      "thumbnail-spec": spec,
+    });
+    await put(s3, "source", "missing thumb.jpg", Buffer.from("a"));
+    const current = await put(s3, "source", "current.jpg", Buffer.from("b"));
+    await thumbnail("current.jpg", ours("current.jpg", current));
+    const changed = await put(s3, "source", "changed.jpg", Buffer.from("c"));
+    await thumbnail("changed.jpg", ours("changed.jpg", "0123456789abcdef0123456789abcdef"));
+    const respec = await put(s3, "source", "other-spec.jpg", Buffer.from("d"));
+    await thumbnail("other-spec.jpg", ours("other-spec.jpg", respec, "64x64-cover-q50.webp"));
+    const bad = await put(s3, "source", "bad.jpg", Buffer.from("e"));
+    await tagFailure("bad.jpg", bad);
+    await put(s3, "source", "fixed.jpg", Buffer.from("f"));
+    await tagFailure("fixed.jpg", "an-older-version");
+    await thumbnail("gone/source.jpg", ours("gone/source.jpg", "x"));
+    await thumbnail("not-ours.jpg", {});
+
+    // Act
+    const events = [];
+    for await (const event of reconcile(
+      { s3, config },
+      { region: "us-east-1", sequencer: createSequencer() },
+    )) {
+      events.push(event);
+    }
+
+    // Assert
+    const work = events.map((event) => {
+      const record = event.Records[0];
+      return `${record?.eventName} ${decodeEventKey(record?.s3.object.key ?? "")}`;
+    });
+    expect(work.sort()).toEqual(
+      [
+        "ObjectCreated:Put changed.jpg",
+        "ObjectCreated:Put fixed.jpg",
+        "ObjectCreated:Put missing thumb.jpg",
+        "ObjectCreated:Put other-spec.jpg",
+        "ObjectRemoved:Delete gone/source.jpg",
+      ].sort(),
+    );
+    const created = events.find((event) => event.Records[0]?.s3.object.key === "changed.jpg")
+      ?.Records[0];
+    expect(created?.s3.object).toMatchObject({ eTag: changed, size: 1 });
+  });
+});
