@@ -1,0 +1,559 @@
+/**
+ * scripts/*.sh run for real (bash, node, git, file) against recording stand-ins for aws, docker,
+ * gh, terraform and npx: each test asserts the calls made, in order, with their arguments.
+ */
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { PROJECT_ROOT, runScript } from "./support/fake-tools";
+
+const ACCOUNT = "123456789012";
+const REPOSITORY_URL = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/thumbnailer`;
+const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/thumbnailer-github-deploy`;
+const DIGEST = `sha256:${"ab12".repeat(16)}`;
+
+/** `cdktf deploy --outputs-file` contents, shaped like cdktf writes them (stack -> output id). */
+const OUTPUTS = {
+  dependencies: {},
+  lambda: {
+    "source-bucket": "thumbnailer-source-x1",
+    "destination-bucket": "thumbnailer-thumbnails-x1",
+    "function-name": "thumbnailer",
+    "repository-url": REPOSITORY_URL,
+    "failure-queue-url": `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/thumbnailer-failures`,
+    "deploy-role-arn": ROLE_ARN,
+  },
+};
+
+/**
+ * Rules for the stand-ins: `arms` (bash case arms on "tool args...") first, then a machine where
+ * every preflight check passes. Unmatched calls print nothing and succeed.
+ */
+function rules(arms = "", outputs: unknown = OUTPUTS): string {
+  return `
+outputs_json='${JSON.stringify(outputs)}'
+respond() {
+  local tool="$1"; shift
+  case "$tool $*" in
+${arms}
+    "aws --version") echo "aws-cli/2.15.30 Python/3.11.8 Linux/6.1 exe/x86_64" ;;
+    "aws sts get-caller-identity"*) echo "${ACCOUNT}" ;;
+    "docker buildx version") echo "github.com/docker/buildx v0.14.1 59582f8" ;;
+    "docker info"*) echo "27.1.1" ;;
+    "terraform version") echo "Terraform v1.11.4" ;;
+    "gh auth status") echo "Logged in to github.com account acme-bot" ;;
+    "gh repo view"*) echo "acme/thumbs" ;;
+    "npx cdktf deploy"*)
+      while [ "$#" -gt 0 ]; do
+        if [ "$1" = --outputs-file ]; then printf '%s' "$outputs_json" > "$2"; fi
+        shift
+      done
+      printf '%s' "$THUMBNAILER_GITHUB_REPOSITORY" > "$FAKE_DIR/deploy-saw-repository" ;;
+    "aws lambda get-function-configuration"*) printf 'arm64\\tuploads/\\n' ;;
+  esac
+}`;
+}
+
+const PREFLIGHT = [
+  "aws --version",
+  "aws sts get-caller-identity --query Account --output text",
+  "docker buildx version",
+  "docker info --format {{.ServerVersion}}",
+  "terraform version",
+  "gh auth status",
+];
+
+describe("scripts/bootstrap.sh", () => {
+  it("checks the machine, deploys, then sets the deploy workflow's GitHub variables and secret", () => {
+    // Act
+    const run = runScript("bootstrap.sh", ["--yes"], { rules: rules() });
+
+    // Assert
+    expect(run.stderr).not.toMatch(/error:/);
+    expect(run.status).toBe(0);
+    const deploy = run.calls.find((c) => c.tool === "npx");
+    const outputsFile = deploy?.args[deploy.args.indexOf("--outputs-file") + 1];
+    expect(run.lines).toEqual([
+      ...PREFLIGHT,
+      "gh repo view --json nameWithOwner --jq .nameWithOwner",
+      `npx cdktf deploy * --outputs-file ${outputsFile} --auto-approve`,
+      "aws lambda get-function-configuration --function-name thumbnailer --region eu-west-1 " +
+        "--query [Architectures[0], Environment.Variables.SOURCE_PREFIX] --output text",
+      "gh variable set AWS_REGION --repo acme/thumbs --body eu-west-1",
+      `gh variable set ECR_REPOSITORY --repo acme/thumbs --body ${REPOSITORY_URL}`,
+      "gh variable set LAMBDA_FUNCTION_NAME --repo acme/thumbs --body thumbnailer",
+      "gh variable set LAMBDA_ARCHITECTURE --repo acme/thumbs --body arm64",
+      "gh variable set SOURCE_BUCKET --repo acme/thumbs --body thumbnailer-source-x1",
+      "gh variable set DEST_BUCKET --repo acme/thumbs --body thumbnailer-thumbnails-x1",
+      `gh secret set AWS_DEPLOY_ROLE_ARN --repo acme/thumbs --body ${ROLE_ARN}`,
+    ]);
+    // The deploy role is created for the repository being configured.
+    expect(run.files("deploy-saw-repository")).toBe("acme/thumbs");
+    expect(run.stderr).toContain(
+      "aws s3 cp photo.jpg s3://thumbnailer-source-x1/uploads/photo.jpg --region eu-west-1",
+    );
+  });
+
+  it("finds outputs under other spellings and nesting (sourceBucket, source_bucket_name, ...)", () => {
+    // Arrange
+    const renamed = {
+      lambda: {
+        sourceBucketName: "src-b",
+        destination_bucket: "dst-b",
+        outputs: { FunctionName: "fn", repositoryUrl: REPOSITORY_URL, deployRoleArn: ROLE_ARN },
+      },
+    };
+
+    // Act
+    const run = runScript("bootstrap.sh", ["--repo", "acme/other"], { rules: rules("", renamed) });
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(
+      run.lines.filter((l) => l.startsWith("gh variable set") || l.startsWith("gh secret")),
+    ).toEqual([
+      "gh variable set AWS_REGION --repo acme/other --body eu-west-1",
+      `gh variable set ECR_REPOSITORY --repo acme/other --body ${REPOSITORY_URL}`,
+      "gh variable set LAMBDA_FUNCTION_NAME --repo acme/other --body fn",
+      "gh variable set LAMBDA_ARCHITECTURE --repo acme/other --body arm64",
+      "gh variable set SOURCE_BUCKET --repo acme/other --body src-b",
+      "gh variable set DEST_BUCKET --repo acme/other --body dst-b",
+      `gh secret set AWS_DEPLOY_ROLE_ARN --repo acme/other --body ${ROLE_ARN}`,
+    ]);
+    // Without --yes, cdktf asks before applying each plan.
+    expect(run.lines.find((l) => l.startsWith("npx"))).not.toContain("--auto-approve");
+  });
+
+  it("stops with every preflight problem and a non-zero exit before anything is created", () => {
+    // Arrange: no AWS credentials, no buildx
+    const arms = `
+    "aws sts get-caller-identity"*) echo "Unable to locate credentials." >&2; return 255 ;;
+    "docker buildx version") echo "docker: unknown command: docker buildx" >&2; return 1 ;;`;
+
+    // Act
+    const run = runScript("bootstrap.sh", ["--yes"], { rules: rules(arms) });
+
+    // Assert
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("Preflight failed; nothing was created or changed");
+    expect(run.stderr).toContain(
+      "no working AWS credentials: run 'aws configure' or 'aws sso login'",
+    );
+    expect(run.stderr).toContain("Docker buildx not available");
+    expect(run.lines).toEqual([
+      "aws --version",
+      "aws sts get-caller-identity --query Account --output text",
+      "docker buildx version",
+      "docker info --format {{.ServerVersion}}",
+      "terraform version",
+      "gh auth status",
+      "gh repo view --json nameWithOwner --jq .nameWithOwner",
+    ]);
+  });
+
+  it("refuses AWS CLI v1 and an unauthenticated gh, naming the fix", () => {
+    // Arrange
+    const arms = `
+    "aws --version") echo "aws-cli/1.32.1 Python/3.11.2 Linux/6.1 botocore/1.34.1" ;;
+    "gh auth status") echo "You are not logged into any GitHub hosts." >&2; return 1 ;;`;
+
+    // Act
+    const run = runScript("bootstrap.sh", [], { rules: rules(arms) });
+
+    // Assert
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("AWS CLI v2 is required, found 'aws-cli/1.32.1'");
+    expect(run.stderr).toContain("run 'gh auth login'");
+    expect(run.lines.some((l) => /^(npx|gh (variable|secret))/.test(l))).toBe(false);
+  });
+
+  it("--dry-run prints every command, runs none", () => {
+    // Act
+    const run = runScript("bootstrap.sh", ["--dry-run", "--repo", "acme/thumbs"], {
+      rules: rules(),
+    });
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(run.calls).toEqual([]);
+    for (const expected of [
+      "would run: aws sts get-caller-identity --query Account --output text",
+      "would run: docker buildx version",
+      "would run: npx cdktf deploy \\* --outputs-file",
+      "would run: aws lambda get-function-configuration",
+      "would run: gh variable set AWS_REGION --repo acme/thumbs --body \\<region\\>",
+      "would run: gh secret set AWS_DEPLOY_ROLE_ARN --repo acme/thumbs --body \\<AWS_DEPLOY_ROLE_ARN\\>",
+    ]) {
+      expect(run.stderr).toContain(expected);
+    }
+  });
+});
+
+describe("scripts/destroy.sh", () => {
+  const preflight = [
+    "aws --version",
+    "aws sts get-caller-identity --query Account --output text",
+    "gh auth status",
+  ];
+
+  it("asks first, and does nothing on 'no'", () => {
+    // Act
+    const run = runScript("destroy.sh", ["--repo", "acme/thumbs"], {
+      rules: rules(),
+      input: "no\n",
+    });
+
+    // Assert
+    expect(run.stderr).toContain(
+      `Destroy the thumbnail pipeline in AWS account ${ACCOUNT}, and its deploy settings in acme/thumbs? [y/N]`,
+    );
+    expect(run.stderr).toContain("nothing was destroyed");
+    expect(run.status).toBe(1);
+    expect(run.lines).toEqual(preflight);
+  });
+
+  it("on 'yes' destroys the stacks, then deletes every GitHub setting, tolerating missing ones", () => {
+    // Arrange: LAMBDA_ARCHITECTURE was never set
+    const arms = `
+    "gh variable delete LAMBDA_ARCHITECTURE"*) echo "HTTP 404: Not Found" >&2; return 1 ;;`;
+
+    // Act
+    const run = runScript("destroy.sh", ["--repo", "acme/thumbs"], {
+      rules: rules(arms),
+      input: "yes\n",
+    });
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(run.lines).toEqual([
+      ...preflight,
+      "npx cdktf destroy * --auto-approve",
+      "gh variable delete AWS_REGION --repo acme/thumbs",
+      "gh variable delete ECR_REPOSITORY --repo acme/thumbs",
+      "gh variable delete LAMBDA_FUNCTION_NAME --repo acme/thumbs",
+      "gh variable delete LAMBDA_ARCHITECTURE --repo acme/thumbs",
+      "gh variable delete SOURCE_BUCKET --repo acme/thumbs",
+      "gh variable delete DEST_BUCKET --repo acme/thumbs",
+      "gh secret delete AWS_DEPLOY_ROLE_ARN --repo acme/thumbs",
+    ]);
+    expect(run.stderr).toContain("variable LAMBDA_ARCHITECTURE was not set");
+  });
+
+  it("--yes does not ask; a failed destroy keeps the GitHub settings", () => {
+    // Arrange
+    const arms = `
+    "npx cdktf destroy"*) echo "Error: deleting S3 Bucket: BucketNotEmpty" >&2; return 1 ;;`;
+
+    // Act
+    const run = runScript("destroy.sh", ["--yes", "--repo", "acme/thumbs"], { rules: rules(arms) });
+
+    // Assert
+    expect(run.stderr).not.toContain("[y/N]");
+    expect(run.status).not.toBe(0);
+    expect(run.lines).toEqual([...preflight, "npx cdktf destroy * --auto-approve"]);
+  });
+
+  it("--dry-run neither asks nor runs anything", () => {
+    const run = runScript("destroy.sh", ["--dry-run"], { rules: rules() });
+
+    expect(run.status).toBe(0);
+    expect(run.calls).toEqual([]);
+    expect(run.stderr).toContain("would run: npx cdktf destroy \\* --auto-approve");
+    expect(run.stderr).toContain(
+      "would run: gh secret delete AWS_DEPLOY_ROLE_ARN --repo \\<owner/name\\>",
+    );
+  });
+});
+
+describe("scripts/push-image.sh", () => {
+  const lookup = (tag: string) =>
+    `aws ecr describe-images --region eu-west-1 --repository-name thumbnailer --image-ids imageTag=${tag} ` +
+    "--query imageDetails[0].imageDigest --output text";
+  /** describe-images: not found until buildx has pushed. */
+  const ecr = `
+    "aws ecr describe-images"*)
+      if [ -f "$FAKE_DIR/pushed" ]; then echo "${DIGEST}"; else
+        echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation" >&2
+        return 254
+      fi ;;
+    "aws ecr get-login-password"*) echo "ecr-password-123" ;;
+    "docker buildx build"*) echo "#12 pushing layers done" >&2; touch "$FAKE_DIR/pushed" ;;`;
+
+  it("logs in, builds for the platform without provenance, pushes, and prints only the digest", () => {
+    // Act
+    const run = runScript(
+      "push-image.sh",
+      ["--repository-url", REPOSITORY_URL, "--tag", "v1", "--platform", "linux/arm64"],
+      { rules: rules(ecr) },
+    );
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${DIGEST}\n`);
+    expect(run.lines).toEqual([
+      lookup("v1"),
+      "aws ecr get-login-password --region eu-west-1",
+      `docker login --username AWS --password-stdin ${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`,
+      "docker:stdin ecr-password-123",
+      `docker buildx build --platform linux/arm64 --provenance=false --sbom=false --tag ${REPOSITORY_URL}:v1 ` +
+        `--push --file ${PROJECT_ROOT}/Dockerfile ${PROJECT_ROOT}`,
+      lookup("v1"),
+    ]);
+  });
+
+  it("tags with the git commit by default, and skips login with --no-login", () => {
+    // Arrange
+    const head = spawnSync("git", ["rev-parse", "HEAD"], { cwd: PROJECT_ROOT, encoding: "utf8" });
+    const dirty = spawnSync("git", ["status", "--porcelain"], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+    });
+
+    // Act
+    const run = runScript(
+      "push-image.sh",
+      ["--repository-url", REPOSITORY_URL, "--platform", "linux/amd64", "--no-login"],
+      { rules: rules(ecr) },
+    );
+
+    // Assert
+    expect(run.status).toBe(0);
+    const build = run.lines.find((l) => l.startsWith("docker buildx build")) ?? "";
+    const tag = /--tag \S+:(\S+)/.exec(build)?.[1] ?? "";
+    expect(tag.startsWith(head.stdout.trim())).toBe(true);
+    expect(/-dirty-\d{14}$/.test(tag)).toBe(dirty.stdout.trim() !== "");
+    expect(build).toContain("--platform linux/amd64 --provenance=false");
+    expect(
+      run.lines.some((l) => l.startsWith("docker login") || l.includes("get-login-password")),
+    ).toBe(false);
+  });
+
+  it("does not rebuild a tag that is already pushed (immutable tags): prints its digest", () => {
+    // Arrange
+    const arms = `    "aws ecr describe-images"*) echo "${DIGEST}" ;;`;
+
+    // Act
+    const run = runScript(
+      "push-image.sh",
+      [
+        "--repository-url",
+        REPOSITORY_URL,
+        "--tag",
+        "v1",
+        "--platform",
+        "linux/amd64",
+        "--region",
+        "eu-west-1",
+      ],
+      { rules: rules(arms) },
+    );
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${DIGEST}\n`);
+    expect(run.lines).toEqual([lookup("v1")]);
+  });
+
+  it.each([
+    [
+      ["--repository-url", REPOSITORY_URL, "--platform", "linux/386"],
+      "--platform 'linux/386' is not supported",
+    ],
+    [
+      ["--repository-url", "docker.io/acme/thumbs", "--platform", "linux/amd64"],
+      "is not an ECR repository URL",
+    ],
+    [["--platform", "linux/amd64"], "--repository-url is required"],
+  ])("rejects bad arguments %j before calling anything", (args, message) => {
+    const run = runScript("push-image.sh", args, { rules: rules(ecr) });
+
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(message);
+    expect(run.calls).toEqual([]);
+  });
+
+  it("stops with the AWS error when the lookup fails for another reason than a missing tag", () => {
+    const arms = `    "aws ecr describe-images"*) echo "An error occurred (AccessDeniedException)" >&2; return 254 ;;`;
+
+    const run = runScript(
+      "push-image.sh",
+      ["--repository-url", REPOSITORY_URL, "--tag", "v1", "--platform", "linux/amd64"],
+      { rules: rules(arms) },
+    );
+
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("AccessDeniedException");
+    expect(run.lines.some((l) => l.startsWith("docker"))).toBe(false);
+  });
+
+  it("--dry-run prints the build command, runs nothing", () => {
+    const run = runScript(
+      "push-image.sh",
+      ["--dry-run", "--repository-url", REPOSITORY_URL, "--tag", "v1", "--platform", "linux/arm64"],
+      { rules: rules(ecr) },
+    );
+
+    expect(run.status).toBe(0);
+    expect(run.calls).toEqual([]);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain(
+      `would run: docker buildx build --platform linux/arm64 --provenance=false --sbom=false --tag ${REPOSITORY_URL}:v1 --push`,
+    );
+    expect(run.stderr).toContain(
+      "would run: aws ecr get-login-password --region eu-west-1 | docker login",
+    );
+  });
+});
+
+describe("scripts/smoke-test.sh", () => {
+  let images: string;
+  beforeAll(async () => {
+    images = mkdtempSync(join(tmpdir(), "thumbnailer-smoke-images-"));
+    await sharp({ create: { width: 256, height: 192, channels: 3, background: "#3366cc" } })
+      .jpeg()
+      .toFile(join(images, "good.jpg"));
+    await sharp({ create: { width: 256, height: 256, channels: 3, background: "#3366cc" } })
+      .jpeg()
+      .toFile(join(images, "square.jpg"));
+  });
+  afterAll(() => rmSync(images, { recursive: true, force: true }));
+
+  /** The function's env; head-object finds the thumbnail on the second look; get-object copies `thumbnail`. */
+  const smokeRules = (thumbnail: string, arms = "") =>
+    rules(`${arms}
+    "aws lambda get-function-configuration"*)
+      printf 'src-b\\tdst-b\\tuploads/\\tthumbs/\\tNone\\tNone\\tNone\\tNone\\n' ;;
+    "aws s3api head-object"*)
+      if [ -f "$FAKE_DIR/looked" ]; then echo image/jpeg; else touch "$FAKE_DIR/looked"; return 254; fi ;;
+    "aws s3api get-object"*) for last in "$@"; do :; done; cp "${join(images, thumbnail)}" "$last" ;;`);
+
+  const base = ["--function-name", "thumbnailer", "--region", "eu-west-1"];
+  const env = { GITHUB_SHA: "abc123", SMOKE_TEST_POLL_SECONDS: "0" };
+
+  it("uploads the fixture where the function listens, waits for its thumbnail, checks it, cleans up", () => {
+    // Act
+    const run = runScript(
+      "smoke-test.sh",
+      [...base, "--source-bucket", "src-b", "--dest-bucket", "dst-b"],
+      {
+        rules: smokeRules("good.jpg"),
+        env,
+      },
+    );
+
+    // Assert
+    expect(run.stderr).not.toMatch(/error:/);
+    expect(run.status).toBe(0);
+    const put = run.calls.find((c) => c.args[1] === "put-object");
+    const key = put?.args[put.args.indexOf("--key") + 1] ?? "";
+    expect(key).toMatch(/^uploads\/smoke-test\/abc123-\d{14}-\d+\.jpg$/);
+    const region = "--region eu-west-1";
+    const thumb = `--bucket dst-b --key thumbs/${key} ${region}`;
+    expect(run.lines.map((l) => l.replace(/\/tmp\/\S+/g, "<tmp>"))).toEqual([
+      `aws lambda get-function-configuration --function-name thumbnailer ${region} --query ` +
+        "Environment.Variables.[SOURCE_BUCKET, DEST_BUCKET, SOURCE_PREFIX, DEST_PREFIX, THUMB_WIDTH, " +
+        "THUMB_HEIGHT, THUMB_FIT, THUMB_FORMAT] --output text",
+      `aws s3api put-object --bucket src-b --key ${key} --body ${PROJECT_ROOT}/scripts/fixtures/smoke-test.jpg ` +
+        `--content-type image/jpeg ${region}`,
+      `aws s3api head-object ${thumb} --query ContentType --output text`,
+      `aws s3api head-object ${thumb} --query ContentType --output text`,
+      `aws s3api get-object ${thumb} <tmp>`,
+      `aws s3api delete-object --bucket src-b --key ${key} ${region}`,
+      `aws s3api delete-object ${thumb}`,
+    ]);
+    expect(run.stderr).toContain("Smoke test passed");
+    expect(run.stderr).toContain("256x192 jpeg");
+  });
+
+  it("fails on a thumbnail of the wrong shape, and still cleans up", () => {
+    const run = runScript("smoke-test.sh", base, { rules: smokeRules("square.jpg"), env });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("the thumbnail is 256x256: not the fixture's 4:3 shape");
+    expect(run.lines.filter((l) => l.startsWith("aws s3api delete-object"))).toHaveLength(2);
+  });
+
+  it("fails when no thumbnail appears in time, pointing at the logs", () => {
+    const arms = `    "aws s3api head-object"*) return 254 ;;`;
+
+    const run = runScript("smoke-test.sh", [...base, "--timeout", "0"], {
+      rules: smokeRules("good.jpg", arms),
+      env,
+    });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      "no thumbnail after 0s; see the function's logs: aws logs tail /aws/lambda/thumbnailer",
+    );
+    expect(run.lines.filter((l) => l.startsWith("aws s3api delete-object"))).toHaveLength(2);
+  });
+
+  it("refuses GitHub variables that no longer match the function's buckets", () => {
+    const run = runScript("smoke-test.sh", [...base, "--source-bucket", "old-b"], {
+      rules: smokeRules("good.jpg"),
+      env,
+    });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("SOURCE_BUCKET is 'old-b' but the function uses 'src-b'");
+    expect(run.lines.some((l) => l.includes("put-object"))).toBe(false);
+  });
+});
+
+describe("all scripts", () => {
+  const scripts = readdirSync(join(PROJECT_ROOT, "scripts")).filter((f) => f.endsWith(".sh"));
+
+  it.each(scripts)(
+    "%s --help explains itself and exits 0; an unknown option exits non-zero",
+    (script) => {
+      const help = runScript(script, ["--help"]);
+      const bad = runScript(script, ["--no-such-option"]);
+
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: scripts\//);
+      expect(help.calls).toEqual([]);
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toContain("unknown option: --no-such-option");
+    },
+  );
+
+  it("are clean under shellcheck (following the shared library)", () => {
+    // Arrange: a deliberately bad script proves shellcheck really runs
+    const probe = join(mkdtempSync(join(tmpdir(), "thumbnailer-shellcheck-")), "bad.sh");
+    writeFileSync(probe, "#!/usr/bin/env bash\necho $1\n");
+
+    // Act
+    const files = [
+      ...scripts.map((s) => `scripts/${s}`),
+      "scripts/lib/common.sh",
+      "__tests__/support/fake-bin/record",
+    ];
+    const result = spawnSync("shellcheck", ["-x", ...files], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+    });
+    const bad = spawnSync("shellcheck", [probe], { encoding: "utf8" });
+
+    // Assert
+    expect(result.error).toBeUndefined();
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(bad.status).not.toBe(0);
+  });
+
+  it("start with set -euo pipefail", () => {
+    for (const script of scripts) {
+      const run = spawnSync(
+        "grep",
+        ["-c", "^set -euo pipefail$", join(PROJECT_ROOT, "scripts", script)],
+        {
+          encoding: "utf8",
+        },
+      );
+      expect([script, run.stdout.trim()]).toEqual([script, "1"]);
+    }
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Runs a script from scripts/ with recording stand-ins for aws, docker, gh, terraform and npx
+ * first on PATH (__tests__/support/fake-bin/record), and returns what it printed and, in order,
+ * every call it made to them. Everything else (bash, node, git, file, mktemp) is real.
+ */
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+
+export const PROJECT_ROOT = join(__dirname, "..", "..");
+const FAKE_BIN = join(__dirname, "fake-bin");
+
+export interface Call {
+  /** "aws", "docker", "gh", "terraform", "npx", or "<tool>:stdin" for data read from stdin. */
+  readonly tool: string;
+  readonly args: string[];
+}
+
+export interface ScriptRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly calls: Call[];
+  /** The calls as command lines, e.g. "gh auth status", for order assertions. */
+  readonly lines: string[];
+  /** Files the rules wrote into $FAKE_DIR, by name. */
+  readonly files: (name: string) => string;
+}
+
+export interface ScriptOptions {
+  /**
+   * Bash defining `respond NAME ARGS...` (prints what the real tool would, returns its status).
+   * $FAKE_DIR is a scratch folder the rules may write to (read back with `files`).
+   */
+  readonly rules?: string;
+  /** Standard input (e.g. the answer to a confirmation prompt). */
+  readonly input?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Runs scripts/<script> with `args` against the stand-ins. */
+export function runScript(script: string, args: string[], options: ScriptOptions = {}): ScriptRun {
+  const dir = mkdtempSync(join(tmpdir(), "thumbnailer-script-"));
+  try {
+    const log = join(dir, "calls.log");
+    writeFileSync(log, "");
+    const rules = join(dir, "rules.sh");
+    writeFileSync(rules, options.rules ?? "");
+    // A clean environment: no real AWS/GitHub settings or THUMBNAILER_* leak into the scripts.
+    const env: NodeJS.ProcessEnv = {
+      PATH: `${FAKE_BIN}${delimiter}${process.env.PATH ?? ""}`,
+      HOME: dir,
+      TMPDIR: dir,
+      LANG: "C.UTF-8",
+      FAKE_LOG: log,
+      FAKE_RULES: rules,
+      FAKE_DIR: dir,
+      ...options.env,
+    };
+    const result = spawnSync("bash", [join(PROJECT_ROOT, "scripts", script), ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      input: options.input ?? "",
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    const calls = readFileSync(log, "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => {
+        const [tool, ...rest] = line.split("\x1f");
+        return { tool: tool as string, args: rest };
+      });
+    // Files the rules wrote to $FAKE_DIR (the scripts' own temporary files are gone by now).
+    const files = new Map<string, string>();
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isFile() && !["calls.log", "rules.sh"].includes(entry.name)) {
+        files.set(entry.name, readFileSync(join(dir, entry.name), "utf8"));
+      }
+    }
+    return {
+      status: result.status,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      calls,
+      lines: calls.map((call) => [call.tool, ...call.args].join(" ")),
+      files: (name) => files.get(name) ?? "",
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

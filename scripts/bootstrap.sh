@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Deploys the thumbnail pipeline to the AWS account of your current credentials and connects this
+# GitHub repository's deploy workflow to it. See docs/ship.md.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/scripts/lib/common.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/bootstrap.sh [--repo OWNER/NAME] [--yes] [--dry-run] [--help]
+
+Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub Actions:
+
+  1. Preflight: AWS CLI v2 with working credentials, Docker with buildx and a running engine,
+     Terraform, Node.js within package.json engines with dependencies installed (npm ci), and
+     the GitHub CLI authenticated. Every problem is reported at once; nothing is created unless
+     all checks pass.
+  2. npx cdktf deploy '*': both stacks. The deploy builds and pushes the function's image
+     (scripts/push-image.sh) and creates the role GitHub Actions assumes, trusted for this
+     repository's main branch (THUMBNAILER_GITHUB_REPOSITORY is set to the repository).
+  3. GitHub repository variables AWS_REGION, ECR_REPOSITORY, LAMBDA_FUNCTION_NAME,
+     LAMBDA_ARCHITECTURE, SOURCE_BUCKET, DEST_BUCKET and the secret AWS_DEPLOY_ROLE_ARN, which
+     .github/workflows/deploy.yml reads.
+  4. A summary with a first upload to try.
+
+Settings (region, name, architecture, ...) come from THUMBNAILER_* environment variables or
+cdktf.json "context": see docs/deploy.md.
+
+Options:
+  --repo OWNER/NAME  GitHub repository to configure (default: the one this checkout belongs to)
+  --yes              approve the Terraform plans without asking (cdktf deploy --auto-approve)
+  --dry-run          print every command it would run, and run none
+  --help             show this help
+EOF
+}
+
+GITHUB_REPO=""
+AUTO_APPROVE=0
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --repo)
+      [ "$#" -ge 2 ] || die "--repo needs OWNER/NAME"
+      GITHUB_REPO="$2"
+      shift 2
+      ;;
+    --yes) AUTO_APPROVE=1 && shift ;;
+    --dry-run) DRY_RUN=1 && shift ;;
+    -h | --help) usage && exit 0 ;;
+    *) usage >&2 && die "unknown option: $1" ;;
+  esac
+done
+cd "$ROOT"
+
+step "Preflight checks"
+if [ "$DRY_RUN" = 1 ]; then
+  run aws --version
+  run aws sts get-caller-identity --query Account --output text
+  run docker buildx version
+  run docker info --format '{{.ServerVersion}}'
+  run terraform version
+  run node --version
+  run gh auth status
+  [ -n "$GITHUB_REPO" ] || run gh repo view --json nameWithOwner --jq .nameWithOwner
+  GITHUB_REPO="${GITHUB_REPO:-<owner/name>}"
+else
+  check_aws
+  check_docker_buildx
+  check_terraform
+  check_node
+  check_gh
+  end_preflight
+fi
+if [ -n "${THUMBNAILER_GITHUB_REPOSITORY:-}" ] && [ "$THUMBNAILER_GITHUB_REPOSITORY" != "$GITHUB_REPO" ]; then
+  die "THUMBNAILER_GITHUB_REPOSITORY=$THUMBNAILER_GITHUB_REPOSITORY but configuring $GITHUB_REPO: unset one, or make them agree"
+fi
+export THUMBNAILER_GITHUB_REPOSITORY="$GITHUB_REPO"
+
+step "Deploy both stacks (cdktf deploy; builds and pushes the image on the way)"
+outputs="$(mktemp "${TMPDIR:-/tmp}/thumbnailer-outputs.XXXXXX")"
+trap 'rm -f "$outputs"' EXIT
+deploy=(npx cdktf deploy '*' --outputs-file "$outputs")
+if [ "$AUTO_APPROVE" = 1 ]; then deploy+=(--auto-approve); fi
+info "THUMBNAILER_GITHUB_REPOSITORY=$THUMBNAILER_GITHUB_REPOSITORY"
+run "${deploy[@]}"
+
+# Values for GitHub, by setting name (plain variables: macOS still ships bash 3.2).
+set_value() { printf -v "VALUE_$1" '%s' "$2"; }
+value() {
+  local name="VALUE_$1"
+  printf '%s' "${!name}"
+}
+
+step "Read the deployment's outputs"
+for setting in ECR_REPOSITORY LAMBDA_FUNCTION_NAME SOURCE_BUCKET DEST_BUCKET AWS_DEPLOY_ROLE_ARN; do
+  if [ "$DRY_RUN" = 1 ]; then
+    set_value "$setting" "<$setting>"
+  else
+    set_value "$setting" "$(stack_output "$outputs" "$setting")"
+    info "$setting=$(value "$setting")"
+  fi
+done
+# <account>.dkr.ecr.<region>.amazonaws.com/<name>: the region everything was deployed to
+region="$(value ECR_REPOSITORY)"
+region="${region#*.dkr.ecr.}"
+if [ "$DRY_RUN" = 1 ]; then region="<region>"; fi
+set_value AWS_REGION "${region%%.*}"
+info "AWS_REGION=$(value AWS_REGION)"
+
+# The function's architecture (the image platform) and the prefix uploads must go under
+function_settings="$(run aws lambda get-function-configuration \
+  --function-name "$(value LAMBDA_FUNCTION_NAME)" --region "$(value AWS_REGION)" \
+  --query '[Architectures[0], Environment.Variables.SOURCE_PREFIX]' --output text)"
+read -r architecture source_prefix <<<"${function_settings:-<x86_64|arm64> None}"
+if [ "$source_prefix" = None ]; then source_prefix=""; fi
+set_value LAMBDA_ARCHITECTURE "$architecture"
+info "LAMBDA_ARCHITECTURE=$architecture"
+
+step "Configure GitHub Actions in $GITHUB_REPO"
+for row in "${GITHUB_SETTINGS[@]}"; do
+  read -r kind name _ <<<"$row"
+  run gh "$kind" set "$name" --repo "$GITHUB_REPO" --body "$(value "$name")"
+done
+
+step "Done"
+cat >&2 <<EOF
+    The pipeline is deployed in $(value AWS_REGION):
+      upload images to   s3://$(value SOURCE_BUCKET)/${source_prefix}
+      thumbnails land in s3://$(value DEST_BUCKET)/
+      function           $(value LAMBDA_FUNCTION_NAME) ($(value LAMBDA_ARCHITECTURE))
+    A push to main that changes the handler now redeploys it (.github/workflows/deploy.yml).
+
+    Try it:
+      aws s3 cp photo.jpg s3://$(value SOURCE_BUCKET)/${source_prefix}photo.jpg --region $(value AWS_REGION)
+      aws s3 ls s3://$(value DEST_BUCKET)/ --recursive --region $(value AWS_REGION)
+EOF

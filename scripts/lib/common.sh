@@ -1,0 +1,166 @@
+# shellcheck shell=bash
+# Shared by scripts/*.sh: progress output, --dry-run, preflight checks, and the one table that
+# ties the stacks' outputs to the GitHub variables and secret the deploy workflow reads.
+# Sourced, not run. Progress goes to stderr, so a script's stdout carries only its result.
+
+DRY_RUN=0
+STEP=0
+PROBLEMS=()
+
+step() {
+  STEP=$((STEP + 1))
+  printf '\n==> [%d] %s\n' "$STEP" "$*" >&2
+}
+
+info() { printf '    %s\n' "$*" >&2; }
+
+die() {
+  printf '\nerror: %s\n' "$*" >&2
+  exit 1
+}
+
+# The command line as one copy-pasteable string.
+quoted() {
+  local out=() arg
+  for arg in "$@"; do out+=("$(printf '%q' "$arg")"); done
+  printf '%s' "${out[*]}"
+}
+
+# Prints a command, then runs it, unless --dry-run, where it only prints it.
+run() {
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '    would run: %s\n' "$(quoted "$@")" >&2
+    return 0
+  fi
+  printf '    $ %s\n' "$(quoted "$@")" >&2
+  "$@"
+}
+
+# --- Preflight: every check runs, then all problems are reported together -----------------------
+
+problem() { PROBLEMS+=("$*"); }
+
+# Exits with every problem found; creates nothing.
+end_preflight() {
+  if [ "${#PROBLEMS[@]}" -gt 0 ]; then
+    printf '\nPreflight failed; nothing was created or changed:\n' >&2
+    printf '  - %s\n' "${PROBLEMS[@]}" >&2
+    exit 1
+  fi
+  info "all checks passed"
+}
+
+need_command() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    problem "$1 not found on PATH: $2"
+    return 1
+  fi
+}
+
+# AWS CLI v2 with working credentials; sets AWS_ACCOUNT.
+check_aws() {
+  need_command aws "install AWS CLI v2 (https://docs.aws.amazon.com/cli/)" || return 0
+  local version
+  version="$(aws --version 2>&1 || true)"
+  case "$version" in
+    aws-cli/2.*) ;;
+    *) problem "AWS CLI v2 is required, found '${version%% *}': put v2 first on PATH" ;;
+  esac
+  if AWS_ACCOUNT="$(aws sts get-caller-identity --query Account --output text 2>/dev/null)" &&
+    [ -n "$AWS_ACCOUNT" ]; then
+    info "AWS account $AWS_ACCOUNT"
+  else
+    problem "no working AWS credentials: run 'aws configure' or 'aws sso login', or set AWS_PROFILE, then retry"
+  fi
+}
+
+check_docker_buildx() {
+  need_command docker "install Docker (https://docs.docker.com/get-docker/)" || return 0
+  local buildx
+  if buildx="$(docker buildx version 2>/dev/null)"; then
+    info "docker buildx: $buildx"
+  else
+    problem "Docker buildx not available: install Docker Desktop or the docker-buildx-plugin package"
+  fi
+  if ! docker info --format '{{.ServerVersion}}' >/dev/null 2>&1; then
+    problem "the Docker engine is not running: start Docker and retry"
+  fi
+}
+
+check_terraform() {
+  need_command terraform "install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)" ||
+    return 0
+  info "$(terraform version 2>/dev/null | head -n 1)"
+}
+
+# Node within package.json "engines" (>=20.9 <25), and the project's dependencies installed.
+check_node() {
+  need_command node "install Node.js 22 or 24 (https://nodejs.org/)" || return 0
+  local version major minor
+  version="$(node --version)"
+  major="${version#v}"
+  major="${major%%.*}"
+  minor="${version#v*.}"
+  minor="${minor%%.*}"
+  if [ "$major" -lt 20 ] || [ "$major" -ge 25 ] || { [ "$major" = 20 ] && [ "$minor" -lt 9 ]; }; then
+    problem "Node.js $version is outside package.json engines (>=20.9.0 <25): use Node.js 22 or 24"
+  else
+    info "Node.js $version"
+  fi
+  if [ ! -d "$ROOT/node_modules/cdktf-cli" ]; then
+    problem "the project's dependencies are not installed: run 'npm ci' in $ROOT"
+  fi
+}
+
+# gh authenticated; sets GITHUB_REPO (owner/name) from --repo or the current checkout.
+check_gh() {
+  need_command gh "install the GitHub CLI (https://cli.github.com/)" || return 0
+  if ! gh auth status >/dev/null 2>&1; then
+    problem "the GitHub CLI is not authenticated: run 'gh auth login'"
+    return 0
+  fi
+  if [ -z "$GITHUB_REPO" ]; then
+    GITHUB_REPO="$(gh repo view --json nameWithOwner --jq .nameWithOwner 2>/dev/null || true)"
+  fi
+  if [ -z "$GITHUB_REPO" ]; then
+    problem "cannot tell which GitHub repository to configure: pass --repo OWNER/NAME"
+  else
+    info "GitHub repository $GITHUB_REPO"
+  fi
+}
+
+# --- Stack outputs -> GitHub variables and secret -------------------------------------------------
+#
+# One row per value: the GitHub name the deploy workflow reads, whether it is a secret, and the
+# stack output names it may come from (stacks/lambda-stack.ts). Output names are matched loosely
+# (case, "-" and "_" ignored), so "source-bucket", "sourceBucket" and "source_bucket" all match.
+# AWS_REGION and LAMBDA_ARCHITECTURE are not outputs: bootstrap.sh derives them.
+GITHUB_SETTINGS=(
+  "variable AWS_REGION -"
+  "variable ECR_REPOSITORY repository-url,ecr-repository-url"
+  "variable LAMBDA_FUNCTION_NAME function-name,lambda-function-name"
+  "variable LAMBDA_ARCHITECTURE -"
+  "variable SOURCE_BUCKET source-bucket,source-bucket-name"
+  "variable DEST_BUCKET destination-bucket,destination-bucket-name,dest-bucket"
+  "secret AWS_DEPLOY_ROLE_ARN deploy-role-arn,github-deploy-role-arn"
+)
+
+# Output names accepted for a GitHub setting (comma-separated), or "-".
+output_names_for() {
+  local row name outputs
+  for row in "${GITHUB_SETTINGS[@]}"; do
+    read -r _ name outputs <<<"$row"
+    if [ "$name" = "$1" ]; then
+      printf '%s' "$outputs"
+      return 0
+    fi
+  done
+  die "internal: no GitHub setting $1"
+}
+
+# Value of a GitHub setting's stack output, from a `cdktf deploy --outputs-file` JSON file.
+stack_output() {
+  local file="$1" setting="$2"
+  node "$ROOT/scripts/lib/stack-output.js" "$file" "$(output_names_for "$setting")" ||
+    die "the deploy did not output $setting (expected one of: $(output_names_for "$setting"))"
+}
