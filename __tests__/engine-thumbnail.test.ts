@@ -116,6 +116,30 @@ describe("makeThumbnail: size", () => {
     expect(colourName(pixels.at(100, 50))).toBe("blue");
     expect(colourName(pixels.at(190, 50))).toBe("red");
   });
+  it("fit=cover never enlarges: a smaller input is only cropped to the box", async () => {
+    const input = await solid(400, 200, GREEN).png().toBuffer();
+
+    const thumbnail = await makeThumbnail(input, resolveOptions({ fit: "cover" }));
+
+    expect([thumbnail.width, thumbnail.height]).toEqual([256, 200]);
+  });
+
+  it("takes a plain Uint8Array view into a larger buffer (as the S3 SDK returns bytes)", async () => {
+    const jpeg = await markedImage(300, 300).jpeg().toBuffer();
+    const backing = new Uint8Array(jpeg.length + 20);
+    backing.set(jpeg, 10);
+    const view = new Uint8Array(backing.buffer, 10, jpeg.length);
+
+    const thumbnail = await makeThumbnail(view);
+
+    expect(thumbnail.input).toEqual({
+      format: "jpeg",
+      width: 300,
+      height: 300,
+      bytes: jpeg.length,
+    });
+    expect(colourName(cornerColour(await pixelsOf(thumbnail.data), "top-left"))).toBe("red");
+  });
 });
 
 describe("makeThumbnail: EXIF orientation", () => {

@@ -15,7 +15,10 @@ export interface ThumbnailOptions {
   width: number;
   /** Box height in pixels (1..MAX_DIMENSION). */
   height: number;
-  /** "inside": fit within the box, aspect ratio kept; "cover": fill the box exactly, centre-cropped. */
+  /**
+   * "inside": fit within the box, aspect ratio kept; "cover": fill the box exactly, centre-cropped.
+   * Never enlarged: an input smaller than the box stays its size (cover only crops it).
+   */
   fit: Fit;
   format: OutputFormat;
   /** Encoder quality 1..100 (ignored by lossless PNG). */

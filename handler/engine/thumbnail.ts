@@ -99,6 +99,8 @@ export async function makeThumbnail(
       })
       .flatten({ background: options.background });
     if (source.iccProfile) pipeline = await tagWithProfile(pipeline, source.iccProfile);
+    // 8-bit sRGB whatever the input (CMYK, 16-bit, grey, wide gamut): sharp's default today,
+    // stated because the output contract depends on it.
     output = await encode(pipeline.toColourspace("srgb"), options).toBuffer({
       resolveWithObject: true,
     });
