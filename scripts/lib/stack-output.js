@@ -3,7 +3,6 @@
 //   node scripts/lib/stack-output.js FILE name[,other-name...]
 // Names match loosely (case, "-" and "_" ignored: "source-bucket" matches "sourceBucket"); the
 // first name found (in any stack, at any depth) wins. Exits 1, printing nothing, when none is there.
-"use strict";
 const { readFileSync } = require("node:fs");
 
 const [file, names] = process.argv.slice(2);
