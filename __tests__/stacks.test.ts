@@ -114,7 +114,7 @@ describe("synthesized stacks, default configuration", () => {
     };
     expect(build.provisioner[0]?.["local-exec"].command).toMatch(
       new RegExp(
-        `^scripts/push-image\\.sh --repository-url \\S+ --tag ${tag} --platform linux/amd64 --region us-east-1$`,
+        `^bash scripts/push-image\\.sh --repository-url \\S+ --tag ${tag} --platform linux/amd64 --region us-east-1$`,
       ),
     );
     expect(text).toHaveDataSourceWithProperties(DataAwsEcrImage, {

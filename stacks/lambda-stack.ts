@@ -66,8 +66,9 @@ export class LambdaStack extends TerraformStack {
         {
           type: "local-exec",
           workingDir: image.projectRoot,
+          // Through bash, so the deploy does not depend on the script's executable bit.
           command: [
-            "scripts/push-image.sh",
+            "bash scripts/push-image.sh",
             `--repository-url ${props.repositoryUrl}`,
             `--tag ${image.tag}`,
             `--platform ${platform}`,
