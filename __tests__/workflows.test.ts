@@ -1,0 +1,253 @@
+/**
+ * The GitHub Actions workflows: valid against the workflow schema (@action-validator/core, the
+ * real validator compiled to wasm), least permissions, third-party actions pinned by full commit
+ * SHA with the version in a comment, and the steps the deploy depends on, in order. Inline `run`
+ * scripts go through shellcheck too.
+ */
+
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { validateWorkflow } from "@action-validator/core";
+import { parse } from "yaml";
+
+const ROOT = join(__dirname, "..");
+const DIR = join(ROOT, ".github", "workflows");
+
+interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+}
+interface Job {
+  permissions?: Record<string, string> | string;
+  steps: Step[];
+  env?: Record<string, string>;
+  container?: { image: string } | string;
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string> | string;
+  concurrency?: { group: string; "cancel-in-progress": unknown };
+  jobs: Record<string, Job>;
+}
+
+const files = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
+const text = (file: string) => readFileSync(join(DIR, file), "utf8");
+const workflow = (file: string) => parse(text(file)) as Workflow;
+const steps = (w: Workflow) => Object.values(w.jobs).flatMap((job) => job.steps);
+
+/** The validator warns on stderr that it does not check path globs; keep the test output clean. */
+function validate(source: string) {
+  const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+  try {
+    return validateWorkflow(source);
+  } finally {
+    warn.mockRestore();
+  }
+}
+
+describe("workflows", () => {
+  it("are ci.yml and deploy.yml", () => {
+    expect(files.sort()).toEqual(["ci.yml", "deploy.yml"]);
+  });
+
+  it.each(files)("%s is valid against the GitHub workflow schema", (file) => {
+    // Act
+    const result = validate(text(file));
+
+    // Assert
+    expect(result.errors).toEqual([]);
+  });
+
+  it("the validator rejects an invalid workflow (so the check above means something)", () => {
+    const result = validateWorkflow(
+      "on: push\njobs:\n  build:\n    runs-on: ubuntu-24.04\n    stepz: []\n",
+    );
+
+    expect(result.errors.length).toBeGreaterThan(0);
+  });
+
+  it.each(files)(
+    "%s pins every third-party action to a full commit SHA with its version in a comment",
+    (file) => {
+      // Arrange
+      const lines = text(file).split("\n");
+      const uses = steps(workflow(file)).flatMap((step) =>
+        step.uses === undefined ? [] : [step.uses],
+      );
+
+      // Assert
+      expect(uses.length).toBeGreaterThan(0);
+      for (const use of uses) {
+        if (use.startsWith("./")) continue;
+        expect(use).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
+        const line = lines.find((l) => l.includes(`uses: ${use}`)) ?? "";
+        expect([use, line]).toEqual([use, expect.stringMatching(/ # v\d+\.\d+\.\d+$/)]);
+      }
+    },
+  );
+
+  it.each(files)(
+    "%s grants least permissions: read-only by default, writes only where a job needs them",
+    (file) => {
+      // Arrange
+      const w = workflow(file);
+
+      // Assert: read-only workflow default
+      expect(w.permissions).toEqual({ contents: "read" });
+      for (const [name, job] of Object.entries(w.jobs)) {
+        if (job.permissions === undefined) continue;
+        expect(typeof job.permissions).toBe("object");
+        const writes = Object.entries(job.permissions as Record<string, string>).filter(
+          ([, v]) => v !== "read",
+        );
+        // The only write anywhere: the deploy job's OIDC token.
+        expect([name, writes]).toEqual([
+          name,
+          file === "deploy.yml" && name === "deploy" ? [["id-token", "write"]] : [],
+        ]);
+      }
+    },
+  );
+
+  it.each(files)("%s: inline run scripts are clean under shellcheck", (file) => {
+    for (const step of steps(workflow(file))) {
+      if (step.run === undefined) continue;
+      // Expressions are substituted by Actions before bash sees the script.
+      const script = `#!/usr/bin/env bash\nset -eo pipefail\n${step.run.replace(/\$\{\{[^}]*\}\}/g, "x")}`;
+      const result = spawnSync("shellcheck", ["-s", "bash", "-"], {
+        input: script,
+        encoding: "utf8",
+      });
+      expect(result.error).toBeUndefined();
+      expect([step.name, result.stdout]).toEqual([step.name, ""]);
+    }
+  });
+});
+
+describe("ci.yml", () => {
+  const ci = workflow("ci.yml");
+  const runs = steps(ci).flatMap((s) => (s.run === undefined ? [] : [s.run]));
+
+  it("runs on pull requests and pushes", () => {
+    expect(Object.keys(ci.on)).toEqual(expect.arrayContaining(["pull_request", "push"]));
+  });
+
+  it("runs npm ci, lint, type-check, tests and synth, in that order", () => {
+    const order = [
+      "npm ci",
+      "npm run lint",
+      "npm run typecheck",
+      "npm test",
+      "npx cdktf synth",
+    ].map((cmd) => runs.findIndex((run) => run.startsWith(cmd)));
+
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it("has real Terraform (setup-terraform, raw CLI) and the Debian tools .ci/run installs", () => {
+    // Arrange: the apt packages .ci/run installs
+    const ciRun = readFileSync(join(ROOT, ".ci", "run"), "utf8");
+    const packages = [...ciRun.matchAll(/need\+=\(([\w.-]+)\)/g)].map((m) => m[1] as string);
+    const terraform = steps(ci).find((s) => s.uses?.startsWith("hashicorp/setup-terraform@"));
+    const apt = runs.find((run) => run.includes("apt-get install")) ?? "";
+
+    // Assert
+    expect(terraform?.with?.terraform_wrapper).toBe(false);
+    expect(packages.length).toBeGreaterThan(0);
+    for (const pkg of packages) expect([pkg, apt.includes(pkg)]).toEqual([pkg, true]);
+  });
+});
+
+describe("deploy.yml", () => {
+  const deploy = workflow("deploy.yml");
+  const all = steps(deploy);
+  const indexOf = (predicate: (s: Step) => boolean) => all.findIndex(predicate);
+
+  it("runs on pushes to main that touch the handler, the Dockerfile, the package files or itself", () => {
+    const push = deploy.on.push as { branches: string[]; paths: string[] };
+
+    expect(push.branches).toEqual(["main"]);
+    expect(push.paths).toEqual(
+      expect.arrayContaining([
+        "handler/**",
+        "Dockerfile",
+        "package.json",
+        "package-lock.json",
+        ".github/workflows/deploy.yml",
+      ]),
+    );
+    expect(Object.keys(deploy.on).sort()).toEqual(["push", "workflow_dispatch"]);
+  });
+
+  it("never runs two deploys at once, and never cancels one halfway", () => {
+    expect(deploy.concurrency?.group).toMatch(/^deploy-/);
+    expect(deploy.concurrency?.["cancel-in-progress"]).toBe(false);
+  });
+
+  it("gets AWS credentials through OIDC with the deploy role, no static keys", () => {
+    const credentials = all.find((s) =>
+      s.uses?.startsWith("aws-actions/configure-aws-credentials@"),
+    );
+
+    expect(credentials?.with?.["role-to-assume"]).toMatch(/^\$\{\{ secrets\.AWS_DEPLOY_ROLE_ARN \}\}$/);
+    expect(Object.keys(credentials?.with ?? {})).not.toContain("aws-access-key-id");
+    expect(text("deploy.yml")).not.toMatch(/AWS_SECRET_ACCESS_KEY|aws-secret-access-key/);
+  });
+
+  it("logs in to ECR, builds and pushes for the function's architecture, updates, waits, smoke-tests", () => {
+    // Act
+    const order = [
+      indexOf((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@") ?? false),
+      indexOf((s) => s.uses?.startsWith("aws-actions/amazon-ecr-login@") ?? false),
+      indexOf((s) => s.uses?.startsWith("docker/setup-buildx-action@") ?? false),
+      indexOf((s) => s.run?.includes("scripts/push-image.sh") ?? false),
+      indexOf((s) => s.run?.includes("aws lambda update-function-code") ?? false),
+      indexOf((s) => s.run?.includes("scripts/smoke-test.sh") ?? false),
+    ];
+    const push = all[order[3] as number]?.run ?? "";
+    const update = all[order[4] as number]?.run ?? "";
+    const checks = all.map((s) => s.run ?? "").join("\n");
+
+    // Assert
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // Tagged with the commit; platform from LAMBDA_ARCHITECTURE (checked against the function).
+    expect(push).toMatch(/--tag "\$GITHUB_SHA"/);
+    expect(push).toMatch(/--platform "\$PLATFORM"/);
+    expect(checks).toContain('x86_64) echo "PLATFORM=linux/amd64"');
+    expect(checks).toContain('arm64) echo "PLATFORM=linux/arm64"');
+    expect(checks).toContain('"$actual" != "$LAMBDA_ARCHITECTURE"');
+    // The function runs the pushed digest, and the smoke test waits for the update to finish.
+    expect(update).toContain('--image-uri "$ECR_REPOSITORY@$DIGEST"');
+    expect(update).toContain("aws lambda wait function-updated");
+  });
+
+  it("rolls back to the previous image when the update or smoke test fails", () => {
+    const rollback = all[all.length - 1];
+
+    expect(rollback?.if).toContain("failure()");
+    expect(rollback?.run).toContain('--image-uri "$PREVIOUS_IMAGE"');
+  });
+
+  it("reads exactly the variables and secret scripts/bootstrap.sh sets", () => {
+    // Arrange: the table in scripts/lib/common.sh
+    const common = readFileSync(join(ROOT, "scripts", "lib", "common.sh"), "utf8");
+    const settings = [...common.matchAll(/^ {2}"(variable|secret) (\w+) /gm)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    const used = [...text("deploy.yml").matchAll(/\$\{\{\s*(vars|secrets)\.(\w+)\s*\}\}/g)].map(
+      (m) => `${m[1] === "vars" ? "variable" : "secret"} ${m[2]}`,
+    );
+
+    // Assert
+    expect(settings.length).toBeGreaterThan(0);
+    expect([...new Set(used)].sort()).toEqual([...new Set(settings)].sort());
+  });
+});
