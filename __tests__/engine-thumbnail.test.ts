@@ -290,6 +290,21 @@ describe("makeThumbnail: input formats", () => {
     expect(colourName(cornerColour(pixels, "bottom-right"))).toBe("blue");
   });
 
+  it("tolerates a JPEG warning common in camera files (extraneous bytes before a marker)", async () => {
+    const jpeg = await markedImage(300, 300).jpeg().toBuffer();
+    const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
+    const input = Buffer.concat([jpeg.subarray(0, sos), Buffer.from([0, 0]), jpeg.subarray(sos)]);
+    // Sanity: libjpeg does warn about it (sharp's strictest failOn level refuses the file).
+    await expect(sharp(input, { failOn: "warning" }).png().toBuffer()).rejects.toThrow(
+      /extraneous bytes/,
+    );
+
+    const thumbnail = await makeThumbnail(input);
+
+    expect([thumbnail.width, thumbnail.height]).toEqual([256, 256]);
+    expect(colourName(cornerColour(await pixelsOf(thumbnail.data), "top-left"))).toBe("red");
+  });
+
   it.each([
     ["webp", (image: Sharp) => image.webp({ quality: 90 })],
     ["tiff", (image: Sharp) => image.tiff()],
