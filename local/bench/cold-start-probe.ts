@@ -10,7 +10,9 @@ const modulePath = process.argv[2];
 
 /** Tagged so the parent can tell these lines from the handler's own JSON logs. */
 function say(probe: "ready" | "done", extra: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ probe, sinceStartMs: performance.now(), ...extra })}\n`);
+  const cpu = process.cpuUsage();
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  process.stdout.write(`${JSON.stringify({ probe, cpuMs, ...extra })}\n`);
 }
 
 async function probe(): Promise<void> {

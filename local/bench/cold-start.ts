@@ -2,11 +2,12 @@
  * Cold-start benchmark: wall time from spawning a fresh Node process to the handler module
  * being ready (modules loaded, configuration read, S3 client built), and to its first
  * thumbnail written to a local S3-protocol server (s3rver), over several processes. Measured
- * for bare Node (the floor), the handler as compiled (dist/handler/index.js) and, when the
- * container build's bundle exists, the bundle.
+ * for bare Node (the floor), the handler as compiled (dist/handler/index.js) and the handler
+ * bundled the way the Dockerfile's build stage bundles it (esbuild, sharp and heic-decode
+ * external), or a bundle given with --bundle.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -25,7 +26,9 @@ export interface ColdStartVariant {
   readyMaxMs: number;
   firstP50Ms: number;
   firstMaxMs: number;
-  samples: { readyMs: number; firstMs?: number }[];
+  /** CPU time of the process (all threads) when ready: steadier than wall time on a busy machine. */
+  readyCpuP50Ms: number;
+  samples: Sample[];
 }
 
 export interface ColdStartResult {
@@ -35,20 +38,21 @@ export interface ColdStartResult {
   notes: string[];
 }
 
+interface Sample {
+  readyMs: number;
+  readyCpuMs: number;
+  firstMs?: number;
+}
+
 const SOURCE = "bench-uploads";
 const DEST = "bench-thumbs";
-
-/** Where the container build puts the esbuild bundle of the handler (scripts/, Dockerfile). */
-const BUNDLE_CANDIDATES = [
-  "dist/bundle/index.js",
-  "dist/lambda/index.js",
-  "build/handler/index.js",
-];
 
 interface Options {
   processes: number;
   image: CorpusImage;
   bundle?: string;
+  /** Where the bundle is built when none is given. */
+  cacheDir: string;
   log: (line: string) => void;
 }
 
@@ -63,9 +67,10 @@ async function run(options: Options): Promise<ColdStartResult> {
     { name: "node (empty)" },
     { name: "handler", module: handlerModule },
   ];
-  const bundle = options.bundle ?? (await findBundle());
+  const bundle = options.bundle
+    ? resolve(options.bundle)
+    : await buildBundle(options.cacheDir, notes);
   if (bundle) variants.push({ name: "bundle", module: bundle });
-  else notes.push(`no handler bundle found (looked for ${BUNDLE_CANDIDATES.join(", ")})`);
 
   const directory = await mkdtemp(join(tmpdir(), "bench-cold-"));
   const server = new S3rver({
@@ -94,7 +99,7 @@ async function run(options: Options): Promise<ColdStartResult> {
   const results: ColdStartVariant[] = [];
   try {
     // Interleave variants process by process, so background load hits them alike.
-    const samples = new Map<string, { readyMs: number; firstMs?: number }[]>();
+    const samples = new Map<string, Sample[]>();
     for (let i = 0; i < options.processes; i++) {
       for (const variant of variants) {
         let event: string | undefined;
@@ -128,10 +133,17 @@ async function run(options: Options): Promise<ColdStartResult> {
         module: variant.module ?? "(none)",
         readyP50Ms: round(percentile(ready, 50)),
         readyMaxMs: round(Math.max(...ready)),
+        readyCpuP50Ms: round(
+          percentile(
+            list.map((s) => s.readyCpuMs),
+            50,
+          ),
+        ),
         firstP50Ms: round(percentile(first, 50)),
         firstMaxMs: first.length ? round(Math.max(...first)) : Number.NaN,
         samples: list.map((s) => ({
           readyMs: round(s.readyMs),
+          readyCpuMs: round(s.readyCpuMs),
           firstMs: s.firstMs && round(s.firstMs),
         })),
       });
@@ -145,15 +157,13 @@ async function run(options: Options): Promise<ColdStartResult> {
 }
 
 /** One fresh process; times measured on this side, from spawn to each line. */
-function probeOnce(
-  module: string | undefined,
-  env: NodeJS.ProcessEnv,
-): Promise<{ readyMs: number; firstMs?: number }> {
+function probeOnce(module: string | undefined, env: NodeJS.ProcessEnv): Promise<Sample> {
   const args = [join(__dirname, "cold-start-probe.js"), ...(module ? [module] : [])];
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let readyMs: number | undefined;
+    let readyCpuMs = Number.NaN;
     let firstMs: number | undefined;
     let stderr = "";
     let failure: string | undefined;
@@ -162,13 +172,20 @@ function probeOnce(
     });
     createInterface({ input: child.stdout }).on("line", (line) => {
       const now = performance.now() - t0;
-      let message: { probe?: string; results?: { outcome?: string; code?: string }[] };
+      let message: {
+        probe?: string;
+        cpuMs?: number;
+        results?: { outcome?: string; code?: string }[];
+      };
       try {
         message = JSON.parse(line);
       } catch {
         return;
       }
-      if (message.probe === "ready") readyMs = now;
+      if (message.probe === "ready") {
+        readyMs = now;
+        readyCpuMs = message.cpuMs ?? Number.NaN;
+      }
       if (message.probe === "done") {
         firstMs = now;
         const outcome = message.results?.[0]?.outcome;
@@ -184,22 +201,38 @@ function probeOnce(
           new Error(`cold-start probe failed (${failure ?? `exit ${code}`}): ${stderr.trim()}`),
         );
       } else {
-        resolvePromise({ readyMs, firstMs });
+        resolvePromise({ readyMs, readyCpuMs, firstMs });
       }
     });
   });
 }
 
-async function findBundle(): Promise<string | undefined> {
-  for (const candidate of BUNDLE_CANDIDATES) {
-    const path = resolve(__dirname, "../../..", candidate);
-    if (
-      await stat(path).then(
-        (s) => s.isFile(),
-        () => false,
-      )
-    )
-      return path;
+/**
+ * The handler bundled with the Dockerfile's esbuild flags (one CommonJS file, AWS SDK inside,
+ * sharp and heic-decode external), for the Node running the bench. Placed under the cache
+ * folder inside the repository so the external modules resolve from its node_modules.
+ */
+async function buildBundle(cacheDir: string, notes: string[]): Promise<string | undefined> {
+  const entry = resolve(__dirname, "../../../handler/index.ts");
+  const outfile = join(cacheDir, "bundle", "index.js");
+  try {
+    const esbuild = await import("esbuild");
+    await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: "node",
+      target: `node${process.versions.node.split(".")[0]}`,
+      format: "cjs",
+      external: ["sharp", "heic-decode"],
+      logLevel: "warning",
+      outfile,
+    });
+    notes.push(`bundle: ${outfile}, built with the Dockerfile's esbuild flags`);
+    return outfile;
+  } catch (error) {
+    notes.push(
+      `bundle not measured: ${error instanceof Error ? error.message.split("\n")[0] : error}`,
+    );
+    return undefined;
   }
-  return undefined;
 }

@@ -113,7 +113,15 @@ export function vipsRunner(threads: number): Runner {
     threads > 0 ? { ...process.env, VIPS_CONCURRENCY: String(threads) } : process.env;
 
   const batch = async (files: string[]): Promise<{ ms: number; cpuMs?: number }> => {
-    const args = ["-s", "256x256", "-o", join(outDir, "%s.jpg[Q=80,strip]"), ...files];
+    // No operation cache: a repeated file would be served from it, and our engine runs without one.
+    const args = [
+      "--vips-cache-max=0",
+      "-s",
+      "256x256",
+      "-o",
+      join(outDir, "%s.jpg[Q=80,strip]"),
+      ...files,
+    ];
     const timeFile = join(outDir, "time.txt");
     const withTime = await hasUsrBinTime;
     const t0 = performance.now();

@@ -30,7 +30,8 @@ Options:
                      core, like for like with Pillow); 0 leaves the libraries' defaults
   --processes N      fresh processes for the cold start (default 5, quick 3)
   --uploads N        uploads for the end-to-end burst (default 20, quick 6)
-  --bundle FILE      also measure the cold start of this handler bundle (default: looked for)
+  --bundle FILE      the handler bundle to measure at cold start (default: bundled here with
+                     the Dockerfile's esbuild flags, into the cache folder)
   --cache DIR        where the generated corpus is kept (default .bench-cache)
   -h, --help         this help
 
@@ -130,6 +131,7 @@ export async function main(argv: string[]): Promise<number> {
         processes,
         image: reference,
         bundle: values.bundle,
+        cacheDir: resolve(values.cache ?? ".bench-cache"),
         log,
       });
     }

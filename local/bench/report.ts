@@ -33,7 +33,15 @@ export interface BenchReport {
   notes: string[];
   engine?: EngineResult;
   /** Per group: our images/s divided by the fastest comparator's (Pillow, vipsthumbnail). */
-  ratios?: { group: string; ours: number; best: string; bestImagesPerSec: number; ratio: number }[];
+  ratios?: {
+    group: string;
+    ours: number;
+    best: string;
+    bestImagesPerSec: number;
+    ratio: number;
+    /** The same comparison on CPU time (all threads): steadier when the machine is busy. */
+    cpuRatio: number;
+  }[];
   coldStart?: ColdStartResult;
   endToEnd?: EndToEndResult;
   targets: Target[];
@@ -60,13 +68,13 @@ export function ratios(engine: EngineResult): NonNullable<BenchReport["ratios"]>
   if (!ours) return [];
   const out: NonNullable<BenchReport["ratios"]> = [];
   for (const group of ours.groups) {
-    let best: { name: string; ips: number } | undefined;
+    let best: { name: string; ips: number; cpuMs: number } | undefined;
     for (const runner of engine.runners.filter((r) => COMPARATORS.includes(r.name))) {
       const theirs = runner.groups.find((g) => g.group === group.group);
       // A comparator that skipped some images of the group is not comparable there.
       if (!theirs || theirs.images !== group.images || theirs.errors.length > 0) continue;
       if (!best || theirs.imagesPerSec > best.ips)
-        best = { name: runner.name, ips: theirs.imagesPerSec };
+        best = { name: runner.name, ips: theirs.imagesPerSec, cpuMs: theirs.cpuMs };
     }
     if (best && group.images > 0) {
       out.push({
@@ -75,6 +83,7 @@ export function ratios(engine: EngineResult): NonNullable<BenchReport["ratios"]>
         best: best.name,
         bestImagesPerSec: best.ips,
         ratio: round(group.imagesPerSec / best.ips, 2),
+        cpuRatio: round(best.cpuMs / group.cpuMs, 2),
       });
     }
   }
@@ -165,8 +174,15 @@ export function formatReport(report: BenchReport): string {
     lines.push("", "Ours vs the fastest comparator (images/s ratio, >= 1.00 means we are faster)");
     lines.push(
       ...table(
-        ["group", "engine img/s", "fastest other", "its img/s", "ratio"],
-        report.ratios.map((r) => [r.group, r.ours, r.best, r.bestImagesPerSec, r.ratio.toFixed(2)]),
+        ["group", "engine img/s", "fastest other", "its img/s", "ratio", "cpu-time ratio"],
+        report.ratios.map((r) => [
+          r.group,
+          r.ours,
+          r.best,
+          r.bestImagesPerSec,
+          r.ratio.toFixed(2),
+          Number.isFinite(r.cpuRatio) ? r.cpuRatio.toFixed(2) : "-",
+        ]),
       ),
     );
   }
@@ -178,8 +194,15 @@ export function formatReport(report: BenchReport): string {
     );
     lines.push(
       ...table(
-        ["variant", "ready p50 ms", "ready max ms", "1st thumb p50 ms", "1st thumb max ms"],
-        cs.variants.map((v) => [v.name, v.readyP50Ms, v.readyMaxMs, v.firstP50Ms, v.firstMaxMs]),
+        ["variant", "ready p50 ms", "ready max ms", "ready cpu ms", "1st thumb p50 ms", "max ms"],
+        cs.variants.map((v) => [
+          v.name,
+          v.readyP50Ms,
+          v.readyMaxMs,
+          v.readyCpuP50Ms,
+          v.firstP50Ms,
+          v.firstMaxMs,
+        ]),
       ),
     );
     for (const note of cs.notes) lines.push(`  note: ${note}`);
