@@ -111,7 +111,19 @@ export async function heicFromPng(png: Buffer, flags: readonly string[] = []): P
   const dir = await mkdtemp(join(tmpdir(), "engine-heic-"));
   try {
     await writeFile(join(dir, "in.png"), png);
-    await execFileAsync("heif-enc", [...flags, "-o", join(dir, "out.heic"), join(dir, "in.png")]);
+    const args = [...flags, "-o", join(dir, "out.heic"), join(dir, "in.png")];
+    await execFileAsync("heif-enc", args).catch((error: unknown) => {
+      // Duck-typed: errors from Node's child_process are not instances of the test realm's Error.
+      if (
+        typeof error === "object" &&
+        error !== null &&
+        "code" in error &&
+        error.code === "ENOENT"
+      ) {
+        throw new Error("heif-enc not found: install Debian's libheif-examples (.ci/run does)");
+      }
+      throw error;
+    });
     return await readFile(join(dir, "out.heic"));
   } finally {
     await rm(dir, { recursive: true, force: true });
