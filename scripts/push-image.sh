@@ -108,8 +108,10 @@ if [ "$LOGIN" = 1 ]; then
     info "would run: $login"
   else
     info "\$ $login"
-    aws ecr get-login-password --region "$REGION" |
-      docker login --username AWS --password-stdin "$REGISTRY" >&2
+    # One after the other (not a pipe) so a failure of either stops here with its own message.
+    password="$(aws ecr get-login-password --region "$REGION")"
+    printf '%s' "$password" | docker login --username AWS --password-stdin "$REGISTRY" >&2
+    unset password
   fi
 fi
 

@@ -49,9 +49,10 @@ export function runScript(script: string, args: string[], options: ScriptOptions
     const rules = join(dir, "rules.sh");
     writeFileSync(rules, options.rules ?? "");
     // A clean environment: no real AWS/GitHub settings or THUMBNAILER_* leak into the scripts.
+    // HOME stays: git reads its safe.directory list there (CI containers need it).
     const env: NodeJS.ProcessEnv = {
       PATH: `${FAKE_BIN}${delimiter}${process.env.PATH ?? ""}`,
-      HOME: dir,
+      HOME: process.env.HOME,
       TMPDIR: dir,
       LANG: "C.UTF-8",
       FAKE_LOG: log,
