@@ -98,7 +98,7 @@ describe("handler (Lambda entry point)", () => {
     expect(mock.commandCalls(sdk.GetObjectCommand)[0]?.args[0].input).toEqual({
       Bucket: "photos",
       Key: "a b.jpg",
-      IfMatch: "e1",
+      IfMatch: '"e1"',
     });
     const lines = write.mock.calls.map(([line]) => JSON.parse(String(line)));
     expect(lines).toMatchObject([

@@ -45,6 +45,8 @@ function setup(env: Record<string, string> = {}): Harness {
 }
 
 afterEach(() => {
+  // Every response body is read or closed, whatever the outcome.
+  expect(harness?.s3.openBodies()).toBe(0);
   harness?.s3.restore();
   harness = undefined;
 });
@@ -145,6 +147,18 @@ describe("processEvent: created objects", () => {
     expect(s3.commands()).toEqual(["GetObject"]);
     expect(s3.keys(DEST)).toEqual([]);
     expect(s3.get(SOURCE, "a.jpg")?.tags).toEqual([]);
+  });
+
+  it("skips a stale event on a server that ignores If-Match (like s3rver), by the returned ETag", async () => {
+    const { s3, run, upload } = setup();
+    const old = upload("a.jpg", await jpeg(50, 50, "#000000"));
+    upload("a.jpg", await jpeg(60, 60, "#ffffff"));
+    s3.ignoreIfMatch = true;
+
+    const [result] = await run(old);
+
+    expect(result).toMatchObject({ outcome: "skipped", reason: expect.stringMatching(/ETag/) });
+    expect(s3.keys(DEST)).toEqual([]);
   });
 
   it("skips an object that no longer exists (404) without recording a failure", async () => {
@@ -341,6 +355,20 @@ describe("processEvent: permanent failures", () => {
     expect(s3.get(SOURCE, "big.jpg")?.tags).toEqual(failureTags(record.eTag, "INPUT_TOO_LARGE"));
   });
 
+  it("checks the downloaded size when the event carries none, and closes the unread body", async () => {
+    const { s3, run, upload } = setup({ MAX_INPUT_BYTES: "1000" });
+    const { size, eTag, ...sizeless } = upload("big.jpg", await truncatedJpeg());
+
+    const [result] = await run(sizeless);
+
+    expect(result).toMatchObject({ outcome: "failed", code: "INPUT_TOO_LARGE" });
+    expect(s3.commands()).toEqual(["GetObject", "GetObjectTagging", "PutObjectTagging"]);
+    expect(s3.get(SOURCE, "big.jpg")?.tags).toEqual([
+      { Key: "thumbnailer-error", Value: "INPUT_TOO_LARGE" },
+      { Key: "thumbnailer-error-etag", Value: eTag },
+    ]);
+  });
+
   it("replaces an earlier failure record instead of adding a second one", async () => {
     const { s3, run, upload } = setup();
     const record = upload("bad.jpg", Buffer.from("not an image"), [
@@ -369,6 +397,7 @@ describe("processEvent: transient failures", () => {
     ["a 503 SlowDown from GetObject", "GetObject", slowDown],
     ["throttling (429)", "GetObject", () => serviceError("TooManyRequestsException", 429)],
     ["a network error on PutObject", "PutObject", networkError],
+    ["a connection reset while reading the object", "GetObjectBody", networkError],
   ])(
     "throws a TransientError after the other records are done, for %s",
     async (_, command, error) => {

@@ -4,9 +4,11 @@
  * failure the caller must surface so the event is delivered again (replays are idempotent).
  */
 
+import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -107,15 +109,18 @@ async function created(source: SourceRecord, deps: HandlerDeps): Promise<Decisio
   if (source.size === 0 && source.key.endsWith("/")) {
     return { outcome: "skipped", reason: "folder placeholder (empty key ending in /)" };
   }
+  const { thumbnail: options, limits } = deps.config;
   let eTag = source.eTag;
   try {
-    const input = await download(source, deps);
-    if (input === "stale") {
+    checkSize(source.size, limits.maxInputBytes);
+    const object = await getObject(source, deps);
+    if (object === "stale") {
       return { outcome: "skipped", reason: "object changed since the event (ETag differs)" };
     }
-    if (input === "gone") return { outcome: "skipped", reason: "object no longer exists" };
-    eTag = input.eTag;
-    const thumbnail = await makeThumbnail(input.bytes, deps.config.thumbnail, deps.config.limits);
+    if (object === "gone") return { outcome: "skipped", reason: "object no longer exists" };
+    eTag = object.eTag;
+    const bytes = await readBody(object, source, limits.maxInputBytes);
+    const thumbnail = await makeThumbnail(bytes, options, limits);
     return await upload(source, eTag, thumbnail, deps);
   } catch (error) {
     if (error instanceof PermanentInputError) return fail(source, eTag, error, deps);
@@ -173,36 +178,71 @@ async function fail(
   };
 }
 
-/**
- * Downloads the version the event is about. Checks the event's size before any request, and
- * asks S3 for the event's ETag (If-Match) so a stale event (object since overwritten) gets 412.
- */
-async function download(
-  source: SourceRecord,
-  { s3, config }: HandlerDeps,
-): Promise<{ bytes: Uint8Array; eTag: string } | "stale" | "gone"> {
-  const { bucket, key, size } = source;
-  const { maxInputBytes } = config.limits;
+/** Refuses, before any request, what the event already says is empty or too large. */
+function checkSize(size: number | undefined, maxInputBytes: number): void {
   if (size === 0) throw new PermanentInputError("EMPTY_INPUT", "object is empty (0 bytes)");
   if (size !== undefined && size > maxInputBytes) throw tooLarge(size, maxInputBytes);
+}
+
+interface FoundObject {
+  /** Without quotes. */
+  readonly eTag: string;
+  readonly contentLength: number | undefined;
+  readonly body: GetObjectCommandOutput["Body"];
+}
+
+/**
+ * Opens the version the event is about: GetObject with the event's ETag as If-Match, so a stale
+ * event (the object has been overwritten since) gets 412 instead of the newer bytes.
+ */
+async function getObject(
+  source: SourceRecord,
+  { s3 }: HandlerDeps,
+): Promise<FoundObject | "stale" | "gone"> {
+  const { bucket, key } = source;
+  let output: GetObjectCommandOutput;
   try {
-    const output = await s3.send(
-      new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: source.eTag }),
+    output = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, IfMatch: quoted(source.eTag) }),
     );
-    if (output.ContentLength !== undefined && output.ContentLength > maxInputBytes) {
-      throw tooLarge(output.ContentLength, maxInputBytes);
-    }
-    if (output.Body === undefined) {
-      throw new TransientError("S3_ERROR", `GetObject s3://${bucket}/${key} returned no body`);
-    }
-    const bytes = await output.Body.transformToByteArray();
-    return { bytes, eTag: normalizeETag(output.ETag ?? source.eTag ?? "") };
   } catch (error) {
-    if (error instanceof PermanentInputError || error instanceof TransientError) throw error;
     if (isPreconditionFailed(error)) return "stale";
     if (isNotFound(error)) return "gone";
     throw s3Failure("GetObject", bucket, key, error);
   }
+  const eTag = output.ETag === undefined ? source.eTag : normalizeETag(output.ETag);
+  // Some S3-compatible servers (s3rver) ignore If-Match: compare the ETag they return.
+  if (source.eTag !== undefined && eTag !== source.eTag) return discard(output.Body, "stale");
+  return { eTag: eTag ?? "", contentLength: output.ContentLength, body: output.Body };
+}
+
+/** Reads the whole body, unless its length is over the limit (then closes it unread). */
+async function readBody(
+  object: FoundObject,
+  { bucket, key }: SourceRecord,
+  maxInputBytes: number,
+): Promise<Uint8Array> {
+  if (object.contentLength !== undefined && object.contentLength > maxInputBytes) {
+    throw discard(object.body, tooLarge(object.contentLength, maxInputBytes));
+  }
+  if (object.body === undefined) {
+    throw new TransientError("S3_ERROR", `GetObject s3://${bucket}/${key} returned no body`);
+  }
+  try {
+    return await object.body.transformToByteArray();
+  } catch (error) {
+    throw s3Failure("GetObject (reading the body)", bucket, key, error);
+  }
+}
+
+/** Closes a response body we will not read, so its connection goes back to the pool. */
+function discard<T>(body: unknown, result: T): T {
+  if (body instanceof Readable) body.destroy();
+  return result;
+}
+
+function quoted(eTag: string | undefined): string | undefined {
+  return eTag === undefined ? undefined : `"${eTag}"`;
 }
 
 function tooLarge(bytes: number, maxInputBytes: number): PermanentInputError {

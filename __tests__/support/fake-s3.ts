@@ -6,6 +6,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeleteObjectCommand,
@@ -60,6 +61,9 @@ export class FakeS3 {
   private readonly failures = new Map<string, Map<string, unknown>>();
   inFlight = 0;
   maxInFlight = 0;
+  private readonly bodies: Readable[] = [];
+  /** Behave like s3rver, which ignores If-Match on GetObject. */
+  ignoreIfMatch = false;
   /** Added to every call, to let calls overlap in concurrency tests. */
   latencyMs = 0;
 
@@ -72,17 +76,27 @@ export class FakeS3 {
           input.Key,
           () => new NoSuchKey({ message: "NoSuchKey", $metadata: $metadata(404) }),
         );
-        if (input.IfMatch !== undefined && input.IfMatch.replace(/"/g, "") !== object.eTag) {
+        const ifMatch = this.ignoreIfMatch ? undefined : input.IfMatch;
+        if (ifMatch !== undefined && ifMatch.replace(/"/g, "") !== object.eTag) {
           throw serviceError("PreconditionFailed", 412);
         }
-        const body = object.body;
+        // A stream like the SDK's (IncomingMessage + transformToByteArray), so a test can tell
+        // whether the handler read or closed every body it was given.
+        const bytes = new Uint8Array(object.body);
+        const body = Object.assign(Readable.from([bytes]), {
+          transformToByteArray: async () => {
+            body.destroy();
+            const failure = this.failures.get("GetObjectBody")?.get(input.Key ?? "");
+            if (failure !== undefined) throw failure;
+            return bytes;
+          },
+        });
+        this.bodies.push(body);
         return {
           ETag: `"${object.eTag}"`,
-          ContentLength: body.length,
+          ContentLength: bytes.length,
           ContentType: object.contentType,
-          Body: {
-            transformToByteArray: async () => new Uint8Array(body),
-          } as unknown as GetObjectCommandOutput["Body"],
+          Body: body as unknown as GetObjectCommandOutput["Body"],
         };
       }),
     );
@@ -156,7 +170,7 @@ export class FakeS3 {
       .sort();
   }
 
-  /** Makes every `command` call for `key` throw `error`. */
+  /** Makes every `command` call for `key` throw `error` ("GetObjectBody": reading the body). */
   fail(command: string, key: string, error: unknown): void {
     const byKey = this.failures.get(command) ?? new Map<string, unknown>();
     byKey.set(key, error);
@@ -168,6 +182,11 @@ export class FakeS3 {
     return this.mock
       .calls()
       .map((call) => (call.args[0] as object).constructor.name.replace(/Command$/, ""));
+  }
+
+  /** GetObject bodies neither read nor closed: each would hold a connection on real S3. */
+  openBodies(): number {
+    return this.bodies.filter((body) => !body.destroyed).length;
   }
 
   restore(): void {
