@@ -102,7 +102,7 @@ describe("synthesized stacks, default configuration", () => {
     expect(fn.reserved_concurrent_executions).toBeUndefined();
   });
 
-  it("builds and pushes the image when its inputs change, before the digest is looked up", () => {
+  it("builds and rolls out the image when its inputs change, then creates the function from it", () => {
     const { text, json } = infra.stacks.lambda;
     const hash = infra.imageInputsHash;
     const tag = `x86_64-${hash.slice(0, 16)}`;
@@ -110,16 +110,24 @@ describe("synthesized stacks, default configuration", () => {
       triggers_replace: expect.objectContaining({ inputs: hash, tag, platform: "linux/amd64" }),
     });
     const build = only(json, "terraform_data") as {
-      provisioner: { "local-exec": { command: string } }[];
+      provisioner: { "local-exec": { command: string; environment: Record<string, string> } }[];
     };
-    expect(build.provisioner[0]?.["local-exec"].command).toMatch(
-      new RegExp(
-        `^bash scripts/push-image\\.sh --repository-url \\S+ --tag ${tag} --platform linux/amd64 --region us-east-1$`,
-      ),
-    );
+    const exec = build.provisioner[0]?.["local-exec"];
+    expect(exec?.command).toContain("bash scripts/push-image.sh");
+    expect(exec?.environment).toMatchObject({
+      TAG: tag,
+      PLATFORM: "linux/amd64",
+      FUNCTION_NAME: "thumbnailer",
+    });
     expect(text).toHaveDataSourceWithProperties(DataAwsEcrImage, {
       most_recent: true,
       depends_on: ["terraform_data.image-build"],
+    });
+  });
+
+  it("leaves the image to the rollout after creation, so a deploy never reverts CI's image", () => {
+    expect(infra.stacks.lambda.text).toHaveResourceWithProperties(LambdaFunction, {
+      lifecycle: { ignore_changes: ["image_uri"] },
     });
   });
 
@@ -222,9 +230,12 @@ describe("synthesized stacks, every option on", () => {
       },
     });
     const build = only(infra.stacks.lambda.json, "terraform_data") as {
-      provisioner: { "local-exec": { command: string } }[];
+      provisioner: { "local-exec": { environment: Record<string, string> } }[];
     };
-    expect(build.provisioner[0]?.["local-exec"].command).toContain("--platform linux/arm64");
+    expect(build.provisioner[0]?.["local-exec"].environment).toMatchObject({
+      PLATFORM: "linux/arm64",
+      ARCHITECTURE: "arm64",
+    });
   });
 
   it("filters notifications by prefix and suffix", () => {

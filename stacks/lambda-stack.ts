@@ -44,6 +44,32 @@ export interface LambdaStackProps extends StackBaseProps {
 
 const PLATFORM = { x86_64: "linux/amd64", arm64: "linux/arm64" } as const;
 
+/**
+ * Builds and pushes the image (scripts/push-image.sh reports progress on stderr and prints the
+ * digest as its last stdout line; an existing tag is not rebuilt), then points the
+ * function at it, unless the function does not exist yet: the first deploy creates it from this
+ * image. Inputs come from the environment: REPOSITORY_URL TAG PLATFORM ARCHITECTURE REGION
+ * FUNCTION_NAME.
+ */
+const BUILD_AND_ROLL_OUT = `set -euo pipefail
+digest="$(bash scripts/push-image.sh --repository-url "$REPOSITORY_URL" --tag "$TAG" \\
+  --platform "$PLATFORM" --region "$REGION" | tail -n 1)"
+if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+  echo "scripts/push-image.sh printed no digest (last line: '$digest')" >&2
+  exit 1
+fi
+if ! error="$(aws lambda get-function --function-name "$FUNCTION_NAME" --region "$REGION" 2>&1 >/dev/null)"; then
+  case "$error" in
+    *ResourceNotFoundException*) echo "$FUNCTION_NAME does not exist yet: it will be created from $digest"; exit 0 ;;
+    *) echo "$error" >&2; exit 1 ;;
+  esac
+fi
+aws lambda update-function-code --function-name "$FUNCTION_NAME" --region "$REGION" \\
+  --image-uri "$REPOSITORY_URL@$digest" --architectures "$ARCHITECTURE" --output text --query LastUpdateStatus
+aws lambda wait function-updated --function-name "$FUNCTION_NAME" --region "$REGION"
+echo "$FUNCTION_NAME now runs $REPOSITORY_URL@$digest"
+`;
+
 export class LambdaStack extends TerraformStack {
   public readonly functionName: string;
   public readonly functionArn: string;
@@ -53,7 +79,7 @@ export class LambdaStack extends TerraformStack {
     configureStack(this, id, props);
     const { config, image } = props;
 
-    // Image build: push a new image only when its inputs, tag, platform or repository change
+    // Image build and rollout: only when the image inputs, tag, platform or repository change
     const platform = PLATFORM[config.architecture];
     const imageBuild = new DataResource(this, "image-build", {
       triggersReplace: {
@@ -66,21 +92,22 @@ export class LambdaStack extends TerraformStack {
         {
           type: "local-exec",
           workingDir: image.projectRoot,
-          // Through bash, so the deploy does not depend on the script's executable bit.
-          command: [
-            "bash scripts/push-image.sh",
-            `--repository-url ${props.repositoryUrl}`,
-            `--tag ${image.tag}`,
-            `--platform ${platform}`,
-            `--region ${config.region}`,
-          ].join(" "),
+          interpreter: ["bash", "-c"],
+          command: BUILD_AND_ROLL_OUT,
+          environment: {
+            REPOSITORY_URL: props.repositoryUrl,
+            TAG: image.tag,
+            PLATFORM: platform,
+            ARCHITECTURE: config.architecture,
+            REGION: config.region,
+            FUNCTION_NAME: config.name,
+          },
         },
       ],
     });
 
-    // The image to run: the newest in the repository, pinned by digest. After this deploy's push
-    // that is our image; after CI pushes and runs update-function-code it is CI's image, so the
-    // next deploy keeps it instead of reverting it (docs/deploy.md).
+    // The image the function is created from: the newest in the repository (this deploy's push),
+    // pinned by digest. A lookup by tag would fail once the ECR lifecycle expires that tag.
     const latestImage = new DataAwsEcrImage(this, "latest-image", {
       repositoryName: props.repositoryName,
       mostRecent: true,
@@ -94,6 +121,9 @@ export class LambdaStack extends TerraformStack {
       role: props.executionRoleArn,
       packageType: "Image",
       imageUri: `${props.repositoryUrl}@${latestImage.imageDigest}`,
+      // After creation the image is rolled out by image-build (when its inputs change) or by CI
+      // (update-function-code): a deploy never reverts CI's image or its rollback.
+      lifecycle: { ignoreChanges: ["image_uri"] },
       architectures: [config.architecture],
       memorySize: config.memoryMb,
       timeout: config.timeoutSeconds,

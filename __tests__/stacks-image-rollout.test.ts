@@ -1,0 +1,136 @@
+/**
+ * The image build-and-rollout command the Lambda stack's terraform_data runs at deploy time,
+ * taken from the synthesized JSON and run by real bash. Docker and AWS are not available here,
+ * so scripts/push-image.sh and the `aws` CLI are recording fakes in a temp folder.
+ */
+import { execFile } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { only, type SynthedInfra, synthInfra } from "./support/infra";
+
+const run = promisify(execFile);
+
+interface LocalExec {
+  command: string;
+  interpreter: string[];
+  environment: Record<string, string>;
+}
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbs";
+
+describe("image build and rollout command", () => {
+  let infra: SynthedInfra;
+  let exec: LocalExec;
+  let root: string;
+
+  beforeAll(() => {
+    infra = synthInfra({ region: "eu-west-1", name: "thumbs", architecture: "arm64" });
+    const build = only(infra.stacks.lambda.json, "terraform_data") as {
+      provisioner: { "local-exec": LocalExec }[];
+    };
+    exec = build.provisioner[0]?.["local-exec"] as LocalExec;
+  });
+  afterAll(() => infra.cleanup());
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), "thumbnailer-rollout-"));
+    mkdirSync(join(root, "scripts"));
+    mkdirSync(join(root, "bin"));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  /** Fakes: push-image.sh prints `pushOutput`; `aws lambda get-function` answers per `getFunction`. */
+  async function deploy(pushOutput: string, getFunction: "exists" | "missing" | "denied") {
+    const log = join(root, "calls.log");
+    writeFileSync(
+      join(root, "scripts", "push-image.sh"),
+      `echo "push-image.sh $*" >>"${log}"\necho "building..." >&2\ncat <<'OUT'\n${pushOutput}\nOUT\n`,
+    );
+    const answers = {
+      exists: "exit 0",
+      missing:
+        'echo "An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found" >&2; exit 254',
+      denied:
+        'echo "An error occurred (AccessDeniedException) when calling the GetFunction operation" >&2; exit 254',
+    };
+    const aws = join(root, "bin", "aws");
+    writeFileSync(
+      aws,
+      `#!/usr/bin/env bash\necho "aws $*" >>"${log}"\nif [ "$2" = get-function ]; then ${answers[getFunction]}; fi\n`,
+    );
+    chmodSync(aws, 0o755);
+    const [interpreter = "", ...flags] = exec.interpreter;
+    const env = {
+      PATH: `${join(root, "bin")}:${process.env.PATH}`,
+      HOME: root, // no ~/.bashrc from the machine running the tests
+      ...exec.environment,
+      REPOSITORY_URL: REPOSITORY,
+    };
+    const result = await run(interpreter, [...flags, exec.command], { cwd: root, env }).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    const calls = readFileSync(log, "utf8").trim().split("\n");
+    return { ...result, calls };
+  }
+
+  it("takes its settings from the environment the stack sets", () => {
+    expect(exec.interpreter).toEqual(["bash", "-c"]);
+    expect(exec.environment).toEqual({
+      REPOSITORY_URL: expect.stringContaining("repository_url"),
+      TAG: expect.stringMatching(/^arm64-[0-9a-f]{16}$/),
+      PLATFORM: "linux/arm64",
+      ARCHITECTURE: "arm64",
+      REGION: "eu-west-1",
+      FUNCTION_NAME: "thumbs",
+    });
+  });
+
+  it("is clean under shellcheck", async () => {
+    const script = join(root, "rollout.sh");
+    writeFileSync(script, exec.command);
+    await expect(run("shellcheck", ["--shell=bash", script])).resolves.toMatchObject({
+      stdout: "",
+    });
+  });
+
+  it("on the first deploy pushes the image and leaves the function to be created from it", async () => {
+    const { code, calls, stdout } = await deploy(DIGEST, "missing");
+
+    expect(code).toBe(0);
+    expect(calls).toEqual([
+      `push-image.sh --repository-url ${REPOSITORY} --tag ${exec.environment.TAG} --platform linux/arm64 --region eu-west-1`,
+      "aws lambda get-function --function-name thumbs --region eu-west-1",
+    ]);
+    expect(stdout).toContain(`thumbs does not exist yet: it will be created from ${DIGEST}`);
+  });
+
+  it("on a later deploy points the existing function at the pushed digest and waits", async () => {
+    const { code, calls } = await deploy(`some output\n${DIGEST}`, "exists");
+
+    expect(code).toBe(0);
+    expect(calls.slice(2)).toEqual([
+      `aws lambda update-function-code --function-name thumbs --region eu-west-1 --image-uri ${REPOSITORY}@${DIGEST} --architectures arm64 --output text --query LastUpdateStatus`,
+      "aws lambda wait function-updated --function-name thumbs --region eu-west-1",
+    ]);
+  });
+
+  it("fails without touching the function when the push prints no digest", async () => {
+    const { code, calls, stderr } = await deploy("latest", "exists");
+
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("scripts/push-image.sh printed no digest (last line: 'latest')");
+    expect(calls).toHaveLength(1);
+  });
+
+  it("fails, and does not update, when the function cannot be read for another reason", async () => {
+    const { code, calls, stderr } = await deploy(DIGEST, "denied");
+
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("AccessDeniedException");
+    expect(calls.some((call) => call.includes("update-function-code"))).toBe(false);
+  });
+});
