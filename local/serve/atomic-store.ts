@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -17,11 +18,17 @@ type Metadata = Record<string, string>;
  * the bucket. Here every file is written to `tmpDir` (same filesystem) and renamed into place.
  * The object's bytes are renamed first, then its md5 and metadata: a crash in between leaves the
  * new bytes with the old (or no) metadata, which the reconciler sees as a stale thumbnail and redoes.
+ * While the service runs, a per-key lock makes those renames one step for readers: a reader
+ * never sees new bytes with old metadata (or none).
  * A missing md5 is recomputed on read but, unlike s3rver, never persisted by a reader (a reader
  * racing a writer would otherwise store the old object's md5 for the new bytes).
  * Like S3, writing or deleting an object drops its tags.
  */
 export class AtomicFilesystemStore extends FilesystemStore {
+  private readonly locks = new Map<string, Promise<void>>();
+  /** The keys the current async context holds, so nested calls (getObject -> getMetadata) pass. */
+  private readonly held = new AsyncLocalStorage<ReadonlySet<string>>();
+
   constructor(
     rootDirectory: string,
     private readonly tmpDir: string,
@@ -29,7 +36,23 @@ export class AtomicFilesystemStore extends FilesystemStore {
     super(rootDirectory);
   }
 
-  override async getMetadata(
+  override getMetadata(bucket: string, key: string): Promise<Record<string, string | number>> {
+    return this.locked(bucket, key, () => this.readMetadata(bucket, key));
+  }
+
+  override getObject(bucket: string, key: string, options?: unknown): Promise<unknown> {
+    // Resolves once the file is open: the stream then reads those bytes whatever renames follow.
+    return this.locked(bucket, key, () => super.getObject(bucket, key, options));
+  }
+
+  override deleteObject(bucket: string, key: string): Promise<void> {
+    return this.locked(bucket, key, async () => {
+      await rm(this.getResourcePath(bucket, key, "tagging.xml"), { force: true });
+      await super.deleteObject(bucket, key);
+    });
+  }
+
+  private async readMetadata(
     bucket: string,
     key: string,
   ): Promise<Record<string, string | number>> {
@@ -94,15 +117,17 @@ export class AtomicFilesystemStore extends FilesystemStore {
     const tmp = await this.tmpFile();
     try {
       await pipeline(content, counter, createWriteStream(tmp));
+      const md5 = hash.digest("hex");
       await mkdir(path.dirname(objectPath), { recursive: true });
-      await this.dropDerivedFiles(object.bucket, object.key);
-      await rename(tmp, objectPath);
+      await this.locked(object.bucket, object.key, async () => {
+        await this.dropDerivedFiles(object.bucket, object.key);
+        await rename(tmp, objectPath);
+        await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+      });
+      return { size, md5 };
     } finally {
       await rm(tmp, { force: true });
     }
-    const md5 = hash.digest("hex");
-    await this.putMetadata(object.bucket, object.key, object.metadata, md5);
-    return { size, md5 };
   }
 
   override async copyObject(
@@ -114,31 +139,34 @@ export class AtomicFilesystemStore extends FilesystemStore {
   ): Promise<Record<string, string | number>> {
     const srcPath = this.getResourcePath(srcBucket, srcKey, "object");
     const destPath = this.getResourcePath(destBucket, destKey, "object");
-    const source = await this.getMetadata(srcBucket, srcKey);
-    if (srcPath !== destPath) {
-      const tmp = await this.tmpFile();
-      try {
-        await copyFile(srcPath, tmp);
-        await mkdir(path.dirname(destPath), { recursive: true });
-        await this.dropDerivedFiles(destBucket, destKey);
-        await rename(tmp, destPath);
-      } finally {
-        await rm(tmp, { force: true });
-      }
+    const tmp = await this.tmpFile();
+    try {
+      const { source, metadata } = await this.locked(srcBucket, srcKey, async () => {
+        if (srcPath !== destPath) await copyFile(srcPath, tmp);
+        const stored = await readFile(
+          this.getResourcePath(srcBucket, srcKey, "metadata.json"),
+          "utf8",
+        ).then(
+          (text) => JSON.parse(text) as Metadata,
+          (error: unknown) => ignoreMissing(error, {}),
+        );
+        return {
+          source: await this.readMetadata(srcBucket, srcKey),
+          metadata: replacementMetadata ?? stored,
+        };
+      });
+      await mkdir(path.dirname(destPath), { recursive: true });
+      return await this.locked(destBucket, destKey, async () => {
+        if (srcPath !== destPath) {
+          await this.dropDerivedFiles(destBucket, destKey);
+          await rename(tmp, destPath);
+        }
+        await this.putMetadata(destBucket, destKey, metadata, JSON.parse(String(source.etag)));
+        return this.readMetadata(destBucket, destKey);
+      });
+    } finally {
+      await rm(tmp, { force: true });
     }
-    const metadata =
-      replacementMetadata ??
-      (await readFile(this.getResourcePath(srcBucket, srcKey, "metadata.json"), "utf8").then(
-        (text) => JSON.parse(text) as Metadata,
-        (error: unknown) => ignoreMissing(error, {}),
-      ));
-    await this.putMetadata(destBucket, destKey, metadata, JSON.parse(String(source.etag)));
-    return this.getMetadata(destBucket, destKey);
-  }
-
-  override async deleteObject(bucket: string, key: string): Promise<void> {
-    await rm(this.getResourcePath(bucket, key, "tagging.xml"), { force: true });
-    await super.deleteObject(bucket, key);
   }
 
   override async putSubresource(
@@ -158,6 +186,27 @@ export class AtomicFilesystemStore extends FilesystemStore {
       rm(this.getResourcePath(bucket, key, "object.md5"), { force: true }),
       rm(this.getResourcePath(bucket, key, "tagging.xml"), { force: true }),
     ]);
+  }
+
+  /** Runs `fn` holding the key's lock: one reader or writer of a key at a time. */
+  private async locked<T>(bucket: string, key: string, fn: () => Promise<T>): Promise<T> {
+    const id = `${bucket}/${key}`;
+    const held = this.held.getStore();
+    if (held?.has(id)) return fn();
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    let release = (): void => undefined;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous.then(() => mine);
+    this.locks.set(id, tail);
+    await previous;
+    try {
+      return await this.held.run(new Set([...(held ?? []), id]), fn);
+    } finally {
+      release();
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    }
   }
 
   private async writeAtomically(target: string, data: string): Promise<void> {

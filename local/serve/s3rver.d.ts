@@ -48,6 +48,7 @@ declare module "s3rver/lib/stores/filesystem" {
       metadata: Record<string, string>,
       md5?: string,
     ): Promise<void>;
+    getObject(bucket: string, key: string, options?: unknown): Promise<unknown>;
     putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
     copyObject(
       srcBucket: string,
