@@ -107,7 +107,8 @@ export class LambdaStack extends TerraformStack {
     });
 
     // The image the function is created from: the newest in the repository (this deploy's push),
-    // pinned by digest. A lookup by tag would fail once the ECR lifecycle expires that tag.
+    // pinned by digest. It is read on every plan, and a lookup by tag would fail once the ECR
+    // lifecycle expired that tag.
     const latestImage = new DataAwsEcrImage(this, "latest-image", {
       repositoryName: props.repositoryName,
       mostRecent: true,
