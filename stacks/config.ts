@@ -201,29 +201,27 @@ const scalar: Parser<string> = (raw) =>
  * variable it becomes. Unset ones are left out so the handler's own defaults apply. Their values
  * are checked by the handler's own readConfig, so both agree on what is accepted.
  */
-export const HANDLER_SETTINGS: readonly (Setting<string> & { readonly lambdaEnv: string })[] = [
-  ["destPrefix", "DEST_PREFIX"],
-  ["thumbWidth", "THUMB_WIDTH"],
-  ["thumbHeight", "THUMB_HEIGHT"],
-  ["thumbFit", "THUMB_FIT"],
-  ["thumbFormat", "THUMB_FORMAT"],
-  ["thumbQuality", "THUMB_QUALITY"],
-  ["thumbBackground", "THUMB_BACKGROUND"],
-  ["maxInputBytes", "MAX_INPUT_BYTES"],
-  ["maxInputPixels", "MAX_INPUT_PIXELS"],
-  ["concurrency", "CONCURRENCY"],
-  ["cacheControl", "CACHE_CONTROL"],
-].map(([key, lambdaEnv]) => ({
-  key: key as string,
-  env: `THUMBNAILER_${lambdaEnv}`,
-  lambdaEnv: lambdaEnv as string,
-  parse: scalar,
-}));
+export const HANDLER_SETTINGS: readonly (Setting<string> & { readonly lambdaEnv: string })[] = (
+  [
+    ["destPrefix", "DEST_PREFIX"],
+    ["thumbWidth", "THUMB_WIDTH"],
+    ["thumbHeight", "THUMB_HEIGHT"],
+    ["thumbFit", "THUMB_FIT"],
+    ["thumbFormat", "THUMB_FORMAT"],
+    ["thumbQuality", "THUMB_QUALITY"],
+    ["thumbBackground", "THUMB_BACKGROUND"],
+    ["maxInputBytes", "MAX_INPUT_BYTES"],
+    ["maxInputPixels", "MAX_INPUT_PIXELS"],
+    ["concurrency", "CONCURRENCY"],
+    ["cacheControl", "CACHE_CONTROL"],
+  ] as const
+).map(([key, lambdaEnv]) => ({ key, env: `THUMBNAILER_${lambdaEnv}`, lambdaEnv, parse: scalar }));
 
 export const DEFAULTS = {
   region: "us-east-1",
   name: "thumbnailer",
-  // x86_64 builds natively on most laptops and CI runners; arm64 is ~20% cheaper per GB-second.
+  // The conservative choice; arm64 is ~20% cheaper per GB-second (the Dockerfile builds either
+  // without emulation).
   architecture: "x86_64",
   // sharp decodes a whole image in memory, and Lambda's CPU share grows with memory.
   memoryMb: 1536,
