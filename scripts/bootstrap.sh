@@ -29,7 +29,8 @@ Settings (region, name, architecture, ...) come from THUMBNAILER_* environment v
 cdktf.json "context": see docs/deploy.md.
 
 Options:
-  --repo OWNER/NAME  GitHub repository to configure (default: the one this checkout belongs to)
+  --repo OWNER/NAME  GitHub repository to configure (default: THUMBNAILER_GITHUB_REPOSITORY or
+                     cdktf.json githubRepository if set, else the one this checkout belongs to)
   --yes              approve the Terraform plans without asking (cdktf deploy --auto-approve)
   --dry-run          print every command it would run, and run none
   --help             show this help
@@ -69,11 +70,19 @@ else
   check_docker_buildx
   check_terraform
   check_node
+  # The repository the deployment is already configured for (environment, then cdktf.json) is
+  # the default, and --repo must agree with it: the deploy role trusts exactly one repository.
+  configured="${THUMBNAILER_GITHUB_REPOSITORY:-}"
+  if [ -z "$configured" ] && command -v node >/dev/null 2>&1; then
+    configured="$(node -p '(require("./cdktf.json").context || {}).githubRepository || ""' 2>/dev/null || true)"
+  fi
+  if [ -z "$GITHUB_REPO" ]; then
+    GITHUB_REPO="$configured"
+  elif [ -n "$configured" ] && [ "$configured" != "$GITHUB_REPO" ]; then
+    problem "--repo $GITHUB_REPO, but the deployment is configured for $configured (THUMBNAILER_GITHUB_REPOSITORY or cdktf.json githubRepository): make them agree"
+  fi
   check_gh
   end_preflight
-fi
-if [ -n "${THUMBNAILER_GITHUB_REPOSITORY:-}" ] && [ "$THUMBNAILER_GITHUB_REPOSITORY" != "$GITHUB_REPO" ]; then
-  die "THUMBNAILER_GITHUB_REPOSITORY=$THUMBNAILER_GITHUB_REPOSITORY but configuring $GITHUB_REPO: unset one, or make them agree"
 fi
 export THUMBNAILER_GITHUB_REPOSITORY="$GITHUB_REPO"
 
