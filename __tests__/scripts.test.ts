@@ -170,6 +170,30 @@ describe("scripts/bootstrap.sh", () => {
     expect(run.lines.some((l) => /^(npx|gh (variable|secret))/.test(l))).toBe(false);
   });
 
+  it("defaults to the repository the deployment is configured for, and refuses a different --repo", () => {
+    // Arrange
+    const env = { THUMBNAILER_GITHUB_REPOSITORY: "acme/configured" };
+
+    // Act
+    const configured = runScript("bootstrap.sh", ["--yes"], { rules: rules(), env });
+    const conflicting = runScript("bootstrap.sh", ["--repo", "acme/other"], {
+      rules: rules(),
+      env,
+    });
+
+    // Assert
+    expect(configured.status).toBe(0);
+    expect(configured.lines).not.toContain("gh repo view --json nameWithOwner --jq .nameWithOwner");
+    expect(configured.lines).toContain(
+      "gh variable set AWS_REGION --repo acme/configured --body eu-west-1",
+    );
+    expect(conflicting.status).toBe(1);
+    expect(conflicting.stderr).toContain(
+      "--repo acme/other, but the deployment is configured for acme/configured",
+    );
+    expect(conflicting.lines.some((l) => /^(npx|gh (variable|secret))/.test(l))).toBe(false);
+  });
+
   it("--dry-run prints every command, runs none", () => {
     // Act
     const run = runScript("bootstrap.sh", ["--dry-run", "--repo", "acme/thumbs"], {
