@@ -196,7 +196,9 @@ describe("deploy.yml", () => {
       s.uses?.startsWith("aws-actions/configure-aws-credentials@"),
     );
 
-    expect(credentials?.with?.["role-to-assume"]).toMatch(/^\$\{\{ secrets\.AWS_DEPLOY_ROLE_ARN \}\}$/);
+    expect(credentials?.with?.["role-to-assume"]).toMatch(
+      /^\$\{\{ secrets\.AWS_DEPLOY_ROLE_ARN \}\}$/,
+    );
     expect(Object.keys(credentials?.with ?? {})).not.toContain("aws-access-key-id");
     expect(text("deploy.yml")).not.toMatch(/AWS_SECRET_ACCESS_KEY|aws-secret-access-key/);
   });
