@@ -198,16 +198,29 @@ function listFiles(dir: string, base = ""): string[] {
   });
 }
 
-/** Copies `source` (file or folder) to `target` as COPY does: a folder's contents, not itself. */
+/** cp -a: several times faster than fs.cpSync on node_modules' thousands of small files. */
+function copyTree(source: string, target: string): void {
+  mkdirSync(target, { recursive: true });
+  execFileSync("cp", ["-a", `${source}/.`, target]);
+}
+
+/**
+ * Copies `source` (file or folder) to `target` as COPY does: a folder's contents, not itself.
+ * `keep` filters a folder's files (the build context's .dockerignore); undefined keeps all.
+ */
 function copy(
   source: string,
   target: string,
   targetIsDir: boolean,
-  keep: (relPath: string) => boolean,
+  keep?: (relPath: string) => boolean,
 ): number {
   if (!existsSync(source)) throw new Error(`COPY source not found: ${source}`);
+  if (statSync(source).isDirectory() && keep === undefined) {
+    copyTree(source, target);
+    return readdirSync(source).length;
+  }
   if (statSync(source).isDirectory()) {
-    const files = listFiles(source).filter(keep);
+    const files = listFiles(source).filter(keep ?? (() => true));
     for (const file of files) {
       mkdirSync(dirname(join(target, file)), { recursive: true });
       cpSync(join(source, file), join(target, file), { verbatimSymlinks: true });
@@ -244,7 +257,7 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
     let env: Record<string, string>;
     let workdir: string;
     if (parent !== undefined) {
-      cpSync(parent.root, root, { recursive: true, verbatimSymlinks: true });
+      copyTree(parent.root, root);
       env = { ...parent.env };
       workdir = parent.workdir;
     } else {
@@ -286,7 +299,7 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
               const source = byName(from);
               if (source === undefined)
                 throw new Error(`Dockerfile line ${line}: no stage ${from}`);
-              copy(join(source.root, posix.resolve("/", src)), at(dest), targetIsDir, () => true);
+              copy(join(source.root, posix.resolve("/", src)), at(dest), targetIsDir);
             } else {
               const rel = posix.normalize(src).replace(/\/+$/, "");
               const full = join(options.context, rel);
