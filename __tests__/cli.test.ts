@@ -1,5 +1,5 @@
 /**
- * `thumbnailer make`, run as the real command (node bin/thumbnailer.js, built from dist/) on a
+ * The `thumbnailer` command (`make`, and `serve`'s usage errors), run as the real command (node bin/thumbnailer.js, built from dist/) on a
  * folder of generated images and bad files.
  */
 
@@ -134,6 +134,9 @@ describe("thumbnailer make (real command)", () => {
     [["make", "--out", "x", "--fit", "stretch", "photos"], /fit must be one of inside, cover/],
     [["make", "--out", "x", "--colour", "red", "photos"], /Unknown option '--colour'/],
     [["frobnicate"], /unknown command "frobnicate"/],
+    [["serve", "--port", "abc"], /--port must be 0..65535/],
+    [["serve", "--quality", "101"], /THUMB_QUALITY.*quality must be an integer from 1 to 100/],
+    [["serve", "--dest-bucket", "source"], /would trigger the function again/],
   ])("exits 2 with a message on usage error %j", async (args, message) => {
     const result = await runCli(args, { cwd: work });
 
@@ -149,6 +152,18 @@ describe("thumbnailer make (real command)", () => {
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/make\s+make thumbnails/);
     expect(top.stdout).toMatch(/serve\s+run the pipeline/);
+    const serve = await runCli(["serve", "--help"]);
+    expect(serve.code).toBe(0);
+    for (const flag of [
+      "--port",
+      "--data",
+      "--source-bucket",
+      "--dest-bucket",
+      "--width",
+      "THUMBNAILER_PORT",
+    ]) {
+      expect(serve.stdout).toContain(flag);
+    }
     expect(make.code).toBe(0);
     for (const flag of [
       "--out",
