@@ -206,10 +206,12 @@ describe("scripts/bootstrap.sh", () => {
     for (const expected of [
       "would run: aws sts get-caller-identity --query Account --output text",
       "would run: docker buildx version",
-      "would run: npx cdktf deploy \\* --outputs-file",
+      "would run: docker info --format '{{.ServerVersion}}'",
+      "would run: aws lambda get-function-configuration --function-name '<LAMBDA_FUNCTION_NAME>' --region '<region>' --query '[Architectures[0], Environment.Variables.SOURCE_PREFIX]' --output text",
+      "would run: npx cdktf deploy '*' --outputs-file",
       "would run: aws lambda get-function-configuration",
-      "would run: gh variable set AWS_REGION --repo acme/thumbs --body \\<region\\>",
-      "would run: gh secret set AWS_DEPLOY_ROLE_ARN --repo acme/thumbs --body \\<AWS_DEPLOY_ROLE_ARN\\>",
+      "would run: gh variable set AWS_REGION --repo acme/thumbs --body '<region>'",
+      "would run: gh secret set AWS_DEPLOY_ROLE_ARN --repo acme/thumbs --body '<AWS_DEPLOY_ROLE_ARN>'",
     ]) {
       expect(run.stderr).toContain(expected);
     }
@@ -285,9 +287,9 @@ describe("scripts/destroy.sh", () => {
 
     expect(run.status).toBe(0);
     expect(run.calls).toEqual([]);
-    expect(run.stderr).toContain("would run: npx cdktf destroy \\* --auto-approve");
+    expect(run.stderr).toContain("would run: npx cdktf destroy '*' --auto-approve");
     expect(run.stderr).toContain(
-      "would run: gh secret delete AWS_DEPLOY_ROLE_ARN --repo \\<owner/name\\>",
+      "would run: gh secret delete AWS_DEPLOY_ROLE_ARN --repo '<owner/name>'",
     );
   });
 });

@@ -132,7 +132,7 @@ for row in "${GITHUB_SETTINGS[@]}"; do
   run gh "$kind" set "$name" --repo "$GITHUB_REPO" --body "$(value "$name")"
 done
 
-step "Done"
+if [ "$DRY_RUN" = 1 ]; then step "Done (dry run: nothing was run)"; else step "Done"; fi
 cat >&2 <<EOF
     The pipeline is deployed in $(value AWS_REGION):
       upload images to   s3://$(value SOURCE_BUCKET)/${source_prefix}

@@ -19,10 +19,16 @@ die() {
   exit 1
 }
 
-# The command line as one copy-pasteable string.
+# The command line as one copy-pasteable string: plain words bare, others in single quotes.
 quoted() {
-  local out=() arg
-  for arg in "$@"; do out+=("$(printf '%q' "$arg")"); done
+  local out=() arg quote="'" escaped_quote="'\\''"
+  for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./:=@,+%-]+$ ]]; then
+      out+=("$arg")
+    else
+      out+=("'${arg//$quote/$escaped_quote}'")
+    fi
+  done
   printf '%s' "${out[*]}"
 }
 
