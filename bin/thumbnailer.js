@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 // Entry point of the `thumbnailer` command (package.json "bin"): runs the compiled local tools.
-// `npm run build` (or `npm test`, whose pretest builds) produces dist/.
+// `npm ci` and `npm run build` produce dist/ (so does `npm test`, whose pretest builds).
 
-let cli;
+const path = require("node:path");
+
+const entry = path.join(__dirname, "..", "dist", "local", "cli.js");
 try {
-  cli = require("../dist/local/cli.js");
-} catch (error) {
-  if (error && error.code === "MODULE_NOT_FOUND") {
-    console.error("thumbnailer: dist/ is missing or stale; run `npm run build` first.");
-    process.exit(2);
-  }
-  throw error;
+  require.resolve(entry);
+} catch {
+  console.error("thumbnailer: dist/ is missing; run `npm run build` first.");
+  process.exit(2);
 }
-cli.main(process.argv.slice(2));
+require(entry).main(process.argv.slice(2));
