@@ -40,8 +40,21 @@ export interface ClassStats {
   p95Ms: number;
   /** CPU milliseconds (all threads), best of rounds, summed; the steadier figure when busy. */
   cpuMs: number;
+  /** The runner's peak RSS after this group in the first round (groups run in a fixed order). */
+  rssHighWaterMb?: number;
   errors: string[];
 }
+
+const CLASS_ORDER: FormatClass[] = [
+  "jpeg",
+  "jpeg-progressive",
+  "webp",
+  "png",
+  "png-alpha",
+  "gif",
+  "other",
+  "heic",
+];
 
 export interface RunnerResult {
   name: string;
@@ -68,12 +81,21 @@ export async function benchEngines(
   options: { rounds: number; log: (line: string) => void },
 ): Promise<EngineResult> {
   const notes: string[] = [];
-  const active: { runner: Runner; result: RunnerResult; samples: Map<CorpusImage, Sample[]> }[] =
-    [];
+  const active: {
+    runner: Runner;
+    result: RunnerResult;
+    samples: Map<CorpusImage, Sample[]>;
+    rssAfter: Map<string, number | undefined>;
+  }[] = [];
   for (const runner of runners) {
     try {
       const settings = await runner.start();
-      active.push({ runner, result: emptyResult(runner.name, settings), samples: new Map() });
+      active.push({
+        runner,
+        result: emptyResult(runner.name, settings),
+        samples: new Map(),
+        rssAfter: new Map(),
+      });
     } catch (error) {
       notes.push(`${runner.name} not run: ${error instanceof Error ? error.message : error}`);
       await runner.close();
@@ -93,12 +115,18 @@ export async function benchEngines(
     }
   }
 
+  // Groups in a fixed order, small before large and HEIC (decoded in WebAssembly, whose memory
+  // never shrinks) last, so the RSS high-water mark after each group shows what raised it.
   const byGroup = new Map<string, CorpusImage[]>();
-  for (const image of images)
+  const ordered = [...images].sort(
+    (a, b) =>
+      CLASS_ORDER.indexOf(a.cls) - CLASS_ORDER.indexOf(b.cls) || a.megapixels - b.megapixels,
+  );
+  for (const image of ordered)
     byGroup.set(groupOf(image), [...(byGroup.get(groupOf(image)) ?? []), image]);
   for (let round = 0; round < options.rounds; round++) {
     options.log(`  engine round ${round + 1}/${options.rounds}`);
-    for (const list of byGroup.values()) {
+    for (const [group, list] of byGroup) {
       const cls = list[0]?.cls ?? "other";
       // Rotate the order each round so no runner always goes first (or last) after another.
       const order = active.map((_, i) => active[(i + round) % active.length]);
@@ -109,12 +137,16 @@ export async function benchEngines(
           const sample = samples[i] ?? { ms: Number.NaN, error: "no reply" };
           entry.samples.set(image, [...(entry.samples.get(image) ?? []), sample]);
         });
+        if (round === 0) entry.rssAfter.set(group, await entry.runner.peakRssMb());
       }
     }
   }
 
   for (const entry of active) {
-    entry.result.groups = summarise(entry.samples, entry.runner.perImage);
+    entry.result.groups = summarise(entry.samples, entry.runner.perImage).map((g) => ({
+      ...g,
+      rssHighWaterMb: entry.rssAfter.get(g.group),
+    }));
     entry.result.peakRssMb = await entry.runner.peakRssMb();
     await entry.runner.close();
   }
