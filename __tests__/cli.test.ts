@@ -4,6 +4,7 @@
  */
 
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildDist } from "./support/build-dist";
@@ -143,6 +144,26 @@ describe("thumbnailer make (real command)", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe("");
+  });
+
+  it("serve exits 1 with a message when its port is taken", async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const { port } = busy.address() as net.AddressInfo;
+    try {
+      const result = await runCli([
+        "serve",
+        "--port",
+        String(port),
+        "--data",
+        path.join(work, "data"),
+      ]);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${port} is in use (try --port 0)`);
+    } finally {
+      busy.close();
+    }
   });
 
   it("explains itself with --help", async () => {

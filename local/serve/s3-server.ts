@@ -1,4 +1,5 @@
 import { mkdir, rm } from "node:fs/promises";
+import net from "node:net";
 import S3rver from "s3rver";
 import { AtomicFilesystemStore } from "./atomic-store";
 import type { S3rverEvent } from "./aws-event";
@@ -44,6 +45,9 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
   server.store = server.context.store = new AtomicFilesystemStore(options.storeDir, options.tmpDir);
   server.on("event", options.onEvent);
 
+  // s3rver's run() does not report a listen error (it is thrown later as an unhandled event):
+  // check first that the port is free, so a busy port is a clear start-up error.
+  if (options.port !== 0) await assertPortFree(options.host, options.port);
   const address = await server.run();
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
@@ -55,4 +59,12 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
       await closing;
     },
   };
+}
+
+function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
