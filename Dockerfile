@@ -27,15 +27,17 @@ RUN case "$TARGETARCH" in \
     esac \
  && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --os=linux --cpu="$cpu" --libc=glibc
 
-# The handler as one CommonJS file: the AWS SDK and our code are bundled (one file to read and
-# compile at cold start instead of hundreds); sharp (native addon) and heic-decode (loads its
-# wasm from disk) stay external and load from node_modules. esbuild runs at the version the
-# lockfile pins for the devDependency.
+# The handler as one minified CommonJS file, for a short cold start: one file to read instead of
+# hundreds, and the AWS SDK taken from its ES modules (--main-fields=module,main) so the S3
+# commands the handler never sends are left out. sharp (native addon) and heic-decode (loads its
+# wasm from disk) stay external and load from node_modules. --keep-names keeps class and
+# function names in logs and stack traces. esbuild runs at the version the lockfile pins.
 FROM deps AS build
 COPY tsconfig.json ./
 COPY handler/ handler/
 RUN npx --yes "esbuild@$(node -p 'require("./package-lock.json").packages["node_modules/esbuild"].version')" \
       handler/index.ts --bundle --platform=node --target=node24 --format=cjs \
+      --main-fields=module,main --minify --keep-names \
       --external:sharp --external:heic-decode --log-level=warning --outfile=dist/index.js
 
 # The runtime: AWS's Lambda base image for Node.js 24 (Amazon Linux 2023, supported until
