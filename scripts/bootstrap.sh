@@ -70,17 +70,7 @@ else
   check_docker_buildx
   check_terraform
   check_node
-  # The repository the deployment is already configured for (environment, then cdktf.json) is
-  # the default, and --repo must agree with it: the deploy role trusts exactly one repository.
-  configured="${THUMBNAILER_GITHUB_REPOSITORY:-}"
-  if [ -z "$configured" ] && command -v node >/dev/null 2>&1; then
-    configured="$(node -p '(require("./cdktf.json").context || {}).githubRepository || ""' 2>/dev/null || true)"
-  fi
-  if [ -z "$GITHUB_REPO" ]; then
-    GITHUB_REPO="$configured"
-  elif [ -n "$configured" ] && [ "$configured" != "$GITHUB_REPO" ]; then
-    problem "--repo $GITHUB_REPO, but the deployment is configured for $configured (THUMBNAILER_GITHUB_REPOSITORY or cdktf.json githubRepository): make them agree"
-  fi
+  check_configured_repo
   check_gh
   end_preflight
 fi

@@ -24,7 +24,8 @@ and secret that scripts/bootstrap.sh set, so the deploy workflow stops deploying
 Use the same THUMBNAILER_* settings (or cdktf.json context) the deployment was made with.
 
 Options:
-  --repo OWNER/NAME  GitHub repository to clean up (default: the one this checkout belongs to)
+  --repo OWNER/NAME  GitHub repository to clean up (default: THUMBNAILER_GITHUB_REPOSITORY or
+                     cdktf.json githubRepository if set, else the one this checkout belongs to)
   --yes              do not ask for confirmation
   --dry-run          print every command it would run, and run none
   --help             show this help
@@ -60,6 +61,7 @@ if [ "$DRY_RUN" = 1 ]; then
 else
   check_aws
   check_node
+  check_configured_repo
   check_gh
   end_preflight
 fi
@@ -96,5 +98,9 @@ for row in "${GITHUB_SETTINGS[@]}"; do
   fi
 done
 
-step "Done"
-info "The pipeline and its GitHub deploy settings are gone."
+if [ "$DRY_RUN" = 1 ]; then
+  step "Done (dry run: nothing was run)"
+else
+  step "Done"
+  info "The pipeline and its GitHub deploy settings are gone."
+fi

@@ -118,6 +118,21 @@ check_node() {
   fi
 }
 
+# The repository the deployment is configured for (THUMBNAILER_GITHUB_REPOSITORY, then cdktf.json
+# githubRepository) is the default for GITHUB_REPO, and --repo must agree with it: the deploy role
+# trusts exactly one repository.
+check_configured_repo() {
+  local configured="${THUMBNAILER_GITHUB_REPOSITORY:-}"
+  if [ -z "$configured" ] && command -v node >/dev/null 2>&1; then
+    configured="$(node -p '(require("./cdktf.json").context || {}).githubRepository || ""' 2>/dev/null || true)"
+  fi
+  if [ -z "$GITHUB_REPO" ]; then
+    GITHUB_REPO="$configured"
+  elif [ -n "$configured" ] && [ "$configured" != "$GITHUB_REPO" ]; then
+    problem "--repo $GITHUB_REPO, but the deployment is configured for $configured (THUMBNAILER_GITHUB_REPOSITORY or cdktf.json githubRepository): make them agree"
+  fi
+}
+
 # gh authenticated; sets GITHUB_REPO (owner/name) from --repo or the current checkout.
 check_gh() {
   need_command gh "install the GitHub CLI (https://cli.github.com/)" || return 0
