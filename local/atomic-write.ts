@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -11,10 +12,19 @@ export async function writeFileAtomic(target: string, data: Uint8Array): Promise
   const dir = path.dirname(target);
   await mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+  inFlight.add(tmp);
   try {
     await writeFile(tmp, data);
     await rename(tmp, target);
   } finally {
     await rm(tmp, { force: true });
+    inFlight.delete(tmp);
   }
+}
+
+const inFlight = new Set<string>();
+
+/** Removes the temporary files of writes in progress (for an interrupted process's last act). */
+export function removeTemporaryFiles(): void {
+  for (const tmp of inFlight) rmSync(tmp, { force: true });
 }

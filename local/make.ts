@@ -4,7 +4,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { type Limits, makeThumbnail, type ThumbnailOptions } from "../handler/engine";
 import { describeError, PermanentInputError, ThumbnailError } from "../handler/errors";
-import { writeFileAtomic } from "./atomic-write";
+import { removeTemporaryFiles, writeFileAtomic } from "./atomic-write";
 import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineSettings } from "./engine-flags";
 import { forEachLimited } from "./for-each-limited";
 import { walkFiles } from "./walk-files";
@@ -104,6 +104,11 @@ export async function run(args: string[]): Promise<number> {
     throw error;
   }
 
+  // Ctrl+C: leave no temporary file behind (finished thumbnails stay; rerunning redoes the rest).
+  process.once("SIGINT", () => {
+    removeTemporaryFiles();
+    process.exit(130);
+  });
   const started = performance.now();
   const counts = { ok: 0, failed: 0 };
   const failedCodes = new Map<string, number>();
