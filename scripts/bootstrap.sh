@@ -133,4 +133,6 @@ cat >&2 <<EOF
     Try it:
       aws s3 cp photo.jpg s3://$(value SOURCE_BUCKET)/${source_prefix}photo.jpg --region $(value AWS_REGION)
       aws s3 ls s3://$(value DEST_BUCKET)/ --recursive --region $(value AWS_REGION)
+    or check the whole pipeline end to end, as the deploy workflow does:
+      scripts/smoke-test.sh --function-name $(value LAMBDA_FUNCTION_NAME) --region $(value AWS_REGION)
 EOF
