@@ -358,8 +358,8 @@ describe("scripts/push-image.sh", () => {
   });
 
   it("does not rebuild a tag that is already pushed (immutable tags): prints its digest", () => {
-    // Arrange
-    const arms = `    "aws ecr describe-images"*) echo "${DIGEST}" ;;`;
+    // Arrange: a warning on stderr must not end up in the digest
+    const arms = `    "aws ecr describe-images"*) echo "${DIGEST}"; echo "warning: CLI update available" >&2 ;;`;
 
     // Act
     const run = runScript(

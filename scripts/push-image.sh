@@ -78,12 +78,21 @@ fi
 
 # The digest ECR holds for URL:TAG (what Lambda will run), or nothing if the tag is not there.
 pushed_digest() {
-  local out
-  if out="$(aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY_NAME" \
-    --image-ids "imageTag=$TAG" --query 'imageDetails[0].imageDigest' --output text 2>&1)"; then
-    printf '%s' "$out"
-  elif [[ "$out" != *ImageNotFoundException* ]]; then
-    die "cannot look up $REPOSITORY_URL:$TAG: $out"
+  local out errors status=0
+  errors="$(mktemp "${TMPDIR:-/tmp}/push-image.XXXXXX")"
+  out="$(aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY_NAME" \
+    --image-ids "imageTag=$TAG" --query 'imageDetails[0].imageDigest' --output text \
+    2>"$errors")" || status=$?
+  local message
+  message="$(cat "$errors")"
+  rm -f "$errors"
+  if [ "$status" = 0 ]; then
+    case "$out" in
+      sha256:*) printf '%s' "$out" ;;
+      *) die "ECR lists $REPOSITORY_URL:$TAG without a digest (got '$out')" ;;
+    esac
+  elif [[ "$message" != *ImageNotFoundException* ]]; then
+    die "cannot look up $REPOSITORY_URL:$TAG: $message"
   fi
 }
 
@@ -126,9 +135,6 @@ if [ "$DRY_RUN" = 1 ]; then
   exit 0
 fi
 digest="$(pushed_digest)"
-case "$digest" in
-  sha256:*) ;;
-  *) die "ECR has no digest for $REPOSITORY_URL:$TAG after the push (got '$digest')" ;;
-esac
+[ -n "$digest" ] || die "ECR does not list $REPOSITORY_URL:$TAG after the push"
 info "pushed $REPOSITORY_URL@$digest"
 printf '%s\n' "$digest"
