@@ -548,7 +548,8 @@ describe("all scripts", () => {
 
   it("are clean under shellcheck (following the shared library)", () => {
     // Arrange: a deliberately bad script proves shellcheck really runs
-    const probe = join(mkdtempSync(join(tmpdir(), "thumbnailer-shellcheck-")), "bad.sh");
+    const probeDir = mkdtempSync(join(tmpdir(), "thumbnailer-shellcheck-"));
+    const probe = join(probeDir, "bad.sh");
     writeFileSync(probe, "#!/usr/bin/env bash\necho $1\n");
 
     // Act
@@ -562,6 +563,7 @@ describe("all scripts", () => {
       encoding: "utf8",
     });
     const bad = spawnSync("shellcheck", [probe], { encoding: "utf8" });
+    rmSync(probeDir, { recursive: true, force: true });
 
     // Assert
     expect(result.error).toBeUndefined();
