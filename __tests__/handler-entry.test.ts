@@ -5,6 +5,7 @@
  */
 
 import type { S3Event } from "aws-lambda";
+import sharp from "sharp";
 import { describeImage, jpeg } from "./support/handler-images";
 import { s3Event } from "./support/s3-events";
 
@@ -23,6 +24,8 @@ function load(env: NodeJS.ProcessEnv) {
     | { entry: Entry | unknown; sdk: Sdk; mock: ReturnType<Mock["mockClient"]>; errors: Errors }
     | undefined;
   jest.isolateModules(() => {
+    // One copy of sharp's native binding per process: the fresh registry reuses this file's.
+    jest.doMock("sharp", () => sharp);
     const sdk: Sdk = require("@aws-sdk/client-s3");
     const { mockClient }: Mock = require("aws-sdk-client-mock");
     const errors: Errors = require("../handler/errors");

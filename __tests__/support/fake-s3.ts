@@ -189,8 +189,10 @@ export class FakeS3 {
     return this.bodies.filter((body) => !body.destroyed).length;
   }
 
+  /** Un-mocks and destroys the client (a live client keeps the test worker from exiting promptly). */
   restore(): void {
     this.mock.restore();
+    this.client.destroy();
   }
 
   private async call<T>(command: string, key: string | undefined, run: () => T): Promise<T> {
