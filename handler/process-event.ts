@@ -20,12 +20,6 @@ const LEVEL: Record<RecordResult["outcome"], LogLevel> = {
   retry: "error",
 };
 
-const TRANSIENT_CODES: readonly string[] = [
-  "S3_ERROR",
-  "TIMEOUT",
-  "INTERNAL",
-] satisfies TransientCode[];
-
 export async function processEvent(event: S3Event, deps: HandlerDeps): Promise<RecordResult[]> {
   const records = Array.isArray(event?.Records) ? event.Records : [];
   const results = await mapBounded(records, deps.config.concurrency, async (record) => {
@@ -36,9 +30,8 @@ export async function processEvent(event: S3Event, deps: HandlerDeps): Promise<R
   const retry = results.filter((result) => result.outcome === "retry");
   const first = retry[0];
   if (first !== undefined) {
-    const code = TRANSIENT_CODES.includes(first.code ?? "")
-      ? (first.code as TransientCode)
-      : "INTERNAL";
+    const code: TransientCode =
+      first.code === "S3_ERROR" || first.code === "TIMEOUT" ? first.code : "INTERNAL";
     throw new TransientError(
       code,
       `${retry.length} of ${results.length} record(s) failed transiently and will be retried; ` +
