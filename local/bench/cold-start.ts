@@ -3,14 +3,14 @@
  * being ready (modules loaded, configuration read, S3 client built), and to its first
  * thumbnail written to a local S3-protocol server (s3rver), over several processes. Measured
  * for bare Node (the floor), the handler as compiled (dist/handler/index.js) and the handler
- * bundled the way the Dockerfile's build stage bundles it (esbuild, sharp and heic-decode
- * external), or a bundle given with --bundle.
+ * bundled the way the Dockerfile's build stage bundles it, or a bundle given with --bundle.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { promisify } from "node:util";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import { createS3Client } from "../../handler/s3-client";
@@ -37,6 +37,8 @@ export interface ColdStartResult {
   variants: ColdStartVariant[];
   notes: string[];
 }
+
+const exec = promisify(execFile);
 
 interface Sample {
   readyMs: number;
@@ -208,31 +210,37 @@ function probeOnce(module: string | undefined, env: NodeJS.ProcessEnv): Promise<
 }
 
 /**
- * The handler bundled with the Dockerfile's esbuild flags (one CommonJS file, AWS SDK inside,
- * sharp and heic-decode external), for the Node running the bench. Placed under the cache
- * folder inside the repository so the external modules resolve from its node_modules.
+ * The handler bundled exactly as the Dockerfile's build stage bundles it: the esbuild arguments
+ * are read from its RUN line (so the bench cannot drift from what ships), with only the output
+ * file and the target changed to this machine's Node. Placed under the cache folder inside the
+ * repository so the external modules (sharp, heic-decode) resolve from its node_modules.
  */
 async function buildBundle(cacheDir: string, notes: string[]): Promise<string | undefined> {
-  const entry = resolve(__dirname, "../../../handler/index.ts");
+  const root = resolve(__dirname, "../../..");
   const outfile = join(cacheDir, "bundle", "index.js");
   try {
-    const esbuild = await import("esbuild");
-    await esbuild.build({
-      entryPoints: [entry],
-      bundle: true,
-      platform: "node",
-      target: `node${process.versions.node.split(".")[0]}`,
-      format: "cjs",
-      external: ["sharp", "heic-decode"],
-      logLevel: "warning",
-      outfile,
-    });
-    notes.push(`bundle: ${outfile}, built with the Dockerfile's esbuild flags`);
+    const args = dockerfileEsbuildArgs(await readFile(join(root, "Dockerfile"), "utf8"))
+      .filter((arg) => !arg.startsWith("--outfile=") && !arg.startsWith("--target="))
+      .concat(`--outfile=${outfile}`, `--target=node${process.versions.node.split(".")[0]}`);
+    // The native binary, or a JS shim with a shebang where install scripts did not run.
+    await exec(require.resolve("esbuild/bin/esbuild"), args, { cwd: root });
+    notes.push(`bundle: esbuild ${args.join(" ")} (the Dockerfile's arguments)`);
     return outfile;
   } catch (error) {
-    notes.push(
-      `bundle not measured: ${error instanceof Error ? error.message.split("\n")[0] : error}`,
-    );
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    notes.push(`bundle not measured: ${reason}`);
     return undefined;
   }
+}
+
+/** The arguments after the esbuild command in the Dockerfile's RUN line that invokes it. */
+export function dockerfileEsbuildArgs(dockerfile: string): string[] {
+  const instructions = dockerfile.replace(/\\\n/g, " ").split("\n");
+  const line = instructions.find((l) => /^\s*RUN\b/.test(l) && /\besbuild\b/.test(l));
+  if (!line) throw new Error("no esbuild command found in the Dockerfile");
+  // `npx --yes "esbuild@$(...version...)" <args>`, or plainly `esbuild <args>`.
+  const rest = line.includes(')"')
+    ? line.slice(line.lastIndexOf(')"') + 2)
+    : line.slice(line.search(/\besbuild\b/) + "esbuild".length);
+  return rest.trim().split(/\s+/);
 }
