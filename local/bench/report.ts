@@ -130,7 +130,8 @@ export function targets(report: Omit<BenchReport, "targets">): Target[] {
     goal: "<= 20 ms beyond engine time",
     measured:
       e2e && Number.isFinite(e2e.overheadP50Ms)
-        ? `${e2e.overheadP50Ms} ms (PUT->visible p50 ${e2e.latencyP50Ms} ms, engine ${e2e.engineMs} ms)`
+        ? `${e2e.overheadP50Ms} ms from PUT start (PUT->visible p50 ${e2e.latencyP50Ms} ms, engine ` +
+          `${e2e.engineMs} ms); ${e2e.overheadAfterPutP50Ms} ms from PUT acknowledged`
         : (e2e?.skipped ?? "not measured"),
     met: e2e && Number.isFinite(e2e.overheadP50Ms) ? e2e.overheadP50Ms <= 20 : undefined,
   });
@@ -225,8 +226,19 @@ export function formatReport(report: BenchReport): string {
             "PUT alone ms",
             "engine ms",
             "overhead p50 ms",
+            "after PUT ack ms",
           ],
-          [["", e.latencyP50Ms, e.latencyP95Ms, e.putP50Ms, e.engineMs, e.overheadP50Ms]],
+          [
+            [
+              "",
+              e.latencyP50Ms,
+              e.latencyP95Ms,
+              e.putP50Ms,
+              e.engineMs,
+              e.overheadP50Ms,
+              e.overheadAfterPutP50Ms,
+            ],
+          ],
         ),
         ...table(
           ["uploads at once", "all visible s", "thumbs/s", "PUT->thumb p50 ms", "p95 ms"],
