@@ -190,14 +190,26 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean): Clas
   return out.sort((a, b) => (a.group === "all" ? 1 : b.group === "all" ? -1 : 0));
 }
 
-/** Our engine (or the plain sharp pipeline) in its own process, one core by default. */
-export function nodeRunner(impl: "engine" | "sharp-plain", threads: number): Runner {
+/**
+ * Our engine (or the plain sharp pipeline) in its own process, one core by default. `extraEnv`
+ * runs a variant in a different environment (e.g. MALLOC_ARENA_MAX=2), named after it.
+ */
+export function nodeRunner(
+  impl: "engine" | "sharp-plain",
+  threads: number,
+  extraEnv: Record<string, string> = {},
+): Runner {
   let client: WorkerClient | undefined;
+  const variant = Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`);
   return {
-    name: impl,
+    name: variant.length > 0 ? `${impl} ${variant.join(" ")}` : impl,
     perImage: true,
     async start() {
-      const env: NodeJS.ProcessEnv = { ...process.env, BENCH_THREADS: String(threads) };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        ...extraEnv,
+        BENCH_THREADS: String(threads),
+      };
       if (threads > 0) {
         env.UV_THREADPOOL_SIZE = String(threads);
         env.VIPS_CONCURRENCY = String(threads);

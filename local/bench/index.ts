@@ -30,6 +30,8 @@ Options:
                      core, like for like with Pillow); 0 leaves the libraries' defaults
   --processes N      fresh processes for the cold start (default 5, quick 3)
   --uploads N        uploads for the end-to-end burst (default 20, quick 6)
+  --also-env K=V     also run the engine with this environment variable set (repeatable),
+                     interleaved with the plain engine, e.g. --also-env MALLOC_ARENA_MAX=2
   --bundle FILE      the handler bundle to measure at cold start (default: bundled here with
                      the Dockerfile's esbuild flags, into the cache folder)
   --cache DIR        where the generated corpus is kept (default .bench-cache)
@@ -74,11 +76,13 @@ export async function main(argv: string[]): Promise<number> {
   let threads: number;
   let processes: number;
   let uploads: number;
+  let alsoEnv: Record<string, string>;
   try {
     rounds = count("rounds", values.rounds, quick ? 1 : 3, 1);
     threads = count("threads", values.threads, 1, 0);
     processes = count("processes", values.processes, quick ? 3 : 5, 1);
     uploads = count("uploads", values.uploads, quick ? 6 : 20, 1);
+    alsoEnv = envOf(values["also-env"] ?? []);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : error}\n`);
     return 2;
@@ -112,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
   if (only.includes("engine")) {
     log("engine benchmark");
     const runners: Runner[] = [nodeRunner("engine", threads)];
+    if (Object.keys(alsoEnv).length > 0) runners.push(nodeRunner("engine", threads, alsoEnv));
     if (values.compare)
       runners.push(nodeRunner("sharp-plain", threads), pillowRunner(), vipsRunner(threads));
     partial.engine = await benchEngines(corpus.images, runners, { rounds, log });
@@ -158,6 +163,16 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+function envOf(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`--also-env ${pair}: expected NAME=VALUE`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return env;
+}
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
@@ -173,6 +188,7 @@ function parse(argv: string[]) {
       processes: { type: "string" },
       uploads: { type: "string" },
       bundle: { type: "string" },
+      "also-env": { type: "string", multiple: true },
       cache: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
