@@ -65,6 +65,7 @@ export function isPermanent(error: unknown): boolean {
 /** A message safe to log or show: never a raw error object or stack. */
 export function describeError(error: unknown): { code: string; reason: string } {
   if (error instanceof ThumbnailError) return { code: error.code, reason: error.message };
-  if (error instanceof Error) return { code: "INTERNAL", reason: `${error.name}: ${error.message}` };
+  if (error instanceof Error)
+    return { code: "INTERNAL", reason: `${error.name}: ${error.message}` };
   return { code: "INTERNAL", reason: String(error) };
 }
