@@ -6,6 +6,7 @@
  */
 
 import type { S3Event } from "aws-lambda";
+import { mapBounded } from "./bounded";
 import { type TransientCode, TransientError } from "./errors";
 import type { LogLevel } from "./log";
 import { type HandlerDeps, processRecord, type RecordResult } from "./process-record";
@@ -38,23 +39,5 @@ export async function processEvent(event: S3Event, deps: HandlerDeps): Promise<R
         `first: s3://${first.bucket}/${first.key}: ${first.reason ?? "unknown error"}`,
     );
   }
-  return results;
-}
-
-/** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }

@@ -17,6 +17,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import type { S3Event } from "aws-lambda";
+import { mapBounded } from "./bounded";
 import type { HandlerConfig } from "./config";
 import { ConfigError } from "./errors";
 import { hasFailureFor } from "./failure-record";
@@ -140,22 +141,4 @@ async function head(
     if (isNotFound(error)) return undefined;
     throw s3Failure("HeadObject", bucket, key, error);
   }
-}
-
-/** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

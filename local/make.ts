@@ -2,11 +2,11 @@ import { readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { forEachLimited } from "../handler/bounded";
 import { type Limits, makeThumbnail, type ThumbnailOptions } from "../handler/engine";
 import { describeError, PermanentInputError, ThumbnailError } from "../handler/errors";
 import { removeTemporaryFiles, writeFileAtomic } from "./atomic-write";
 import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineSettings } from "./engine-flags";
-import { forEachLimited } from "./for-each-limited";
 import { walkFiles } from "./walk-files";
 
 const DEFAULT_CONCURRENCY = Math.min(4, availableParallelism());
