@@ -11,6 +11,7 @@
  *   COPY [--from=stage] src... dest   (build-context sources honour .dockerignore)
  *   RUN <shell command>     (run by /bin/sh in the stage's WORKDIR folder; it must use relative
  *                            paths, which is what keeps it inside the stage's folder)
+ *   ENV name=value ...      (the stage's environment: later instructions and StageResult.env)
  *   CMD ["..."]
  */
 
@@ -323,6 +324,9 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
             maxBuffer: 64 * 1024 * 1024,
           });
           break;
+        case "ENV":
+          Object.assign(env, envAssignments(args, env, line));
+          break;
         case "CMD":
           break;
         default:
@@ -335,6 +339,32 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
     results.push({ stage, root, env, workdir });
   }
   return results;
+}
+
+/**
+ * ENV's `name=value` pairs (values unquoted or double-quoted, $VARS substituted). The legacy
+ * `ENV name value` form is refused: Docker itself warns against it.
+ */
+export function envAssignments(
+  args: string,
+  env: Record<string, string>,
+  line: number,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const pair = /\s*(\w+)=("(?:[^"\\]|\\.)*"|\S*)/y;
+  let rest = args.trim();
+  while (rest !== "") {
+    pair.lastIndex = 0;
+    const match = pair.exec(rest);
+    if (match === null)
+      throw new Error(`Dockerfile line ${line}: ENV expects name=value, got ${rest}`);
+    const raw = match[2] ?? "";
+    const value = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : raw;
+    // As Docker does, $VARS refer to the environment before this instruction.
+    out[match[1] as string] = substitute(value, env, line);
+    rest = rest.slice(pair.lastIndex).trim();
+  }
+  return out;
 }
 
 /** A stage folder's path for an absolute path inside that stage. */

@@ -16,6 +16,7 @@ import S3rver from "s3rver";
 import { createS3Client } from "../../handler/s3-client";
 import { createSequencer, s3Event } from "../../handler/synthetic-event";
 import type { CorpusImage } from "./corpus";
+import { dockerfileEsbuildArgs } from "./dockerfile";
 import { withLocalCredentials } from "./local-credentials";
 import { percentile, round } from "./stats";
 
@@ -231,16 +232,4 @@ async function buildBundle(cacheDir: string, notes: string[]): Promise<string | 
     notes.push(`bundle not measured: ${reason}`);
     return undefined;
   }
-}
-
-/** The arguments after the esbuild command in the Dockerfile's RUN line that invokes it. */
-export function dockerfileEsbuildArgs(dockerfile: string): string[] {
-  const instructions = dockerfile.replace(/\\\n/g, " ").split("\n");
-  const line = instructions.find((l) => /^\s*RUN\b/.test(l) && /\besbuild\b/.test(l));
-  if (!line) throw new Error("no esbuild command found in the Dockerfile");
-  // `npx --yes "esbuild@$(...version...)" <args>`, or plainly `esbuild <args>`.
-  const rest = line.includes(')"')
-    ? line.slice(line.lastIndexOf(')"') + 2)
-    : line.slice(line.search(/\besbuild\b/) + "esbuild".length);
-  return rest.trim().split(/\s+/);
 }

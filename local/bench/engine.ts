@@ -191,12 +191,14 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean): Clas
 }
 
 /**
- * Our engine (or the plain sharp pipeline) in its own process, one core by default. `extraEnv`
- * runs a variant in a different environment (e.g. MALLOC_ARENA_MAX=2), named after it.
+ * Our engine (or the plain sharp pipeline) in its own process, one core by default, with
+ * `baseEnv` added to this process's environment. `extraEnv` runs a variant in a different
+ * environment (e.g. MALLOC_ARENA_MAX=2; an empty value unsets), named after it.
  */
 export function nodeRunner(
   impl: "engine" | "sharp-plain",
   threads: number,
+  baseEnv: Record<string, string> = {},
   extraEnv: Record<string, string> = {},
 ): Runner {
   let client: WorkerClient | undefined;
@@ -207,9 +209,11 @@ export function nodeRunner(
     async start() {
       const env: NodeJS.ProcessEnv = {
         ...process.env,
+        ...baseEnv,
         ...extraEnv,
         BENCH_THREADS: String(threads),
       };
+      for (const [name, value] of Object.entries(env)) if (value === "") delete env[name];
       if (threads > 0) {
         env.UV_THREADPOOL_SIZE = String(threads);
         env.VIPS_CONCURRENCY = String(threads);

@@ -2,12 +2,14 @@
  * `thumbnailer bench` (npm run bench): the command line of the benchmark. Builds or reads the
  * corpus, runs the engine, cold-start and end-to-end benchmarks, prints a table or --json.
  */
+import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { pillowRunner, vipsRunner } from "./compare";
 import { type Corpus, type CorpusImage, folderCorpus, generatedCorpus } from "./corpus";
+import { dockerfileRuntimeEnv } from "./dockerfile";
 import { benchEngines, nodeRunner, type Runner } from "./engine";
 import { type BenchReport, corpusSummary, formatReport, ratios, targets } from "./report";
 
@@ -30,8 +32,9 @@ Options:
                      core, like for like with Pillow); 0 leaves the libraries' defaults
   --processes N      fresh processes for the cold start (default 5, quick 3)
   --uploads N        uploads for the end-to-end burst (default 20, quick 6)
-  --also-env K=V     also run the engine with this environment variable set (repeatable),
-                     interleaved with the plain engine, e.g. --also-env MALLOC_ARENA_MAX=2
+  --also-env K=V     also run the engine with this environment variable changed (repeatable;
+                     K= unsets it), interleaved with the engine as it ships, e.g.
+                     --also-env MALLOC_ARENA_MAX= (without the image's setting)
   --bundle FILE      the handler bundle to measure at cold start (default: bundled here with
                      the Dockerfile's esbuild flags, into the cache folder)
   --cache DIR        where the generated corpus is kept (default .bench-cache)
@@ -115,8 +118,17 @@ export async function main(argv: string[]): Promise<number> {
 
   if (only.includes("engine")) {
     log("engine benchmark");
-    const runners: Runner[] = [nodeRunner("engine", threads)];
-    if (Object.keys(alsoEnv).length > 0) runners.push(nodeRunner("engine", threads, alsoEnv));
+    // The engine runs with the environment the container image sets (Dockerfile ENV), so its
+    // figures are those of what ships; the plain sharp pipeline runs without it.
+    const shipped = dockerfileRuntimeEnv(
+      readFileSync(join(__dirname, "../../../Dockerfile"), "utf8"),
+    );
+    const settings = Object.entries(shipped).map(([k, v]) => `${k}=${v}`);
+    if (settings.length > 0)
+      notes.push(`engine environment from the Dockerfile's runtime stage: ${settings.join(" ")}`);
+    const runners: Runner[] = [nodeRunner("engine", threads, shipped)];
+    if (Object.keys(alsoEnv).length > 0)
+      runners.push(nodeRunner("engine", threads, shipped, alsoEnv));
     if (values.compare)
       runners.push(nodeRunner("sharp-plain", threads), pillowRunner(), vipsRunner(threads));
     partial.engine = await benchEngines(corpus.images, runners, { rounds, log });
