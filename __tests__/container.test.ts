@@ -195,6 +195,10 @@ describe("container image layout (Dockerfile replayed without Docker)", () => {
     },
   );
 
+  it("caps glibc's malloc arenas in the runtime environment (peak RSS, docs/performance.md)", () => {
+    expect(layouts.get("amd64")?.env.MALLOC_ARENA_MAX).toBe("2");
+  });
+
   it("puts the handler named by CMD at LAMBDA_TASK_ROOT as built JavaScript, no sources", () => {
     // Arrange
     const [handlerSpec] = cmdOf(runtimeStage);
