@@ -9,7 +9,7 @@ import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { Runner, Sample } from "./engine";
+import { type Runner, workerRunner } from "./engine";
 import { round } from "./stats";
 import { WorkerClient } from "./worker-client";
 
@@ -62,33 +62,13 @@ for line in sys.stdin:
 
 /** Pillow via the first of `python3`, `/usr/bin/python3` that can import PIL. */
 export function pillowRunner(): Runner {
-  let client: WorkerClient | undefined;
-  return {
-    name: "pillow",
-    perImage: true,
-    async start() {
-      const python = await findPython();
-      client = new WorkerClient(python, ["-u", "-c", PILLOW_WORKER], process.env);
-      const ready = await client.ready();
-      if (ready.error) throw new Error(ready.error);
-      return { ...ready.settings, interpreter: python };
-    },
-    async run(images) {
-      const out: Sample[] = [];
-      for (const image of images) {
-        const reply = (await client?.request({ path: image.path })) ?? { error: "not started" };
-        out.push({ ms: reply.ms ?? Number.NaN, cpuMs: reply.cpuMs, error: reply.error });
-      }
-      return out;
-    },
-    async peakRssMb() {
-      const reply = await client?.request({ rss: true });
-      return reply?.maxRssKb === undefined ? undefined : round(reply.maxRssKb / 1024);
-    },
-    async close() {
-      await client?.close();
-    },
-  };
+  return workerRunner("pillow", async () => {
+    const python = await findPython();
+    return {
+      client: new WorkerClient(python, ["-u", "-c", PILLOW_WORKER], process.env),
+      settings: { interpreter: python },
+    };
+  });
 }
 
 async function findPython(): Promise<string> {

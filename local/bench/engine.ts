@@ -201,27 +201,44 @@ export function nodeRunner(
   baseEnv: Record<string, string> = {},
   extraEnv: Record<string, string> = {},
 ): Runner {
-  let client: WorkerClient | undefined;
   const variant = Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`);
+  const name = variant.length > 0 ? `${impl} ${variant.join(" ")}` : impl;
+  return workerRunner(name, async () => {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...baseEnv,
+      ...extraEnv,
+      BENCH_THREADS: String(threads),
+    };
+    for (const [key, value] of Object.entries(env)) if (value === "") delete env[key];
+    if (threads > 0) {
+      env.UV_THREADPOOL_SIZE = String(threads);
+      env.VIPS_CONCURRENCY = String(threads);
+    }
+    return {
+      client: new WorkerClient(process.execPath, [join(__dirname, "engine-worker.js"), impl], env),
+    };
+  });
+}
+
+/**
+ * A runner backed by a long-lived worker process (worker-client.ts's line protocol): `launch`
+ * spawns it and may add settings to report; the worker answers one request per image.
+ */
+export function workerRunner(
+  name: string,
+  launch: () => Promise<{ client: WorkerClient; settings?: Record<string, string | number> }>,
+): Runner {
+  let client: WorkerClient | undefined;
   return {
-    name: variant.length > 0 ? `${impl} ${variant.join(" ")}` : impl,
+    name,
     perImage: true,
     async start() {
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        ...baseEnv,
-        ...extraEnv,
-        BENCH_THREADS: String(threads),
-      };
-      for (const [name, value] of Object.entries(env)) if (value === "") delete env[name];
-      if (threads > 0) {
-        env.UV_THREADPOOL_SIZE = String(threads);
-        env.VIPS_CONCURRENCY = String(threads);
-      }
-      client = new WorkerClient(process.execPath, [join(__dirname, "engine-worker.js"), impl], env);
+      const launched = await launch();
+      client = launched.client;
       const ready = await client.ready();
       if (ready.error) throw new Error(ready.error);
-      return ready.settings ?? {};
+      return { ...ready.settings, ...launched.settings };
     },
     async run(images) {
       const out: Sample[] = [];
