@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { Line } from "../local/make";
 import { buildDist } from "./support/build-dist";
 import {
   type BadInput,
@@ -16,17 +17,6 @@ import {
   imageInfo,
 } from "./support/local-fixtures";
 import { runCli } from "./support/run-cli";
-
-interface Line {
-  input: string;
-  output: string | null;
-  outcome: "ok" | "failed";
-  width: number | null;
-  height: number | null;
-  code: string | null;
-  reason: string | null;
-  ms: number;
-}
 
 const parseLines = (stdout: string): Line[] =>
   stdout

@@ -51,7 +51,8 @@ interface Job {
   readonly problem?: { code: string; reason: string };
 }
 
-interface Line {
+/** One stdout line of `thumbnailer make`, per input. */
+export interface Line {
   input: string;
   output: string | null;
   outcome: "ok" | "failed";
