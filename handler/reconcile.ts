@@ -23,6 +23,7 @@ import { ConfigError } from "./errors";
 import { hasFailureFor } from "./failure-record";
 import { isInDestination } from "./keys";
 import { isNotFound, s3Failure } from "./s3-errors";
+import { normalizeETag } from "./s3-event";
 import { type EventSource, s3Event } from "./synthetic-event";
 import { METADATA, readThumbnailState } from "./thumbnail-state";
 
@@ -56,7 +57,7 @@ export async function* reconcile(
       (object) => !isInDestination(sourceBucket, object.Key, config) && !isFolder(object),
     );
     const stale = await mapBounded(objects, concurrency, async (object) => {
-      const current = { bucket: sourceBucket, key: object.Key, eTag: object.ETag ?? "" };
+      const current = { bucket: sourceBucket, key: object.Key, eTag: eTagOf(object) };
       const state = await readThumbnailState(s3, config, current);
       if (state.status === "current") return false;
       return !(await hasFailureFor(s3, current));
@@ -69,7 +70,7 @@ export async function* reconcile(
           bucket: sourceBucket,
           key: object.Key,
           size: object.Size ?? 0,
-          eTag: (object.ETag ?? "").replace(/"/g, ""),
+          eTag: eTagOf(object),
         },
         source,
       );
@@ -101,6 +102,11 @@ async function* listPages(s3: S3Client, bucket: string, prefix: string): AsyncGe
   } catch (error) {
     throw s3Failure("ListObjectsV2", bucket, prefix, error);
   }
+}
+
+/** The listed object's ETag without quotes, as events carry it. */
+function eTagOf(object: Listed): string {
+  return normalizeETag(object.ETag ?? "");
 }
 
 /** Zero-byte keys ending in "/" are folder placeholders made by consoles, not images. */

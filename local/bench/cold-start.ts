@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import { createS3Client } from "../../handler/s3-client";
+import { normalizeETag } from "../../handler/s3-event";
 import { createSequencer, s3Event } from "../../handler/synthetic-event";
 import type { CorpusImage } from "./corpus";
 import { dockerfileEsbuildArgs } from "./dockerfile";
@@ -116,7 +117,7 @@ async function run(options: Options): Promise<ColdStartResult> {
                 bucket: SOURCE,
                 key,
                 size: body.length,
-                eTag: (put.ETag ?? "").replace(/"/g, ""),
+                eTag: normalizeETag(put.ETag ?? ""),
               },
               { region: "us-east-1", sequencer },
             ),
