@@ -144,12 +144,7 @@ describe("scripts/bootstrap.sh", () => {
     );
     expect(run.stderr).toContain("Docker buildx not available");
     expect(run.lines).toEqual([
-      "aws --version",
-      "aws sts get-caller-identity --query Account --output text",
-      "docker buildx version",
-      "docker info --format {{.ServerVersion}}",
-      "terraform version",
-      "gh auth status",
+      ...PREFLIGHT,
       "gh repo view --json nameWithOwner --jq .nameWithOwner",
     ]);
   });
