@@ -7,13 +7,14 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import { LOCAL_CREDENTIALS } from "../../local/serve/service";
 
 export function localClient(endpoint: string): S3Client {
   return new S3Client({
     endpoint,
     region: "us-east-1",
     forcePathStyle: true,
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    credentials: LOCAL_CREDENTIALS,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });

@@ -16,6 +16,7 @@ import S3rver from "s3rver";
 import { createS3Client } from "../../handler/s3-client";
 import { normalizeETag } from "../../handler/s3-event";
 import { createSequencer, s3Event } from "../../handler/synthetic-event";
+import { LOCAL_CREDENTIALS } from "../serve/service";
 import type { CorpusImage } from "./corpus";
 import { dockerfileEsbuildArgs } from "./dockerfile";
 import { withLocalCredentials } from "./local-credentials";
@@ -95,8 +96,8 @@ async function run(options: Options): Promise<ColdStartResult> {
     SOURCE_BUCKET: SOURCE,
     AWS_REGION: "us-east-1",
     AWS_ENDPOINT_URL_S3: endpoint,
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     LOG_LEVEL: "warn",
   };
 
