@@ -33,16 +33,8 @@ import {
 } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import sharp from "sharp";
-import {
-  cmdOf,
-  type Dockerfile,
-  dockerignore,
-  inStage,
-  parseDockerfile,
-  replay,
-  type Stage,
-  type StageResult,
-} from "./support/dockerfile";
+import { cmdOf, type Dockerfile, parseDockerfile, type Stage } from "../local/dockerfile";
+import { dockerignore, inStage, replay, type StageResult } from "./support/dockerfile";
 import { heicFromPng, markedImage } from "./support/images";
 import { s3Event } from "./support/s3-events";
 

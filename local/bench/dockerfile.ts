@@ -3,41 +3,28 @@
  * than a copy of them that could drift: the esbuild arguments of the build stage and the
  * environment the runtime stage sets.
  */
+import { envAssignments, parseDockerfile } from "../dockerfile";
 
-/** The arguments after the esbuild command in the Dockerfile's RUN line that invokes it. */
+/** The arguments after the esbuild command in the Dockerfile's RUN instruction that invokes it. */
 export function dockerfileEsbuildArgs(dockerfile: string): string[] {
-  const line = instructions(dockerfile).find((l) => /^RUN\b/.test(l) && /\besbuild\b/.test(l));
-  if (!line) throw new Error("no esbuild command found in the Dockerfile");
+  const run = parseDockerfile(dockerfile)
+    .stages.flatMap((stage) => stage.instructions)
+    .find((i) => i.keyword === "RUN" && /\besbuild\b/.test(i.args));
+  if (!run) throw new Error("no esbuild command found in the Dockerfile");
   // `npx --yes "esbuild@$(...version...)" <args>`, or plainly `esbuild <args>`.
+  const line = run.args;
   const rest = line.includes(')"')
     ? line.slice(line.lastIndexOf(')"') + 2)
     : line.slice(line.search(/\besbuild\b/) + "esbuild".length);
   return rest.trim().split(/\s+/);
 }
 
-/** The `ENV name=value` settings of the final (runtime) stage; plain values only. */
+/** The `ENV name=value` settings of the final (runtime) stage. */
 export function dockerfileRuntimeEnv(dockerfile: string): Record<string, string> {
-  const all = instructions(dockerfile);
-  const runtime = all.slice(all.map((l) => /^FROM\b/i.test(l)).lastIndexOf(true) + 1);
+  const runtime = parseDockerfile(dockerfile).stages.at(-1);
   const env: Record<string, string> = {};
-  for (const line of runtime.filter((l) => /^ENV\b/i.test(l))) {
-    for (const word of line.slice(3).trim().split(/\s+/)) {
-      const match = /^(\w+)=([^"'$\s]*)$/.exec(word);
-      if (!match) throw new Error(`Dockerfile: cannot read "${line}" (expected ENV NAME=value)`);
-      env[match[1] as string] = match[2] as string;
-    }
+  for (const i of runtime?.instructions ?? []) {
+    if (i.keyword === "ENV") Object.assign(env, envAssignments(i.args, env, i.line));
   }
   return env;
-}
-
-/** Instructions, one per string: continuations joined, comments and blank lines dropped. */
-function instructions(dockerfile: string): string[] {
-  return dockerfile
-    .split("\n")
-    .filter((l) => !/^\s*#/.test(l))
-    .join("\n")
-    .replace(/\\\n/g, " ")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "");
 }
