@@ -17,6 +17,7 @@ import {
   type OutputFormat,
   type ThumbnailOptions,
 } from "./options";
+import { isSrgbProfile } from "./srgb-profile";
 
 export interface InputInfo {
   /** Detected by content: jpeg, png, webp, gif, tiff, avif or heic. */
@@ -135,15 +136,18 @@ interface Source {
 
 /** Reads the header (dimensions, codec, orientation) and sets up a single decode. */
 async function open(input: Uint8Array, container: Container, limits: Limits): Promise<Source> {
-  const image = sharp(input, {
-    // Truncated or corrupt pixel data is an error, not a grey half-image; mere warnings
-    // (common in camera JPEGs) are tolerated.
-    failOn: "error",
-    limitInputPixels: limits.maxInputPixels,
-    autoOrient: true,
-    // First frame only of animated GIF/WebP and multi-page TIFF.
-    pages: 1,
-  });
+  const load = (ignoreIcc: boolean) =>
+    sharp(input, {
+      // Truncated or corrupt pixel data is an error, not a grey half-image; mere warnings
+      // (common in camera JPEGs) are tolerated.
+      failOn: "error",
+      limitInputPixels: limits.maxInputPixels,
+      autoOrient: true,
+      // First frame only of animated GIF/WebP and multi-page TIFF.
+      pages: 1,
+      ignoreIcc,
+    });
+  const image = load(false);
   let metadata: Metadata;
   try {
     metadata = await image.metadata();
@@ -158,9 +162,14 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
   }
   // No pixel check needed here: metadata() has already refused a header over limitInputPixels.
   const { width, height } = metadata.autoOrient;
+  // An sRGB profile would be converted to sRGB: an identity that costs a pass over the pixels.
+  const icc = metadata.icc && !isSrgbProfile(metadata.icc) ? metadata.icc : undefined;
 
-  if (container !== "heif") return { image, format: container, width, height };
-  if (metadata.compression === "av1") return { image, format: "avif", width, height };
+  if (container !== "heif" || metadata.compression === "av1") {
+    const skipIcc = metadata.icc !== undefined && icc === undefined;
+    const format = container === "heif" ? "avif" : container;
+    return { image: skipIcc ? load(true) : image, format, width, height };
+  }
   if (metadata.compression !== "hevc") {
     throw new PermanentInputError(
       "UNSUPPORTED_FORMAT",
@@ -175,7 +184,7 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
     format: "heic",
     width: decoded.width,
     height: decoded.height,
-    ...(metadata.icc && { iccProfile: metadata.icc }),
+    ...(icc && { iccProfile: icc }),
   };
 }
 
