@@ -29,8 +29,8 @@ RUN case "$TARGETARCH" in \
 
 # The handler as one minified CommonJS file, for a short cold start: one file to read instead of
 # hundreds, and the AWS SDK taken from its ES modules (--main-fields=module,main) so the S3
-# commands the handler never sends are left out. sharp (native addon) and heic-decode (loads its
-# wasm from disk) stay external and load from node_modules. --keep-names keeps class and
+# commands the handler never sends are left out. sharp (native addon) and libheif-js (2 MB of
+# WebAssembly, loaded on the first HEIC) stay external and load from node_modules. --keep-names keeps class and
 # function names in logs and stack traces. esbuild runs at the version the lockfile pins.
 FROM deps AS build
 COPY tsconfig.json ./
@@ -38,7 +38,7 @@ COPY handler/ handler/
 RUN npx --yes "esbuild@$(node -p 'require("./package-lock.json").packages["node_modules/esbuild"].version')" \
       handler/index.ts --bundle --platform=node --target=node24 --format=cjs \
       --main-fields=module,main --minify --keep-names \
-      --external:sharp --external:heic-decode --log-level=warning --outfile=dist/index.js
+      --external:sharp --external:libheif-js --log-level=warning --outfile=dist/index.js
 
 # The runtime: AWS's Lambda base image for Node.js 24 (Amazon Linux 2023, supported until
 # April 2028). Its LAMBDA_TASK_ROOT is /var/task; CMD names <file>.<export> in it.

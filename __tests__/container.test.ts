@@ -284,7 +284,7 @@ describe("container image layout (Dockerfile replayed without Docker)", () => {
       return JSON.parse(stdout.slice(marker + 3));
     }
 
-    it("makes JPEG thumbnails of a JPEG and a HEIC upload (sharp and heic-decode resolve from the image)", async () => {
+    it("makes JPEG thumbnails of a JPEG and a HEIC upload (sharp and libheif-js resolve from the image)", async () => {
       // Arrange
       const jpeg = await markedImage(640, 480).jpeg().toBuffer();
       const heic = await heicFromPng(await markedImage(300, 600).png().toBuffer());

@@ -114,17 +114,11 @@ describe("makeThumbnail: bad input is a permanent, typed error", () => {
 
   it("a truncated HEIC: CORRUPT_INPUT", async () => {
     const heic = await heicFromPng(await noisy(128, 128).png().toBuffer());
-    // libheif-js reports decode failures on console.log as well; keep the test output clean.
-    const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
 
-    try {
-      const error = await rejection(makeThumbnail(heic.subarray(0, Math.floor(heic.length * 0.8))));
+    const error = await rejection(makeThumbnail(heic.subarray(0, Math.floor(heic.length * 0.8))));
 
-      expect(error.code).toBe("CORRUPT_INPUT");
-      expect(error.message).toMatch(/^HEIC input could not be decoded/);
-    } finally {
-      log.mockRestore();
-    }
+    expect(error.code).toBe("CORRUPT_INPUT");
+    expect(error.message).toMatch(/^HEIC input could not be decoded: ./);
   });
 
   it("a truncated PNG: CORRUPT_INPUT", async () => {

@@ -350,7 +350,7 @@ describe("makeThumbnail: input formats", () => {
   });
 });
 
-describe("makeThumbnail: HEIC (heic-decode, made with heif-enc)", () => {
+describe("makeThumbnail: HEIC (libheif-js, made with heif-enc)", () => {
   it("decodes an 8-bit HEIC: dimensions and pixels", async () => {
     const input = await heicFromPng(await markedImage(600, 400).png().toBuffer(), ["-q", "90"]);
     expect((await sharp(input).metadata()).compression).toBe("hevc");
@@ -380,6 +380,29 @@ describe("makeThumbnail: HEIC (heic-decode, made with heif-enc)", () => {
     await expectCleanOutput(thumbnail);
     // Read as sRGB, the stored P3 values are about rgb(234, 51, 35): far from red within 10.
     expect(colourName((await pixelsOf(thumbnail.data)).at(150, 100), 10)).toBe("red");
+  });
+
+  it("keeps each HEIC's pixels its own when several are made at once", async () => {
+    // The pixels are views into libheif's WebAssembly heap: released too early, the next
+    // decode would reuse the memory while sharp still reads it.
+    const colours = [RED, GREEN, BLUE, RED, GREEN, BLUE] as const;
+    const inputs = await Promise.all(
+      colours.map(async (colour) => heicFromPng(await solid(1200, 900, colour).png().toBuffer())),
+    );
+
+    const thumbnails = await Promise.all(inputs.map((input) => makeThumbnail(input)));
+
+    const centres = await Promise.all(
+      thumbnails.map(async (t) => (await pixelsOf(t.data)).at(t.width >> 1, t.height >> 1)),
+    );
+    expect(centres.map((colour) => dominantChannel(colour))).toEqual([
+      "red",
+      "green",
+      "blue",
+      "red",
+      "green",
+      "blue",
+    ]);
   });
 
   it("decodes a 10-bit HEIC with transparency, flattened onto the background", async () => {

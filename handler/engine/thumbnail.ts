@@ -109,6 +109,8 @@ export async function makeThumbnail(
     });
   } catch (error) {
     throw decodeError(source.format, error, limits);
+  } finally {
+    source.release?.();
   }
   return {
     data: output.data,
@@ -132,6 +134,8 @@ interface Source {
   height: number;
   /** Set when the pixels were decoded outside libvips and so lost their colour profile. */
   iccProfile?: Buffer;
+  /** Set when the pixels live outside the input (HEIC): call once the pipeline is done. */
+  release?: () => void;
 }
 
 /** Reads the header (dimensions, codec, orientation) and sets up a single decode. */
@@ -177,14 +181,14 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
     );
   }
   const decoded = await decodeHeic(input, metadata.pagePrimary ?? 0, limits.maxInputPixels);
+  const { width: rawWidth, height: rawHeight, channels } = decoded;
   return {
-    image: sharp(decoded.data, {
-      raw: { width: decoded.width, height: decoded.height, channels: 4 },
-    }),
+    image: sharp(decoded.data, { raw: { width: rawWidth, height: rawHeight, channels } }),
     format: "heic",
-    width: decoded.width,
-    height: decoded.height,
+    width: rawWidth,
+    height: rawHeight,
     ...(icc && { iccProfile: icc }),
+    release: decoded.release,
   };
 }
 
