@@ -50,8 +50,12 @@ export async function decodeHeic(
   });
   await previous;
   try {
-    const image = decodeImage(heif, input, index, maxInputPixels);
-    return { ...image, release: () => (heif.heif_image_release(image.image), unlock()) };
+    const { image, ...pixels } = decodeImage(heif, input, index, maxInputPixels);
+    const release = () => {
+      heif.heif_image_release(image);
+      unlock();
+    };
+    return { ...pixels, release };
   } catch (error) {
     unlock();
     throw error;
