@@ -5,8 +5,16 @@
  * the parent's clock measures a fresh process to ready.
  *
  * Usage: node cold-start-probe.js [handler-module]   (no module: bare Node start, for reference)
+ * BENCH_COMPILE_CACHE=DIR turns on Node's compile cache in DIR (Node >= 22.1).
  */
 const modulePath = process.argv[2];
+// The V8 compile cache (Node >= 22.1), for the variant that measures what a cache shipped in
+// the image would save; the parent fills the folder with one warm-up process first.
+if (process.env.BENCH_COMPILE_CACHE) {
+  (
+    require("node:module") as { enableCompileCache?: (dir: string) => unknown }
+  ).enableCompileCache?.(process.env.BENCH_COMPILE_CACHE);
+}
 
 /** Tagged so the parent can tell these lines from the handler's own JSON logs. */
 function say(probe: "ready" | "done", extra: Record<string, unknown> = {}): void {

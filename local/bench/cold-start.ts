@@ -2,8 +2,11 @@
  * Cold-start benchmark: wall time from spawning a fresh Node process to the handler module
  * being ready (modules loaded, configuration read, S3 client built), and to its first
  * thumbnail written to a local S3-protocol server (s3rver), over several processes. Measured
- * for bare Node (the floor), the handler as compiled (dist/handler/index.js) and the handler
- * bundled the way the Dockerfile's build stage bundles it, or a bundle given with --bundle.
+ * for bare Node (the floor), the plain sharp + S3 client handler the target is stated against,
+ * the handler as compiled (dist/handler/index.js) and the handler bundled the way the
+ * Dockerfile's build stage bundles it (or a bundle given with --bundle); on Node >= 22.1 also
+ * that bundle with a warm V8 compile cache. `--node` runs them on another Node binary, e.g. the
+ * Lambda runtime's major version.
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -56,6 +59,8 @@ interface Options {
   processes: number;
   image: CorpusImage;
   bundle?: string;
+  /** The Node binary to run the processes with (default: this one). */
+  node?: string;
   /** Where the bundle is built when none is given. */
   cacheDir: string;
   log: (line: string) => void;
@@ -67,17 +72,32 @@ export function benchColdStart(options: Options): Promise<ColdStartResult> {
 
 async function run(options: Options): Promise<ColdStartResult> {
   const notes: string[] = [];
-  const handlerModule = resolve(__dirname, "../../handler/index.js");
-  const variants: { name: string; module?: string }[] = [
+  const node = options.node ?? process.execPath;
+  const { stdout: version } = await exec(node, ["--version"]);
+  notes.push(`cold start: processes run ${node} (${version.trim()})`);
+  const directory = await mkdtemp(join(tmpdir(), "bench-cold-"));
+  const variants: Variant[] = [
     { name: "node (empty)" },
-    { name: "handler", module: handlerModule },
+    { name: "plain sharp + S3 client", module: join(__dirname, "cold-start-plain.js") },
+    { name: "handler", module: resolve(__dirname, "../../handler/index.js") },
   ];
   const bundle = options.bundle
     ? resolve(options.bundle)
-    : await buildBundle(options.cacheDir, notes);
+    : await buildBundle(options.cacheDir, version.trim(), notes);
   if (bundle) variants.push({ name: "bundle", module: bundle });
+  if (bundle && (await supportsCompileCache(node))) {
+    const cache = join(directory, "compile-cache");
+    variants.push({
+      name: "bundle + compile cache",
+      module: bundle,
+      warm: true,
+      env: { BENCH_COMPILE_CACHE: cache },
+    });
+    notes.push(
+      "bundle + compile cache: Node's V8 compile cache, filled by one warm-up process (not shipped in the image)",
+    );
+  }
 
-  const directory = await mkdtemp(join(tmpdir(), "bench-cold-"));
   const server = new S3rver({
     address: "127.0.0.1",
     port: 0,
@@ -124,7 +144,9 @@ async function run(options: Options): Promise<ColdStartResult> {
             ),
           );
         }
-        const sample = await probeOnce(variant.module, { ...env, BENCH_EVENT: event ?? "" });
+        const probeEnv = { ...env, ...variant.env, BENCH_EVENT: event ?? "" };
+        if (variant.warm && i === 0) await probeOnce(node, variant.module, probeEnv);
+        const sample = await probeOnce(node, variant.module, probeEnv);
         samples.set(variant.name, [...(samples.get(variant.name) ?? []), sample]);
       }
       options.log(`  cold start ${i + 1}/${options.processes}`);
@@ -161,12 +183,29 @@ async function run(options: Options): Promise<ColdStartResult> {
   return { processes: options.processes, image: options.image.name, variants: results, notes };
 }
 
+interface Variant {
+  name: string;
+  module?: string;
+  env?: Record<string, string>;
+  /** Run one unmeasured process first (to fill a cache). */
+  warm?: boolean;
+}
+
+async function supportsCompileCache(node: string): Promise<boolean> {
+  const { stdout } = await exec(node, ["-p", "typeof require('node:module').enableCompileCache"]);
+  return stdout.trim() === "function";
+}
+
 /** One fresh process; times measured on this side, from spawn to each line. */
-function probeOnce(module: string | undefined, env: NodeJS.ProcessEnv): Promise<Sample> {
+function probeOnce(
+  node: string,
+  module: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<Sample> {
   const args = [join(__dirname, "cold-start-probe.js"), ...(module ? [module] : [])];
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(node, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let readyMs: number | undefined;
     let readyCpuMs = Number.NaN;
     let firstMs: number | undefined;
@@ -215,16 +254,23 @@ function probeOnce(module: string | undefined, env: NodeJS.ProcessEnv): Promise<
 /**
  * The handler bundled exactly as the Dockerfile's build stage bundles it: the esbuild arguments
  * are read from its RUN line (so the bench cannot drift from what ships), with only the output
- * file and the target changed to this machine's Node. Placed under the cache folder inside the
+ * file and the target changed to the measured Node. Placed under the cache folder inside the
  * repository so the external modules (sharp, heic-decode) resolve from its node_modules.
  */
-async function buildBundle(cacheDir: string, notes: string[]): Promise<string | undefined> {
+async function buildBundle(
+  cacheDir: string,
+  nodeVersion: string,
+  notes: string[],
+): Promise<string | undefined> {
   const root = resolve(__dirname, "../../..");
   const outfile = join(cacheDir, "bundle", "index.js");
   try {
     const args = dockerfileEsbuildArgs(await readFile(join(root, "Dockerfile"), "utf8"))
       .filter((arg) => !arg.startsWith("--outfile=") && !arg.startsWith("--target="))
-      .concat(`--outfile=${outfile}`, `--target=node${process.versions.node.split(".")[0]}`);
+      .concat(
+        `--outfile=${outfile}`,
+        `--target=node${nodeVersion.replace(/^v/, "").split(".")[0]}`,
+      );
     // The native binary, or a JS shim with a shebang where install scripts did not run.
     await exec(require.resolve("esbuild/bin/esbuild"), args, { cwd: root });
     notes.push(`bundle: esbuild ${args.join(" ")} (the Dockerfile's arguments)`);

@@ -37,6 +37,8 @@ Options:
                      --also-env MALLOC_ARENA_MAX= (without the image's setting)
   --bundle FILE      the handler bundle to measure at cold start (default: bundled here with
                      the Dockerfile's esbuild flags, into the cache folder)
+  --node PATH        the Node binary for the cold-start processes (default: this one), e.g. a
+                     Node 24 like the Lambda image's; on Node >= 22.1 the compile cache is measured too
   --cache DIR        where the generated corpus is kept (default .bench-cache)
   -h, --help         this help
 
@@ -148,6 +150,7 @@ export async function main(argv: string[]): Promise<number> {
         processes,
         image: reference,
         bundle: values.bundle,
+        node: values.node,
         cacheDir: resolve(values.cache ?? ".bench-cache"),
         log,
       });
@@ -200,6 +203,7 @@ function parse(argv: string[]) {
       processes: { type: "string" },
       uploads: { type: "string" },
       bundle: { type: "string" },
+      node: { type: "string" },
       "also-env": { type: "string", multiple: true },
       cache: { type: "string" },
       help: { type: "boolean", short: "h" },

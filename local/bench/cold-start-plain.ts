@@ -1,0 +1,35 @@
+/**
+ * The reference the cold-start target is stated against: a plain sharp pipeline and an S3
+ * client as a first handler would have them (unbundled; no configuration checks, logging or
+ * error handling). cold-start-probe.js loads it like the real handler, from the same event.
+ */
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { S3Event } from "aws-lambda";
+import sharp from "sharp";
+
+const s3 = new S3Client({
+  region: process.env.AWS_REGION,
+  endpoint: process.env.AWS_ENDPOINT_URL_S3,
+  forcePathStyle: true,
+  requestChecksumCalculation: "WHEN_REQUIRED",
+  responseChecksumValidation: "WHEN_REQUIRED",
+});
+
+export async function handler(event: S3Event): Promise<{ outcome: string }[]> {
+  return Promise.all(
+    event.Records.map(async (record) => {
+      const Key = decodeURIComponent(record.s3.object.key.replace(/\+/g, " "));
+      const object = await s3.send(new GetObjectCommand({ Bucket: record.s3.bucket.name, Key }));
+      const body = await object.Body?.transformToByteArray();
+      const thumbnail = await sharp(body)
+        .rotate()
+        .resize(256, 256, { fit: "inside", withoutEnlargement: true })
+        .jpeg({ quality: 80 })
+        .toBuffer();
+      await s3.send(
+        new PutObjectCommand({ Bucket: process.env.DEST_BUCKET, Key, Body: thumbnail }),
+      );
+      return { outcome: "created" };
+    }),
+  );
+}
