@@ -48,11 +48,6 @@ FROM public.ecr.aws/lambda/nodejs:24
 # (docs/performance.md): engine peak RSS over the corpus 524 -> 379 MB, speed unchanged. It is
 # in the image so every deployment (and npm run bench, which reads it from here) gets it.
 ENV MALLOC_ARENA_MAX=2
-# Keep freed pixel buffers (up to 32 MB) in the heap for the next image instead of returning
-# them to the kernel and taking fresh zeroed pages each time: measured with npm run bench
-# (--also-env), 5-8% less engine CPU over the corpus (most on small images) for ~15 MB more
-# peak RSS. Lambda bills duration, and its memory is reserved whether used or not.
-ENV MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728
 COPY --from=deps /app/node_modules ${LAMBDA_TASK_ROOT}/node_modules
 COPY --from=build /app/dist/ ${LAMBDA_TASK_ROOT}/
 CMD ["index.handler"]

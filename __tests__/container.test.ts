@@ -187,12 +187,8 @@ describe("container image layout (Dockerfile replayed without Docker)", () => {
     },
   );
 
-  it("tunes glibc's malloc in the runtime environment (docs/performance.md)", () => {
-    expect(layouts.get("amd64")?.env).toMatchObject({
-      MALLOC_ARENA_MAX: "2", // peak RSS
-      MALLOC_MMAP_THRESHOLD_: "33554432", // CPU: reuse pixel buffers up to 32 MB
-      MALLOC_TRIM_THRESHOLD_: "134217728",
-    });
+  it("caps glibc's malloc arenas in the runtime environment (peak RSS, docs/performance.md)", () => {
+    expect(layouts.get("amd64")?.env.MALLOC_ARENA_MAX).toBe("2");
   });
 
   it("puts the handler named by CMD at LAMBDA_TASK_ROOT as built JavaScript, no sources", () => {
