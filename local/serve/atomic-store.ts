@@ -28,6 +28,7 @@ export class AtomicFilesystemStore extends FilesystemStore {
   private readonly locks = new Map<string, Promise<void>>();
   /** The keys the current async context holds, so nested calls (getObject -> getMetadata) pass. */
   private readonly held = new AsyncLocalStorage<ReadonlySet<string>>();
+  private tmpReady: Promise<unknown> | undefined;
 
   constructor(
     rootDirectory: string,
@@ -88,11 +89,14 @@ export class AtomicFilesystemStore extends FilesystemStore {
         json[name] = value;
       }
     }
-    if (md5) await this.writeAtomically(this.getResourcePath(bucket, key, "object.md5"), md5);
-    await this.writeAtomically(
-      this.getResourcePath(bucket, key, "metadata.json"),
-      JSON.stringify(json, null, 2),
-    );
+    // Independent files, both written after the object's bytes: in parallel.
+    await Promise.all([
+      md5 && this.writeAtomically(this.getResourcePath(bucket, key, "object.md5"), md5),
+      this.writeAtomically(
+        this.getResourcePath(bucket, key, "metadata.json"),
+        JSON.stringify(json, null, 2),
+      ),
+    ]);
   }
 
   override async putObject(object: {
@@ -115,6 +119,7 @@ export class AtomicFilesystemStore extends FilesystemStore {
       ? Readable.from([object.content])
       : (object.content ?? Readable.from([]));
     const tmp = await this.tmpFile();
+    let renamed = false;
     try {
       await pipeline(content, counter, createWriteStream(tmp));
       const md5 = hash.digest("hex");
@@ -122,11 +127,12 @@ export class AtomicFilesystemStore extends FilesystemStore {
       await this.locked(object.bucket, object.key, async () => {
         await this.dropDerivedFiles(object.bucket, object.key);
         await rename(tmp, objectPath);
+        renamed = true;
         await this.putMetadata(object.bucket, object.key, object.metadata, md5);
       });
       return { size, md5 };
     } finally {
-      await rm(tmp, { force: true });
+      if (!renamed) await rm(tmp, { force: true });
     }
   }
 
@@ -214,13 +220,16 @@ export class AtomicFilesystemStore extends FilesystemStore {
     try {
       await writeFile(tmp, data);
       await rename(tmp, target);
-    } finally {
+    } catch (error) {
       await rm(tmp, { force: true });
+      throw error;
     }
   }
 
+  /** A fresh name in tmpDir (made once per store: every file system call adds latency). */
   private async tmpFile(): Promise<string> {
-    await mkdir(this.tmpDir, { recursive: true });
+    this.tmpReady ??= mkdir(this.tmpDir, { recursive: true });
+    await this.tmpReady;
     return path.join(this.tmpDir, randomUUID());
   }
 }
