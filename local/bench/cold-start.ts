@@ -255,7 +255,7 @@ function probeOnce(
  * The handler bundled exactly as the Dockerfile's build stage bundles it: the esbuild arguments
  * are read from its RUN line (so the bench cannot drift from what ships), with only the output
  * file and the target changed to the measured Node. Placed under the cache folder inside the
- * repository so the external modules (sharp, heic-decode) resolve from its node_modules.
+ * repository so the external modules (sharp, libheif-js) resolve from its node_modules.
  */
 async function buildBundle(
   cacheDir: string,
