@@ -405,6 +405,25 @@ describe("makeThumbnail: HEIC (libheif-js, made with heif-enc)", () => {
     ]);
   });
 
+  it("decodes HEICs after a 12 MP one, whose decoder heap is handed back", async () => {
+    // A 12 MP decode grows the WebAssembly heap past what heic.ts keeps: that instance is
+    // dropped and collected, and the next HEIC gets a new one.
+    const [large, small] = await Promise.all([
+      heicFromPng(await solid(4000, 3000, GREEN).png().toBuffer()),
+      heicFromPng(await solid(300, 200, RED).png().toBuffer()),
+    ]);
+
+    const first = await makeThumbnail(large);
+    await new Promise((resolve) => setImmediate(resolve)); // lets the collection run
+    const second = await makeThumbnail(small);
+    const third = await makeThumbnail(large);
+
+    expect([first.width, first.height, second.width, third.width]).toEqual([256, 192, 256, 256]);
+    const centre = async (t: Thumbnail) => (await pixelsOf(t.data)).at(t.width >> 1, t.height >> 1);
+    const colours = await Promise.all([first, second, third].map(centre));
+    expect(colours.map((colour) => dominantChannel(colour))).toEqual(["green", "red", "green"]);
+  }, 30_000);
+
   it("decodes a 10-bit HEIC with transparency, flattened onto the background", async () => {
     const png = await sharp(await halfTransparentPng(200, 100, GREEN))
       .toColourspace("rgb16")

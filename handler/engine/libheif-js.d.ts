@@ -1,6 +1,6 @@
 // Types for the parts of libheif-js 1.x (libheif's C API through Emscripten) that heic.ts uses;
-// the package ships types only for its inner module: https://github.com/catdad-experiments/libheif-js
-declare module "libheif-js/wasm-bundle.js" {
+// the package ships none for this entry point: https://github.com/catdad-experiments/libheif-js
+declare module "libheif-js/libheif-wasm/libheif-bundle.js" {
   namespace libheif {
     /** An enum member: compare with the value from the module's table, not by number. */
     export type Enum = { readonly value: number };
@@ -26,6 +26,10 @@ declare module "libheif-js/wasm-bundle.js" {
     }
 
     export interface Libheif {
+      /** The whole WebAssembly heap. */
+      HEAPU8: Uint8Array;
+      /** The module's WebAssembly bytes. */
+      wasmBinary: Uint8Array;
       heif_error_code: { heif_error_Ok: Enum };
       heif_colorspace: { heif_colorspace_RGB: Enum };
       heif_chroma: { heif_chroma_interleaved_RGB: Enum; heif_chroma_interleaved_RGBA: Enum };
@@ -51,6 +55,15 @@ declare module "libheif-js/wasm-bundle.js" {
       heif_image_release(image: HeifImage): void;
     }
   }
-  const libheif: libheif.Libheif;
+  /** Makes a new instance, with its own WebAssembly heap. */
+  function libheif(): libheif.Libheif;
   export = libheif;
+}
+
+// The one WebAssembly API heic.ts uses; TypeScript declares WebAssembly only in its DOM and
+// web-worker libraries, which this Node project does not load.
+declare namespace WebAssembly {
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
 }
