@@ -36,7 +36,7 @@ let instance: Libheif | undefined;
 // Held, never read: while a compiled module of the same bytes is alive, V8 reuses its code for a
 // new instance instead of compiling and optimising 1.4 MB of WebAssembly again (measured: eight
 // 2 MP decodes, each on a fresh instance, 40-50% less CPU).
-let compiled: WebAssembly.Module | undefined;
+let _heldModule: WebAssembly.Module | undefined;
 // Settles when the HEIC holding the heap is released.
 let heapFree: Promise<void> = Promise.resolve();
 /**
@@ -65,8 +65,9 @@ export async function decodeHeic(
     unlock = resolve;
   });
   await previous;
-  const heif = (instance ??= create());
-  compiled ??= new WebAssembly.Module(heif.wasmBinary);
+  instance ??= create();
+  const heif = instance;
+  _heldModule ??= new WebAssembly.Module(heif.wasmBinary);
   const done = () => {
     if (heif.HEAPU8.byteLength > HEAP_KEPT_BYTES) {
       instance = undefined;
