@@ -30,8 +30,9 @@ RUN case "$TARGETARCH" in \
 # The handler as one minified CommonJS file, for a short cold start: one file to read instead of
 # hundreds, and the AWS SDK taken from its ES modules (--main-fields=module,main) so the S3
 # commands the handler never sends are left out. sharp (native addon) and libheif-js (2 MB of
-# WebAssembly, loaded on the first HEIC) stay external and load from node_modules. --keep-names keeps class and
-# function names in logs and stack traces. esbuild runs at the version the lockfile pins.
+# WebAssembly, loaded on the first HEIC) stay external and load from node_modules. --keep-names
+# keeps class and function names in logs and stack traces. esbuild runs at the version the
+# lockfile pins.
 FROM deps AS build
 COPY tsconfig.json ./
 COPY handler/ handler/

@@ -167,12 +167,11 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
   // No pixel check needed here: metadata() has already refused a header over limitInputPixels.
   const { width, height } = metadata.autoOrient;
   // An sRGB profile would be converted to sRGB: an identity that costs a pass over the pixels.
-  const icc = metadata.icc && !isSrgbProfile(metadata.icc) ? metadata.icc : undefined;
+  const srgbProfile = metadata.icc !== undefined && isSrgbProfile(metadata.icc);
 
   if (container !== "heif" || metadata.compression === "av1") {
-    const skipIcc = metadata.icc !== undefined && icc === undefined;
     const format = container === "heif" ? "avif" : container;
-    return { image: skipIcc ? load(true) : image, format, width, height };
+    return { image: srgbProfile ? load(true) : image, format, width, height };
   }
   if (metadata.compression !== "hevc") {
     throw new PermanentInputError(
@@ -181,13 +180,14 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
     );
   }
   const decoded = await decodeHeic(input, metadata.pagePrimary ?? 0, limits.maxInputPixels);
-  const { width: rawWidth, height: rawHeight, channels } = decoded;
   return {
-    image: sharp(decoded.data, { raw: { width: rawWidth, height: rawHeight, channels } }),
+    image: sharp(decoded.data, {
+      raw: { width: decoded.width, height: decoded.height, channels: decoded.channels },
+    }),
     format: "heic",
-    width: rawWidth,
-    height: rawHeight,
-    ...(icc && { iccProfile: icc }),
+    width: decoded.width,
+    height: decoded.height,
+    ...(metadata.icc && !srgbProfile && { iccProfile: metadata.icc }),
     release: decoded.release,
   };
 }

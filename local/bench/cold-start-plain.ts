@@ -6,6 +6,7 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { S3Event } from "aws-lambda";
 import sharp from "sharp";
+import { decodeEventKey } from "../../handler/keys";
 
 const s3 = new S3Client({
   region: process.env.AWS_REGION,
@@ -18,7 +19,7 @@ const s3 = new S3Client({
 export async function handler(event: S3Event): Promise<{ outcome: string }[]> {
   return Promise.all(
     event.Records.map(async (record) => {
-      const Key = decodeURIComponent(record.s3.object.key.replace(/\+/g, " "));
+      const Key = decodeEventKey(record.s3.object.key);
       const object = await s3.send(new GetObjectCommand({ Bucket: record.s3.bucket.name, Key }));
       const body = await object.Body?.transformToByteArray();
       const thumbnail = await sharp(body)

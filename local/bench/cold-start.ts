@@ -73,8 +73,8 @@ export function benchColdStart(options: Options): Promise<ColdStartResult> {
 async function run(options: Options): Promise<ColdStartResult> {
   const notes: string[] = [];
   const node = options.node ?? process.execPath;
-  const { stdout: version } = await exec(node, ["--version"]);
-  notes.push(`cold start: processes run ${node} (${version.trim()})`);
+  const version = (await exec(node, ["--version"])).stdout.trim();
+  notes.push(`cold start: processes run ${node} (${version})`);
   const directory = await mkdtemp(join(tmpdir(), "bench-cold-"));
   const variants: Variant[] = [
     { name: "node (empty)" },
@@ -83,7 +83,7 @@ async function run(options: Options): Promise<ColdStartResult> {
   ];
   const bundle = options.bundle
     ? resolve(options.bundle)
-    : await buildBundle(options.cacheDir, version.trim(), notes);
+    : await buildBundle(options.cacheDir, version, notes);
   if (bundle) variants.push({ name: "bundle", module: bundle });
   if (bundle && (await supportsCompileCache(node))) {
     const cache = join(directory, "compile-cache");
