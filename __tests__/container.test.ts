@@ -29,13 +29,15 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import sharp from "sharp";
 import { cmdOf, type Dockerfile, parseDockerfile, type Stage } from "../local/dockerfile";
+import { LOCAL_CREDENTIALS } from "../local/serve/service";
 import { dockerignore, inStage, replay, type StageResult } from "./support/dockerfile";
 import { heicFromPng, markedImage } from "./support/images";
+import { localClient } from "./support/local-s3";
 import { s3Event } from "./support/s3-events";
 
 const ROOT = join(__dirname, "..");
@@ -222,14 +224,7 @@ describe("container image layout (Dockerfile replayed without Docker)", () => {
       });
       const { port } = (await server.run()) as { port: number };
       endpoint = `http://127.0.0.1:${port}`;
-      s3 = new S3Client({
-        region: "us-east-1",
-        endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-      });
+      s3 = localClient(endpoint);
     });
 
     afterAll(async () => {
@@ -270,8 +265,8 @@ describe("container image layout (Dockerfile replayed without Docker)", () => {
           LAMBDA_TASK_ROOT: root,
           EVENT: JSON.stringify(event),
           AWS_REGION: "us-east-1",
-          AWS_ACCESS_KEY_ID: "S3RVER",
-          AWS_SECRET_ACCESS_KEY: "S3RVER",
+          AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
           AWS_ENDPOINT_URL_S3: endpoint,
           SOURCE_BUCKET: SOURCE,
           DEST_BUCKET: DEST,

@@ -22,15 +22,28 @@ import { startTestService, type TestService } from "./support/local-service";
 
 const AWS_CLI_V2 = "/usr/bin/aws";
 
+/** Someone else's AWS credentials, as a developer's shell may hold them. */
+const CALLERS_CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: "AKIACALLERSOWNKEY",
+  AWS_SECRET_ACCESS_KEY: "callers-own-secret",
+  AWS_SESSION_TOKEN: "callers-own-token",
+};
+
 describe("local service (integration: real s3rver, real HTTP)", () => {
   let local: TestService;
+  const saved = Object.keys(CALLERS_CREDENTIALS).map((name) => [name, process.env[name]] as const);
 
   beforeAll(async () => {
+    Object.assign(process.env, CALLERS_CREDENTIALS);
     local = await startTestService();
   });
 
   afterAll(async () => {
     await local.close();
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   });
 
   const thumbnailOf = (key: string) =>
@@ -57,6 +70,17 @@ describe("local service (integration: real s3rver, real HTTP)", () => {
     const rotated = await thumbnailOf("put/rotated.jpg");
     const pixels = await pixelsOf(Buffer.from(rotated.data));
     expect(colourDistance(cornerColour(pixels, "top-right"), RED)).toBeLessThan(60);
+  });
+
+  it("signs with s3rver's credentials whatever the environment holds, and leaves the environment alone", async () => {
+    const [image] = await goodImages();
+
+    await put(local.s3, "source", "credentials/photo.jpg", image?.data ?? Buffer.alloc(0));
+
+    await thumbnailOf("credentials/photo.jpg");
+    expect(
+      Object.fromEntries(Object.keys(CALLERS_CREDENTIALS).map((n) => [n, process.env[n]])),
+    ).toEqual(CALLERS_CREDENTIALS);
   });
 
   it("thumbnails a multipart upload (ObjectCreated:CompleteMultipartUpload)", async () => {

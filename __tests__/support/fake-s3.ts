@@ -18,11 +18,11 @@ import {
   NotFound,
   PutObjectCommand,
   PutObjectTaggingCommand,
-  S3Client,
   S3ServiceException,
   type Tag,
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
+import { createS3Client } from "../../handler/s3-client";
 
 export interface StoredObject {
   body: Buffer;
@@ -54,7 +54,7 @@ export function networkError(): Error {
 const notFound = () => new NotFound({ message: "Not Found", $metadata: $metadata(404) });
 
 export class FakeS3 {
-  readonly client = new S3Client({ region: "eu-west-1" });
+  readonly client = createS3Client({ region: "eu-west-1", endpoint: undefined });
   readonly mock = mockClient(this.client);
   readonly objects = new Map<string, StoredObject>();
   /** Commands to fail: name -> key -> error thrown (every time) for that key. */

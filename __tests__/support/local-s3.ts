@@ -5,19 +5,13 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from "@aws-sdk/client-s3";
+import { createS3Client } from "../../handler/s3-client";
 import { LOCAL_CREDENTIALS } from "../../local/serve/service";
 
 export function localClient(endpoint: string): S3Client {
-  return new S3Client({
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: LOCAL_CREDENTIALS,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  return createS3Client({ endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS });
 }
 
 export async function put(

@@ -22,7 +22,6 @@ import { createSequencer, s3Event } from "../../handler/synthetic-event";
 import { LOCAL_CREDENTIALS } from "../serve/service";
 import type { CorpusImage } from "./corpus";
 import { dockerfileEsbuildArgs } from "./dockerfile";
-import { withLocalCredentials } from "./local-credentials";
 import { percentile, round } from "./stats";
 
 export interface ColdStartVariant {
@@ -66,11 +65,7 @@ interface Options {
   log: (line: string) => void;
 }
 
-export function benchColdStart(options: Options): Promise<ColdStartResult> {
-  return withLocalCredentials(() => run(options));
-}
-
-async function run(options: Options): Promise<ColdStartResult> {
+export async function benchColdStart(options: Options): Promise<ColdStartResult> {
   const notes: string[] = [];
   const node = options.node ?? process.execPath;
   const version = (await exec(node, ["--version"])).stdout.trim();
@@ -107,11 +102,14 @@ async function run(options: Options): Promise<ColdStartResult> {
   });
   const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
-  const s3 = createS3Client({ region: "us-east-1", endpoint });
+  const s3 = createS3Client({ region: "us-east-1", endpoint, credentials: LOCAL_CREDENTIALS });
   const body = await readFile(options.image.path);
   const sequencer = createSequencer();
+  // The processes get s3rver's credentials as Lambda gives a function its role's: in their
+  // environment (and no session token of the caller's).
+  const { AWS_SESSION_TOKEN: _callersToken, ...callersEnv } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...callersEnv,
     DEST_BUCKET: DEST,
     SOURCE_BUCKET: SOURCE,
     AWS_REGION: "us-east-1",

@@ -15,9 +15,8 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/cli
 import { DEFAULT_OPTIONS, makeThumbnail } from "../../handler/engine";
 import type { Logger } from "../../handler/log";
 import { createS3Client } from "../../handler/s3-client";
-import { startService } from "../serve/service";
+import { LOCAL_CREDENTIALS, startService } from "../serve/service";
 import type { CorpusImage } from "./corpus";
-import { withLocalCredentials } from "./local-credentials";
 import { percentile, round } from "./stats";
 
 export interface EndToEndResult {
@@ -55,11 +54,7 @@ interface Options {
   log: (line: string) => void;
 }
 
-export function benchEndToEnd(options: Options): Promise<EndToEndResult> {
-  return withLocalCredentials(() => run(options));
-}
-
-async function run(options: Options): Promise<EndToEndResult> {
+export async function benchEndToEnd(options: Options): Promise<EndToEndResult> {
   const body = await readFile(options.image.path);
 
   // Engine alone, same process, same image: what the pipeline adds is measured against this.
@@ -96,7 +91,11 @@ async function run(options: Options): Promise<EndToEndResult> {
     reconcileRetryMs: 1000,
     log,
   });
-  const s3 = createS3Client({ region: "us-east-1", endpoint: service.endpoint });
+  const s3 = createS3Client({
+    region: "us-east-1",
+    endpoint: service.endpoint,
+    credentials: LOCAL_CREDENTIALS,
+  });
   try {
     await service.idle(); // start-up reconciliation of the empty bucket
 

@@ -113,10 +113,6 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
   });
 
-  // The handler's client signs with the credentials s3rver expects (read from the environment).
-  process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
   const config = readConfig({
     ...options.handlerEnv,
     SOURCE_BUCKET: options.sourceBucket,
@@ -124,7 +120,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     AWS_REGION: options.region,
     AWS_ENDPOINT_URL_S3: options.handlerEndpoint ?? server.endpoint,
   });
-  const s3 = createS3Client(config);
+  // The handler's client signs with the credentials s3rver expects, whatever the environment holds.
+  const s3 = createS3Client({ ...config, credentials: LOCAL_CREDENTIALS });
   const deps = { s3, config, log };
   const isSourceEvent = (event: S3Event): boolean => {
     const record = event.Records[0];
