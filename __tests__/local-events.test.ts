@@ -2,7 +2,7 @@
 
 import { decodeEventKey } from "../handler/keys";
 import { parseRecord } from "../handler/s3-event";
-import { createSequencer, encodeEventKey } from "../handler/synthetic-event";
+import { createSequencer, encodeEventKey } from "../lib/synthetic-event";
 import { fromS3rver, type S3rverEvent } from "../local/serve/aws-event";
 
 const source = { region: "eu-west-3", sequencer: createSequencer() };

@@ -9,8 +9,8 @@ import path from "node:path";
 import { PutObjectCommand, PutObjectTaggingCommand, type S3Client } from "@aws-sdk/client-s3";
 import { readConfig } from "../handler/config";
 import { decodeEventKey } from "../handler/keys";
-import { reconcile } from "../handler/reconcile";
-import { createSequencer } from "../handler/synthetic-event";
+import { reconcile } from "../lib/reconcile";
+import { createSequencer } from "../lib/synthetic-event";
 import { type S3Server, startS3Server } from "../local/serve/s3-server";
 import { localClient, put } from "./support/local-s3";
 

@@ -18,7 +18,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import { createS3Client } from "../../handler/s3-client";
 import { normalizeETag } from "../../handler/s3-event";
-import { createSequencer, s3Event } from "../../handler/synthetic-event";
+import { createSequencer, s3Event } from "../../lib/synthetic-event";
 import { LOCAL_CREDENTIALS } from "../serve/service";
 import type { CorpusImage } from "./corpus";
 import { dockerfileEsbuildArgs } from "./dockerfile";

@@ -17,15 +17,15 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import type { S3Event } from "aws-lambda";
-import { mapBounded } from "./bounded";
-import type { HandlerConfig } from "./config";
-import { ConfigError } from "./errors";
-import { hasFailureFor } from "./failure-record";
-import { isInDestination } from "./keys";
-import { isNotFound, s3Failure } from "./s3-errors";
-import { normalizeETag } from "./s3-event";
+import { mapBounded } from "../handler/bounded";
+import type { HandlerConfig } from "../handler/config";
+import { ConfigError } from "../handler/errors";
+import { hasFailureFor } from "../handler/failure-record";
+import { isInDestination } from "../handler/keys";
+import { isNotFound, s3Failure } from "../handler/s3-errors";
+import { normalizeETag } from "../handler/s3-event";
+import { METADATA, readThumbnailState } from "../handler/thumbnail-state";
 import { type EventSource, s3Event } from "./synthetic-event";
-import { METADATA, readThumbnailState } from "./thumbnail-state";
 
 export interface ReconcileDeps {
   readonly s3: S3Client;
