@@ -16,6 +16,7 @@ const DIR = join(ROOT, ".github", "workflows");
 
 interface Step {
   name?: string;
+  "timeout-minutes"?: number;
   id?: string;
   uses?: string;
   run?: string;
@@ -24,6 +25,8 @@ interface Step {
   env?: Record<string, string>;
 }
 interface Job {
+  if?: string;
+  needs?: string | string[];
   permissions?: Record<string, string> | string;
   steps: Step[];
   env?: Record<string, string>;
@@ -91,6 +94,29 @@ describe("workflows", () => {
       }
     },
   );
+
+  it("pins exactly the actions listed in docs/ship.md, each on a release whose action.yml runs on node24", () => {
+    // Arrange: the table's rows "| owner/name | vX.Y.Z | <40 hex> | `using: node24` |"
+    const doc = readFileSync(join(ROOT, "docs", "ship.md"), "utf8");
+    const documented = [
+      ...doc.matchAll(
+        /^\| `([\w.-]+\/[\w.-]+)` +\| (v\d+\.\d+\.\d+) +\| `([0-9a-f]{40})` +\| `(.+?)` +\|$/gm,
+      ),
+    ].map((m) => ({ action: m[1], version: m[2], sha: m[3], using: m[4] }));
+    const pinned = files.flatMap((file) =>
+      [...text(file).matchAll(/uses: ([\w.-]+\/[\w.-]+)@([0-9a-f]{40}) # (v\S+)/g)].map((m) => ({
+        action: m[1],
+        version: m[3],
+        sha: m[2],
+      })),
+    );
+
+    // Assert: every pin is a documented row, and every documented release says node24
+    expect(pinned.length).toBeGreaterThan(0);
+    for (const pin of pinned) {
+      expect(documented).toContainEqual({ ...pin, using: "using: node24" });
+    }
+  });
 
   it.each(files)(
     "%s grants least permissions: read-only by default, writes only where a job needs them",
@@ -170,20 +196,27 @@ describe("deploy.yml", () => {
   const all = steps(deploy);
   const indexOf = (predicate: (s: Step) => boolean) => all.findIndex(predicate);
 
-  it("runs on pushes to main that touch the handler, the Dockerfile, the package files or itself", () => {
-    const push = deploy.on.push as { branches: string[]; paths: string[] };
+  it("deploys a commit of main only after CI passed for that very commit", () => {
+    // Arrange
+    const ci = workflow("ci.yml") as Workflow & { name?: string };
+    const trigger = deploy.on.workflow_run as {
+      workflows: string[];
+      types: string[];
+      branches: string[];
+    };
+    const job = deploy.jobs.deploy as Job;
+    const checkout = all.find((s) => s.uses?.startsWith("actions/checkout@"));
 
-    expect(push.branches).toEqual(["main"]);
-    expect(push.paths).toEqual(
-      expect.arrayContaining([
-        "handler/**",
-        "Dockerfile",
-        "package.json",
-        "package-lock.json",
-        ".github/workflows/deploy.yml",
-      ]),
-    );
-    expect(Object.keys(deploy.on).sort()).toEqual(["push", "workflow_dispatch"]);
+    // Assert: triggered by the CI workflow's completion on main, never by a bare push
+    expect(Object.keys(deploy.on).sort()).toEqual(["workflow_dispatch", "workflow_run"]);
+    expect(trigger.workflows).toEqual([ci.name]);
+    expect(trigger.types).toEqual(["completed"]);
+    expect(trigger.branches).toEqual(["main"]);
+    expect(job.if).toContain("github.event.workflow_run.conclusion == 'success'");
+    expect(job.if).toContain("github.event.workflow_run.event == 'push'");
+    // The commit CI tested is the one built, not whatever main points at by now.
+    expect(checkout?.with?.ref).toContain("github.event.workflow_run.head_sha");
+    expect(job.env?.DEPLOY_SHA).toContain("github.event.workflow_run.head_sha");
   });
 
   it("never runs two deploys at once, and never cancels one halfway", () => {
@@ -221,7 +254,7 @@ describe("deploy.yml", () => {
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     // Tagged with the commit; platform from LAMBDA_ARCHITECTURE (checked against the function).
-    expect(push).toMatch(/--tag "\$GITHUB_SHA"/);
+    expect(push).toMatch(/--tag "\$DEPLOY_SHA"/);
     expect(push).toMatch(/--platform "\$PLATFORM"/);
     expect(checks).toContain('x86_64) echo "PLATFORM=linux/amd64"');
     expect(checks).toContain('arm64) echo "PLATFORM=linux/arm64"');
@@ -231,11 +264,35 @@ describe("deploy.yml", () => {
     expect(update).toContain("aws lambda wait function-updated");
   });
 
-  it("rolls back to the previous image when the update or smoke test fails", () => {
+  it("rolls back when a step fails, or the job is cancelled or times out, once the update has started", () => {
+    // Arrange
     const rollback = all[all.length - 1];
+    const started = all.findIndex((s) => s.id === "rollout-started");
+    const update = all.findIndex((s) => s.run?.includes("aws lambda update-function-code"));
 
+    // Assert: a step that finished before the update says the function may have changed...
+    expect(started).toBeGreaterThanOrEqual(0);
+    expect(started).toBe(update - 1);
+    expect(all[started]?.run).toContain('echo "started=true" >>"$GITHUB_OUTPUT"');
+    // ...and the rollback runs on failure and on cancellation (a timeout cancels the job)
     expect(rollback?.if).toContain("failure()");
+    expect(rollback?.if).toContain("cancelled()");
+    expect(rollback?.if).toContain("steps.rollout-started.outputs.started == 'true'");
     expect(rollback?.run).toContain('--image-uri "$PREVIOUS_IMAGE"');
+    expect(rollback?.["timeout-minutes"]).toBeGreaterThan(0);
+  });
+
+  it("checks every variable and the secret it uses before doing anything", () => {
+    // Arrange: the table in scripts/lib/common.sh
+    const common = readFileSync(join(ROOT, "scripts", "lib", "common.sh"), "utf8");
+    const settings = [...common.matchAll(/^ {2}"(?:variable|secret) (\w+) /gm)].map((m) => m[1]);
+    const precheck = all[0];
+
+    // Assert
+    expect(precheck?.name).toMatch(/Check the repository is configured/);
+    expect(precheck?.env?.AWS_DEPLOY_ROLE_ARN).toBe("${{ secrets.AWS_DEPLOY_ROLE_ARN }}");
+    const checked = /for name in ([\w ]+); do/.exec(precheck?.run ?? "")?.[1]?.split(" ") ?? [];
+    expect(checked.sort()).toEqual([...settings].sort());
   });
 
   it("reads exactly the variables and secret scripts/bootstrap.sh sets", () => {

@@ -128,7 +128,7 @@ cat >&2 <<EOF
       upload images to   s3://$(value SOURCE_BUCKET)/${source_prefix}
       thumbnails land in s3://$(value DEST_BUCKET)/
       function           $(value LAMBDA_FUNCTION_NAME) ($(value LAMBDA_ARCHITECTURE))
-    A push to main that changes the handler now redeploys it (.github/workflows/deploy.yml).
+    Each push to main that passes CI is now deployed (.github/workflows/deploy.yml).
 
     Try it:
       aws s3 cp photo.jpg s3://$(value SOURCE_BUCKET)/${source_prefix}photo.jpg --region $(value AWS_REGION)
