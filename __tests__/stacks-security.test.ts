@@ -87,6 +87,41 @@ const ref = (expression: string) => `\${${expression}}`;
 
 const bucketNames = () => Object.keys(resources(deps, "aws_s3_bucket"));
 
+/** Names of the policy documents used as KMS key policies, where Resource "*" means "this key". */
+function keyPolicyDocs(): Set<string | undefined> {
+  return new Set(
+    [deps, lambda].flatMap((json) =>
+      Object.values(resources(json, "aws_kms_key")).map(
+        (key) =>
+          /^\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}$/.exec(String(key.policy))?.[1],
+      ),
+    ),
+  );
+}
+
+/** Wildcard actions AWS documents for a service principal's use of a key (SNS encrypted topics). */
+const DOCUMENTED_WILDCARD_ACTIONS = new Set(["kms:GenerateDataKey*"]);
+
+/** This deployment's alarms, as the ARNs in this account and region (cross-stack references resolved). */
+function alarmArns(): string[] {
+  const [partition] = Object.keys(dataSources(lambda, "aws_partition"));
+  const account = ref("aws_ecr_repository.repository.registry_id");
+  return Object.values(resources(lambda, "aws_cloudwatch_metric_alarm"))
+    .map(
+      (alarm) =>
+        `arn:${ref(`data.aws_partition.${partition}.partition`)}:cloudwatch:us-east-1:${account}:alarm:${alarm.alarm_name}`,
+    )
+    .sort();
+}
+
+/** A statement with its cross-stack references resolved and its condition values sorted. */
+function resolved(statement: Statement | undefined): Statement | undefined {
+  if (statement === undefined) return undefined;
+  const copy = JSON.parse(resolve(JSON.stringify(statement))) as Statement;
+  for (const condition of copy.condition ?? []) condition.values.sort();
+  return copy;
+}
+
 /** Actions that have no resource-level permissions in IAM, so "*" is their only resource. */
 const RESOURCE_STAR_ONLY = new Set([
   "xray:PutTraceSegments",
@@ -182,8 +217,10 @@ const rules: [string, () => void][] = [
           doc,
           not_actions: undefined,
         });
-        for (const action of statement.actions ?? [])
+        for (const action of statement.actions ?? []) {
+          if (DOCUMENTED_WILDCARD_ACTIONS.has(action) && keyPolicyDocs().has(doc)) continue;
           expect({ doc, action }).toEqual({ doc, action: expect.not.stringContaining("*") });
+        }
       }
       for (const json of [deps, lambda]) {
         expect(resources(json, "aws_iam_role_policy_attachment")).toEqual({});
@@ -196,8 +233,9 @@ const rules: [string, () => void][] = [
   [
     'only actions without resource-level permissions are allowed on Resource "*"',
     () => {
-      for (const { statement } of allStatements()) {
+      for (const { doc, statement } of allStatements()) {
         if (statement.effect === "Deny" || !statement.resources?.includes("*")) continue;
+        if (keyPolicyDocs().has(doc)) continue; // a key policy's "*" is the key itself
         for (const action of statement.actions ?? []) expect(RESOURCE_STAR_ONLY).toContain(action);
       }
     },
@@ -372,6 +410,69 @@ const rules: [string, () => void][] = [
       const topics = Object.values(resources(lambda, "aws_sns_topic"));
       expect(topics).toHaveLength(1);
       for (const topic of topics) expect(topic.kms_master_key_id).toEqual(expect.any(String));
+    },
+  ],
+  [
+    "the alarm topic is encrypted with its own rotating KMS key, not the AWS-managed SNS key",
+    () => {
+      const [topic] = Object.values(resources(lambda, "aws_sns_topic"));
+      const keys = Object.entries(resources(lambda, "aws_kms_key"));
+      expect(keys).toHaveLength(1);
+      const [keyName, key] = keys[0] as [string, Resource];
+      expect(topic?.kms_master_key_id).toBe(ref(`aws_kms_key.${keyName}.arn`));
+      expect(key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 7 });
+      expect(keyPolicyDocs().size).toBe(1);
+    },
+  ],
+  [
+    "CloudWatch may use the topic's key and publish to the topic only for this deployment's alarms",
+    () => {
+      const [docName] = [...keyPolicyDocs()];
+      const [key] = statements(lambda, docName ?? "<none>").filter((s) =>
+        s.principals?.some((p) => p.type === "Service"),
+      );
+      const scoped = [
+        {
+          test: "StringEquals",
+          variable: "aws:SourceAccount",
+          values: [ref("aws_ecr_repository.repository.registry_id")],
+        },
+        { test: "ArnLike", variable: "aws:SourceArn", values: alarmArns() },
+      ];
+      expect(alarmArns()).toHaveLength(4);
+      expect(resolved(key)).toEqual(
+        expect.objectContaining({
+          principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
+          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          resources: ["*"],
+          condition: scoped,
+        }),
+      );
+      const [topicPolicy] = Object.values(resources(lambda, "aws_sns_topic_policy"));
+      expect(topicPolicy?.arn).toBe(ref("aws_sns_topic.alarm-topic.arn"));
+      const topicDoc = /^\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}$/.exec(
+        String(topicPolicy?.policy),
+      )?.[1];
+      expect(statements(lambda, topicDoc ?? "<none>").map(resolved)).toEqual([
+        expect.objectContaining({
+          principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
+          actions: ["sns:Publish"],
+          resources: [ref("aws_sns_topic.alarm-topic.arn")],
+          condition: scoped,
+        }),
+      ]);
+    },
+  ],
+  [
+    "only the account's administrators manage the topic's key, and they cannot use it to read",
+    () => {
+      const [docName] = [...keyPolicyDocs()];
+      const admin = statements(lambda, docName ?? "<none>").filter((s) =>
+        s.principals?.some((p) => p.type === "AWS"),
+      );
+      expect(admin).toHaveLength(1);
+      expect(admin[0]?.actions).toEqual(expect.arrayContaining(["kms:PutKeyPolicy"]));
+      expect(admin[0]?.actions).not.toContain("kms:Decrypt");
     },
   ],
 ];

@@ -10,10 +10,9 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
-import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
-import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { DataResource, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import { AlarmTopic } from "./alarm-topic";
 import { configureStack, type StackBaseProps } from "./stack-base";
 
 /** The image the deploy builds: where from, and under which tag. */
@@ -172,22 +171,55 @@ export class LambdaStack extends TerraformStack {
     });
 
     // Alarms, with an optional e-mail subscription
-    let alarmActions: string[] | undefined;
-    if (config.alarmEmail !== undefined) {
-      const topic = new SnsTopic(this, "alarm-topic", {
-        name: `${config.name}-alarms`,
-        kmsMasterKeyId: "alias/aws/sns",
-      });
-      new SnsTopicSubscription(this, "alarm-email", {
-        topicArn: topic.arn,
-        protocol: "email",
-        endpoint: config.alarmEmail,
-      });
-      alarmActions = [topic.arn];
-    }
-    const alarm = (id: string, description: string, metric: LambdaMetric) =>
+    const lambdaMetric = (metricName: string): LambdaMetric => ({
+      namespace: "AWS/Lambda",
+      metricName,
+      statistic: "Sum",
+      dimensions: { FunctionName: fn.functionName },
+    });
+    const alarms: { id: string; description: string; metric: LambdaMetric }[] = [
+      {
+        id: "errors",
+        description: "The function failed (each failure is retried)",
+        metric: lambdaMetric("Errors"),
+      },
+      {
+        id: "throttles",
+        description: "Invocations were throttled",
+        metric: lambdaMetric("Throttles"),
+      },
+      {
+        id: "dropped-events",
+        description: "Asynchronous events were dropped before the function ran them",
+        metric: lambdaMetric("AsyncEventsDropped"),
+      },
+      {
+        id: "failure-queue-depth",
+        description: "Events exhausted their retries: see the failure queue",
+        metric: {
+          namespace: "AWS/SQS",
+          metricName: "ApproximateNumberOfMessagesVisible",
+          statistic: "Maximum",
+          dimensions: { QueueName: props.failureQueueName },
+        },
+      },
+    ];
+    const alarmName = (id: string) => `${config.name}-${id}`;
+    const alarmActions =
+      config.alarmEmail === undefined
+        ? undefined
+        : [
+            new AlarmTopic(this, "alarms", {
+              topicName: `${config.name}-alarms`,
+              accountId: props.accountId,
+              region: config.region,
+              alarmNames: alarms.map(({ id }) => alarmName(id)),
+              email: config.alarmEmail,
+            }).topicArn,
+          ];
+    for (const { id, description, metric } of alarms) {
       new CloudwatchMetricAlarm(this, id, {
-        alarmName: `${config.name}-${id}`,
+        alarmName: alarmName(id),
         alarmDescription: description,
         comparisonOperator: "GreaterThanOrEqualToThreshold",
         threshold: 1,
@@ -198,25 +230,7 @@ export class LambdaStack extends TerraformStack {
         okActions: alarmActions,
         ...metric,
       });
-    const lambdaMetric = (metricName: string): LambdaMetric => ({
-      namespace: "AWS/Lambda",
-      metricName,
-      statistic: "Sum",
-      dimensions: { FunctionName: fn.functionName },
-    });
-    alarm("errors", "The function failed (each failure is retried)", lambdaMetric("Errors"));
-    alarm("throttles", "Invocations were throttled", lambdaMetric("Throttles"));
-    alarm(
-      "dropped-events",
-      "Asynchronous events were dropped before the function ran them",
-      lambdaMetric("AsyncEventsDropped"),
-    );
-    alarm("failure-queue-depth", "Events exhausted their retries: see the failure queue", {
-      namespace: "AWS/SQS",
-      metricName: "ApproximateNumberOfMessagesVisible",
-      statistic: "Maximum",
-      dimensions: { QueueName: props.failureQueueName },
-    });
+    }
 
     // Deploy role: update and read this function only (CI's image rollout)
     if (props.deployRoleName !== undefined) {
