@@ -6,6 +6,7 @@
 
 import type { S3Event } from "aws-lambda";
 import sharp from "sharp";
+import { batchEventV2 } from "./support/batch-events";
 import { describeImage, jpeg } from "./support/handler-images";
 import { s3Event } from "./support/s3-events";
 
@@ -107,6 +108,39 @@ describe("handler (Lambda entry point)", () => {
     expect(lines).toMatchObject([
       { level: "info", bucket: "photos", key: "a b.jpg", outcome: "created" },
     ]);
+    mock.restore();
+  });
+
+  it("answers an S3 Batch Operations event in Batch's result format", async () => {
+    const { entry, sdk, mock } = load({ SOURCE_BUCKET: "photos", DEST_BUCKET: "thumbs" });
+    mock.on(sdk.HeadObjectCommand).rejects(
+      Object.assign(new Error("Not Found"), {
+        name: "NotFound",
+        $metadata: { httpStatusCode: 404 },
+      }),
+    );
+    const { handler } = entry as Entry;
+
+    const result = await handler(
+      batchEventV2({ mode: "missing" }, { bucket: "photos", key: "a b.jpg" }),
+    );
+
+    expect(result).toEqual({
+      invocationSchemaVersion: "2.0",
+      treatMissingKeysAs: "PermanentFailure",
+      invocationId: expect.any(String),
+      results: [
+        {
+          taskId: "task-0",
+          resultCode: "PermanentFailure",
+          resultString: "failed SOURCE_NOT_FOUND: the source object does not exist",
+        },
+      ],
+    });
+    expect(mock.commandCalls(sdk.HeadObjectCommand)[0]?.args[0].input).toEqual({
+      Bucket: "photos",
+      Key: "a b.jpg",
+    });
     mock.restore();
   });
 });

@@ -13,7 +13,8 @@ import { type HandlerDeps, processRecord, type RecordResult } from "./process-re
 
 export type { HandlerDeps, Outcome, RecordResult } from "./process-record";
 
-const LEVEL: Record<RecordResult["outcome"], LogLevel> = {
+/** The log level of each outcome's line. */
+export const LEVEL: Record<RecordResult["outcome"], LogLevel> = {
   created: "info",
   deleted: "info",
   skipped: "info",

@@ -66,21 +66,42 @@ export async function processRecord(
   deps: HandlerDeps,
 ): Promise<RecordResult> {
   const started = performance.now();
-  let source: SourceRecord | undefined;
-  let decision: Decision;
+  let source: SourceRecord;
   try {
     source = parseRecord(record);
+  } catch (error) {
+    return {
+      bucket: String(record?.s3?.bucket?.name ?? ""),
+      key: String(record?.s3?.object?.key ?? ""),
+      event: String(record?.eventName ?? ""),
+      ...(error instanceof InvalidRecordError
+        ? { outcome: "failed", code: "INVALID_RECORD", reason: error.message }
+        : { outcome: "retry", ...describeError(error) }),
+      ms: Math.round(performance.now() - started),
+    };
+  }
+  return processObject(source, deps, started);
+}
+
+/**
+ * One object, however it was announced: an S3 event record (processRecord) or a backfill
+ * (handler/backfill-object.ts, which finds the object by listing or from a Batch Operations task).
+ */
+export async function processObject(
+  source: SourceRecord,
+  deps: HandlerDeps,
+  started = performance.now(),
+): Promise<RecordResult> {
+  let decision: Decision;
+  try {
     decision = await decide(source, deps);
   } catch (error) {
-    decision =
-      error instanceof InvalidRecordError
-        ? { outcome: "failed", code: "INVALID_RECORD", reason: error.message }
-        : { outcome: "retry", ...describeError(error) };
+    decision = { outcome: "retry", ...describeError(error) };
   }
   return {
-    bucket: source?.bucket ?? String(record?.s3?.bucket?.name ?? ""),
-    key: source?.key ?? String(record?.s3?.object?.key ?? ""),
-    event: source?.eventName ?? String(record?.eventName ?? ""),
+    bucket: source.bucket,
+    key: source.key,
+    event: source.eventName,
     ...decision,
     ms: Math.round(performance.now() - started),
   };

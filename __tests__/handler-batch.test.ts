@@ -1,0 +1,272 @@
+/**
+ * S3 Batch Operations invocations (handler/batch-event.ts) against a real s3rver (integration,
+ * free port): real images through the real engine, answered in Batch's result format.
+ */
+
+import {
+  GetObjectTaggingCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { processBatchEvent } from "../handler/batch-event";
+import { readConfig } from "../handler/config";
+import { createLogger } from "../handler/log";
+import { batchEventV1, batchEventV2 } from "./support/batch-events";
+import { describeImage, jpeg, truncatedJpeg } from "./support/handler-images";
+import { get, put } from "./support/local-s3";
+import { startTestS3, type TestS3 } from "./support/s3rver";
+
+describe("processBatchEvent (integration: real s3rver)", () => {
+  let local: TestS3;
+  let s3: S3Client;
+  let bucketIndex = 0;
+  let lines: Record<string, unknown>[];
+
+  beforeAll(async () => {
+    local = await startTestS3(
+      Array.from({ length: 8 }, (_, index) => [`source-${index}`, `thumbs-${index}`]).flat(),
+    );
+    s3 = local.s3;
+  });
+
+  afterAll(() => local.close());
+
+  /** A fresh pair of buckets per test, and the handler's dependencies for them. */
+  function setup(client: S3Client = s3) {
+    const source = `source-${bucketIndex}`;
+    const dest = `thumbs-${bucketIndex}`;
+    bucketIndex += 1;
+    lines = [];
+    const config = readConfig({ SOURCE_BUCKET: source, DEST_BUCKET: dest });
+    const log = createLogger("debug", (line) => lines.push(JSON.parse(line)));
+    return { source, dest, config, deps: { s3: client, config, log } };
+  }
+
+  const KEYS = ["holiday/my photo.jpg", "a+b.jpg", "été/写真.jpg"];
+
+  it("schema 2.0, mode missing: makes real thumbnails for awkward keys; a bad image, a missing key and an up-to-date object each get their result", async () => {
+    const { source, dest, config, deps } = setup();
+    for (const key of KEYS) await put(s3, source, key, await jpeg(600, 400));
+    const badETag = await put(s3, source, "bad.jpg", await truncatedJpeg());
+    const doneETag = await put(s3, source, "done.jpg", await jpeg(50, 50));
+    // An up-to-date thumbnail: the right metadata, a body the handler would never write.
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: dest,
+        Key: "done.jpg",
+        Body: "kept",
+        Metadata: {
+          "source-bucket": source,
+          "source-key": "done.jpg",
+          "source-etag": doneETag,
+          "thumbnail-spec": config.spec,
+        },
+      }),
+    );
+    const tasks = [...KEYS, "bad.jpg", "gone.jpg", "done.jpg"].map((key) => ({
+      bucket: source,
+      key,
+    }));
+    const event = batchEventV2({ mode: "missing" }, ...tasks);
+
+    const response = await processBatchEvent(event, deps);
+
+    expect(response).toEqual({
+      invocationSchemaVersion: "2.0",
+      treatMissingKeysAs: "PermanentFailure",
+      invocationId: event.invocationId,
+      results: [
+        ...KEYS.map((key, index) => ({
+          taskId: `task-${index}`,
+          resultCode: "Succeeded",
+          resultString: `created s3://${dest}/${key}`,
+        })),
+        {
+          taskId: "task-3",
+          resultCode: "PermanentFailure",
+          resultString: expect.stringMatching(/^failed CORRUPT_INPUT: /),
+        },
+        {
+          taskId: "task-4",
+          resultCode: "PermanentFailure",
+          resultString: "failed SOURCE_NOT_FOUND: the source object does not exist",
+        },
+        {
+          taskId: "task-5",
+          resultCode: "Succeeded",
+          resultString: "skipped: thumbnail is up to date",
+        },
+      ],
+    });
+    for (const key of KEYS) {
+      const thumbnail = await get(s3, dest, key);
+      expect(thumbnail?.metadata["source-key"]).toBe(encodeURIComponent(key));
+      expect(await describeImage(thumbnail?.data ?? new Uint8Array())).toMatchObject({
+        format: "jpeg",
+        width: 256,
+        height: 171,
+      });
+    }
+    expect(Buffer.from((await get(s3, dest, "done.jpg"))?.data ?? []).toString()).toBe("kept");
+    expect(await get(s3, dest, "bad.jpg")).toBeUndefined();
+    // The same failure record as for an upload.
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: source, Key: "bad.jpg" }));
+    expect(tags.TagSet).toEqual([
+      { Key: "thumbnailer-error", Value: "CORRUPT_INPUT" },
+      { Key: "thumbnailer-error-etag", Value: badETag },
+    ]);
+    expect(lines).toHaveLength(6);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        jobId: "job-2",
+        taskId: "task-0",
+        bucket: source,
+        key: KEYS[0],
+        event: "Backfill",
+        outcome: "created",
+      }),
+    );
+  });
+
+  it("schema 1.0: reads the bucket from its ARN and the URL-encoded key, in mode missing", async () => {
+    const { source, dest, deps } = setup();
+    for (const key of KEYS) await put(s3, source, key, await jpeg(300, 300));
+    const event = batchEventV1(...KEYS.map((key) => ({ bucket: source, key })));
+    expect(event.tasks.map((task) => task.s3Key)).toEqual([
+      "holiday/my+photo.jpg",
+      "a%2Bb.jpg",
+      "%C3%A9t%C3%A9/%E5%86%99%E7%9C%9F.jpg",
+    ]);
+
+    const response = await processBatchEvent(event, deps);
+
+    expect(response.invocationSchemaVersion).toBe("1.0");
+    expect(response.results.map((result) => result.resultCode)).toEqual(
+      KEYS.map(() => "Succeeded"),
+    );
+    for (const key of KEYS) {
+      const thumbnail = await get(s3, dest, key);
+      expect(await describeImage(thumbnail?.data ?? new Uint8Array())).toMatchObject({
+        width: 256,
+        height: 256,
+      });
+    }
+  });
+
+  it("mode force remakes an up-to-date thumbnail; mode missing keeps it", async () => {
+    const { source, dest, config, deps } = setup();
+    const eTag = await put(s3, source, "a.jpg", await jpeg(100, 50));
+    const current = {
+      "source-bucket": source,
+      "source-key": "a.jpg",
+      "source-etag": eTag,
+      "thumbnail-spec": config.spec,
+    };
+    await s3.send(
+      new PutObjectCommand({ Bucket: dest, Key: "a.jpg", Body: "kept", Metadata: current }),
+    );
+
+    const missing = await processBatchEvent(
+      batchEventV2({ mode: "missing" }, { bucket: source, key: "a.jpg" }),
+      deps,
+    );
+    const kept = Buffer.from((await get(s3, dest, "a.jpg"))?.data ?? []).toString();
+    const force = await processBatchEvent(
+      batchEventV2({ mode: "force" }, { bucket: source, key: "a.jpg" }),
+      deps,
+    );
+
+    expect(missing.results[0]?.resultString).toBe("skipped: thumbnail is up to date");
+    expect(kept).toBe("kept");
+    expect(force.results[0]).toMatchObject({
+      resultCode: "Succeeded",
+      resultString: `created s3://${dest}/a.jpg`,
+    });
+    const remade = await get(s3, dest, "a.jpg");
+    expect(await describeImage(remade?.data ?? new Uint8Array())).toMatchObject({
+      width: 100,
+      height: 50,
+    });
+  });
+
+  it("does not decode again an image that failed at this version, unless the mode is force", async () => {
+    const { source, deps } = setup();
+    const eTag = await put(s3, source, "bad.jpg", await jpeg(20, 20));
+    // Recorded as failed for this very version (a real JPEG: only the record says it failed).
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: source,
+        Key: "bad.jpg",
+        Tagging: {
+          TagSet: [
+            { Key: "thumbnailer-error", Value: "CORRUPT_INPUT" },
+            { Key: "thumbnailer-error-etag", Value: eTag },
+          ],
+        },
+      }),
+    );
+
+    const missing = await processBatchEvent(
+      batchEventV2({ mode: "missing" }, { bucket: source, key: "bad.jpg" }),
+      deps,
+    );
+    const force = await processBatchEvent(
+      batchEventV2({ mode: "force" }, { bucket: source, key: "bad.jpg" }),
+      deps,
+    );
+
+    expect(missing.results[0]).toMatchObject({
+      resultCode: "PermanentFailure",
+      resultString: expect.stringMatching(/^failed CORRUPT_INPUT: failed before/),
+    });
+    expect(force.results[0]?.resultCode).toBe("Succeeded");
+  });
+
+  it("fails every task permanently, writing nothing, when the mode argument is unknown", async () => {
+    const { source, dest, deps } = setup();
+    await put(s3, source, "a.jpg", await jpeg(20, 20));
+
+    const response = await processBatchEvent(
+      batchEventV2({ mode: "everything" }, { bucket: source, key: "a.jpg" }),
+      deps,
+    );
+
+    expect(response.results).toEqual([
+      {
+        taskId: "task-0",
+        resultCode: "PermanentFailure",
+        resultString:
+          'failed INVALID_TASK: userArguments.mode="everything" is invalid: expected one of missing, force',
+      },
+    ]);
+    expect(await get(s3, dest, "a.jpg")).toBeUndefined();
+  });
+
+  it("answers TemporaryFailure when S3 cannot be reached, so Batch retries the task", async () => {
+    const unreachable = new S3Client({
+      endpoint: "http://127.0.0.1:9",
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: "x", secretAccessKey: "y" },
+      maxAttempts: 1,
+    });
+    const { source, deps } = setup(unreachable);
+
+    const response = await processBatchEvent(
+      batchEventV2({ mode: "missing" }, { bucket: source, key: "a.jpg" }),
+      deps,
+    );
+    unreachable.destroy();
+
+    expect(response.results).toEqual([
+      {
+        taskId: "task-0",
+        resultCode: "TemporaryFailure",
+        resultString: expect.stringMatching(
+          /^retry S3_ERROR: HeadObject s3:\/\/source-\d\/a\.jpg failed/,
+        ),
+      },
+    ]);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * Backfill of one existing object: the per-object logic shared by the function's S3 Batch
+ * Operations tasks (batch-event.ts) and `thumbnailer backfill --direct` (local/backfill).
+ * It decides whether there is work (mode "missing": only a thumbnail that is missing or
+ * outdated; "force": always), then hands the object to processObject, the same code an upload
+ * goes through, so a backfilled thumbnail is byte for byte the one an upload would have made.
+ */
+
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { describeError } from "./errors";
+import { readFailureRecord } from "./failure-record";
+import { type HandlerDeps, processObject, type RecordResult } from "./process-record";
+import { isNotFound, s3Failure } from "./s3-errors";
+import { normalizeETag } from "./s3-event";
+import { readThumbnailState } from "./thumbnail-state";
+
+export const BACKFILL_MODES = ["missing", "force"] as const;
+/** missing: make what is missing or outdated (other source ETag or spec). force: remake all. */
+export type BackfillMode = (typeof BACKFILL_MODES)[number];
+
+/** The event name backfilled objects are logged and reported with. */
+export const BACKFILL_EVENT = "Backfill";
+
+export interface ExistingObject {
+  readonly bucket: string;
+  /** The real key (decoded). */
+  readonly key: string;
+  /** From a listing; when absent (a Batch task), read with HeadObject. */
+  readonly eTag?: string;
+  readonly size?: number;
+}
+
+/**
+ * Never throws: like processRecord, the result says what happened ("retry" for a transient
+ * failure). A source object that does not exist is "failed" with code SOURCE_NOT_FOUND.
+ */
+export async function backfillObject(
+  object: ExistingObject,
+  mode: BackfillMode,
+  deps: HandlerDeps,
+): Promise<RecordResult> {
+  const started = performance.now();
+  const { bucket, key } = object;
+  const result = (decision: Omit<RecordResult, "bucket" | "key" | "event" | "ms">) => ({
+    bucket,
+    key,
+    event: BACKFILL_EVENT,
+    ...decision,
+    ms: Math.round(performance.now() - started),
+  });
+  try {
+    const found = await describe(object, deps);
+    if (found === undefined) {
+      return result({
+        outcome: "failed",
+        code: "SOURCE_NOT_FOUND",
+        reason: "the source object does not exist",
+      });
+    }
+    if (mode === "missing") {
+      const state = await readThumbnailState(deps.s3, deps.config, found);
+      if (state.status === "current") {
+        return result({ outcome: "skipped", reason: "thumbnail is up to date" });
+      }
+      const failure = await readFailureRecord(deps.s3, found);
+      if (failure !== undefined && failure.eTag === found.eTag) {
+        return result({
+          outcome: "failed",
+          code: failure.code,
+          reason: `failed before with ${failure.code} (tag thumbnailer-error on this version); not retried without force`,
+        });
+      }
+    }
+    const source = { ...found, eventName: BACKFILL_EVENT, kind: "created" as const };
+    return { ...(await processObject(source, deps, started)), event: BACKFILL_EVENT };
+  } catch (error) {
+    return result({ outcome: "retry", ...describeError(error) });
+  }
+}
+
+interface FoundObject {
+  readonly bucket: string;
+  readonly key: string;
+  /** Without quotes. */
+  readonly eTag: string;
+  readonly size: number | undefined;
+}
+
+/** The object's ETag and size: as listed, or from HeadObject; undefined when it does not exist. */
+async function describe(
+  object: ExistingObject,
+  { s3 }: HandlerDeps,
+): Promise<FoundObject | undefined> {
+  const { bucket, key } = object;
+  if (object.eTag !== undefined) {
+    return { bucket, key, eTag: normalizeETag(object.eTag), size: object.size };
+  }
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { bucket, key, eTag: normalizeETag(head.ETag ?? ""), size: head.ContentLength };
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw s3Failure("HeadObject", bucket, key, error);
+  }
+}
