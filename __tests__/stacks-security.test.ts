@@ -475,6 +475,27 @@ const rules: [string, () => void][] = [
       expect(admin[0]?.actions).not.toContain("kms:Decrypt");
     },
   ],
+  [
+    "Lambda may pull from the repository only for this deployment's function, in this account",
+    () => {
+      const policies = Object.values(resources(deps, "aws_ecr_repository_policy"));
+      expect(policies).toHaveLength(1);
+      const [policy] = policies;
+      expect(policy?.repository).toBe(ref("aws_ecr_repository.repository.name"));
+      const doc = /^\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}$/.exec(
+        String(policy?.policy),
+      )?.[1];
+      const [partition] = Object.keys(dataSources(deps, "aws_partition"));
+      const fn = `arn:${ref(`data.aws_partition.${partition}.partition`)}:lambda:us-east-1:${ref("aws_ecr_repository.repository.registry_id")}:function:thumbs-sec`;
+      expect(statements(deps, doc ?? "<none>")).toEqual([
+        expect.objectContaining({
+          principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }],
+          actions: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+          condition: [{ test: "StringLike", variable: "aws:sourceArn", values: [fn, `${fn}:*`] }],
+        }),
+      ]);
+    },
+  ],
 ];
 
 describe("security rules over the synthesized stacks", () => {

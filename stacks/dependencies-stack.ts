@@ -5,8 +5,10 @@
  */
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { EcrLifecyclePolicy } from "@cdktf/provider-aws/lib/ecr-lifecycle-policy";
 import { EcrRepository } from "@cdktf/provider-aws/lib/ecr-repository";
+import { EcrRepositoryPolicy } from "@cdktf/provider-aws/lib/ecr-repository-policy";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -74,6 +76,30 @@ export class DependenciesStack extends TerraformStack {
     });
     // A repository's registry ID is the account ID: no STS call needed to learn it.
     this.accountId = repository.registryId;
+    // Lambda pulls the image with this policy. Declared here, it does not depend on the statement
+    // Lambda adds when a function is created with the admin's rights: CI's deploy role, which may
+    // not set repository policies, can always update the function.
+    const partition = new DataAwsPartition(this, "partition").partition;
+    const functionArn = `arn:${partition}:lambda:${config.region}:${this.accountId}:function:${name}`;
+    new EcrRepositoryPolicy(this, "repository-policy", {
+      repository: repository.name,
+      policy: new DataAwsIamPolicyDocument(this, "repository-permissions", {
+        statement: [
+          {
+            sid: "LambdaECRImageRetrievalPolicy",
+            principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }],
+            actions: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            condition: [
+              {
+                test: "StringLike",
+                variable: "aws:sourceArn",
+                values: [functionArn, `${functionArn}:*`],
+              },
+            ],
+          },
+        ],
+      }).json,
+    });
 
     // Buckets: names unique per account and region
     const suffix = `${this.accountId}-${config.region}`;
