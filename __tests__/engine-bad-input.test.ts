@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import sharp, { type Sharp } from "sharp";
-import { DEFAULT_LIMITS, DEFAULT_OPTIONS, makeThumbnail } from "../handler/engine";
+import { configureSharp, DEFAULT_LIMITS, DEFAULT_OPTIONS, makeThumbnail } from "../handler/engine";
 import { detectContainer } from "../handler/engine/detect";
 import { PermanentInputError } from "../handler/errors";
 import {
@@ -13,6 +13,9 @@ import {
   RED,
   solid,
 } from "./support/images";
+
+// The process's entry point: what handler/index.ts, make and serve do at start-up.
+beforeAll(configureSharp);
 
 /** The PermanentInputError that makeThumbnail rejects with (fails the test if it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<PermanentInputError> {
@@ -160,7 +163,7 @@ describe("makeThumbnail: bad input is a permanent, typed error", () => {
     expect(error.code).toBe("UNSUPPORTED_FORMAT");
   });
 
-  it("sharp itself refuses SVG once the engine is loaded (defence in depth)", async () => {
+  it("sharp itself refuses SVG once configureSharp has run (defence in depth)", async () => {
     await expect(sharp(Buffer.from(SVG)).png().toBuffer()).rejects.toThrow(
       /unsupported image format|blocked/i,
     );

@@ -2,9 +2,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp, { type Sharp } from "sharp";
-import { makeThumbnail, resolveOptions } from "../handler/engine";
+import { configureSharp, makeThumbnail, resolveOptions } from "../handler/engine";
 import { isSrgbProfile } from "../handler/engine/srgb-profile";
 import { noisy } from "./support/images";
+
+// The process's entry point: what handler/index.ts, make and serve do at start-up.
+beforeAll(configureSharp);
 
 type Xyz = readonly [number, number, number];
 

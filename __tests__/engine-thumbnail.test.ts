@@ -1,5 +1,6 @@
 import sharp, { type Sharp } from "sharp";
 import {
+  configureSharp,
   DEFAULT_OPTIONS,
   makeThumbnail,
   type OutputFormat,
@@ -23,6 +24,9 @@ import {
   RED,
   solid,
 } from "./support/images";
+
+// The process's entry point: what handler/index.ts, make and serve do at start-up.
+beforeAll(configureSharp);
 
 /** Every thumbnail, whatever the input: 8-bit, 3-channel sRGB, no metadata carried over. */
 async function expectCleanOutput(thumbnail: Thumbnail): Promise<void> {

@@ -4,12 +4,16 @@
  */
 
 import { type HandlerConfig, readConfig } from "../handler/config";
+import { configureSharp } from "../handler/engine";
 import { TransientError } from "../handler/errors";
 import { createLogger } from "../handler/log";
 import { processEvent, type RecordResult } from "../handler/process-event";
 import { FakeS3, networkError, serviceError, slowDown } from "./support/fake-s3";
 import { describeImage, jpeg, truncatedJpeg } from "./support/handler-images";
 import { encodeEventKey, type RecordSpec, s3Event } from "./support/s3-events";
+
+// The process's entry point: what handler/index.ts, make and serve do at start-up.
+beforeAll(configureSharp);
 
 const SOURCE = "photos";
 const DEST = "thumbs";

@@ -8,10 +8,12 @@
 import type { S3Event } from "aws-lambda";
 import { type BatchEvent, type BatchResult, isBatchEvent, processBatchEvent } from "./batch-event";
 import { readConfig } from "./config";
+import { configureSharp } from "./engine";
 import { createLogger } from "./log";
 import { processEvent, type RecordResult } from "./process-event";
 import { createS3Client } from "./s3-client";
 
+configureSharp();
 const config = readConfig(process.env);
 const deps = { config, s3: createS3Client(config), log: createLogger(config.logLevel) };
 

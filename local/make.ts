@@ -3,7 +3,12 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { forEachLimited } from "../handler/bounded";
-import { type Limits, makeThumbnail, type ThumbnailOptions } from "../handler/engine";
+import {
+  configureSharp,
+  type Limits,
+  makeThumbnail,
+  type ThumbnailOptions,
+} from "../handler/engine";
 import { describeError, PermanentInputError, ThumbnailError } from "../handler/errors";
 import { removeTemporaryFiles, writeFileAtomic } from "./atomic-write";
 import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineSettings } from "./engine-flags";
@@ -105,6 +110,7 @@ export async function run(args: string[]): Promise<number> {
     throw error;
   }
 
+  configureSharp();
   // Ctrl+C: leave no temporary file behind (finished thumbnails stay; rerunning redoes the rest).
   process.once("SIGINT", () => {
     removeTemporaryFiles();

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { configureSharp } from "../../handler/engine";
 import type { LogLevel } from "../../handler/log";
 import { type Service, type ServiceOptions, startService } from "../../local/serve/service";
 import { localClient } from "./local-s3";
@@ -24,6 +25,7 @@ export async function startTestService(
 ): Promise<TestService> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(path.join(tmpdir(), "thumbnailer-serve-")));
   const logs: Record<string, unknown>[] = [];
+  configureSharp(); // as `thumbnailer serve` does before it starts the service
   const service = await startService({
     host: "127.0.0.1",
     port: 0,

@@ -1,7 +1,9 @@
 /**
  * The image engine: bytes of an upload in, thumbnail bytes out. No AWS imports; the S3-event
- * layer and the local tools both call makeThumbnail.
+ * layer and the local tools both call makeThumbnail, after their entry point called
+ * configureSharp().
  */
+export { configureSharp } from "./configure-sharp";
 export {
   checkLimits,
   DEFAULT_LIMITS,

@@ -1,12 +1,13 @@
 /**
  * The thumbnail pipeline: check the bytes, read the header, then one sharp pipeline that
  * decodes (shrinking on load where the format allows), orients, resizes, flattens onto the
- * background, converts to 8-bit sRGB and encodes. Importing it configures sharp for the
- * process (no cache, only the accepted loaders).
+ * background, converts to 8-bit sRGB and encodes. The process must have called
+ * configureSharp() first (no cache, only the accepted loaders).
  */
 import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
 import { PermanentInputError } from "../errors";
 import { tagWithProfile } from "./colour-profile";
+import { assertSharpConfigured } from "./configure-sharp";
 import { ACCEPTED_FORMATS, type Container, detectContainer } from "./detect";
 import { decodeHeic } from "./heic";
 import {
@@ -44,24 +45,6 @@ const CONTENT_TYPES: Record<OutputFormat, string> = {
   png: "image/png",
 };
 
-// Each thumbnail is a one-shot job on an untrusted upload: libvips' operation cache would only
-// hold memory. Thread count stays at sharp's default (1 per image on glibc Linux such as
-// Lambda, to limit memory fragmentation); throughput comes from several records in parallel.
-sharp.cache(false);
-// Defence in depth behind detectContainer: libvips may decode only the raster formats we accept,
-// never SVG, PDF, ImageMagick-handled or other loaders, whatever the bytes claim to be.
-sharp.block({ operation: ["VipsForeignLoad"] });
-sharp.unblock({
-  operation: [
-    "VipsForeignLoadJpeg",
-    "VipsForeignLoadPng",
-    "VipsForeignLoadWebp",
-    "VipsForeignLoadNsgif",
-    "VipsForeignLoadTiff",
-    "VipsForeignLoadHeif",
-  ],
-});
-
 /**
  * Makes a thumbnail of an upload's bytes. Throws PermanentInputError (EMPTY_INPUT,
  * INPUT_TOO_LARGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_INPUT) for bad input and
@@ -72,6 +55,7 @@ export async function makeThumbnail(
   options: ThumbnailOptions = DEFAULT_OPTIONS,
   limits: Limits = DEFAULT_LIMITS,
 ): Promise<Thumbnail> {
+  assertSharpConfigured();
   checkLimits(limits);
   if (input.byteLength === 0) {
     throw new PermanentInputError("EMPTY_INPUT", "Input is empty (0 bytes)");

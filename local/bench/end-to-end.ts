@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { DEFAULT_OPTIONS, makeThumbnail } from "../../handler/engine";
+import { configureSharp, DEFAULT_OPTIONS, makeThumbnail } from "../../handler/engine";
 import type { Logger } from "../../handler/log";
 import { createS3Client } from "../../handler/s3-client";
 import { LOCAL_CREDENTIALS, startService } from "../serve/service";
@@ -55,6 +55,7 @@ interface Options {
 }
 
 export async function benchEndToEnd(options: Options): Promise<EndToEndResult> {
+  configureSharp(); // the engine and the service run in this process
   const body = await readFile(options.image.path);
 
   // Engine alone, same process, same image: what the pipeline adds is measured against this.

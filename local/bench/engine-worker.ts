@@ -14,6 +14,7 @@ type Thumbnailer = (input: Buffer) => Promise<{ data: Buffer; width: number; hei
 async function load(impl: string): Promise<Thumbnailer> {
   if (impl === "engine") {
     const engine = await import("../../handler/engine/index");
+    engine.configureSharp();
     return (input) => engine.makeThumbnail(input, engine.DEFAULT_OPTIONS);
   }
   if (impl === "sharp-plain") {
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   const impl = process.argv[2] ?? "engine";
   const thumbnail = await load(impl);
   const threads = Number(process.env.BENCH_THREADS ?? "1");
-  if (threads > 0) sharp.concurrency(threads); // after the engine loaded: the bench decides
+  if (threads > 0) sharp.concurrency(threads); // after configureSharp: the bench decides
   const cache = sharp.cache(); // no argument: reads the limits the engine chose
   reply({
     ready: true,

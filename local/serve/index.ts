@@ -1,6 +1,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { readConfig } from "../../handler/config";
+import { configureSharp } from "../../handler/engine";
 import { describeError, ThumbnailError } from "../../handler/errors";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../../handler/log";
 import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineEnv } from "../engine-flags";
@@ -136,6 +137,7 @@ export async function run(args: string[]): Promise<number> {
     throw error;
   }
 
+  configureSharp();
   const log = createLogger(logLevel as LogLevel);
   const dataDir = path.resolve(setting("data"));
   let service: Service;
