@@ -11,11 +11,15 @@ import {
 } from "@aws-sdk/client-s3";
 import { processBatchEvent } from "../handler/batch-event";
 import { readConfig } from "../handler/config";
+import { configureSharp } from "../handler/engine";
 import { createLogger } from "../handler/log";
 import { batchEventV1, batchEventV2 } from "./support/batch-events";
 import { describeImage, jpeg, truncatedJpeg } from "./support/handler-images";
 import { get, put } from "./support/local-s3";
 import { startTestS3, type TestS3 } from "./support/s3rver";
+
+// The process's entry point: what handler/index.ts, make and serve do at start-up.
+beforeAll(configureSharp);
 
 describe("processBatchEvent (integration: real s3rver)", () => {
   let local: TestS3;
