@@ -179,14 +179,14 @@ describe("synthesized stacks, default configuration", () => {
     }
   });
 
-  it("keeps local state per deployment and stack, and reads the dependencies' outputs from it", () => {
+  it("keeps local state per deployment (name and region) and stack, and reads the dependencies' outputs from it", () => {
     const terraform = (stack: typeof infra.stacks.lambda) =>
       stack.json.terraform as { backend: Record<string, { path: string }> };
     expect(terraform(infra.stacks.dependencies).backend.local?.path).toMatch(
-      /\/terraform\.thumbnailer-dependencies\.tfstate$/,
+      /\/terraform\.thumbnailer-us-east-1-dependencies\.tfstate$/,
     );
     expect(terraform(infra.stacks.lambda).backend.local?.path).toMatch(
-      /\/terraform\.thumbnailer-lambda\.tfstate$/,
+      /\/terraform\.thumbnailer-us-east-1-lambda\.tfstate$/,
     );
     expect(infra.stacks.lambda.json.data?.terraform_remote_state).toEqual({
       "cross-stack-reference-input-dependencies": expect.objectContaining({
@@ -252,7 +252,7 @@ describe("synthesized stacks, every option on", () => {
       url: "https://token.actions.githubusercontent.com",
       client_id_list: ["sts.amazonaws.com"],
     });
-    expect(text).toHaveResourceWithProperties(IamRole, { name: "thumbs-prod-github-deploy" });
+    expect(text).toHaveResourceWithProperties(IamRole, { name: "thumbs-prod-eu-west-1-github-deploy" });
     const trust = json.data?.aws_iam_policy_document?.["deploy-trust"] as {
       statement: { condition: { variable: string; values: string[] }[] }[];
     };
@@ -304,19 +304,75 @@ describe("synthesized stacks, every option on", () => {
     }
   });
 
-  it("keeps remote state in S3 with a lock file, one key per deployment and stack", () => {
+  it("keeps remote state in S3 with a lock file, one key per deployment (name and region) and stack", () => {
     for (const id of ["dependencies", "lambda"] as const) {
       expect(infra.stacks[id].json.terraform).toMatchObject({
         backend: {
           s3: {
             bucket: "acme-terraform-state",
-            key: `thumbs-prod/${id}.tfstate`,
+            key: `thumbs-prod/eu-west-1/${id}.tfstate`,
             region: "eu-west-1",
             encrypt: true,
             use_lockfile: true,
           },
         },
       });
+    }
+  });
+});
+
+/** Names that must be unique in an account whatever the region: IAM roles, buckets, state files. */
+function accountWideNames(infra: SynthedInfra): string[] {
+  const { dependencies, lambda } = infra.stacks;
+  const state = [dependencies, lambda].map((stack) => {
+    const backend = (stack.json.terraform as { backend: Record<string, Record<string, string>> })
+      .backend;
+    return backend.local?.path ?? `${backend.s3?.bucket}/${backend.s3?.key}`;
+  });
+  return [
+    ...Object.values(resources(dependencies.json, "aws_iam_role")).map((r) => String(r.name)),
+    ...Object.values(resources(dependencies.json, "aws_iam_openid_connect_provider")).map((r) =>
+      String(r.url),
+    ),
+    ...Object.values(resources(dependencies.json, "aws_s3_bucket")).map((r) => String(r.bucket)),
+    ...state.map((path) => path.replace(infra.outdir, "<outdir>")),
+  ];
+}
+
+describe("two deployments in one account, in two regions", () => {
+  const REUSED_PROVIDER =
+    "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+
+  it.each([
+    ["local state", {}],
+    ["one state bucket", { stateBucket: "acme-terraform-state", stateRegion: "eu-west-1" }],
+  ])("share no account-wide name (IAM roles, buckets, %s)", (_, state) => {
+    const base = { name: "thumbs", githubRepository: "acme/thumbnailer", ...state };
+    const a = synthInfra({ ...base, region: "eu-west-1" });
+    // The second reuses the first one's OIDC provider, as the bootstrap preflight arranges.
+    const b = synthInfra({ ...base, region: "us-east-1", githubOidcProviderArn: REUSED_PROVIDER });
+    try {
+      const namesA = accountWideNames(a);
+      expect(namesA.length).toBeGreaterThanOrEqual(6);
+      for (const name of accountWideNames(b)) expect(namesA).not.toContain(name);
+    } finally {
+      a.cleanup();
+      b.cleanup();
+    }
+  });
+
+  it("keeps IAM role names within IAM's 64 characters for the longest name and region", () => {
+    const infra = synthInfra({
+      name: "a-twenty-char-name-x",
+      region: "ap-southeast-5",
+      githubRepository: "acme/thumbnailer",
+    });
+    try {
+      const roles = Object.values(resources(infra.stacks.dependencies.json, "aws_iam_role"));
+      expect(roles).toHaveLength(2);
+      for (const role of roles) expect(String(role.name).length).toBeLessThanOrEqual(64);
+    } finally {
+      infra.cleanup();
     }
   });
 });

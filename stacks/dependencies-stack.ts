@@ -16,7 +16,7 @@ import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { PrivateBucket } from "./private-bucket";
-import { configureStack, type StackBaseProps } from "./stack-base";
+import { configureStack, roleName, type StackBaseProps } from "./stack-base";
 
 export type DependenciesStackProps = StackBaseProps;
 
@@ -129,7 +129,7 @@ export class DependenciesStack extends TerraformStack {
 
     // Execution role: trusted by Lambda only, allowed exactly what the handler does
     const executionRole = new IamRole(this, "execution-role", {
-      name: `${name}-lambda`,
+      name: roleName(config, "lambda"),
       assumeRolePolicy: new DataAwsIamPolicyDocument(this, "execution-trust", {
         statement: [
           {
@@ -194,7 +194,7 @@ export class DependenciesStack extends TerraformStack {
           clientIdList: ["sts.amazonaws.com"],
         }).arn;
       const deployRole = new IamRole(this, "deploy-role", {
-        name: `${name}-github-deploy`,
+        name: roleName(config, "github-deploy"),
         maxSessionDuration: 3600,
         assumeRolePolicy: new DataAwsIamPolicyDocument(this, "deploy-trust", {
           statement: [

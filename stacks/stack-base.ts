@@ -16,6 +16,21 @@ export function defaultTags(config: InfraConfig): Record<string, string> {
   return { Project: "thumbnailer", Deployment: config.name, ManagedBy: "cdktf" };
 }
 
+/** IAM's limit on role names. */
+const IAM_ROLE_NAME_MAX = 64;
+
+/**
+ * The name of an IAM role of this deployment. Role names are account-wide, not regional, so they
+ * carry the region: deployments of one name in two regions do not collide.
+ */
+export function roleName(config: InfraConfig, purpose: string): string {
+  const name = `${config.name}-${config.region}-${purpose}`;
+  if (name.length > IAM_ROLE_NAME_MAX) {
+    throw new Error(`IAM role name ${name} is longer than ${IAM_ROLE_NAME_MAX} characters`);
+  }
+  return name;
+}
+
 /** Configures the AWS provider and the state backend of `stack`. */
 export function configureStack(stack: TerraformStack, id: string, props: StackBaseProps): void {
   const { config } = props;
@@ -24,15 +39,16 @@ export function configureStack(stack: TerraformStack, id: string, props: StackBa
     defaultTags: [{ tags: defaultTags(config) }],
   });
 
-  // State: one file or S3 object per deployment and stack, so deployments never share state.
+  // State: one file or S3 object per deployment (name and region) and stack, so deployments never
+  // share state.
   if (config.stateBucket === undefined) {
     new LocalBackend(stack, {
-      path: join(props.stateDir, `terraform.${config.name}-${id}.tfstate`),
+      path: join(props.stateDir, `terraform.${config.name}-${config.region}-${id}.tfstate`),
     });
   } else {
     const backend = new S3Backend(stack, {
       bucket: config.stateBucket,
-      key: `${config.name}/${id}.tfstate`,
+      key: `${config.name}/${config.region}/${id}.tfstate`,
       region: config.stateRegion ?? config.region,
       encrypt: true,
     });
