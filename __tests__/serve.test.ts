@@ -217,3 +217,31 @@ describe("local service (integration: real s3rver, real HTTP)", () => {
     await thumbnailOf("after-bad.jpg");
   });
 });
+
+describe("local service with SOURCE_PREFIX (integration: real s3rver, real HTTP)", () => {
+  let local: TestService;
+
+  beforeAll(async () => {
+    local = await startTestService({ handlerEnv: { SOURCE_PREFIX: "new photos/" } });
+  });
+
+  afterAll(async () => {
+    await local.close();
+  });
+
+  it("delivers only events under the prefix, matched against the decoded key as the handler does", async () => {
+    const [image] = await goodImages();
+    const data = image?.data ?? Buffer.alloc(0);
+
+    await put(local.s3, "source", "old photos/outside.jpg", data);
+    await put(local.s3, "source", "new photos/inside.jpg", data);
+
+    await waitFor("thumbnail of the upload under the prefix", () =>
+      get(local.s3, "thumbnails", "new photos/inside.jpg"),
+    );
+    await local.service.idle();
+    expect(local.service.stats.received).toBe(1);
+    expect(local.logs.filter((line) => line.key === "old photos/outside.jpg")).toEqual([]);
+    expect(await exists(local.s3, "thumbnails", "old photos/outside.jpg")).toBe(false);
+  });
+});

@@ -3,9 +3,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { S3Event } from "aws-lambda";
 import { readConfig } from "../../handler/config";
 import { describeError } from "../../handler/errors";
+import { isInSource } from "../../handler/keys";
 import type { Logger } from "../../handler/log";
 import { processEvent } from "../../handler/process-event";
 import { createS3Client } from "../../handler/s3-client";
+import { parseRecord, type SourceRecord } from "../../handler/s3-event";
 import { reconcile } from "../../lib/reconcile";
 import { createSequencer, type EventSource } from "../../lib/synthetic-event";
 import { fromS3rver } from "./aws-event";
@@ -123,13 +125,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // The handler's client signs with the credentials s3rver expects, whatever the environment holds.
   const s3 = createS3Client({ ...config, credentials: LOCAL_CREDENTIALS });
   const deps = { s3, config, log };
+  // The handler's own reading of a record and of SOURCE_BUCKET/SOURCE_PREFIX; a record it cannot
+  // read goes to the handler, which records it as INVALID_RECORD rather than it vanishing here.
   const isSourceEvent = (event: S3Event): boolean => {
     const record = event.Records[0];
-    return (
-      record !== undefined &&
-      record.s3.bucket.name === config.sourceBucket &&
-      isUnderPrefix(record, config.sourcePrefix)
-    );
+    if (record === undefined) return false;
+    let source: SourceRecord;
+    try {
+      source = parseRecord(record);
+    } catch {
+      return true;
+    }
+    return isInSource(source.bucket, source.key, config);
   };
 
   // Keys that already had a second chance through reconciliation after failing every retry:
@@ -226,11 +233,6 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 function eventKey(event: S3Event): string {
   const record = event.Records[0];
   return `${record?.s3.bucket.name}/${record?.s3.object.key}`;
-}
-
-function isUnderPrefix(record: S3Event["Records"][number], prefix: string): boolean {
-  if (prefix === "") return true;
-  return decodeURIComponent(record.s3.object.key.replace(/\+/g, " ")).startsWith(prefix);
 }
 
 /**
