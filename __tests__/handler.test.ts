@@ -400,6 +400,9 @@ describe("processEvent: transient failures", () => {
   it.each([
     ["a 503 SlowDown from GetObject", "GetObject", slowDown],
     ["throttling (429)", "GetObject", () => serviceError("TooManyRequestsException", 429)],
+    // Not "gone": without s3:ListBucket S3 answers 403 for a missing key, but it is also what a
+    // broken policy answers for an object that exists; skipping would lose the upload.
+    ["an AccessDenied (403) from GetObject", "GetObject", () => serviceError("AccessDenied", 403)],
     ["a network error on PutObject", "PutObject", networkError],
     ["a connection reset while reading the object", "GetObjectBody", networkError],
   ])(
@@ -428,6 +431,19 @@ describe("processEvent: transient failures", () => {
       );
     },
   );
+
+  it("throws and keeps the thumbnail when HeadObject on a removed source is denied (403)", async () => {
+    const { s3, run, upload } = setup();
+    await run(upload("a.jpg", await jpeg(30, 30)));
+    s3.objects.delete(`${SOURCE}/a.jpg`);
+    s3.fail("HeadObject", "a.jpg", serviceError("AccessDenied", 403));
+
+    const outcome = run(removal("a.jpg"));
+
+    await expect(outcome).rejects.toThrow(TransientError);
+    await expect(outcome).rejects.toThrow(/HeadObject s3:\/\/photos\/a\.jpg failed \(HTTP 403\)/);
+    expect(s3.keys(DEST)).toEqual(["a.jpg"]);
+  });
 
   it("throws when deleting a thumbnail fails", async () => {
     const { s3, run } = setup();
