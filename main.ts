@@ -11,6 +11,7 @@ import { type InfraConfig, readInfraConfig } from "./stacks/config";
 import { DependenciesStack } from "./stacks/dependencies-stack";
 import { hashImageInputs } from "./stacks/image-inputs";
 import { LambdaStack } from "./stacks/lambda-stack";
+import { describeOverride, overrides } from "./stacks/persisted-settings";
 
 export interface BuildOptions {
   /** The project root: build context of the image, and where local state files live. */
@@ -53,13 +54,19 @@ export function buildStacks(app: Construct, config: InfraConfig, options: BuildO
 
 function main(): void {
   const app = new App();
+  const context = (key: string) => app.node.tryGetContext(key);
   let config: InfraConfig;
   try {
-    config = readInfraConfig({ context: (key) => app.node.tryGetContext(key), env: process.env });
+    config = readInfraConfig({ context, env: process.env });
   } catch (error) {
     if (!(error instanceof ThumbnailError)) throw error;
     console.error(error.message);
     process.exit(1);
+  }
+  // The environment wins for this run only: say where it differs from what the deployment was
+  // made with (cdktf.json context), so a one-off run is never mistaken for the persisted setup.
+  for (const override of overrides(context, process.env)) {
+    console.error(`warning: ${describeOverride(override)}: for this run only (docs/deploy.md)`);
   }
   // cdktf runs the app from the project root (where cdktf.json is).
   const projectRoot = process.cwd();

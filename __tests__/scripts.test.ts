@@ -8,54 +8,14 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { PROJECT_ROOT, runScript } from "./support/fake-tools";
-
-const ACCOUNT = "123456789012";
-const REPOSITORY_URL = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/thumbnailer`;
-const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/thumbnailer-github-deploy`;
-const DIGEST = `sha256:${"ab12".repeat(16)}`;
-
-/** `cdktf deploy --outputs-file` contents, shaped like cdktf writes them (stack -> output id). */
-const OUTPUTS = {
-  dependencies: {},
-  lambda: {
-    "source-bucket": "thumbnailer-source-x1",
-    "destination-bucket": "thumbnailer-thumbnails-x1",
-    "function-name": "thumbnailer",
-    "repository-url": REPOSITORY_URL,
-    "failure-queue-url": `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/thumbnailer-failures`,
-    "deploy-role-arn": ROLE_ARN,
-  },
-};
-
-/**
- * Rules for the stand-ins: `arms` (bash case arms on "tool args...") first, then a machine where
- * every preflight check passes. Unmatched calls print nothing and succeed.
- */
-function rules(arms = "", outputs: unknown = OUTPUTS): string {
-  return `
-outputs_json='${JSON.stringify(outputs)}'
-respond() {
-  local tool="$1"; shift
-  case "$tool $*" in
-${arms}
-    "aws --version") echo "aws-cli/2.15.30 Python/3.11.8 Linux/6.1 exe/x86_64" ;;
-    "aws sts get-caller-identity"*) echo "${ACCOUNT}" ;;
-    "docker buildx version") echo "github.com/docker/buildx v0.14.1 59582f8" ;;
-    "docker info"*) echo "27.1.1" ;;
-    "terraform version") echo "Terraform v1.11.4" ;;
-    "gh auth status") echo "Logged in to github.com account acme-bot" ;;
-    "gh repo view"*) echo "acme/thumbs" ;;
-    "npx cdktf deploy"*)
-      while [ "$#" -gt 0 ]; do
-        if [ "$1" = --outputs-file ]; then printf '%s' "$outputs_json" > "$2"; fi
-        shift
-      done
-      printf '%s' "$THUMBNAILER_GITHUB_REPOSITORY" > "$FAKE_DIR/deploy-saw-repository" ;;
-    "aws lambda get-function-configuration"*) printf 'arm64\\tuploads/\\n' ;;
-  esac
-}`;
-}
+import {
+  PROJECT_ROOT,
+  runScript,
+  type ScratchProject,
+  type ScriptOptions,
+  scratchProject,
+} from "./support/fake-tools";
+import { ACCOUNT, DIGEST, REPOSITORY_URL, ROLE_ARN, rules } from "./support/script-rules";
 
 const PREFLIGHT = [
   "aws --version",
@@ -66,10 +26,19 @@ const PREFLIGHT = [
   "gh auth status",
 ];
 
+/** bootstrap.sh and destroy.sh read and write cdktf.json: they run in a scratch copy. */
+let project: ScratchProject;
+beforeEach(() => {
+  project = scratchProject();
+});
+afterEach(() => project.cleanup());
+const runInScratch = (script: string, args: string[], options: ScriptOptions = {}) =>
+  runScript(script, args, { project: project.dir, ...options });
+
 describe("scripts/bootstrap.sh", () => {
   it("checks the machine, deploys, then sets the deploy workflow's GitHub variables and secret", () => {
     // Act
-    const run = runScript("bootstrap.sh", ["--yes"], { rules: rules() });
+    const run = runInScratch("bootstrap.sh", ["--yes"], { rules: rules() });
 
     // Assert
     expect(run.stderr).not.toMatch(/error:/);
@@ -90,8 +59,11 @@ describe("scripts/bootstrap.sh", () => {
       "gh variable set DEST_BUCKET --repo acme/thumbs --body thumbnailer-thumbnails-x1",
       `gh secret set AWS_DEPLOY_ROLE_ARN --repo acme/thumbs --body ${ROLE_ARN}`,
     ]);
-    // The deploy role is created for the repository being configured.
-    expect(run.files("deploy-saw-repository")).toBe("acme/thumbs");
+    // The deploy role is created for the repository being configured, persisted before the deploy.
+    expect(JSON.parse(run.files("deploy-saw-cdktf.json")).context).toEqual({
+      githubRepository: "acme/thumbs",
+    });
+    expect(project.context()).toEqual({ githubRepository: "acme/thumbs" });
     expect(run.stderr).toContain(
       "aws s3 cp photo.jpg s3://thumbnailer-source-x1/uploads/photo.jpg --region eu-west-1",
     );
@@ -108,7 +80,9 @@ describe("scripts/bootstrap.sh", () => {
     };
 
     // Act
-    const run = runScript("bootstrap.sh", ["--repo", "acme/other"], { rules: rules("", renamed) });
+    const run = runInScratch("bootstrap.sh", ["--repo", "acme/other"], {
+      rules: rules("", renamed),
+    });
 
     // Assert
     expect(run.status).toBe(0);
@@ -134,7 +108,7 @@ describe("scripts/bootstrap.sh", () => {
     "docker buildx version") echo "docker: unknown command: docker buildx" >&2; return 1 ;;`;
 
     // Act
-    const run = runScript("bootstrap.sh", ["--yes"], { rules: rules(arms) });
+    const run = runInScratch("bootstrap.sh", ["--yes"], { rules: rules(arms) });
 
     // Assert
     expect(run.status).toBe(1);
@@ -156,7 +130,7 @@ describe("scripts/bootstrap.sh", () => {
     "gh auth status") echo "You are not logged into any GitHub hosts." >&2; return 1 ;;`;
 
     // Act
-    const run = runScript("bootstrap.sh", [], { rules: rules(arms) });
+    const run = runInScratch("bootstrap.sh", [], { rules: rules(arms) });
 
     // Assert
     expect(run.status).toBe(1);
@@ -170,8 +144,8 @@ describe("scripts/bootstrap.sh", () => {
     const env = { THUMBNAILER_GITHUB_REPOSITORY: "acme/configured" };
 
     // Act
-    const configured = runScript("bootstrap.sh", ["--yes"], { rules: rules(), env });
-    const conflicting = runScript("bootstrap.sh", ["--repo", "acme/other"], {
+    const configured = runInScratch("bootstrap.sh", ["--yes"], { rules: rules(), env });
+    const conflicting = runInScratch("bootstrap.sh", ["--repo", "acme/other"], {
       rules: rules(),
       env,
     });
@@ -191,7 +165,7 @@ describe("scripts/bootstrap.sh", () => {
 
   it("--dry-run prints every command, runs none", () => {
     // Act
-    const run = runScript("bootstrap.sh", ["--dry-run", "--repo", "acme/thumbs"], {
+    const run = runInScratch("bootstrap.sh", ["--dry-run", "--repo", "acme/thumbs"], {
       rules: rules(),
     });
 
@@ -214,6 +188,11 @@ describe("scripts/bootstrap.sh", () => {
 });
 
 describe("scripts/destroy.sh", () => {
+  // A deployment bootstrap.sh made for acme/thumbs.
+  beforeEach(() => {
+    project.cleanup();
+    project = scratchProject({ githubRepository: "acme/thumbs" });
+  });
   const preflight = [
     "aws --version",
     "aws sts get-caller-identity --query Account --output text",
@@ -222,7 +201,7 @@ describe("scripts/destroy.sh", () => {
 
   it("asks first, and does nothing on 'no'", () => {
     // Act
-    const run = runScript("destroy.sh", ["--repo", "acme/thumbs"], {
+    const run = runInScratch("destroy.sh", ["--repo", "acme/thumbs"], {
       rules: rules(),
       input: "no\n",
     });
@@ -242,7 +221,7 @@ describe("scripts/destroy.sh", () => {
     "gh variable delete LAMBDA_ARCHITECTURE"*) echo "HTTP 404: Not Found" >&2; return 1 ;;`;
 
     // Act
-    const run = runScript("destroy.sh", ["--repo", "acme/thumbs"], {
+    const run = runInScratch("destroy.sh", ["--repo", "acme/thumbs"], {
       rules: rules(arms),
       input: "yes\n",
     });
@@ -269,7 +248,9 @@ describe("scripts/destroy.sh", () => {
     "npx cdktf destroy"*) echo "Error: deleting S3 Bucket: BucketNotEmpty" >&2; return 1 ;;`;
 
     // Act
-    const run = runScript("destroy.sh", ["--yes", "--repo", "acme/thumbs"], { rules: rules(arms) });
+    const run = runInScratch("destroy.sh", ["--yes", "--repo", "acme/thumbs"], {
+      rules: rules(arms),
+    });
 
     // Assert
     expect(run.stderr).not.toContain("[y/N]");
@@ -278,13 +259,13 @@ describe("scripts/destroy.sh", () => {
   });
 
   it("--dry-run neither asks nor runs anything", () => {
-    const run = runScript("destroy.sh", ["--dry-run"], { rules: rules() });
+    const run = runInScratch("destroy.sh", ["--dry-run"], { rules: rules() });
 
     expect(run.status).toBe(0);
     expect(run.calls).toEqual([]);
     expect(run.stderr).toContain("would run: npx cdktf destroy '*' --auto-approve");
     expect(run.stderr).toContain(
-      "would run: gh secret delete AWS_DEPLOY_ROLE_ARN --repo '<owner/name>'",
+      "would run: gh secret delete AWS_DEPLOY_ROLE_ARN --repo acme/thumbs",
     );
   });
 });

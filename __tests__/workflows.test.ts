@@ -290,7 +290,9 @@ describe("deploy.yml", () => {
 
     // Assert
     expect(precheck?.name).toMatch(/Check the repository is configured/);
-    expect(precheck?.env?.AWS_DEPLOY_ROLE_ARN).toMatch(/^\$\{\{ secrets\.AWS_DEPLOY_ROLE_ARN \}\}$/);
+    expect(precheck?.env?.AWS_DEPLOY_ROLE_ARN).toMatch(
+      /^\$\{\{ secrets\.AWS_DEPLOY_ROLE_ARN \}\}$/,
+    );
     const checked = /for name in ([\w ]+); do/.exec(precheck?.run ?? "")?.[1]?.split(" ") ?? [];
     expect(checked.sort()).toEqual([...settings].sort());
   });

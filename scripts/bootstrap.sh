@@ -17,16 +17,19 @@ Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub
      Terraform, Node.js within package.json engines with dependencies installed (npm ci), and
      the GitHub CLI authenticated. Every problem is reported at once; nothing is created unless
      all checks pass.
-  2. npx cdktf deploy '*': both stacks. The deploy builds and pushes the function's image
+  2. Persists the deployment's settings: every THUMBNAILER_* variable set now, and
+     githubRepository, are written into cdktf.json "context" (commit it), so a later
+     `npm run deploy`, `npx cdktf ...`, scripts/destroy.sh or CI plan the same resources.
+  3. npx cdktf deploy '*': both stacks. The deploy builds and pushes the function's image
      (scripts/push-image.sh) and creates the role GitHub Actions assumes, trusted for this
-     repository's main branch (THUMBNAILER_GITHUB_REPOSITORY is set to the repository).
-  3. GitHub repository variables AWS_REGION, ECR_REPOSITORY, LAMBDA_FUNCTION_NAME,
+     repository's main branch.
+  4. GitHub repository variables AWS_REGION, ECR_REPOSITORY, LAMBDA_FUNCTION_NAME,
      LAMBDA_ARCHITECTURE, SOURCE_BUCKET, DEST_BUCKET and the secret AWS_DEPLOY_ROLE_ARN, which
      .github/workflows/deploy.yml reads.
-  4. A summary with a first upload to try.
+  5. A summary with a first upload to try.
 
 Settings (region, name, architecture, ...) come from THUMBNAILER_* environment variables or
-cdktf.json "context": see docs/deploy.md.
+cdktf.json "context" (docs/deploy.md); the variables of this run are persisted in step 2.
 
 Options:
   --repo OWNER/NAME  GitHub repository to configure (default: THUMBNAILER_GITHUB_REPOSITORY or
@@ -74,14 +77,22 @@ else
   check_gh
   end_preflight
 fi
-export THUMBNAILER_GITHUB_REPOSITORY="$GITHUB_REPO"
+
+# Every later command (npm run deploy, npx cdktf ..., scripts/destroy.sh, CI's synth) must plan
+# the same resources as this deploy: its settings go into cdktf.json before anything is created.
+step "Persist this deployment's settings in cdktf.json"
+if [ "$DRY_RUN" = 1 ]; then
+  info "would write every THUMBNAILER_* setting and githubRepository=$GITHUB_REPO into cdktf.json context"
+else
+  settings persist "githubRepository=$GITHUB_REPO"
+  info "commit cdktf.json: it now describes this deployment"
+fi
 
 step "Deploy both stacks (cdktf deploy; builds and pushes the image on the way)"
 outputs="$(mktemp "${TMPDIR:-/tmp}/thumbnailer-outputs.XXXXXX")"
 trap 'rm -f "$outputs"' EXIT
 deploy=(npx cdktf deploy '*' --outputs-file "$outputs")
 if [ "$AUTO_APPROVE" = 1 ]; then deploy+=(--auto-approve); fi
-info "THUMBNAILER_GITHUB_REPOSITORY=$THUMBNAILER_GITHUB_REPOSITORY"
 run "${deploy[@]}"
 
 # Values for GitHub, by setting name (plain variables: macOS still ships bash 3.2).

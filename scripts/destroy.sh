@@ -14,18 +14,20 @@ Usage: scripts/destroy.sh [--repo OWNER/NAME] [--yes] [--dry-run] [--help]
 Destroys both stacks of the thumbnail pipeline, then deletes the GitHub repository variables
 and secret that scripts/bootstrap.sh set, so the deploy workflow stops deploying.
 
-  1. Preflight: AWS CLI v2 with working credentials, Node.js with dependencies installed, the
-     GitHub CLI authenticated.
+It destroys the deployment cdktf.json "context" describes (what bootstrap.sh persisted): a
+THUMBNAILER_* variable that differs from it is refused, so nothing else is planned.
+
+  1. Preflight: AWS CLI v2 with working credentials, Node.js with dependencies installed, no
+     THUMBNAILER_* variable disagreeing with cdktf.json, and, when the deployment has a
+     githubRepository, the GitHub CLI authenticated.
   2. Confirmation: asks before destroying anything, unless --yes.
   3. npx cdktf destroy '*'. Buckets that still hold objects are kept (and the destroy fails)
      unless THUMBNAILER_FORCE_DESTROY_BUCKETS=true was deployed: see docs/deploy.md.
-  4. gh variable delete / gh secret delete for each setting bootstrap.sh made.
-
-Use the same THUMBNAILER_* settings (or cdktf.json context) the deployment was made with.
+  4. gh variable delete / gh secret delete for each setting bootstrap.sh made, in the
+     deployment's githubRepository (none when it was deployed without one).
 
 Options:
-  --repo OWNER/NAME  GitHub repository to clean up (default: THUMBNAILER_GITHUB_REPOSITORY or
-                     cdktf.json githubRepository if set, else the one this checkout belongs to)
+  --repo OWNER/NAME  must be the deployment's githubRepository (cdktf.json); the default
   --yes              do not ask for confirmation
   --dry-run          print every command it would run, and run none
   --help             show this help
@@ -55,14 +57,27 @@ if [ "$DRY_RUN" = 1 ]; then
   run aws --version
   run aws sts get-caller-identity --query Account --output text
   run node --version
-  run gh auth status
-  [ -n "$GITHUB_REPO" ] || run gh repo view --json nameWithOwner --jq .nameWithOwner
-  GITHUB_REPO="${GITHUB_REPO:-<owner/name>}"
+  GITHUB_REPO="${GITHUB_REPO:-$(settings get githubRepository)}"
+  if [ -n "$GITHUB_REPO" ]; then run gh auth status; fi
 else
   check_aws
   check_node
-  check_configured_repo
-  check_gh
+  overridden="$(settings overrides)"
+  if [ -n "$overridden" ]; then
+    while IFS= read -r line; do
+      problem "$line: unset it (destroy.sh removes the deployment cdktf.json describes), or persist it first with a deploy"
+    done <<<"$overridden"
+  fi
+  persisted_repo="$(settings get githubRepository)"
+  if [ -n "$GITHUB_REPO" ] && [ "$GITHUB_REPO" != "$persisted_repo" ]; then
+    problem "--repo $GITHUB_REPO, but the deployment's githubRepository (cdktf.json) is '${persisted_repo}': drop --repo"
+  fi
+  GITHUB_REPO="$persisted_repo"
+  if [ -n "$GITHUB_REPO" ]; then
+    check_gh
+  else
+    info "deployed without a GitHub repository (no githubRepository in cdktf.json): no GitHub settings to remove"
+  fi
   end_preflight
 fi
 
@@ -72,8 +87,8 @@ if [ "$DRY_RUN" = 1 ]; then
 elif [ "$CONFIRMED" = 1 ]; then
   info "confirmed by --yes"
 else
-  printf '    Destroy the thumbnail pipeline in AWS account %s, and its deploy settings in %s? [y/N] ' \
-    "$AWS_ACCOUNT" "$GITHUB_REPO" >&2
+  printf '    Destroy the thumbnail pipeline in AWS account %s%s? [y/N] ' "$AWS_ACCOUNT" \
+    "${GITHUB_REPO:+, and its deploy settings in $GITHUB_REPO}" >&2
   answer=""
   read -r answer || true
   case "$answer" in
@@ -86,17 +101,17 @@ else
 fi
 
 step "Destroy both stacks (cdktf destroy)"
-# The GitHub deploy role exists only when the repository is configured: say which one it was.
-export THUMBNAILER_GITHUB_REPOSITORY="${THUMBNAILER_GITHUB_REPOSITORY:-$GITHUB_REPO}"
 run npx cdktf destroy '*' --auto-approve
 
-step "Remove the deploy settings from $GITHUB_REPO"
-for row in "${GITHUB_SETTINGS[@]}"; do
-  read -r kind name _ <<<"$row"
-  if ! run gh "$kind" delete "$name" --repo "$GITHUB_REPO"; then
-    info "$kind $name was not set"
-  fi
-done
+if [ -n "$GITHUB_REPO" ]; then
+  step "Remove the deploy settings from $GITHUB_REPO"
+  for row in "${GITHUB_SETTINGS[@]}"; do
+    read -r kind name _ <<<"$row"
+    if ! run gh "$kind" delete "$name" --repo "$GITHUB_REPO"; then
+      info "$kind $name was not set"
+    fi
+  done
+fi
 
 if [ "$DRY_RUN" = 1 ]; then
   step "Done (dry run: nothing was run)"

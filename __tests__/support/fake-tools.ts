@@ -5,7 +5,15 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 
@@ -38,6 +46,38 @@ export interface ScriptOptions {
   /** Standard input (e.g. the answer to a confirmation prompt). */
   readonly input?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Project folder whose scripts/ to run, from its root (default: this project). */
+  readonly project?: string;
+}
+
+/** A throwaway copy of the project, for scripts that write cdktf.json. */
+export interface ScratchProject {
+  readonly dir: string;
+  /** cdktf.json's "context" as it is now. */
+  context(): Record<string, unknown>;
+  cleanup(): void;
+}
+
+/**
+ * scripts/ and package.json copied, cdktf.json with `context`, and links to this project's dist/
+ * (run `npm run build` first; `npm test` does) and node_modules/.
+ */
+export function scratchProject(context: Record<string, unknown> = {}): ScratchProject {
+  const dir = mkdtempSync(join(tmpdir(), "thumbnailer-project-"));
+  cpSync(join(PROJECT_ROOT, "scripts"), join(dir, "scripts"), {
+    recursive: true,
+    preserveTimestamps: true, // so scripts/lib/*.ts do not look newer than dist/
+  });
+  cpSync(join(PROJECT_ROOT, "package.json"), join(dir, "package.json"));
+  const cdktf = JSON.parse(readFileSync(join(PROJECT_ROOT, "cdktf.json"), "utf8"));
+  writeFileSync(join(dir, "cdktf.json"), `${JSON.stringify({ ...cdktf, context }, null, 2)}\n`);
+  for (const link of ["dist", "node_modules"])
+    symlinkSync(join(PROJECT_ROOT, link), join(dir, link));
+  return {
+    dir,
+    context: () => JSON.parse(readFileSync(join(dir, "cdktf.json"), "utf8")).context,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Runs scripts/<script> with `args` against the stand-ins. */
@@ -60,8 +100,9 @@ export function runScript(script: string, args: string[], options: ScriptOptions
       FAKE_DIR: dir,
       ...options.env,
     };
-    const result = spawnSync("bash", [join(PROJECT_ROOT, "scripts", script), ...args], {
-      cwd: PROJECT_ROOT,
+    const project = options.project ?? PROJECT_ROOT;
+    const result = spawnSync("bash", [join(project, "scripts", script), ...args], {
+      cwd: project,
       env,
       input: options.input ?? "",
       encoding: "utf8",

@@ -118,14 +118,31 @@ check_node() {
   fi
 }
 
+# --- Persisted settings (cdktf.json "context", see stacks/persisted-settings.ts) ------------------
+
+# settings persist [KEY=VALUE...] | get KEY | overrides: scripts/lib/settings.ts, compiled by
+# `npm run build` (run here first when a TypeScript source is newer than the last build).
+settings() {
+  local tool="$ROOT/dist/scripts/lib/settings.js" stale=""
+  if [ -f "$tool" ]; then
+    stale="$(find "$ROOT/main.ts" "$ROOT/stacks" "$ROOT/handler" "$ROOT/scripts/lib" -name '*.ts' \
+      -newer "$ROOT/dist/.tsbuildinfo" -print -quit 2>/dev/null || true)"
+  fi
+  if [ ! -f "$tool" ] || [ -n "$stale" ]; then
+    (cd "$ROOT" && npm run --silent build) >&2 || die "npm run build failed: fix the TypeScript errors above"
+  fi
+  (cd "$ROOT" && node "$tool" "$@")
+}
+
+# Records one setting of this deployment in cdktf.json, e.g. persist_setting githubOidcProviderArn ARN.
+persist_setting() { settings persist "$1=$2"; }
+
 # The repository the deployment is configured for (THUMBNAILER_GITHUB_REPOSITORY, then cdktf.json
 # githubRepository) is the default for GITHUB_REPO, and --repo must agree with it: the deploy role
 # trusts exactly one repository.
 check_configured_repo() {
   local configured="${THUMBNAILER_GITHUB_REPOSITORY:-}"
-  if [ -z "$configured" ] && command -v node >/dev/null 2>&1; then
-    configured="$(node -p '(require("./cdktf.json").context || {}).githubRepository || ""' 2>/dev/null || true)"
-  fi
+  if [ -z "$configured" ]; then configured="$(settings get githubRepository)"; fi
   if [ -z "$GITHUB_REPO" ]; then
     GITHUB_REPO="$configured"
   elif [ -n "$configured" ] && [ "$configured" != "$GITHUB_REPO" ]; then

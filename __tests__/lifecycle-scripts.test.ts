@@ -1,0 +1,109 @@
+/**
+ * Sequences of script runs, not single runs: what one command leaves in the checkout must make
+ * the next one plan the same deployment. The scripts run for real in a scratch copy of the
+ * project against the recording stand-ins (aws, docker, gh, terraform, npx); the stacks are
+ * synthesized for real (main.ts's buildStacks) from what the scripts left in cdktf.json.
+ */
+
+import { runScript, type ScratchProject, scratchProject } from "./support/fake-tools";
+import { resources, scrubbed, synthInfra } from "./support/infra";
+import { rules } from "./support/script-rules";
+
+let project: ScratchProject;
+beforeEach(() => {
+  project = scratchProject();
+});
+afterEach(() => project.cleanup());
+
+/** Both stacks' JSON, scrubbed of temp paths and hashes, plus whether the CI role is in them. */
+function synth(context: Record<string, unknown>, env: NodeJS.ProcessEnv) {
+  const infra = synthInfra(context, env);
+  try {
+    return {
+      dependencies: scrubbed(infra, infra.stacks.dependencies),
+      lambda: scrubbed(infra, infra.stacks.lambda),
+      deployRoles: Object.keys(resources(infra.stacks.dependencies.json, "aws_iam_role")),
+    };
+  } finally {
+    infra.cleanup();
+  }
+}
+
+describe("bootstrap -> plain deploy -> destroy", () => {
+  // What an operator passes to bootstrap.sh for one run only.
+  const bootstrapEnv = {
+    THUMBNAILER_REGION: "eu-west-1",
+    THUMBNAILER_ARCHITECTURE: "arm64",
+    THUMBNAILER_MEMORY_MB: "2048",
+    THUMBNAILER_THUMB_WIDTH: "320",
+  };
+
+  it("a plain synth afterwards, with no THUMBNAILER_* variables, plans exactly what bootstrap deployed", () => {
+    // Arrange + Act: bootstrap with settings in the environment
+    const bootstrap = runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+      project: project.dir,
+      rules: rules(),
+      env: bootstrapEnv,
+    });
+    expect(bootstrap.stderr).not.toMatch(/error:/);
+    expect(bootstrap.status).toBe(0);
+
+    // What bootstrap's deploy planned: the cdktf.json and environment its `cdktf deploy` saw
+    const deployed = synth(JSON.parse(bootstrap.files("deploy-saw-cdktf.json")).context, {
+      ...bootstrapEnv,
+      THUMBNAILER_GITHUB_REPOSITORY: bootstrap.files("deploy-saw-repository"),
+    });
+    // What `npm run deploy` / `npx cdktf deploy` / CI's synth plan later: only the checkout
+    const plain = synth(project.context(), {});
+
+    // Assert: identical stacks, the CI role included
+    expect(deployed.deployRoles).toContain("deploy-role");
+    expect(plain).toEqual(deployed);
+  });
+
+  it("destroy.sh afterwards cleans up the persisted repository and refuses a disagreeing variable", () => {
+    // Arrange
+    runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+      project: project.dir,
+      rules: rules(),
+      env: bootstrapEnv,
+    });
+
+    // Act
+    const overridden = runScript("destroy.sh", ["--yes"], {
+      project: project.dir,
+      rules: rules(),
+      env: { THUMBNAILER_REGION: "us-east-1" },
+    });
+    const destroy = runScript("destroy.sh", ["--yes"], { project: project.dir, rules: rules() });
+
+    // Assert: a different region would plan (and destroy) another deployment: refused
+    expect(overridden.status).toBe(1);
+    expect(overridden.stderr).toContain(
+      'THUMBNAILER_REGION=us-east-1 overrides cdktf.json context region "eu-west-1"',
+    );
+    expect(overridden.lines.some((l) => l.startsWith("npx"))).toBe(false);
+    expect(destroy.status).toBe(0);
+    expect(destroy.lines).toContain("npx cdktf destroy * --auto-approve");
+    expect(destroy.lines).toContain("gh secret delete AWS_DEPLOY_ROLE_ARN --repo acme/thumbs");
+  });
+});
+
+describe("a deployment made without a GitHub repository -> destroy.sh", () => {
+  it("destroys without guessing a repository from the checkout, and touches no GitHub settings", () => {
+    // Arrange: deployed with `npm run deploy`, no githubRepository (so no CI role)
+    project.cleanup();
+    project = scratchProject({ region: "eu-west-1" });
+
+    // Act
+    const run = runScript("destroy.sh", ["--yes"], { project: project.dir, rules: rules() });
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(run.lines.filter((l) => l.startsWith("gh"))).toEqual([]);
+    expect(run.lines).toContain("npx cdktf destroy * --auto-approve");
+    // The destroy plans no deploy role: it saw no repository.
+    expect(run.files("destroy-saw-repository")).toBe("");
+    expect(run.stderr).toContain("deployed without a GitHub repository");
+  });
+});
