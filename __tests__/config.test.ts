@@ -108,8 +108,8 @@ describe("readConfig", () => {
     [{ ...BASE, THUMB_HEIGHT: "0" }, /^THUMB_HEIGHT: .*height must be an integer from 1 to 4096/],
     [{ ...BASE, THUMB_FIT: "stretch" }, /^THUMB_FIT: .*fit must be one of inside, cover/],
     [
-      { ...BASE, THUMB_FORMAT: "gif" },
-      /^THUMB_FORMAT: .*format must be one of jpeg, webp, avif, png/,
+      { ...BASE, THUMB_FORMAT: "bmp" },
+      /^THUMB_FORMAT: .*format must be one of jpeg, webp, avif, png, gif/,
     ],
     [
       { ...BASE, THUMB_QUALITY: "101" },

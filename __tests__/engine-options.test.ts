@@ -49,8 +49,8 @@ describe("resolveOptions", () => {
     [{ quality: 101 }, "quality must be an integer from 1 to 100, got 101"],
     [{ quality: "1e2" }, 'quality must be an integer from 1 to 100, got "1e2"'],
     [{ fit: "contain" }, 'fit must be one of inside, cover, got "contain"'],
-    [{ format: "jpg" }, 'format must be one of jpeg, webp, avif, png, got "jpg"'],
-    [{ format: "gif" }, 'format must be one of jpeg, webp, avif, png, got "gif"'],
+    [{ format: "jpg" }, 'format must be one of jpeg, webp, avif, png, gif, got "jpg"'],
+    [{ format: "bmp" }, 'format must be one of jpeg, webp, avif, png, gif, got "bmp"'],
     [
       { background: "white" },
       'background must be a colour "#rrggbb" (e.g. "#ffffff"), got "white"',

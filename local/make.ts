@@ -47,6 +47,7 @@ const EXTENSIONS: Record<ThumbnailOptions["format"], string> = {
   webp: ".webp",
   avif: ".avif",
   png: ".png",
+  gif: ".gif",
 };
 
 interface Job {

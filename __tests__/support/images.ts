@@ -54,6 +54,19 @@ export function noisy(width: number, height: number): Sharp {
   });
 }
 
+/**
+ * Photo-like content that is the same bytes on every run (sharp's noise is random): coarse
+ * pseudo-random grain upscaled smoothly. Width and height must be multiples of 8.
+ */
+export async function steadyPhoto(width: number, height: number): Promise<Sharp> {
+  const grain = pseudoRandomBytes((width / 8) * (height / 8) * 3);
+  const data = await sharp(grain, { raw: { width: width / 8, height: height / 8, channels: 3 } })
+    .resize(width, height, { kernel: "cubic" })
+    .raw()
+    .toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } });
+}
+
 /** An animated image of `colours.length` frames, each frame one solid colour. */
 export function animatedFrames(width: number, height: number, colours: readonly Rgb[]): Sharp {
   const frame = width * height * 3;

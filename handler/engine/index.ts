@@ -1,7 +1,7 @@
 /**
- * The image engine: bytes of an upload in, thumbnail bytes out. No AWS imports; the S3-event
- * layer and the local tools both call makeThumbnail, after their entry point called
- * configureSharp().
+ * The image engine: bytes of an upload in, rendition bytes out. No AWS imports; the S3-event
+ * layer and the local tools both call makeRenditions (or makeThumbnail for one), after their
+ * entry point called configureSharp().
  */
 export { configureSharp } from "./configure-sharp";
 export {
@@ -16,6 +16,25 @@ export {
   type OutputFormat,
   resolveOptions,
   type ThumbnailOptions,
-  thumbnailSpec,
 } from "./options";
-export { type InputInfo, makeThumbnail, type Thumbnail } from "./thumbnail";
+export {
+  ANIMATED_FORMATS,
+  DEFAULT_RENDITION_NAME,
+  defaultRendition,
+  POSITIONS,
+  type Position,
+  parseRenditions,
+  QUALITY_FORMATS,
+  type Rendition,
+  renditionSpec,
+  thumbnailSpec,
+  validateRenditions,
+} from "./renditions";
+export {
+  type InputInfo,
+  makeRenditions,
+  makeThumbnail,
+  type RenditionOutput,
+  type Renditions,
+  type Thumbnail,
+} from "./thumbnail";

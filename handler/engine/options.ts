@@ -5,7 +5,7 @@
 import { ConfigError, PermanentInputError } from "../errors";
 
 export const FITS = ["inside", "cover"] as const;
-export const FORMATS = ["jpeg", "webp", "avif", "png"] as const;
+export const FORMATS = ["jpeg", "webp", "avif", "png", "gif"] as const;
 
 export type Fit = (typeof FITS)[number];
 export type OutputFormat = (typeof FORMATS)[number];
@@ -21,7 +21,7 @@ export interface ThumbnailOptions {
    */
   fit: Fit;
   format: OutputFormat;
-  /** Encoder quality 1..100 (ignored by lossless PNG). */
+  /** Encoder quality 1..100 (ignored by PNG and GIF, which have none). */
   quality: number;
   /** "#rrggbb" that transparent areas are flattened onto. */
   background: string;
@@ -75,13 +75,6 @@ export function resolveOptions(raw: Record<string, unknown>): ThumbnailOptions {
   };
 }
 
-/** A short, stable name for the output of these options, e.g. "256x256-inside-q80.jpeg". */
-export function thumbnailSpec(options: ThumbnailOptions): string {
-  const background =
-    options.background === DEFAULT_OPTIONS.background ? "" : `-bg${options.background.slice(1)}`;
-  return `${options.width}x${options.height}-${options.fit}-q${options.quality}${background}.${options.format}`;
-}
-
 /** Throws ConfigError (INVALID_CONFIG) unless both limits are positive safe integers. */
 export function checkLimits(limits: Limits): void {
   for (const name of ["maxInputBytes", "maxInputPixels"] as const) {
@@ -92,12 +85,20 @@ export function checkLimits(limits: Limits): void {
   }
 }
 
-/** Throws PermanentInputError (TOO_MANY_PIXELS) if width x height exceeds the limit. */
-export function checkPixels(width: number, height: number, maxInputPixels: number): void {
+/**
+ * Throws PermanentInputError (TOO_MANY_PIXELS) if width x height exceeds the limit; `what`
+ * (e.g. "40 frames of 300x200: ") says whose pixels were counted.
+ */
+export function checkPixels(
+  width: number,
+  height: number,
+  maxInputPixels: number,
+  what = "",
+): void {
   if (width * height > maxInputPixels) {
     throw new PermanentInputError(
       "TOO_MANY_PIXELS",
-      `Input is ${width}x${height} = ${width * height} pixels; the limit is ${maxInputPixels}`,
+      `Input is ${what}${width}x${height} = ${width * height} pixels; the limit is ${maxInputPixels}`,
     );
   }
 }

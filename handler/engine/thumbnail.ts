@@ -1,10 +1,10 @@
 /**
- * The thumbnail pipeline: check the bytes, read the header, then one sharp pipeline that
- * decodes (shrinking on load where the format allows), orients, resizes, flattens onto the
- * background, converts to 8-bit sRGB and encodes. The process must have called
- * configureSharp() first (no cache, only the accepted loaders).
+ * The rendition pipeline: check the bytes, read the header, decode once (shrinking on load
+ * where the format allows), then per rendition: resize, crop, flatten onto the background,
+ * convert to 8-bit sRGB and encode. The process must have called configureSharp() first (no
+ * cache, only the accepted loaders).
  */
-import sharp, { type Metadata, type OutputInfo, type Sharp } from "sharp";
+import sharp, { type Metadata, type Sharp } from "sharp";
 import { PermanentInputError } from "../errors";
 import { tagWithProfile } from "./colour-profile";
 import { assertSharpConfigured } from "./configure-sharp";
@@ -12,21 +12,41 @@ import { ACCEPTED_FORMATS, type Container, detectContainer } from "./detect";
 import { decodeHeic } from "./heic";
 import {
   checkLimits,
+  checkPixels,
   DEFAULT_LIMITS,
   DEFAULT_OPTIONS,
   type Limits,
   type OutputFormat,
   type ThumbnailOptions,
 } from "./options";
+import { defaultRendition, type Rendition } from "./renditions";
 import { isSrgbProfile } from "./srgb-profile";
 
 export interface InputInfo {
   /** Detected by content: jpeg, png, webp, gif, tiff, avif or heic. */
   format: string;
-  /** As displayed, after EXIF orientation. */
+  /** As displayed, after EXIF orientation (of one frame). */
   width: number;
   height: number;
   bytes: number;
+}
+
+export interface RenditionOutput {
+  rendition: Rendition;
+  data: Buffer;
+  /** Of one frame. */
+  width: number;
+  height: number;
+  /** 1 unless an animated rendition of an animated input. */
+  frames: number;
+  format: OutputFormat;
+  contentType: string;
+}
+
+export interface Renditions {
+  input: InputInfo;
+  /** In the order of the renditions asked for. */
+  outputs: RenditionOutput[];
 }
 
 export interface Thumbnail {
@@ -43,18 +63,23 @@ const CONTENT_TYPES: Record<OutputFormat, string> = {
   webp: "image/webp",
   avif: "image/avif",
   png: "image/png",
+  gif: "image/gif",
 };
 
 /**
- * Makes a thumbnail of an upload's bytes. Throws PermanentInputError (EMPTY_INPUT,
- * INPUT_TOO_LARGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_INPUT) for bad input and
- * ConfigError for unusable limits.
+ * Makes every rendition of an upload's bytes from one decode. Throws PermanentInputError
+ * (EMPTY_INPUT, INPUT_TOO_LARGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_INPUT) for bad
+ * input and ConfigError for unusable limits.
+ *
+ * With one rendition the pipeline runs straight from the decoder, as the single thumbnail
+ * always has (same bytes). With several, the input is decoded once and scaled to the smallest
+ * size every rendition can be made from without enlarging; each rendition resizes that copy.
  */
-export async function makeThumbnail(
+export async function makeRenditions(
   input: Uint8Array,
-  options: ThumbnailOptions = DEFAULT_OPTIONS,
+  renditions: readonly Rendition[],
   limits: Limits = DEFAULT_LIMITS,
-): Promise<Thumbnail> {
+): Promise<Renditions> {
   assertSharpConfigured();
   checkLimits(limits);
   if (input.byteLength === 0) {
@@ -74,65 +99,165 @@ export async function makeThumbnail(
     );
   }
 
-  const source = await open(input, container, limits);
-  let output: { data: Buffer; info: OutputInfo };
+  const allFrames = renditions.some((rendition) => rendition.animated);
+  const source = await open(input, container, limits, allFrames);
+  const outputs: RenditionOutput[] = [];
   try {
-    let pipeline = source.image
-      .resize({
-        width: options.width,
-        height: options.height,
-        fit: options.fit,
-        withoutEnlargement: true,
-      })
-      .flatten({ background: options.background });
-    if (source.iccProfile) pipeline = await tagWithProfile(pipeline, source.iccProfile);
-    // 8-bit sRGB whatever the input (CMYK, 16-bit, grey, wide gamut): sharp's default today,
-    // stated because the output contract depends on it.
-    output = await encode(pipeline.toColourspace("srgb"), options).toBuffer({
-      resolveWithObject: true,
-    });
+    const decoded = renditions.length === 1 ? direct(source) : await shared(source, renditions);
+    for (const rendition of renditions) {
+      const image = rendition.animated ? decoded.allFrames() : decoded.firstFrame();
+      outputs.push(await render(image, rendition, source));
+    }
   } catch (error) {
     throw decodeError(source.format, error, limits);
   } finally {
     source.release?.();
   }
-  return {
-    data: output.data,
-    width: output.info.width,
-    height: output.info.height,
-    format: options.format,
-    contentType: CONTENT_TYPES[options.format],
-    input: {
-      format: source.format,
-      width: source.width,
-      height: source.height,
-      bytes: input.byteLength,
-    },
-  };
+  const { format, width, height } = source;
+  return { input: { format, width, height, bytes: input.byteLength }, outputs };
+}
+
+/** Makes one thumbnail with the THUMB_* options: the default rendition. */
+export async function makeThumbnail(
+  input: Uint8Array,
+  options: ThumbnailOptions = DEFAULT_OPTIONS,
+  limits: Limits = DEFAULT_LIMITS,
+): Promise<Thumbnail> {
+  const made = await makeRenditions(input, [defaultRendition(options)], limits);
+  const [{ data, width, height, format, contentType }] = made.outputs as [RenditionOutput];
+  return { data, width, height, format, contentType, input: made.input };
 }
 
 interface Source {
   image: Sharp;
   format: string;
+  /** Of one frame, as displayed. */
   width: number;
   height: number;
+  /** More than 1 only when every frame of an animated input is decoded. */
+  frames: number;
+  /** Per frame in milliseconds, and the loop count (0: forever), when frames > 1. */
+  delay?: number[];
+  loop?: number;
   /** Set when the pixels were decoded outside libvips and so lost their colour profile. */
   iccProfile?: Buffer;
   /** Set when the pixels live outside the input (HEIC): call once the pipeline is done. */
   release?: () => void;
 }
 
-/** Reads the header (dimensions, codec, orientation) and sets up a single decode. */
-async function open(input: Uint8Array, container: Container, limits: Limits): Promise<Source> {
-  const load = (ignoreIcc: boolean) =>
+/** The decoded pixels that renditions are made from. */
+interface Decoded {
+  firstFrame(): Sharp;
+  allFrames(): Sharp;
+}
+
+/** One rendition: resized straight from the decoder, which loaded the frames it needs. */
+function direct(source: Source): Decoded {
+  return { firstFrame: () => source.image, allFrames: () => source.image };
+}
+
+/**
+ * Several renditions: one decode, scaled to what the most demanding rendition needs (never
+ * enlarged) and converted to 8-bit sRGB with any alpha kept, held as raw pixels that each
+ * rendition resizes, flattens and encodes on its own.
+ */
+async function shared(source: Source, renditions: readonly Rendition[]): Promise<Decoded> {
+  const needed = renditions.map(({ width, height, fit }) => {
+    const x = width / source.width;
+    const y = height / source.height;
+    return fit === "cover" ? Math.max(x, y) : Math.min(x, y);
+  });
+  const scale = Math.min(1, Math.max(...needed));
+  // "outside" keeps the aspect ratio with neither side under the rounded-up target, so no
+  // rendition comes out a pixel short of its box.
+  let pipeline = source.image.resize({
+    width: Math.ceil(source.width * scale),
+    height: Math.ceil(source.height * scale),
+    fit: "outside",
+    withoutEnlargement: true,
+  });
+  if (source.iccProfile) pipeline = await tagWithProfile(pipeline, source.iccProfile);
+  const { data, info } = await pipeline
+    .toColourspace("srgb")
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = info;
+  const frameHeight = info.pageHeight ?? height;
+  // The upload has passed the pixel limit; these are its own, smaller, pixels.
+  const raw = (pixels: Buffer, rows: number): Sharp => {
+    // Several frames: sharp resizes each one when told their height and to take them all.
+    const frames = rows > frameHeight ? { pageHeight: frameHeight } : {};
+    return sharp(pixels, {
+      raw: { width, height: rows, channels, ...frames },
+      ...(rows > frameHeight && { pages: -1 }),
+      limitInputPixels: false,
+    });
+  };
+  return {
+    firstFrame: () => raw(data.subarray(0, width * frameHeight * channels), frameHeight),
+    allFrames: () => raw(data, height),
+  };
+}
+
+/** Resizes, flattens onto the background, converts to 8-bit sRGB and encodes one rendition. */
+async function render(
+  image: Sharp,
+  rendition: Rendition,
+  source: Source,
+): Promise<RenditionOutput> {
+  let pipeline = image
+    .resize({
+      width: rendition.width,
+      height: rendition.height,
+      fit: rendition.fit,
+      ...(rendition.position !== "centre" && { position: rendition.position }),
+      withoutEnlargement: true,
+    })
+    .flatten({ background: rendition.background });
+  // Straight from the decoder, pixels decoded outside libvips are tagged with their profile
+  // here; the shared copy has been converted already.
+  if (source.iccProfile && image === source.image) {
+    pipeline = await tagWithProfile(pipeline, source.iccProfile);
+  }
+  // 8-bit sRGB whatever the input (CMYK, 16-bit, grey, wide gamut): sharp's default today,
+  // stated because the output contract depends on it.
+  const animation = rendition.animated && source.frames > 1 ? source : undefined;
+  const { data, info } = await encode(
+    pipeline.toColourspace("srgb"),
+    rendition,
+    animation,
+  ).toBuffer({ resolveWithObject: true });
+  return {
+    rendition,
+    data,
+    width: info.width,
+    height: (info.pages ?? 1) > 1 ? (info.pageHeight ?? info.height) : info.height,
+    frames: info.pages ?? 1,
+    format: rendition.format,
+    contentType: CONTENT_TYPES[rendition.format],
+  };
+}
+
+/**
+ * Reads the header (dimensions, codec, orientation, frames) and sets up a single decode: of
+ * the first frame, or with `allFrames` of every frame of an animated GIF or WebP, whose
+ * pixels then all count against the limit.
+ */
+async function open(
+  input: Uint8Array,
+  container: Container,
+  limits: Limits,
+  allFrames: boolean,
+): Promise<Source> {
+  const load = (ignoreIcc: boolean, pages = 1) =>
     sharp(input, {
       // Truncated or corrupt pixel data is an error, not a grey half-image; mere warnings
       // (common in camera JPEGs) are tolerated.
       failOn: "error",
       limitInputPixels: limits.maxInputPixels,
       autoOrient: true,
-      // First frame only of animated GIF/WebP and multi-page TIFF.
-      pages: 1,
+      // First frame only of animated GIF/WebP and multi-page TIFF, unless all are asked for.
+      pages,
       ignoreIcc,
     });
   const image = load(false);
@@ -153,9 +278,28 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
   // An sRGB profile would be converted to sRGB: an identity that costs a pass over the pixels.
   const srgbProfile = metadata.icc !== undefined && isSrgbProfile(metadata.icc);
 
+  const pages = metadata.pages ?? 1;
+  if (allFrames && pages > 1 && (container === "gif" || container === "webp")) {
+    // A frame's pixels cost what a still image's do: 10,000 small frames are a bomb too.
+    checkPixels(
+      width,
+      height * pages,
+      limits.maxInputPixels,
+      `${pages} frames of ${width}x${height}: `,
+    );
+    return {
+      image: load(srgbProfile, -1),
+      format: container,
+      width,
+      height,
+      frames: pages,
+      delay: metadata.delay ?? [],
+      loop: metadata.loop ?? 0,
+    };
+  }
   if (container !== "heif" || metadata.compression === "av1") {
     const format = container === "heif" ? "avif" : container;
-    return { image: srgbProfile ? load(true) : image, format, width, height };
+    return { image: srgbProfile ? load(true) : image, format, width, height, frames: 1 };
   }
   if (metadata.compression !== "hevc") {
     throw new PermanentInputError(
@@ -171,23 +315,32 @@ async function open(input: Uint8Array, container: Container, limits: Limits): Pr
     format: "heic",
     width: decoded.width,
     height: decoded.height,
+    frames: 1,
     ...(metadata.icc && !srgbProfile && { iccProfile: metadata.icc }),
     release: decoded.release,
   };
 }
 
-function encode(pipeline: Sharp, { format, quality }: ThumbnailOptions): Sharp {
+/** `animation` (the source's frame delays and loop count) when every frame is kept. */
+function encode(
+  pipeline: Sharp,
+  { format, quality }: ThumbnailOptions,
+  animation?: Pick<Source, "delay" | "loop">,
+): Sharp {
+  const frames = animation && { delay: animation.delay, loop: animation.loop };
   switch (format) {
     case "jpeg":
       // libjpeg-turbo, not mozjpeg: measured ~10x faster to encode a 256px thumbnail (about 2 ms
       // against 20 ms) for files about 20% larger.
       return pipeline.jpeg({ quality, mozjpeg: false });
     case "webp":
-      return pipeline.webp({ quality });
+      return pipeline.webp({ quality, ...frames });
     case "avif":
       return pipeline.avif({ quality });
     case "png":
       return pipeline.png();
+    case "gif":
+      return pipeline.gif({ ...frames });
   }
 }
 
