@@ -3,11 +3,9 @@
  * @aws-sdk/client-s3 and the AWS CLI v2, the real handler and engine.
  */
 
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -15,12 +13,11 @@ import {
   GetObjectTaggingCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { AWS_CLI_V2, awsCli } from "./support/aws-cli";
 import { colourDistance, cornerColour, pixelsOf, RED } from "./support/images";
 import { badInputs, goodImages, imageInfo } from "./support/local-fixtures";
 import { exists, get, put, waitFor } from "./support/local-s3";
 import { startTestService, type TestService } from "./support/local-service";
-
-const AWS_CLI_V2 = "/usr/bin/aws";
 
 /** Someone else's AWS credentials, as a developer's shell may hold them. */
 const CALLERS_CREDENTIALS = {
@@ -134,20 +131,7 @@ describe("local service (integration: real s3rver, real HTTP)", () => {
     const file = path.join(local.dataDir, "photo.jpg");
     await writeFile(file, image?.data ?? "");
 
-    await promisify(execFile)(
-      AWS_CLI_V2,
-      ["--endpoint-url", local.service.endpoint, "s3", "cp", file, "s3://source/cli/my photo.jpg"],
-      {
-        env: {
-          PATH: process.env.PATH,
-          AWS_ACCESS_KEY_ID: "S3RVER",
-          AWS_SECRET_ACCESS_KEY: "S3RVER",
-          AWS_CONFIG_FILE: "/dev/null",
-          AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-          AWS_EC2_METADATA_DISABLED: "true",
-        },
-      },
-    );
+    await awsCli(local.service.endpoint, ["s3", "cp", file, "s3://source/cli/my photo.jpg"]);
 
     const thumbnail = await thumbnailOf("cli/my photo.jpg");
     expect(thumbnail.contentType).toBe("image/jpeg");

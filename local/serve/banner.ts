@@ -9,6 +9,8 @@ export interface BannerFacts {
   readonly spec: string;
   readonly dataDir: string;
   readonly failureRecord: string;
+  /** The gallery page, unless turned off. */
+  readonly galleryUrl: string | undefined;
 }
 
 /** What a person needs to use the service, printed once at start-up. */
@@ -20,7 +22,7 @@ export function banner(facts: BannerFacts): string {
   return `
 thumbnailer: local S3 service ready (s3rver, the Lambda handler's code, no AWS account needed)
 
-  endpoint      ${facts.endpoint}   (path-style buckets, any region)
+${facts.galleryUrl === undefined ? "" : `  gallery       ${facts.galleryUrl}   (open it, drop photos on it)\n`}  endpoint      ${facts.endpoint}   (path-style buckets, any region)
   credentials   access key ${accessKeyId}, secret key ${secretAccessKey}
   uploads       s3://${facts.sourceBucket}/
   thumbnails    ${destination}   (same key; ${facts.spec})

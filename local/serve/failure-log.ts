@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from "node:fs/promises";
+import { appendFile, mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 
 /** One line of the on-failure record (JSON lines, newest last). */
@@ -34,5 +34,24 @@ export class FailureLog {
       this.file,
       `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`,
     );
+  }
+
+  /** The entries written so far, oldest first; none when the file does not exist yet. */
+  async entries(): Promise<(FailureEntry & { readonly time: string })[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    // A crash can leave the last line half-written: skip what does not parse.
+    return text.split("\n").flatMap((line) => {
+      try {
+        return line === "" ? [] : [JSON.parse(line)];
+      } catch {
+        return [];
+      }
+    });
   }
 }

@@ -6,6 +6,7 @@ import { describeError, ThumbnailError } from "../../handler/errors";
 import { createLogger, LOG_LEVELS, type LogLevel } from "../../handler/log";
 import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineEnv } from "../engine-flags";
 import { banner } from "./banner";
+import { type Gallery, startGallery } from "./gallery/server";
 import { type Service, startService } from "./service";
 
 /** The project folder (dist/local/serve/ -> project): the default data folder lives there. */
@@ -14,6 +15,7 @@ const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 /** Each flag, its environment variable and default. */
 const SETTINGS = {
   port: { env: "THUMBNAILER_PORT", fallback: "4568" },
+  "ui-port": { env: "THUMBNAILER_UI_PORT", fallback: "4569" },
   data: { env: "THUMBNAILER_DATA", fallback: path.join(PROJECT_DIR, ".data") },
   "source-bucket": { env: "SOURCE_BUCKET", fallback: "source" },
   "dest-bucket": { env: "DEST_BUCKET", fallback: "thumbnails" },
@@ -35,9 +37,14 @@ source and a destination bucket, whose upload and delete events are delivered, a
 notification events, to the same handler code the Lambda container runs. Upload to the source
 bucket with any S3 client (credentials S3RVER / S3RVER); thumbnails appear in the destination
 bucket under the same key. At start-up every upload without an up-to-date thumbnail is processed.
+A gallery page (http://127.0.0.1:4569/) shows the uploads with their thumbnails and state, live,
+and takes uploads by drag-and-drop.
 
 Options (environment variable in brackets; a flag wins over its variable):
   --port N                 port to listen on; 0 picks a free one [THUMBNAILER_PORT, 4568]
+  --ui-port N              port of the gallery page (on 127.0.0.1); 0 picks a free one
+                           [THUMBNAILER_UI_PORT, 4569]
+  --no-ui                  do not serve the gallery page
   --data DIR               data folder, kept across restarts [THUMBNAILER_DATA, ./.data]
                              s3/              the buckets (s3rver's files)
                              failures.jsonl   the on-failure record, one JSON object per line
@@ -72,6 +79,7 @@ export async function run(args: string[]): Promise<number> {
       strict: true,
       options: {
         help: { type: "boolean", short: "h" },
+        "no-ui": { type: "boolean" },
         ...Object.fromEntries(Object.keys(SETTINGS).map((name) => [name, { type: "string" }])),
         ...ENGINE_FLAG_OPTIONS,
       },
@@ -91,6 +99,7 @@ export async function run(args: string[]): Promise<number> {
   };
 
   const port = wholeNumber(setting("port"), 0, 65535);
+  const uiPort = wholeNumber(setting("ui-port"), 0, 65535);
   const concurrency = wholeNumber(setting("concurrency"), 1, 64);
   const queueCapacity = wholeNumber(setting("queue-capacity"), 1, 1_000_000);
   const retryDelaysMs = setting("retry-delays")
@@ -99,6 +108,8 @@ export async function run(args: string[]): Promise<number> {
     .map((part) => wholeNumber(part.trim(), 0, 600_000));
   const logLevel = LOG_LEVELS.find((level) => level === setting("log-level").toLowerCase());
   if (port === undefined) return usageError(`--port must be 0..65535, got "${setting("port")}"`);
+  if (uiPort === undefined)
+    return usageError(`--ui-port must be 0..65535, got "${setting("ui-port")}"`);
   if (concurrency === undefined)
     return usageError(`--concurrency must be 1..64, got "${setting("concurrency")}"`);
   if (queueCapacity === undefined)
@@ -140,7 +151,8 @@ export async function run(args: string[]): Promise<number> {
   configureSharp();
   const log = createLogger(logLevel as LogLevel);
   const dataDir = path.resolve(setting("data"));
-  let service: Service;
+  let service: Service | undefined;
+  let gallery: Gallery | undefined;
   try {
     service = await startService({
       host: "127.0.0.1",
@@ -156,14 +168,20 @@ export async function run(args: string[]): Promise<number> {
       reconcileRetryMs: 5000,
       log,
     });
+    if (values["no-ui"] !== true) {
+      gallery = await startGallery({ service, host: "127.0.0.1", port: uiPort, log });
+    }
   } catch (error) {
     const { code, reason } = describeError(error);
     const inUse = (error as NodeJS.ErrnoException | undefined)?.code === "EADDRINUSE";
+    const [busy, flag] = service === undefined ? [port, "--port"] : [uiPort, "--ui-port"];
+    await service?.stop();
     process.stderr.write(
-      `thumbnailer serve: cannot start: ${inUse ? `port ${port} is in use (try --port 0)` : `${code}: ${reason}`}\n`,
+      `thumbnailer serve: cannot start: ${inUse ? `port ${busy} is in use (try ${flag} 0)` : `${code}: ${reason}`}\n`,
     );
     return 1;
   }
+  const running = service;
   process.stdout.write(
     banner({
       endpoint: service.endpoint,
@@ -173,6 +191,7 @@ export async function run(args: string[]): Promise<number> {
       spec,
       dataDir,
       failureRecord: service.failureRecord,
+      galleryUrl: gallery?.url,
     }),
   );
   return new Promise<number>((resolve) => {
@@ -187,13 +206,15 @@ export async function run(args: string[]): Promise<number> {
       }
       stopping = true;
       log.log("info", { msg: "stopping: finishing the uploads in progress", signal });
-      service.stop().then(
-        () => resolve(0),
-        (error: unknown) => {
-          log.log("error", { msg: "unclean stop", ...describeError(error) });
-          resolve(1);
-        },
-      );
+      Promise.resolve(gallery?.close())
+        .then(() => running.stop())
+        .then(
+          () => resolve(0),
+          (error: unknown) => {
+            log.log("error", { msg: "unclean stop", ...describeError(error) });
+            resolve(1);
+          },
+        );
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);

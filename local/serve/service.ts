@@ -1,11 +1,11 @@
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { S3Event } from "aws-lambda";
-import { readConfig } from "../../handler/config";
+import { type HandlerConfig, readConfig } from "../../handler/config";
 import { describeError } from "../../handler/errors";
 import { isInSource } from "../../handler/keys";
 import type { Logger } from "../../handler/log";
-import { processEvent } from "../../handler/process-event";
+import { processEvent, type RecordResult } from "../../handler/process-event";
 import { createS3Client } from "../../handler/s3-client";
 import { parseRecord, type SourceRecord } from "../../handler/s3-event";
 import { reconcile } from "../../lib/reconcile";
@@ -60,11 +60,29 @@ export interface ServiceStats {
   badInputs: number;
 }
 
+/** What happened to the source bucket's objects, for watchers such as the gallery page. */
+export type Activity =
+  /** S3 announced a change to a source object (created or removed). */
+  | { readonly kind: "notified"; readonly event: S3Event }
+  /** An event is waiting in the queue or running: its object is pending. */
+  | { readonly kind: "queued"; readonly event: S3Event }
+  /** The event was handled: its results, or the invocation failed (recorded) or was aborted. */
+  | {
+      readonly kind: "finished";
+      readonly event: S3Event;
+      readonly outcome: "ok" | "failed" | "aborted";
+      readonly results: readonly RecordResult[];
+    };
+
 export interface Service {
   readonly endpoint: string;
   readonly port: number;
   readonly failureRecord: string;
   readonly stats: Readonly<ServiceStats>;
+  /** The handler's configuration, as the service's own invocations use it. */
+  readonly config: HandlerConfig;
+  /** Calls `listener` with every Activity from now on; returns the unsubscribe function. */
+  watch(listener: (activity: Activity) => void): () => void;
   /** Resolves when reconciliation is done and no event is waiting or running. */
   idle(): Promise<void>;
   /** Stops taking uploads, finishes the invocations running, closes the server. */
@@ -91,6 +109,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
   const source: EventSource = { region: options.region, sequencer: createSequencer() };
   const stopping = new AbortController();
+  const watchers = new Set<(activity: Activity) => void>();
+  const notify = (activity: Activity): void => {
+    for (const watcher of watchers) watcher(activity);
+  };
 
   for (const file of await repairStore(storeDir)) {
     log.log("warn", { msg: "removed a damaged s3rver file left by a crash", file });
@@ -107,7 +129,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       for (const event of fromS3rver(raw, source)) {
         if (!isSourceEvent(event)) continue;
         stats.received += 1;
-        if (!queue.offer(event)) {
+        notify({ kind: "notified", event });
+        if (queue.offer(event)) {
+          notify({ kind: "queued", event });
+        } else {
           stats.spilled += 1;
           reconciler.request();
         }
@@ -147,9 +172,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     concurrency: options.concurrency,
     keyOf: eventKey,
     run: async (event) => {
+      let results: readonly RecordResult[] = [];
       const outcome = await invoke(event, {
         handle: async (e) => {
-          for (const result of await processEvent(e, deps)) {
+          results = await processEvent(e, deps);
+          for (const result of results) {
             if (result.outcome !== "failed") continue;
             stats.badInputs += 1;
             await failures.append({
@@ -166,6 +193,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         log,
         signal: stopping.signal,
       });
+      notify({ kind: "finished", event, outcome, results });
       if (outcome !== "failed") return;
       stats.invocationFailures += 1;
       const key = eventKey(event);
@@ -188,6 +216,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       let found = 0;
       for await (const event of reconcile(deps, source)) {
         if (!(await queue.put(event))) return;
+        notify({ kind: "queued", event });
         found += 1;
         stats.reconciled += 1;
       }
@@ -212,6 +241,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     port: server.port,
     failureRecord: failures.file,
     stats,
+    config,
+    watch(listener) {
+      watchers.add(listener);
+      return () => watchers.delete(listener);
+    },
     async idle() {
       for (;;) {
         await reconciler.idle();

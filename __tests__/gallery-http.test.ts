@@ -1,0 +1,171 @@
+/**
+ * The gallery page's HTTP side, integration: the real local service (s3rver, handler, engine)
+ * and the gallery server on free ports, spoken to with raw HTTP requests a hostile page or a
+ * rebinding DNS name could send.
+ */
+
+import { rawRequest, startTestGallery, type TestGallery } from "./support/gallery";
+import { goodImages } from "./support/local-fixtures";
+import { exists, put, waitFor } from "./support/local-s3";
+
+describe("gallery server (integration: real service, raw HTTP)", () => {
+  let local: TestGallery;
+  let origin: string;
+
+  beforeAll(async () => {
+    local = await startTestGallery({ handlerEnv: { MAX_INPUT_BYTES: "100000" } });
+    origin = `http://127.0.0.1:${local.gallery.port}`;
+  });
+
+  afterAll(async () => {
+    await local.close();
+  });
+
+  const upload = (key: string, body: Buffer, headers: Record<string, string>) =>
+    rawRequest(`${origin}/api/objects?key=${encodeURIComponent(key)}`, {
+      method: "PUT",
+      headers: { "Content-Type": "image/jpeg", ...headers },
+      body,
+    });
+
+  it("listens on the loopback address only", () => {
+    expect(local.gallery.url).toBe(`${origin}/`);
+  });
+
+  it("refuses a request whose Host is not this server (DNS rebinding)", async () => {
+    for (const host of [`evil.example:${local.gallery.port}`, "127.0.0.1", "127.0.0.1:1"]) {
+      const response = await rawRequest(`${origin}/api/objects`, { headers: { Host: host } });
+      expect(response.status).toBe(421);
+      expect(JSON.parse(response.body.toString()).error).toContain("is not this server");
+    }
+    const ok = await rawRequest(`${origin}/api/objects`);
+    expect(ok.status).toBe(200);
+  });
+
+  it("refuses uploads and deletes that do not come from the page's own origin", async () => {
+    const [image] = await goodImages();
+    const data = image?.data ?? Buffer.alloc(0);
+    await put(local.s3, "source", "kept.jpg", data);
+
+    const refused = [
+      await upload("cross.jpg", data, { Origin: "http://evil.example" }),
+      await upload("cross.jpg", data, { Origin: `http://localhost:${local.gallery.port + 1}` }),
+      await upload("cross.jpg", data, { "Sec-Fetch-Site": "cross-site" }),
+      await upload("cross.jpg", data, {}),
+      await rawRequest(`${origin}/api/objects?key=kept.jpg`, {
+        method: "DELETE",
+        headers: { Origin: "http://evil.example", "Sec-Fetch-Site": "cross-site" },
+      }),
+    ];
+
+    expect(refused.map((response) => response.status)).toEqual([403, 403, 403, 403, 403]);
+    expect(await exists(local.s3, "source", "cross.jpg")).toBe(false);
+    expect(await exists(local.s3, "source", "kept.jpg")).toBe(true);
+  });
+
+  it("takes a same-origin upload into the source bucket, where the pipeline thumbnails it", async () => {
+    const [image] = await goodImages();
+
+    const response = await upload("same.jpg", image?.data ?? Buffer.alloc(0), { Origin: origin });
+
+    expect(response.status).toBe(201);
+    await waitFor("thumbnail of same.jpg", async () =>
+      (await exists(local.s3, "thumbnails", "same.jpg")) ? true : undefined,
+    );
+  });
+
+  it("refuses an upload over MAX_INPUT_BYTES before storing it", async () => {
+    const response = await upload("big.jpg", Buffer.alloc(100_001), { Origin: origin });
+
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body.toString()).error).toContain("MAX_INPUT_BYTES");
+    expect(await exists(local.s3, "source", "big.jpg")).toBe(false);
+  });
+
+  it("serves everything with its Content-Type, nosniff, and a policy allowing only its own scripts", async () => {
+    const expected: Record<string, string> = {
+      "/": "text/html; charset=utf-8",
+      "/gallery.js": "text/javascript; charset=utf-8",
+      "/gallery.css": "text/css; charset=utf-8",
+      "/api/objects": "application/json; charset=utf-8",
+      "/api/config": "application/json; charset=utf-8",
+      "/nowhere": "application/json; charset=utf-8",
+    };
+    for (const [route, type] of Object.entries(expected)) {
+      const response = await rawRequest(`${origin}${route}`);
+      expect([route, response.headers["content-type"]]).toEqual([route, type]);
+      expect(response.headers["x-content-type-options"]).toBe("nosniff");
+    }
+    const page = await rawRequest(`${origin}/`);
+    const policy = String(page.headers["content-security-policy"]);
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toContain("unsafe-inline");
+    // No inline script or handler in the page itself: everything is in gallery.js.
+    expect(page.body.toString()).not.toMatch(/<script>|<script(?![^>]*\bsrc=)|\son\w+=/i);
+  });
+
+  it("serves stored images as images in a sandbox, and other uploads not at all", async () => {
+    const [image] = await goodImages();
+    await put(local.s3, "source", "photo.jpg", image?.data ?? Buffer.alloc(0));
+    await local.s3.send(
+      new (await import("@aws-sdk/client-s3")).PutObjectCommand({
+        Bucket: "source",
+        Key: "page.html",
+        Body: "<script>alert(1)</script>",
+        ContentType: "text/html",
+      }),
+    );
+
+    const photo = await rawRequest(`${origin}/api/file?bucket=source&key=photo.jpg`);
+    const html = await rawRequest(`${origin}/api/file?bucket=source&key=page.html`);
+
+    expect(photo.status).toBe(200);
+    expect(photo.headers["content-type"]).toBe("image/jpeg");
+    expect(photo.headers["content-security-policy"]).toContain("sandbox");
+    expect(photo.body.equals(image?.data ?? Buffer.alloc(0))).toBe(true);
+    expect(html.status).toBe(415);
+    expect(html.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(html.body.toString()).not.toContain("<script>");
+  });
+
+  it("has no route from a request to the file system", async () => {
+    for (const route of [
+      "/../package.json",
+      "/%2e%2e/package.json",
+      "/assets/gallery.js",
+      "/index.html",
+      "/api/file?bucket=..&key=package.json",
+      "/api/file?bucket=source&key=../../failures.jsonl",
+    ]) {
+      const response = await rawRequest(`${origin}${route}`);
+      expect([route, response.status]).toEqual([route, expect.any(Number)]);
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.body.toString()).not.toContain('"name": "thumbnailer"');
+    }
+  });
+
+  it("pages through the objects newest first, each exactly once", async () => {
+    const keys = ["page/a.jpg", "page/b.jpg", "page/c.jpg", "page/d.jpg", "page/e.jpg"];
+    const [image] = await goodImages();
+    for (const key of keys) await put(local.s3, "source", key, image?.data ?? Buffer.alloc(0));
+    await local.service.idle();
+
+    const seen: { key: string; lastModified: string }[] = [];
+    let after = "";
+    for (let pages = 0; pages < 50; pages += 1) {
+      const response = await rawRequest(`${origin}/api/objects?limit=2&after=${after}`);
+      const page = JSON.parse(response.body.toString());
+      expect(page.objects.length).toBeLessThanOrEqual(2);
+      seen.push(...page.objects);
+      if (page.next === null) break;
+      after = encodeURIComponent(page.next);
+    }
+
+    const listed = seen.map((card) => card.key);
+    expect(new Set(listed).size).toBe(listed.length);
+    expect(listed).toEqual(expect.arrayContaining(keys));
+    const times = seen.map((card) => Date.parse(card.lastModified));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
+});

@@ -1,0 +1,357 @@
+import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Event } from "aws-lambda";
+import type { HandlerConfig } from "../../../handler/config";
+import { describeError } from "../../../handler/errors";
+import { readFailureRecord } from "../../../handler/failure-record";
+import { decodeEventKey, destinationKey } from "../../../handler/keys";
+import type { Logger } from "../../../handler/log";
+import { isNotFound } from "../../../handler/s3-errors";
+import { normalizeETag } from "../../../handler/s3-event";
+import { METADATA } from "../../../handler/thumbnail-state";
+import { FailureLog } from "../failure-log";
+import type { Activity, Service } from "../service";
+
+/** One output the handler makes for every source object. */
+export interface Rendition {
+  readonly name: string;
+  /** The box it fits in, to tell which is the largest. */
+  readonly width: number;
+  readonly height: number;
+  /** What the handler writes in the `thumbnail-spec` metadata of a current output. */
+  readonly spec: string;
+  readonly keyOf: (sourceKey: string) => string;
+}
+
+/** The handler's outputs per source object: today one thumbnail. */
+export function renditionsOf(config: HandlerConfig): Rendition[] {
+  return [
+    {
+      name: "thumbnail",
+      width: config.thumbnail.width,
+      height: config.thumbnail.height,
+      spec: config.spec,
+      keyOf: (sourceKey) => destinationKey(sourceKey, config),
+    },
+  ];
+}
+
+/** A source object in the listing. */
+interface Entry {
+  readonly key: string;
+  readonly size: number;
+  /** Last-Modified, ms since the epoch: the listing is newest first. */
+  readonly time: number;
+  /** Without quotes. */
+  readonly eTag: string;
+}
+
+/** A current output of one rendition. */
+export interface Thumbnail {
+  readonly rendition: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly bytes: number;
+  /** e.g. "jpeg", from its Content-Type. */
+  readonly format: string;
+}
+
+/** What the page shows for one source object. */
+export interface Card {
+  readonly key: string;
+  readonly bytes: number;
+  readonly lastModified: string;
+  readonly eTag: string;
+  /** made: every rendition is current; failed: the handler refused it; pending: waiting or running. */
+  readonly state: "made" | "failed" | "pending";
+  readonly failure?: { readonly code: string; readonly reason: string };
+  /** The current outputs, largest rendition first. */
+  readonly thumbnails: readonly Thumbnail[];
+}
+
+export type Change =
+  | { readonly kind: "object"; readonly card: Card }
+  | { readonly kind: "removed"; readonly key: string };
+
+/** A position in the listing: the last object of the previous page. */
+export interface Cursor {
+  readonly time: number;
+  readonly key: string;
+}
+
+const newestFirst = (a: Cursor, b: Cursor): number =>
+  b.time - a.time || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * The source bucket's objects, newest first, kept up to date from the service's activity: one
+ * listing at start-up, then each event changes one entry, so a page or an update never lists
+ * the bucket. Each object's state comes from where the pipeline keeps it: the destination's
+ * metadata (made), the failure record on the source object with the reason from failures.jsonl
+ * (failed), and the service's work queue (pending).
+ */
+export class Catalogue {
+  private readonly entries = new Map<string, Entry>();
+  /** The entries, newest first. */
+  private order: Entry[] = [];
+  /** Events queued or running, per key. */
+  private readonly pending = new Map<string, number>();
+  /** The latest failure per key from failures.jsonl and the service's results. */
+  private readonly failures = new Map<string, { code: string; reason: string }>();
+  /** Updates of one key run one after another, so the last one sent is the latest state. */
+  private readonly updates = new Map<string, Promise<void>>();
+  private readonly listeners = new Set<(change: Change) => void>();
+  private readonly renditions: readonly Rendition[];
+  private readonly sourceBucket: string;
+  private readonly unwatch: () => void;
+
+  private constructor(
+    private readonly service: Service,
+    private readonly s3: S3Client,
+    private readonly log: Logger,
+  ) {
+    this.renditions = [...renditionsOf(service.config)].sort(
+      (a, b) => b.width * b.height - a.width * a.height,
+    );
+    // The local service always names its source bucket (the Lambda may accept any).
+    this.sourceBucket = service.config.sourceBucket ?? "";
+    this.unwatch = service.watch((activity) => this.apply(activity));
+  }
+
+  static async open(service: Service, s3: S3Client, log: Logger): Promise<Catalogue> {
+    const catalogue = new Catalogue(service, s3, log);
+    await catalogue.load();
+    return catalogue;
+  }
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  /** Up to `limit` objects after `cursor` (from the newest when undefined), and the next cursor. */
+  async page(
+    cursor: Cursor | undefined,
+    limit: number,
+  ): Promise<{ cards: Card[]; next: Cursor | undefined }> {
+    const start = cursor === undefined ? 0 : this.indexAfter(cursor);
+    const entries = this.order.slice(start, start + limit);
+    const last = entries.at(-1);
+    const more = start + entries.length < this.order.length;
+    return {
+      cards: await Promise.all(entries.map((entry) => this.describe(entry))),
+      next: more && last !== undefined ? { time: last.time, key: last.key } : undefined,
+    };
+  }
+
+  /** The object's card, or undefined when it is not in the source bucket. */
+  async card(key: string): Promise<Card | undefined> {
+    const entry = this.entries.get(key);
+    return entry === undefined ? undefined : this.describe(entry);
+  }
+
+  /** Calls `listener` with every change from now on; returns the unsubscribe function. */
+  subscribe(listener: (change: Change) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.unwatch();
+    this.listeners.clear();
+  }
+
+  private async load(): Promise<void> {
+    const { sourceBucket } = this;
+    const { sourcePrefix } = this.service.config;
+    for (const entry of await new FailureLog(this.service.failureRecord).entries()) {
+      if (entry.kind === "bad-input" && entry.bucket === sourceBucket) {
+        this.failures.set(entry.key, { code: entry.code, reason: entry.reason });
+      }
+    }
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: sourceBucket,
+          Prefix: sourcePrefix,
+          ContinuationToken: token,
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        // An event during the listing is newer than what the listing says.
+        if (object.Key === undefined || this.entries.has(object.Key)) continue;
+        this.entries.set(object.Key, {
+          key: object.Key,
+          size: object.Size ?? 0,
+          time: object.LastModified?.getTime() ?? 0,
+          eTag: normalizeETag(object.ETag ?? ""),
+        });
+      }
+      token = page.NextContinuationToken;
+    } while (token !== undefined);
+    this.order = [...this.entries.values()].sort(newestFirst);
+  }
+
+  private apply(activity: Activity): void {
+    const key = keyOf(activity.event);
+    if (key === undefined) return;
+    switch (activity.kind) {
+      case "notified":
+        this.update(key, () =>
+          activity.event.Records[0]?.eventName.startsWith("ObjectRemoved")
+            ? this.remove(key)
+            : this.reread(key),
+        );
+        return;
+      case "queued":
+        this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+        break;
+      case "finished": {
+        const count = (this.pending.get(key) ?? 1) - 1;
+        if (count > 0) this.pending.set(key, count);
+        else this.pending.delete(key);
+        for (const result of activity.results) {
+          if (result.outcome === "failed") {
+            this.failures.set(result.key, {
+              code: result.code ?? "UNKNOWN",
+              reason: result.reason ?? "",
+            });
+          }
+        }
+        if (activity.outcome === "failed") {
+          this.failures.set(key, {
+            code: "INVOCATION_FAILED",
+            reason: `the event failed on every retry; see ${this.service.failureRecord}`,
+          });
+        }
+        break;
+      }
+    }
+    this.update(key, async () => {
+      const entry = this.entries.get(key);
+      if (entry !== undefined) this.emit({ kind: "object", card: await this.describe(entry) });
+    });
+  }
+
+  /** Runs `work` after the key's earlier updates; its errors are logged, never thrown. */
+  private update(key: string, work: () => Promise<void>): void {
+    const next = (this.updates.get(key) ?? Promise.resolve())
+      .then(work)
+      .catch((error: unknown) =>
+        this.log.log("warn", { msg: "gallery: cannot update", key, ...describeError(error) }),
+      )
+      .finally(() => {
+        if (this.updates.get(key) === next) this.updates.delete(key);
+      });
+    this.updates.set(key, next);
+  }
+
+  /** Reads the object's size, ETag and date again (created or overwritten). */
+  private async reread(key: string): Promise<void> {
+    let head: { ContentLength?: number; LastModified?: Date; ETag?: string };
+    try {
+      head = await this.s3.send(new HeadObjectCommand({ Bucket: this.sourceBucket, Key: key }));
+    } catch (error) {
+      if (isNotFound(error)) return this.remove(key);
+      throw error;
+    }
+    this.removeFromOrder(key);
+    const entry: Entry = {
+      key,
+      size: head.ContentLength ?? 0,
+      time: head.LastModified?.getTime() ?? Date.now(),
+      eTag: normalizeETag(head.ETag ?? ""),
+    };
+    this.entries.set(key, entry);
+    this.order.splice(this.indexAfter(entry), 0, entry);
+    this.emit({ kind: "object", card: await this.describe(entry) });
+  }
+
+  private async remove(key: string): Promise<void> {
+    if (!this.removeFromOrder(key)) return;
+    this.entries.delete(key);
+    this.emit({ kind: "removed", key });
+  }
+
+  private removeFromOrder(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return false;
+    const index = this.indexAfter(entry) - 1;
+    if (this.order[index] === entry) this.order.splice(index, 1);
+    return true;
+  }
+
+  /** The index of the first entry after `cursor` in the listing (binary search). */
+  private indexAfter(cursor: Cursor): number {
+    let low = 0;
+    let high = this.order.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (newestFirst(this.order[middle] as Entry, cursor) <= 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  private async describe(entry: Entry): Promise<Card> {
+    const outputs = await Promise.all(this.renditions.map((r) => this.currentOutput(r, entry)));
+    const thumbnails = outputs.filter((output) => output !== undefined);
+    const base = {
+      key: entry.key,
+      bytes: entry.size,
+      lastModified: new Date(entry.time).toISOString(),
+      eTag: entry.eTag,
+      thumbnails,
+    };
+    if ((this.pending.get(entry.key) ?? 0) > 0) return { ...base, state: "pending" };
+    if (thumbnails.length === this.renditions.length) return { ...base, state: "made" };
+    const record = await readFailureRecord(this.s3, { bucket: this.sourceBucket, key: entry.key });
+    const known = this.failures.get(entry.key);
+    if (record !== undefined && record.eTag === entry.eTag) {
+      const reason =
+        known?.code === record.code ? known.reason : `see ${this.service.failureRecord}`;
+      return { ...base, state: "failed", failure: { code: record.code, reason } };
+    }
+    if (known?.code === "INVOCATION_FAILED") return { ...base, state: "failed", failure: known };
+    // Not made and not refused: the queue or reconciliation has it.
+    return { ...base, state: "pending" };
+  }
+
+  /** The rendition's output when it was made from this very version with the configured spec. */
+  private async currentOutput(rendition: Rendition, entry: Entry): Promise<Thumbnail | undefined> {
+    const bucket = this.service.config.destBucket;
+    const key = rendition.keyOf(entry.key);
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const metadata = head.Metadata ?? {};
+      if (
+        metadata[METADATA.sourceETag] !== entry.eTag ||
+        metadata[METADATA.spec] !== rendition.spec
+      )
+        return undefined;
+      return {
+        rendition: rendition.name,
+        bucket,
+        key,
+        bytes: head.ContentLength ?? 0,
+        format: (head.ContentType ?? "").replace(/^image\//, ""),
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private emit(change: Change): void {
+    for (const listener of this.listeners) listener(change);
+  }
+}
+
+/** The decoded key of the event's object. */
+function keyOf(event: S3Event): string | undefined {
+  const encoded = event.Records[0]?.s3.object.key;
+  if (encoded === undefined) return undefined;
+  try {
+    return decodeEventKey(encoded);
+  } catch {
+    return undefined;
+  }
+}
