@@ -126,6 +126,7 @@ describe("thumbnailer make (real command)", () => {
     [["make", "--out", "x", "--colour", "red", "photos"], /Unknown option '--colour'/],
     [["frobnicate"], /unknown command "frobnicate"/],
     [["serve", "--port", "abc"], /--port must be 0..65535/],
+    [["serve", "--ui-port", "70000"], /--ui-port must be 0..65535/],
     [["serve", "--quality", "101"], /THUMB_QUALITY.*quality must be an integer from 1 to 100/],
     [["serve", "--dest-bucket", "source"], /would trigger the function again/],
   ])("exits 2 with a message on usage error %j", async (args, message) => {
@@ -156,6 +157,28 @@ describe("thumbnailer make (real command)", () => {
     }
   });
 
+  it("serve exits 1 naming --ui-port when the gallery's port is taken", async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const { port } = busy.address() as net.AddressInfo;
+    try {
+      const result = await runCli([
+        "serve",
+        "--port",
+        "0",
+        "--ui-port",
+        String(port),
+        "--data",
+        path.join(work, "data"),
+      ]);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${port} is in use (try --ui-port 0)`);
+    } finally {
+      busy.close();
+    }
+  });
+
   it("explains itself with --help", async () => {
     const top = await runCli(["--help"]);
     const make = await runCli(["make", "--help"]);
@@ -167,6 +190,8 @@ describe("thumbnailer make (real command)", () => {
     expect(serve.code).toBe(0);
     for (const flag of [
       "--port",
+      "--ui-port",
+      "--no-ui",
       "--data",
       "--source-bucket",
       "--dest-bucket",

@@ -20,9 +20,10 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-/** `thumbnailer serve --port 0 --data DIR`, resolved once its banner names the endpoint. */
+/** `thumbnailer serve --port 0 --ui-port 0 --data DIR`, resolved once its banner names the endpoint. */
 async function startServe(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, "serve", "--port", "0", "--data", dataDir], {
+  const args = [CLI, "serve", "--port", "0", "--ui-port", "0", "--data", dataDir];
+  const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -58,6 +59,7 @@ describe("local service crash safety (integration: real CLI process, SIGKILL)", 
   it("ends with every acknowledged upload thumbnailed after a SIGKILL during a burst", async () => {
     const images = await goodImages();
     const first = await startServe(dataDir);
+    expect(first.output()).toMatch(/^ {2}gallery {7}http:\/\/127\.0\.0\.1:\d+\/ /m);
     const s3 = localClient(first.endpoint);
     clients.push(s3);
     const acknowledged = new Map<string, string>(); // key -> ETag
