@@ -46,6 +46,8 @@ export function buildStacks(app: Construct, config: InfraConfig, options: BuildO
     failureQueueArn: dependencies.failureQueueArn,
     failureQueueName: dependencies.failureQueueName,
     failureQueueUrl: dependencies.failureQueueUrl,
+    backfillRoleArn: dependencies.backfillRoleArn,
+    backfillReportPrefix: dependencies.backfillReportPrefix,
     deployRoleArn: dependencies.deployRoleArn,
     deployRoleName: dependencies.deployRoleName,
   });

@@ -337,6 +337,65 @@ const rules: [string, () => void][] = [
     },
   ],
   [
+    "the backfill role is trusted by S3 Batch Operations only, from this account",
+    () => {
+      expect(statements(deps, "backfill-trust")).toEqual([
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["batchoperations.s3.amazonaws.com"] }],
+          condition: [
+            {
+              test: "StringEquals",
+              variable: "aws:SourceAccount",
+              values: [ref("aws_ecr_repository.repository.registry_id")],
+            },
+          ],
+        },
+      ]);
+    },
+  ],
+  [
+    "the backfill role invokes only this function, lists only the source, writes only its report prefix",
+    () => {
+      const [partition] = Object.keys(dataSources(deps, "aws_partition"));
+      const account = ref("aws_ecr_repository.repository.registry_id");
+      const destination = arnOf("destination-bucket");
+      expect(statements(deps, "backfill-permissions")).toEqual([
+        expect.objectContaining({
+          actions: ["lambda:InvokeFunction"],
+          resources: [
+            `arn:${ref(`data.aws_partition.${partition}.partition`)}:lambda:us-east-1:${account}:function:thumbs-sec`,
+          ],
+        }),
+        expect.objectContaining({
+          actions: ["s3:ListBucket"],
+          resources: [arnOf("source-bucket")],
+        }),
+        expect.objectContaining({
+          actions: ["s3:PutObject", "s3:GetObject"],
+          resources: [`${destination}/thumbnailer-backfill/*`],
+        }),
+        expect.objectContaining({ actions: ["s3:GetBucketLocation"], resources: [destination] }),
+      ]);
+      // The function the role may invoke is the one the Lambda stack creates.
+      const [fn] = Object.values(resources(lambda, "aws_lambda_function"));
+      expect(fn?.function_name).toBe("thumbs-sec");
+    },
+  ],
+  [
+    "the deploy role can neither create S3 Batch Operations jobs nor pass a role",
+    () => {
+      const deployActions = [
+        ...statements(deps, "deploy-permissions"),
+        ...statements(lambda, "deploy-function-permissions"),
+      ].flatMap((s) => s.actions ?? []);
+      expect(deployActions.length).toBeGreaterThan(0);
+      expect(
+        deployActions.filter((a) => a.startsWith("iam:") || a.startsWith("s3:CreateJob")),
+      ).toEqual([]);
+    },
+  ],
+  [
     "S3 may invoke the function only from the source bucket, in this account",
     () => {
       const permissions = Object.values(resources(lambda, "aws_lambda_permission"));

@@ -82,8 +82,19 @@ describe("synthesized stacks, default configuration", () => {
     const { text } = infra.stacks.dependencies;
     expect(text).not.toHaveResource(IamOpenidConnectProvider);
     expect(Object.keys(resources(infra.stacks.dependencies.json, "aws_iam_role"))).toEqual([
+      "backfill-role",
       "execution-role",
     ]);
+  });
+
+  it("outputs what `thumbnailer backfill --batch` reads: function, role, source prefix, report prefix", () => {
+    const outputs = infra.stacks.lambda.json.output ?? {};
+    expect(outputs["function-arn"]?.value).toBe("${aws_lambda_function.function.arn}");
+    expect(outputs["backfill-role-arn"]?.value).toMatch(
+      /^\$\{data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]+\}$/,
+    );
+    expect(outputs["backfill-report-prefix"]?.value).toBe("thumbnailer-backfill/");
+    expect(outputs["source-prefix"]?.value).toBe("");
   });
 
   it("runs a container image pinned by digest, sized for sharp, traced", () => {

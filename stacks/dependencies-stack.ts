@@ -1,6 +1,7 @@
 /**
  * Everything the function needs before it can exist: buckets, image repository, execution role,
- * log group, failure queue, and the GitHub Actions deploy role. The Lambda stack reads the plain
+ * log group, failure queue, the S3 Batch Operations role for backfills, and the GitHub Actions
+ * deploy role. The Lambda stack reads the plain
  * values below through cross-stack references.
  */
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
@@ -22,6 +23,13 @@ export type DependenciesStackProps = StackBaseProps;
 
 const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 
+/**
+ * Where S3 Batch Operations backfill jobs write their manifest and completion report: in the
+ * destination bucket, which notifies nothing, at its root, outside DEST_PREFIX (with the default
+ * empty DEST_PREFIX, only a source key starting with it could have its thumbnail land here).
+ */
+export const BACKFILL_REPORT_PREFIX = "thumbnailer-backfill/";
+
 /** Object ARN pattern for the keys under `prefix` ("" = the whole bucket). */
 const objects = (bucketArn: string, prefix: string) => `${bucketArn}/${prefix}*`;
 
@@ -38,6 +46,9 @@ export class DependenciesStack extends TerraformStack {
   public readonly failureQueueArn: string;
   public readonly failureQueueName: string;
   public readonly failureQueueUrl: string;
+  /** The role S3 Batch Operations assumes to run `thumbnailer backfill --batch` jobs. */
+  public readonly backfillRoleArn: string;
+  public readonly backfillReportPrefix = BACKFILL_REPORT_PREFIX;
   /** Set only when a GitHub repository is configured. */
   public readonly deployRoleArn?: string;
   public readonly deployRoleName?: string;
@@ -184,6 +195,54 @@ export class DependenciesStack extends TerraformStack {
         ],
       }).json,
     });
+
+    // Backfill role: trusted by S3 Batch Operations in this account only; invokes this function,
+    // lists the source for the job's manifest, writes the manifest and report to their prefix.
+    // (functionArn: built above, as the function is in the Lambda stack, which depends on this one.)
+    const backfillRole = new IamRole(this, "backfill-role", {
+      name: roleName(config, "backfill"),
+      assumeRolePolicy: new DataAwsIamPolicyDocument(this, "backfill-trust", {
+        statement: [
+          {
+            actions: ["sts:AssumeRole"],
+            principals: [{ type: "Service", identifiers: ["batchoperations.s3.amazonaws.com"] }],
+            condition: [
+              { test: "StringEquals", variable: "aws:SourceAccount", values: [this.accountId] },
+            ],
+          },
+        ],
+      }).json,
+    });
+    new IamRolePolicy(this, "backfill-policy", {
+      name: "backfill",
+      role: backfillRole.name,
+      policy: new DataAwsIamPolicyDocument(this, "backfill-permissions", {
+        statement: [
+          {
+            sid: "InvokeThisFunction",
+            actions: ["lambda:InvokeFunction"],
+            resources: [functionArn],
+          },
+          {
+            // The manifest generator lists the source; the function itself reads the objects.
+            sid: "ListSourceForManifest",
+            actions: ["s3:ListBucket"],
+            resources: [sourceArn],
+          },
+          {
+            sid: "WriteManifestAndReport",
+            actions: ["s3:PutObject", "s3:GetObject"],
+            resources: [objects(destinationArn, BACKFILL_REPORT_PREFIX)],
+          },
+          {
+            sid: "LocateReportBucket",
+            actions: ["s3:GetBucketLocation"],
+            resources: [destinationArn],
+          },
+        ],
+      }).json,
+    });
+    this.backfillRoleArn = backfillRole.arn;
 
     // GitHub Actions deploy role: only this repository's main branch, only this deployment
     if (config.githubRepository !== undefined) {

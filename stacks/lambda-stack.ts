@@ -37,6 +37,8 @@ export interface LambdaStackProps extends StackBaseProps {
   readonly failureQueueArn: string;
   readonly failureQueueName: string;
   readonly failureQueueUrl: string;
+  readonly backfillRoleArn: string;
+  readonly backfillReportPrefix: string;
   readonly deployRoleArn?: string;
   readonly deployRoleName?: string;
 }
@@ -261,6 +263,23 @@ export class LambdaStack extends TerraformStack {
     output("function-name", fn.functionName, "The thumbnail function");
     output("repository-url", props.repositoryUrl, "ECR repository of the function's image");
     output("failure-queue-url", props.failureQueueUrl, "Events that exhausted their retries");
+    // What `thumbnailer backfill --batch` reads to create its S3 Batch Operations job
+    output("function-arn", fn.arn, "The thumbnail function's ARN (backfill jobs invoke it)");
+    output(
+      "source-prefix",
+      config.notificationPrefix,
+      "Only keys under this prefix are thumbnailed",
+    );
+    output(
+      "backfill-role-arn",
+      props.backfillRoleArn,
+      "Role S3 Batch Operations backfill jobs run as",
+    );
+    output(
+      "backfill-report-prefix",
+      props.backfillReportPrefix,
+      "Where backfill jobs write their manifest and report, in the destination bucket",
+    );
     if (props.deployRoleArn !== undefined) {
       output("deploy-role-arn", props.deployRoleArn, "Role GitHub Actions assumes to deploy");
     }
