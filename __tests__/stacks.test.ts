@@ -380,7 +380,7 @@ describe("two deployments in one account, in two regions", () => {
     });
     try {
       const roles = Object.values(resources(infra.stacks.dependencies.json, "aws_iam_role"));
-      expect(roles).toHaveLength(2);
+      expect(roles).toHaveLength(3);
       for (const role of roles) expect(String(role.name).length).toBeLessThanOrEqual(64);
     } finally {
       infra.cleanup();
