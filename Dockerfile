@@ -7,8 +7,10 @@
 #   docker buildx build --platform linux/arm64 --provenance=false -t thumbnailer:dev .
 # scripts/push-image.sh does exactly this and pushes; docs/ship.md explains the rest.
 #
-# __tests__/container.test.ts replays this file without Docker (it reads the stages, WORKDIR,
-# COPY, RUN and ENV lines and CMD), so keep to plain instructions it understands.
+# __tests__/container.test.ts replays this file without Docker (it parses it with dockerfile-ast
+# and carries out FROM, ARG, WORKDIR, COPY, RUN, ENV and CMD; it refuses what it cannot replay).
+# The image-input hash (stacks/image-inputs.ts) covers this file, .dockerignore, every file COPYed
+# from the build context and, of a COPYed folder, only the files the bundle is built from.
 #
 # The deps and build stages run on the build machine's own architecture ($BUILDPLATFORM): npm
 # picks sharp's binaries for the target by flag and the bundle is plain JavaScript, so a
@@ -27,19 +29,16 @@ RUN case "$TARGETARCH" in \
     esac \
  && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --os=linux --cpu="$cpu" --libc=glibc
 
-# The handler as one minified CommonJS file, for a short cold start: one file to read instead of
-# hundreds, and the AWS SDK taken from its ES modules (--main-fields=module,main) so the S3
-# commands the handler never sends are left out. sharp (native addon) and libheif-js (2 MB of
-# WebAssembly, loaded on the first HEIC) stay external and load from node_modules. --keep-names
-# keeps class and function names in logs and stack traces. esbuild runs at the version the
-# lockfile pins.
+# The handler as one minified CommonJS file (scripts/bundle.js holds the esbuild options and
+# says why each is there). esbuild runs at the version the lockfile pins, installed beside the
+# bundle script only: the production node_modules the runtime stage copies stay as they are.
 FROM deps AS build
 COPY tsconfig.json ./
+COPY scripts/bundle.js scripts/
 COPY handler/ handler/
-RUN npx --yes "esbuild@$(node -p 'require("./package-lock.json").packages["node_modules/esbuild"].version')" \
-      handler/index.ts --bundle --platform=node --target=node24 --format=cjs \
-      --main-fields=module,main --minify --keep-names \
-      --external:sharp --external:libheif-js --log-level=warning --outfile=dist/index.js
+RUN npm install --prefix=scripts --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+      "esbuild@$(node -p 'require("./package-lock.json").packages["node_modules/esbuild"].version')" \
+ && node scripts/bundle.js
 
 # The runtime: AWS's Lambda base image for Node.js 24 (Amazon Linux 2023, supported until
 # April 2028). Its LAMBDA_TASK_ROOT is /var/task; CMD names <file>.<export> in it.

@@ -1,8 +1,8 @@
 /**
  * Container image contract (integration: real npm, esbuild, sharp, s3rver; no Docker).
  *
- * No Docker engine runs here, so this test does what the Dockerfile does: it reads the
- * Dockerfile and replays its stages (__tests__/support/dockerfile.ts) for linux/amd64 and
+ * No Docker engine runs here, so this test does what the Dockerfile does: it parses the
+ * Dockerfile (dockerfile-ast) and replays its stages (__tests__/support/dockerfile.ts) for linux/amd64 and
  * linux/arm64: production dependencies installed from the lockfile with npm's --os/--cpu flags,
  * the bundle built, both copied into the runtime stage's LAMBDA_TASK_ROOT. Then, in a fresh
  * Node process that sees only that layout, it loads the handler named by CMD and makes real
@@ -33,9 +33,17 @@ import {
 } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import sharp from "sharp";
-import { cmdOf, type Dockerfile, parseDockerfile, type Stage } from "../local/dockerfile";
 import { LOCAL_CREDENTIALS } from "../local/serve/service";
-import { dockerignore, inStage, replay, type StageResult } from "./support/dockerfile";
+import {
+  cmdOf,
+  type Dockerfile,
+  dockerignore,
+  inStage,
+  readDockerfile,
+  replay,
+  type Stage,
+  type StageResult,
+} from "./support/dockerfile";
 import { heicFromPng, markedImage } from "./support/images";
 import { localClient } from "./support/local-s3";
 import { s3Event } from "./support/s3-events";
@@ -45,7 +53,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   engines: { node: string };
   devDependencies: Record<string, string>;
 };
-const dockerfile: Dockerfile = parseDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+const dockerfile: Dockerfile = readDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
 const runtimeStage: Stage = (() => {
   const last = dockerfile.stages[dockerfile.stages.length - 1];
   if (last === undefined) throw new Error("the Dockerfile has no stages");
@@ -102,9 +110,9 @@ describe("Dockerfile", () => {
     // Assert: CMD is <file>.<export> in LAMBDA_TASK_ROOT
     expect(cmdOf(runtimeStage)).toEqual(["index.handler"]);
     // The runtime stage only copies; every stage that RUNs does so on the build platform.
-    expect(runtimeStage.instructions.map((i) => i.keyword)).not.toContain("RUN");
+    expect(runtimeStage.instructions.map((i) => i.getKeyword())).not.toContain("RUN");
     for (const stage of dockerfile.stages) {
-      if (stage.instructions.some((i) => i.keyword === "RUN")) {
+      if (stage.instructions.some((i) => i.getKeyword() === "RUN")) {
         const parent = dockerfile.stages.find((s) => s.name === stage.from);
         expect(stage.platform ?? parent?.platform).toBe("$BUILDPLATFORM");
       }
@@ -135,7 +143,13 @@ describe("Dockerfile", () => {
     ]) {
       expect([path, ignored(path)]).toEqual([path, true]);
     }
-    for (const path of ["package.json", "package-lock.json", "tsconfig.json", "handler/index.ts"]) {
+    for (const path of [
+      "package.json",
+      "package-lock.json",
+      "tsconfig.json",
+      "scripts/bundle.js",
+      "handler/index.ts",
+    ]) {
       expect([path, ignored(path)]).toEqual([path, false]);
     }
   });

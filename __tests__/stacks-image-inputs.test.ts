@@ -1,21 +1,40 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+/**
+ * The image-input hash: it changes when what the container image is built from changes, and only
+ * then. Integration: real esbuild (its metafile) over a small project laid out like this one,
+ * with this repository's Dockerfile, .dockerignore, tsconfig.json and bundle script.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
+import { bundleInputs } from "../lib/bundle";
 import { hashImageInputs } from "../stacks/image-inputs";
+
+const ROOT = join(__dirname, "..");
 
 describe("hashImageInputs", () => {
   let root: string;
   const write = (path: string, text: string) => {
-    mkdirSync(join(root, path, ".."), { recursive: true });
+    mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   };
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), "thumbnailer-inputs-"));
-    write("Dockerfile", "FROM scratch\n");
+    for (const file of ["Dockerfile", ".dockerignore", "tsconfig.json", "scripts/bundle.js"]) {
+      mkdirSync(dirname(join(root, file)), { recursive: true });
+      copyFileSync(join(ROOT, file), join(root, file));
+    }
+    write("package.json", '{ "name": "fixture" }\n');
     write("package-lock.json", "{}\n");
-    write("handler/index.ts", "export const handler = 1;\n");
-    write("handler/engine/index.ts", "export {};\n");
+    write("handler/index.ts", 'export { handler } from "./engine";\n');
+    write("handler/engine/index.ts", "export const handler = () => 1;\n");
+    // Laptop-only code, including a file in handler/ that the bundle does not import.
+    write("handler/laptop-only.ts", "export const onlyLocal = 1;\n");
+    write("lib/reconcile.ts", 'export { handler } from "../handler/engine";\n');
+    write("local/cli.ts", 'export { onlyLocal } from "../handler/laptop-only";\n');
+    write("__tests__/handler.test.ts", "// a test\n");
+    write("docs/handler.md", "# docs\n");
+    write("README.md", "# readme\n");
     write("stacks/lambda-stack.ts", "// infrastructure\n");
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -25,29 +44,55 @@ describe("hashImageInputs", () => {
     expect(hashImageInputs(root)).toBe(hashImageInputs(root));
   });
 
-  it.each(["Dockerfile", "package-lock.json", "handler/engine/index.ts"])(
-    "changes when %s changes",
-    (path) => {
-      const before = hashImageInputs(root);
-      write(path, "changed\n");
-      expect(hashImageInputs(root)).not.toBe(before);
-    },
-  );
-
-  it("changes when a handler file is added or renamed", () => {
+  it.each([
+    ["Dockerfile", "FROM scratch\n"],
+    [".dockerignore", "*\n"],
+    ["package.json", '{ "name": "fixture", "version": "2.0.0" }\n'],
+    ["package-lock.json", '{ "lockfileVersion": 3 }\n'],
+    ["tsconfig.json", '{ "compilerOptions": { "strict": true } }\n'],
+    [
+      "scripts/bundle.js",
+      "module.exports = { BUNDLE_OPTIONS: { entryPoints: ['handler/index.ts'] } };\n",
+    ],
+    ["handler/index.ts", 'export { handler } from "./engine"; // changed\n'],
+    ["handler/engine/index.ts", "export const handler = () => 2;\n"],
+  ])("changes when %s changes", (path, text) => {
     const before = hashImageInputs(root);
-    write("handler/new.ts", "export {};\n");
-    const added = hashImageInputs(root);
-    rmSync(join(root, "handler/new.ts"));
-    write("handler/renamed.ts", "export {};\n");
-    expect(added).not.toBe(before);
-    expect(hashImageInputs(root)).not.toBe(added);
+    write(path, text);
+    expect(hashImageInputs(root)).not.toBe(before);
   });
 
-  it("ignores files that are not in the image", () => {
+  it("changes when the bundle starts importing another file", () => {
     const before = hashImageInputs(root);
-    write("stacks/lambda-stack.ts", "// changed infrastructure\n");
-    write("README.md", "docs\n");
+    write("handler/engine/index.ts", 'export { handler } from "./thumbnail";\n');
+    write("handler/engine/thumbnail.ts", "export const handler = () => 1;\n");
+    expect(hashImageInputs(root)).not.toBe(before);
+  });
+
+  it.each([
+    "handler/laptop-only.ts",
+    "lib/reconcile.ts",
+    "local/cli.ts",
+    "__tests__/handler.test.ts",
+    "docs/handler.md",
+    "README.md",
+    "stacks/lambda-stack.ts",
+  ])("does not change when %s (not in the image) changes", (path) => {
+    const before = hashImageInputs(root);
+    write(path, "// changed\n");
+    write(`${dirname(path)}/added-beside.ts`, "// a new laptop-only file\n");
     expect(hashImageInputs(root)).toBe(before);
+  });
+});
+
+describe("handler/ (this repository)", () => {
+  it("holds only the bundle's inputs (and type declarations)", () => {
+    const inputs = new Set(bundleInputs(ROOT));
+    const files = readdirSync(join(ROOT, "handler"), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && !entry.name.endsWith(".d.ts"))
+      .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)).split(sep).join("/"));
+
+    expect(files.length).toBeGreaterThan(10);
+    expect(files.filter((file) => !inputs.has(file))).toEqual([]);
   });
 });

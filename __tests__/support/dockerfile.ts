@@ -1,31 +1,34 @@
 /**
- * Replays a Dockerfile without Docker, for the container contract test (the file is read by
- * local/dockerfile.ts, which the benchmark shares).
- *
- * Each stage gets its own folder standing in for its filesystem root. The replay understands the
- * instructions our Dockerfile uses and refuses any other, so the file and the test cannot drift
- * apart silently:
+ * Replays a Dockerfile without Docker, for the container contract test. The file is parsed by
+ * dockerfile-ast (the parser behind VS Code's Dockerfile support: continuations, comments,
+ * quoting, exec and shell forms, parser directives), so the Dockerfile may use any syntax Docker
+ * accepts. The replay carries out what shapes the image's files and refuses what it cannot
+ * model, so the file and the test cannot drift apart silently:
  *   FROM [--platform=...] <image | earlier stage> [AS name]  (an image starts from an empty root
  *        plus the environment it is known to set, see BASE_IMAGE_ENV; a stage starts from a copy)
  *   ARG name[=default]      (TARGETARCH, TARGETPLATFORM, BUILDPLATFORM are given by the replay)
  *   WORKDIR path
- *   COPY [--from=stage] src... dest   (build-context sources honour .dockerignore)
- *   RUN <shell command>     (run by /bin/sh in the stage's WORKDIR folder; it must use relative
- *                            paths, which is what keeps it inside the stage's folder)
+ *   COPY [--from=stage] src... dest   (build-context sources honour .dockerignore; --chown,
+ *                                      --chmod and --link are accepted and change nothing here)
+ *   RUN <command>           (shell form by /bin/sh, exec form directly, in the stage's WORKDIR
+ *                            folder; it must use relative paths, which keeps it in that folder)
  *   ENV name=value ...      (the stage's environment: later instructions and StageResult.env)
- *   CMD ["..."]
+ *   CMD, LABEL, EXPOSE, STOPSIGNAL, HEALTHCHECK, MAINTAINER   (metadata: nothing to replay)
+ * Each stage gets its own folder standing in for its filesystem root.
  */
 
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, posix, relative } from "node:path";
 import {
-  type Dockerfile,
-  envAssignments,
-  imageRepository,
-  type Stage,
-  substitute,
-} from "../../local/dockerfile";
+  type Arg,
+  type Copy,
+  DockerfileParser,
+  type Env,
+  type From,
+  type Instruction,
+  JSONInstruction,
+} from "dockerfile-ast";
 
 /** Environment the base images we build on set (from their published Dockerfiles). */
 export const BASE_IMAGE_ENV: Record<string, Record<string, string>> = {
@@ -35,6 +38,78 @@ export const BASE_IMAGE_ENV: Record<string, Record<string, string>> = {
   },
   "public.ecr.aws/docker/library/node": {},
 };
+
+/** Instructions that only set image metadata: nothing to replay. */
+const METADATA = new Set(["CMD", "LABEL", "EXPOSE", "STOPSIGNAL", "HEALTHCHECK", "MAINTAINER"]);
+
+// Reading --------------------------------------------------------------------------------------
+
+export interface Stage {
+  readonly index: number;
+  readonly name: string | undefined;
+  /** The image or stage named by FROM. */
+  readonly from: string;
+  /** FROM's --platform flag, if any (e.g. "$BUILDPLATFORM"). */
+  readonly platform: string | undefined;
+  readonly instructions: Instruction[];
+}
+
+export interface Dockerfile {
+  /** ARGs declared before the first FROM. */
+  readonly globalArgs: Arg[];
+  readonly stages: Stage[];
+}
+
+/** Parses a Dockerfile and splits its instructions into stages. */
+export function readDockerfile(text: string): Dockerfile {
+  const parsed = DockerfileParser.parse(text);
+  const stages: Stage[] = [];
+  for (const instruction of parsed.getInstructions()) {
+    if (instruction.getKeyword() === "FROM") {
+      const from = instruction as From;
+      stages.push({
+        index: stages.length,
+        name: from.getBuildStage() ?? undefined,
+        from: from.getImage() ?? "",
+        platform: from.getPlatformFlag()?.getValue() ?? undefined,
+        instructions: [],
+      });
+    } else {
+      stages.at(-1)?.instructions.push(instruction);
+    }
+  }
+  return { globalArgs: parsed.getInitialARGs(), stages };
+}
+
+/** The exec-form (JSON array) words of CMD, RUN or COPY; empty for the shell form. */
+function execForm(instruction: Instruction): string[] {
+  if (!(instruction instanceof JSONInstruction)) return [];
+  return instruction.getJSONStrings().map((s) => s.getJSONValue());
+}
+
+/** The final stage's CMD as an exec-form array. */
+export function cmdOf(stage: Stage): string[] {
+  const cmd = stage.instructions.filter((i) => i.getKeyword() === "CMD").pop();
+  if (cmd === undefined) throw new Error("the final stage has no CMD");
+  const words = execForm(cmd);
+  if (words.length === 0) throw new Error(`CMD must be in exec form, got ${cmd.toString()}`);
+  return words;
+}
+
+/** The base image's repository, without tag or digest. */
+function imageRepository(image: string): string {
+  return image.replace(/@sha256:[0-9a-f]+$/, "").replace(/:[^/:]+$/, "");
+}
+
+/** $NAME and ${NAME} from the environment before this instruction, as Docker substitutes them. */
+function substitute(value: string, env: Record<string, string>, line: number): string {
+  return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, braced?: string, bare?: string) => {
+    const name = (braced ?? bare) as string;
+    const found = env[name];
+    if (found === undefined) throw new Error(`Dockerfile line ${line}: $${name} is not set`);
+    return found;
+  });
+}
 
 // .dockerignore ---------------------------------------------------------------------------------
 
@@ -178,27 +253,45 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
     }
     const at = (path: string) => join(root, posix.resolve(workdir, path));
 
-    for (const { keyword, args, line } of stage.instructions) {
+    for (const instruction of stage.instructions) {
+      const keyword = instruction.getKeyword();
+      const line = instruction.getRange().start.line + 1;
+      const words = () => {
+        const exec = execForm(instruction);
+        const plain = exec.length > 0 ? exec : instruction.getArguments().map((a) => a.getValue());
+        return plain.map((word) => substitute(word, env, line));
+      };
+      if (METADATA.has(keyword)) continue;
       switch (keyword) {
         case "ARG": {
-          const [name, value] = args.split("=", 2) as [string, string | undefined];
-          const global = dockerfile.globalArgs
-            .map((g) => g.args.split("=", 2))
-            .find(([n]) => n === name)?.[1];
-          const resolved = automatic[name] ?? value ?? global;
-          if (resolved === undefined)
-            throw new Error(`Dockerfile line ${line}: ARG ${name} has no value`);
-          env[name] = resolved;
+          for (const property of (instruction as Arg).getProperties()) {
+            const name = property.getName();
+            const global = dockerfile.globalArgs
+              .flatMap((g) => g.getProperties())
+              .find((g) => g.getName() === name)
+              ?.getValue();
+            const resolved = automatic[name] ?? property.getValue() ?? global;
+            if (resolved === undefined || resolved === null)
+              throw new Error(`Dockerfile line ${line}: ARG ${name} has no value`);
+            env[name] = resolved;
+          }
           break;
         }
         case "WORKDIR":
-          workdir = posix.resolve(workdir, substitute(args, env, line));
+          workdir = posix.resolve(workdir, words().join(" "));
           mkdirSync(join(root, workdir), { recursive: true });
           break;
         case "COPY": {
-          const words = substitute(args, env, line).split(/\s+/);
-          const from = words.find((w) => w.startsWith("--from="))?.slice("--from=".length);
-          const paths = words.filter((w) => !w.startsWith("--"));
+          const flags = (instruction as Copy).getFlags().map((f) => f.getName());
+          const unknown = flags.filter((f) => !["from", "chown", "chmod", "link"].includes(f));
+          if (unknown.length > 0) {
+            throw new Error(
+              `Dockerfile line ${line}: the contract test cannot replay COPY --${unknown.join(" --")}; ` +
+                `teach __tests__/support/dockerfile.ts what it does`,
+            );
+          }
+          const from = (instruction as Copy).getFromFlag()?.getValue() ?? undefined;
+          const paths = words();
           const dest = paths.pop() as string;
           const targetIsDir = dest.endsWith("/") || paths.length > 1;
           for (const src of paths) {
@@ -222,18 +315,24 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
           }
           break;
         }
-        case "RUN":
-          execFileSync("/bin/sh", ["-c", args], {
+        case "RUN": {
+          // Exec form runs the program itself; shell form hands the whole command to /bin/sh.
+          const exec = execForm(instruction);
+          const [program, ...args] =
+            exec.length > 0 ? exec : ["/bin/sh", "-c", instruction.getArgumentsContent() ?? ""];
+          execFileSync(program as string, args, {
             cwd: join(root, workdir),
             env: { ...process.env, ...options.runEnv, ...env },
             stdio: ["ignore", "pipe", "pipe"],
             maxBuffer: 64 * 1024 * 1024,
           });
           break;
+        }
         case "ENV":
-          Object.assign(env, envAssignments(args, env, line));
-          break;
-        case "CMD":
+          for (const property of (instruction as Env).getProperties()) {
+            // As Docker does, $VARS refer to the environment before this instruction.
+            env[property.getName()] = substitute(property.getValue() ?? "", env, line);
+          }
           break;
         default:
           throw new Error(

@@ -4,7 +4,7 @@
  * thumbnail written to a local S3-protocol server (s3rver), over several processes. Measured
  * for bare Node (the floor), the plain sharp + S3 client handler the target is stated against,
  * the handler as compiled (dist/handler/index.js) and the handler bundled the way the
- * Dockerfile's build stage bundles it (or a bundle given with --bundle); on Node >= 22.1 also
+ * image's build stage bundles it (scripts/bundle.js) (or a bundle given with --bundle); on Node >= 22.1 also
  * that bundle with a warm V8 compile cache. `--node` runs them on another Node binary, e.g. the
  * Lambda runtime's major version.
  */
@@ -18,10 +18,10 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import { createS3Client } from "../../handler/s3-client";
 import { normalizeETag } from "../../handler/s3-event";
+import { buildBundle } from "../../lib/bundle";
 import { createSequencer, s3Event } from "../../lib/synthetic-event";
 import { LOCAL_CREDENTIALS } from "../serve/service";
 import type { CorpusImage } from "./corpus";
-import { dockerfileEsbuildArgs } from "./dockerfile";
 import { percentile, round } from "./stats";
 
 export interface ColdStartVariant {
@@ -78,7 +78,7 @@ export async function benchColdStart(options: Options): Promise<ColdStartResult>
   ];
   const bundle = options.bundle
     ? resolve(options.bundle)
-    : await buildBundle(options.cacheDir, version, notes);
+    : await bundleFor(options.cacheDir, version, notes);
   if (bundle) variants.push({ name: "bundle", module: bundle });
   if (bundle && (await supportsCompileCache(node))) {
     const cache = join(directory, "compile-cache");
@@ -250,28 +250,20 @@ function probeOnce(
 }
 
 /**
- * The handler bundled exactly as the Dockerfile's build stage bundles it: the esbuild arguments
- * are read from its RUN line (so the bench cannot drift from what ships), with only the output
- * file and the target changed to the measured Node. Placed under the cache folder inside the
- * repository so the external modules (sharp, libheif-js) resolve from its node_modules.
+ * The handler bundled as the image's build stage bundles it (scripts/bundle.js's options), with
+ * only the output file and the target changed to the measured Node. Placed under the cache folder
+ * inside the repository so the external modules (sharp, libheif-js) resolve from its node_modules.
  */
-async function buildBundle(
+async function bundleFor(
   cacheDir: string,
   nodeVersion: string,
   notes: string[],
 ): Promise<string | undefined> {
-  const root = resolve(__dirname, "../../..");
   const outfile = join(cacheDir, "bundle", "index.js");
+  const target = `node${nodeVersion.replace(/^v/, "").split(".")[0]}`;
   try {
-    const args = dockerfileEsbuildArgs(await readFile(join(root, "Dockerfile"), "utf8"))
-      .filter((arg) => !arg.startsWith("--outfile=") && !arg.startsWith("--target="))
-      .concat(
-        `--outfile=${outfile}`,
-        `--target=node${nodeVersion.replace(/^v/, "").split(".")[0]}`,
-      );
-    // The native binary, or a JS shim with a shebang where install scripts did not run.
-    await exec(require.resolve("esbuild/bin/esbuild"), args, { cwd: root });
-    notes.push(`bundle: esbuild ${args.join(" ")} (the Dockerfile's arguments)`);
+    await buildBundle(resolve(__dirname, "../../.."), { outfile, target });
+    notes.push(`bundle: scripts/bundle.js's esbuild options, target ${target}`);
     return outfile;
   } catch (error) {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);

@@ -1,30 +1,25 @@
 /**
- * Reads what ships from the Dockerfile, so the benchmark measures the image's settings rather
- * than a copy of them that could drift: the esbuild arguments of the build stage and the
- * environment the runtime stage sets.
+ * The environment the container image's runtime stage sets (its ENV instructions), so the
+ * benchmark runs the engine with the settings that ship rather than a copy of them that could
+ * drift. Parsed with dockerfile-ast, the parser behind VS Code's Dockerfile support.
  */
-import { envAssignments, parseDockerfile } from "../dockerfile";
+import { DockerfileParser } from "dockerfile-ast";
 
-/** The arguments after the esbuild command in the Dockerfile's RUN instruction that invokes it. */
-export function dockerfileEsbuildArgs(dockerfile: string): string[] {
-  const run = parseDockerfile(dockerfile)
-    .stages.flatMap((stage) => stage.instructions)
-    .find((i) => i.keyword === "RUN" && /\besbuild\b/.test(i.args));
-  if (!run) throw new Error("no esbuild command found in the Dockerfile");
-  // `npx --yes "esbuild@$(...version...)" <args>`, or plainly `esbuild <args>`.
-  const line = run.args;
-  const rest = line.includes(')"')
-    ? line.slice(line.lastIndexOf(')"') + 2)
-    : line.slice(line.search(/\besbuild\b/) + "esbuild".length);
-  return rest.trim().split(/\s+/);
-}
-
-/** The `ENV name=value` settings of the final (runtime) stage. */
-export function dockerfileRuntimeEnv(dockerfile: string): Record<string, string> {
-  const runtime = parseDockerfile(dockerfile).stages.at(-1);
+export function runtimeEnv(dockerfile: string): Record<string, string> {
+  const parsed = DockerfileParser.parse(dockerfile);
+  const runtimeFrom = parsed.getFROMs().at(-1)?.getRange().start.line ?? 0;
   const env: Record<string, string> = {};
-  for (const i of runtime?.instructions ?? []) {
-    if (i.keyword === "ENV") Object.assign(env, envAssignments(i.args, env, i.line));
+  for (const instruction of parsed.getENVs()) {
+    if (instruction.getRange().start.line < runtimeFrom) continue;
+    for (const property of instruction.getProperties()) {
+      const value = property.getValue() ?? "";
+      if (value.includes("$")) {
+        throw new Error(
+          `Dockerfile: ENV ${property.getName()}=${value}: the bench reads literal values only`,
+        );
+      }
+      env[property.getName()] = value;
+    }
   }
   return env;
 }

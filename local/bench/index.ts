@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { pillowRunner, vipsRunner } from "./compare";
 import { type Corpus, type CorpusImage, folderCorpus, generatedCorpus } from "./corpus";
-import { dockerfileRuntimeEnv } from "./dockerfile";
+import { runtimeEnv } from "./dockerfile";
 import { benchEngines, nodeRunner, type Runner } from "./engine";
 import { type BenchReport, corpusSummary, formatReport, ratios, targets } from "./report";
 
@@ -35,8 +35,8 @@ Options:
   --also-env K=V     also run the engine with this environment variable changed (repeatable;
                      K= unsets it), interleaved with the engine as it ships, e.g.
                      --also-env MALLOC_ARENA_MAX= (without the image's setting)
-  --bundle FILE      the handler bundle to measure at cold start (default: bundled here with
-                     the Dockerfile's esbuild flags, into the cache folder)
+  --bundle FILE      the handler bundle to measure at cold start (default: bundled here by
+                     scripts/bundle.js's options, as the image does, into the cache folder)
   --node PATH        the Node binary for the cold-start processes (default: this one), e.g. a
                      Node 24 like the Lambda image's; on Node >= 22.1 the compile cache is measured too
   --cache DIR        where the generated corpus is kept (default .bench-cache)
@@ -122,9 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     log("engine benchmark");
     // The engine runs with the environment the container image sets (Dockerfile ENV), so its
     // figures are those of what ships; the plain sharp pipeline runs without it.
-    const shipped = dockerfileRuntimeEnv(
-      readFileSync(join(__dirname, "../../../Dockerfile"), "utf8"),
-    );
+    const shipped = runtimeEnv(readFileSync(join(__dirname, "../../../Dockerfile"), "utf8"));
     const settings = Object.entries(shipped).map(([k, v]) => `${k}=${v}`);
     if (settings.length > 0)
       notes.push(`engine environment from the Dockerfile's runtime stage: ${settings.join(" ")}`);
