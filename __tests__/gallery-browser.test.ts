@@ -185,6 +185,22 @@ describe("gallery page (integration: real Chromium, real service)", () => {
     expect(alt).toBe(`thumbnail of ${XSS_KEY}`);
   });
 
+  it("uploads photos dropped on the page", async () => {
+    const bytes = JSON.stringify([...(photos[0]?.buffer ?? [])]);
+    // A drop as the browser delivers it: a DataTransfer holding a File (built in the page).
+    const dataTransfer = await page.evaluateHandle(`(() => {
+      const transfer = new DataTransfer();
+      const file = new File([new Uint8Array(${bytes})], "dropped.jpg", { type: "image/jpeg" });
+      transfer.items.add(file);
+      return transfer;
+    })()`);
+
+    await page.dispatchEvent("#objects", "dragover", { dataTransfer });
+    await page.dispatchEvent("#objects", "drop", { dataTransfer });
+
+    await shownThumbnail("dropped.jpg");
+  });
+
   it("uploads with the keyboard only", async () => {
     await page.locator("body").click({ position: { x: 1, y: 1 } });
     let focused = "";
