@@ -3,7 +3,7 @@
  * folder of generated images and bad files.
  */
 
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -116,6 +116,30 @@ describe("thumbnailer make (real command)", () => {
       expect(info.width).toBeLessThanOrEqual(64);
       expect(line.width).toBe(info.width);
     }
+  });
+
+  it("replaces an existing thumbnail by renaming a complete file over it, never writing into it", async () => {
+    // Arrange: a previous thumbnail, hard-linked to stand for a reader that has it open (a
+    // write in place would change what the reader sees; a rename leaves its file alone).
+    const image = good[0] as GoodImage;
+    const output = path.join(work, "replace", `${path.parse(image.name).name}.jpg`);
+    await mkdir(path.dirname(output), { recursive: true });
+    await writeFile(output, "the previous thumbnail");
+    const reader = path.join(work, "replace-reader.jpg");
+    await link(output, reader);
+
+    // Act
+    const result = await runCli(["make", "--out", "replace", path.join("photos", image.name)], {
+      cwd: work,
+    });
+
+    // Assert
+    expect(result.code).toBe(0);
+    expect(await readFile(reader, "utf8")).toBe("the previous thumbnail");
+    expect(await imageInfo(await readFile(output))).toMatchObject({ format: "jpeg" });
+    expect(await filesUnder(path.join(work, "replace"))).toEqual([
+      path.relative(path.join(work, "replace"), output),
+    ]);
   });
 
   it.each([

@@ -1,13 +1,21 @@
 /**
  * The local service's crash-safe s3rver store (integration: real s3rver on a free port): an
- * object being written is invisible until complete, and damaged side files are repaired.
+ * object being written is invisible until complete, its side files (metadata, md5, tags) are
+ * replaced by rename, and damaged side files are repaired.
  */
 
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { link, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CopyObjectCommand,
+  GetObjectTaggingCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { repairStore } from "../local/serve/repair-store";
 import { type S3Server, startS3Server } from "../local/serve/s3-server";
 import { get, localClient, put } from "./support/local-s3";
@@ -82,5 +90,66 @@ describe("crash-safe s3rver store (integration)", () => {
     expect(removed).toEqual([path.join(dir, "s3", "bucket", "a", "one.jpg._S3rver_metadata.json")]);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: "bucket" }));
     expect(listed.Contents?.map((object) => object.Key).sort()).toEqual(["a/one.jpg", "two.jpg"]);
+  });
+
+  it("replaces metadata, md5 and tags by rename, so a reader of the previous files never sees them change", async () => {
+    // Arrange: an object with metadata, md5 and tags, each side file hard-linked to stand for a
+    // reader that has it open (a write in place would change what the reader sees).
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: "bucket",
+        Key: "photo.jpg",
+        Body: Buffer.from("old bytes"),
+        Metadata: { version: "old" },
+      }),
+    );
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: "bucket",
+        Key: "photo.jpg",
+        Tagging: { TagSet: [{ Key: "version", Value: "old" }] },
+      }),
+    );
+    const bucketDir = path.join(dir, "s3", "bucket");
+    const sideFiles = (await readdir(bucketDir)).filter((name) =>
+      /^photo\.jpg\._S3rver_(metadata\.json|object\.md5|tagging\.xml)$/.test(name),
+    );
+    expect(sideFiles).toHaveLength(3);
+    const before = new Map<string, string>();
+    for (const name of sideFiles) {
+      await link(path.join(bucketDir, name), path.join(dir, `reader-${name}`));
+      before.set(name, await readFile(path.join(bucketDir, name), "utf8"));
+    }
+
+    // Act: new tags, then a copy onto itself with new metadata (rewrites metadata and md5)
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: "bucket",
+        Key: "photo.jpg",
+        Tagging: { TagSet: [{ Key: "version", Value: "new" }] },
+      }),
+    );
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: "bucket",
+        Key: "photo.jpg",
+        CopySource: "bucket/photo.jpg",
+        MetadataDirective: "REPLACE",
+        Metadata: { version: "new" },
+      }),
+    );
+
+    // Assert: each reader still has the whole previous file; the store has the new ones
+    for (const name of sideFiles) {
+      const reader = path.join(dir, `reader-${name}`);
+      expect(await readFile(reader, "utf8")).toBe(before.get(name));
+      // The md5 is the same for the same bytes: only a new file (inode) shows it was replaced.
+      expect((await stat(path.join(bucketDir, name))).ino).not.toBe((await stat(reader)).ino);
+    }
+    expect((await get(s3, "bucket", "photo.jpg"))?.metadata).toEqual({ version: "new" });
+    const { TagSet } = await s3.send(
+      new GetObjectTaggingCommand({ Bucket: "bucket", Key: "photo.jpg" }),
+    );
+    expect(TagSet).toEqual([{ Key: "version", Value: "new" }]);
   });
 });
