@@ -7,7 +7,7 @@
  * look unrealistically fast) and are byte-identical from run to run on the same sharp version.
  */
 import { execFile } from "node:child_process";
-import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
@@ -294,13 +294,8 @@ async function encode(
   await rename(tmp, path);
 }
 
+/** By sharp's reading of the header (which it can do for HEIC too, without an HEVC decoder). */
 async function classify(path: string): Promise<FormatClass> {
-  const head = (await readFile(path)).subarray(0, 64);
-  // HEIC: ISO-BMFF "ftyp" with a HEIF brand (sharp's prebuilt libheif has no HEVC decoder).
-  if (head.toString("latin1", 4, 8) === "ftyp") {
-    const brand = head.toString("latin1", 8, 12);
-    if (/^(heic|heix|hevc|heim|heis|mif1|msf1)$/.test(brand)) return "heic";
-  }
   const meta = await sharp(path).metadata();
   switch (meta.format) {
     case "jpeg":
@@ -320,18 +315,9 @@ async function classify(path: string): Promise<FormatClass> {
 
 async function describe(path: string, root: string, cls: FormatClass): Promise<CorpusImage> {
   const bytes = (await stat(path)).size;
-  let width = 0;
-  let height = 0;
-  if (cls === "heic") {
-    const { stdout } = await run("heif-info", [path]).catch(() => ({ stdout: "" }));
-    const match = /image:\s*(\d+)x(\d+)/.exec(stdout);
-    width = Number(match?.[1] ?? 0);
-    height = Number(match?.[2] ?? 0);
-  } else {
-    const meta = await sharp(path).metadata();
-    width = meta.width ?? 0;
-    height = meta.pageHeight ?? meta.height ?? 0;
-  }
+  const meta = await sharp(path).metadata();
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight ?? meta.height ?? 0;
   return {
     path,
     name: relative(root, path),

@@ -7,8 +7,9 @@
  * machine); throughput is computed from those, p50/p95 from every sample.
  */
 import { join } from "node:path";
+import { sum } from "simple-statistics";
 import type { CorpusImage, FormatClass } from "./corpus";
-import { min, percentile, round, sum } from "./stats";
+import { percentile, round } from "./stats";
 import { WorkerClient } from "./worker-client";
 
 export interface Sample {
@@ -170,8 +171,9 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean): Clas
     const errors = entries
       .filter(([, list]) => list.some((s) => s.error))
       .map(([image, list]) => `${image.name}: ${list.find((s) => s.error)?.error}`);
-    const totalMs = sum(ok.map(([, list]) => min(list.map((s) => s.ms))));
-    const cpuMs = sum(ok.map(([, list]) => min(list.map((s) => s.cpuMs ?? Number.NaN))));
+    const best = (list: Sample[], of: (s: Sample) => number) => Math.min(...list.map(of));
+    const totalMs = sum(ok.map(([, list]) => best(list, (s) => s.ms)));
+    const cpuMs = sum(ok.map(([, list]) => best(list, (s) => s.cpuMs ?? Number.NaN)));
     const all = ok.flatMap(([, list]) => list.map((s) => s.ms));
     const megapixels = sum(ok.map(([image]) => image.megapixels));
     out.push({

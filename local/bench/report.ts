@@ -2,6 +2,7 @@
  * Turns benchmark results into the human table and the --json document, and checks the
  * targets from the issue (reported as met/missed; they are never timed tests).
  */
+import Table from "cli-table3";
 import type { ColdStartResult } from "./cold-start";
 import type { Corpus } from "./corpus";
 import type { EndToEndResult } from "./end-to-end";
@@ -297,15 +298,22 @@ function runnerTable(runner: RunnerResult): string[] {
   return out;
 }
 
+/** Borderless cli-table3 tables: indented two spaces, first column left, numbers right. */
+const PLAIN = Object.fromEntries(
+  ["top", "top-mid", "top-left", "top-right", "bottom", "bottom-mid", "bottom-left"]
+    .concat(["bottom-right", "left-mid", "mid", "mid-mid", "right", "right-mid"])
+    .map((part) => [part, ""]),
+);
+
 function table(header: string[], rows: (string | number | null | undefined)[][]): string[] {
-  const cells = [header, ...rows.map((r) => r.map(show))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  return cells.map(
-    (row) =>
-      `  ${row
-        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-        .join("  ")}`,
-  );
+  const out = new Table({
+    head: header,
+    chars: { ...PLAIN, left: "  ", middle: "  " },
+    style: { head: [], border: [], "padding-left": 0, "padding-right": 0 },
+    colAligns: header.map((_, i) => (i === 0 ? "left" : "right")),
+  });
+  out.push(...rows.map((row) => row.map(show)));
+  return out.toString().split("\n");
 }
 
 function show(value: string | number | null | undefined): string {

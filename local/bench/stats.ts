@@ -1,19 +1,9 @@
-/** Small statistics helpers shared by the benchmarks. */
+/** The benchmarks' figures: quantiles from simple-statistics, rounded for display and JSON. */
+import { quantile } from "simple-statistics";
 
-/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN for none. */
+/** The p-th percentile (p in 0..100; linear interpolation, numpy's default); NaN for none. */
 export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1] as number;
-}
-
-export function sum(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0);
-}
-
-export function min(values: readonly number[]): number {
-  return values.length === 0 ? Number.NaN : Math.min(...values);
+  return values.length === 0 ? Number.NaN : quantile([...values], p / 100);
 }
 
 /** Rounds for display and JSON: no 17-digit floats. */
