@@ -136,9 +136,9 @@ describe("synthesized stacks, default configuration", () => {
     });
   });
 
-  it("leaves the image to the rollout after creation, so a deploy never reverts CI's image", () => {
+  it("leaves image and architecture to the rollout after creation (never reverts CI's image)", () => {
     expect(infra.stacks.lambda.text).toHaveResourceWithProperties(LambdaFunction, {
-      lifecycle: { ignore_changes: ["image_uri"] },
+      lifecycle: { ignore_changes: ["image_uri", "architectures"] },
     });
   });
 
@@ -263,7 +263,9 @@ describe("synthesized stacks, every option on", () => {
       url: "https://token.actions.githubusercontent.com",
       client_id_list: ["sts.amazonaws.com"],
     });
-    expect(text).toHaveResourceWithProperties(IamRole, { name: "thumbs-prod-eu-west-1-github-deploy" });
+    expect(text).toHaveResourceWithProperties(IamRole, {
+      name: "thumbs-prod-eu-west-1-github-deploy",
+    });
     const trust = json.data?.aws_iam_policy_document?.["deploy-trust"] as {
       statement: { condition: { variable: string; values: string[] }[] }[];
     };

@@ -124,8 +124,11 @@ export class LambdaStack extends TerraformStack {
       packageType: "Image",
       imageUri: `${props.repositoryUrl}@${latestImage.imageDigest}`,
       // After creation the image is rolled out by image-build (when its inputs change) or by CI
-      // (update-function-code): a deploy never reverts CI's image or its rollback.
-      lifecycle: { ignoreChanges: ["image_uri"] },
+      // (update-function-code): a deploy never reverts CI's image or its rollback. The
+      // architecture goes with the image: image-build sets both in one update-function-code
+      // (the platform is one of its triggers). Were it managed here, Terraform would send it
+      // with the image in its state, the old one, after image-build had rolled out the new one.
+      lifecycle: { ignoreChanges: ["image_uri", "architectures"] },
       architectures: [config.architecture],
       memorySize: config.memoryMb,
       timeout: config.timeoutSeconds,

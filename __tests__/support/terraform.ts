@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { resources, type TerraformJson } from "./infra";
 
 const run = promisify(execFile);
 
@@ -136,4 +137,64 @@ export function planSummary(jsonLines: string): { add: number; change: number; r
     if (message.type === "change_summary" && message.changes) return message.changes;
   }
   throw new Error(`no change_summary in plan output:\n${jsonLines}`);
+}
+
+/** The account ID the offline tests pretend to deploy to. */
+export const TEST_ACCOUNT = "123456789012";
+
+/** The value an apply of the dependencies stack would give the output expression `${type.name.attr}`. */
+function outputValue(deps: TerraformJson, region: string, expression: string): string {
+  const match = /^\$\{([\w-]+)\.([\w-]+)\.(\w+)\}$/.exec(expression);
+  if (!match) throw new Error(`unexpected output expression ${expression}`);
+  const [, type = "", name = "", attribute = ""] = match;
+  const resource = resources(deps, type)[name] ?? {};
+  const configured = (key: string) =>
+    String(resource[key]).replace(
+      /\$\{aws_ecr_repository\.repository\.registry_id\}/g,
+      TEST_ACCOUNT,
+    );
+  const values: Record<string, Record<string, () => string>> = {
+    aws_s3_bucket: {
+      bucket: () => configured("bucket"),
+      arn: () => `arn:aws:s3:::${configured("bucket")}`,
+    },
+    aws_ecr_repository: {
+      registry_id: () => TEST_ACCOUNT,
+      name: () => configured("name"),
+      repository_url: () => `${TEST_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${configured("name")}`,
+    },
+    aws_iam_role: {
+      name: () => configured("name"),
+      arn: () => `arn:aws:iam::${TEST_ACCOUNT}:role/${configured("name")}`,
+    },
+    aws_sqs_queue: {
+      name: () => configured("name"),
+      arn: () => `arn:aws:sqs:${region}:${TEST_ACCOUNT}:${configured("name")}`,
+      url: () => `https://sqs.${region}.amazonaws.com/${TEST_ACCOUNT}/${configured("name")}`,
+    },
+  };
+  const value = values[type]?.[attribute];
+  if (!value) throw new Error(`no test value for ${type}.${attribute}`);
+  return value();
+}
+
+/**
+ * A state file holding every output the dependencies stack declares, as its apply in account
+ * TEST_ACCOUNT would write them: what the Lambda stack's cross-stack references read.
+ */
+export function dependenciesState(deps: TerraformJson, region: string): string {
+  const outputs = Object.fromEntries(
+    Object.entries(deps.output ?? {}).map(([name, { value }]) => [
+      name,
+      { value: outputValue(deps, region, String(value)), type: "string" },
+    ]),
+  );
+  return JSON.stringify({
+    version: 4,
+    terraform_version: "1.11.0",
+    serial: 1,
+    lineage: "test",
+    outputs,
+    resources: [],
+  });
 }
