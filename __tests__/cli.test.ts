@@ -146,12 +146,27 @@ describe("thumbnailer make (real command)", () => {
     [["make", "photos"], /--out DIR is required/],
     [["make", "--out", "x"], /at least one INPUT/],
     [["make", "--out", "x", "--width", "0", "photos"], /width/],
-    [["make", "--out", "x", "--fit", "stretch", "photos"], /fit must be one of inside, cover/],
+    [
+      ["make", "--out", "x", "--fit", "stretch", "photos"],
+      /--fit="stretch" is invalid: expected one of inside, cover/,
+    ],
     [["make", "--out", "x", "--colour", "red", "photos"], /Unknown option '--colour'/],
+    [
+      ["make", "--out", "x", "--widht", "9", "photos"],
+      /Unknown option '--widht'; did you mean --width\?/,
+    ],
+    [["serve", "--concurency", "9"], /Unknown option '--concurency'; did you mean --concurrency\?/],
+    [["bench", "--round", "9"], /Unknown option '--round'; did you mean --rounds\?/],
     [["frobnicate"], /unknown command "frobnicate"/],
-    [["serve", "--port", "abc"], /--port must be 0..65535/],
-    [["serve", "--ui-port", "70000"], /--ui-port must be 0..65535/],
-    [["serve", "--quality", "101"], /THUMB_QUALITY.*quality must be an integer from 1 to 100/],
+    [["serve", "--port", "abc"], /--port="abc" is invalid: expected an integer from 0 to 65535/],
+    [
+      ["serve", "--quality", "101"],
+      /--quality="101" is invalid: expected an integer from 1 to 100/,
+    ],
+    [
+      ["serve", "--ui-port", "70000"],
+      /--ui-port="70000" is invalid: expected an integer from 0 to 65535/,
+    ],
     [["serve", "--dest-bucket", "source"], /would trigger the function again/],
   ])("exits 2 with a message on usage error %j", async (args, message) => {
     const result = await runCli(args, { cwd: work });

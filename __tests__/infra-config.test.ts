@@ -243,46 +243,59 @@ describe("readInfraConfig", () => {
       "thumbWidth",
       {},
       { THUMBNAILER_THUMB_WIDTH: "0" },
-      "thumbWidth (THUMBNAILER_THUMB_WIDTH): THUMB_WIDTH: Invalid thumbnail option: width must be an integer from 1 to 4096",
+      'thumbWidth (THUMBNAILER_THUMB_WIDTH): "0" is not accepted; expected an integer from 1 to 4096',
     ],
     [
       "thumbFit",
       { thumbFit: "stretch" },
       {},
-      "thumbFit (THUMBNAILER_THUMB_FIT): THUMB_FIT: Invalid thumbnail option: fit must be one of inside, cover",
+      'thumbFit (THUMBNAILER_THUMB_FIT): "stretch" is not accepted; expected one of inside, cover',
     ],
     [
       "thumbFormat",
-      { thumbFormat: "gif" },
+      { thumbFormat: "bmp" },
       {},
-      "thumbFormat (THUMBNAILER_THUMB_FORMAT): THUMB_FORMAT: Invalid thumbnail option: format must be one of jpeg, webp, avif, png",
+      'thumbFormat (THUMBNAILER_THUMB_FORMAT): "bmp" is not accepted; expected one of jpeg, webp, avif, png, gif',
     ],
     [
       "thumbQuality",
       { thumbQuality: 101 },
       {},
-      "thumbQuality (THUMBNAILER_THUMB_QUALITY): THUMB_QUALITY: Invalid thumbnail option: quality must be an integer from 1 to 100",
+      "thumbQuality (THUMBNAILER_THUMB_QUALITY): 101 is not accepted; expected an integer from 1 to 100",
     ],
     [
       "thumbBackground",
       { thumbBackground: "white" },
       {},
-      'thumbBackground (THUMBNAILER_THUMB_BACKGROUND): THUMB_BACKGROUND: Invalid thumbnail option: background must be a colour "#rrggbb"',
+      'thumbBackground (THUMBNAILER_THUMB_BACKGROUND): "white" is not accepted; expected a colour "#rrggbb"',
     ],
     [
       "maxInputBytes",
       { maxInputBytes: -1 },
       {},
-      'maxInputBytes (THUMBNAILER_MAX_INPUT_BYTES): MAX_INPUT_BYTES="-1" is invalid: expected a positive whole number',
+      "maxInputBytes (THUMBNAILER_MAX_INPUT_BYTES): -1 is not accepted; expected a positive integer",
     ],
     [
       "concurrency",
       { concurrency: 1.5 },
       {},
-      'concurrency (THUMBNAILER_CONCURRENCY): CONCURRENCY="1.5" is invalid',
+      "concurrency (THUMBNAILER_CONCURRENCY): 1.5 is not accepted; expected an integer from 1 to 64",
     ],
   ])("rejects a bad %s with a message naming it", (_label, context, env, message) => {
     expect(problem(context, env)).toContain(message);
+  });
+
+  it("refuses an unknown THUMBNAILER_* variable, naming the closest setting", () => {
+    expect(problem({}, { THUMBNAILER_MEMORY_SIZE: "99" })).toContain(
+      "THUMBNAILER_MEMORY_SIZE is not a setting; did you mean THUMBNAILER_MEMORY_MB?",
+    );
+    expect(problem({}, { THUMBNAILER_THUMB_WIDHT: "99" })).toContain(
+      "did you mean THUMBNAILER_THUMB_WIDTH?",
+    );
+  });
+
+  it("accepts the local service's THUMBNAILER_* variables in the environment", () => {
+    expect(read({}, { THUMBNAILER_PORT: "0", THUMBNAILER_DATA: "/tmp/x" }).memoryMb).toBe(1536);
   });
 
   it("lists every bad setting at once", () => {

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HANDLER_SETTINGS, SETTINGS } from "../stacks/config";
+import { SETTINGS, STACK_HANDLER_SETTINGS } from "../stacks/config";
 import { overrides, persistSettings, settingsFromEnv } from "../stacks/persisted-settings";
 
 describe("persisted settings", () => {
@@ -23,7 +23,7 @@ describe("persisted settings", () => {
 
   it("takes every setting of the configuration table from its THUMBNAILER_* variable, and nothing else", () => {
     // Arrange: every setting's variable, plus the local service's own THUMBNAILER_PORT
-    const rows = [...Object.values(SETTINGS), ...HANDLER_SETTINGS];
+    const rows = [...Object.values(SETTINGS), ...STACK_HANDLER_SETTINGS];
     const env = Object.fromEntries(rows.map((row) => [row.env, `v-${row.key}`]));
 
     // Act

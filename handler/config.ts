@@ -1,17 +1,17 @@
 /**
- * The handler's configuration: environment variables, read and validated once at start-up.
- * Every error names the variable and the values it accepts. See docs/handler.md for the table.
+ * The handler's configuration: its settings (handler/settings.ts) read from the environment and
+ * validated once at start-up. Every error names the variable and the values it accepts.
  */
 
+import { type Limits, type ThumbnailOptions, thumbnailSpec } from "./engine";
+import { ConfigError } from "./errors";
+import type { LogLevel } from "./log";
 import {
-  DEFAULT_LIMITS,
-  type Limits,
-  resolveOptions,
-  type ThumbnailOptions,
-  thumbnailSpec,
-} from "./engine";
-import { ConfigError, ThumbnailError } from "./errors";
-import { LOG_LEVELS, type LogLevel } from "./log";
+  HANDLER_SETTINGS,
+  readSettings,
+  type SettingValues,
+  type THUMBNAIL_SETTINGS,
+} from "./settings";
 
 export interface HandlerConfig {
   /** Where thumbnails are written (DEST_BUCKET, required). */
@@ -26,7 +26,7 @@ export interface HandlerConfig {
   /** thumbnailSpec(thumbnail), e.g. "256x256-inside-q80.jpeg": written to and compared in metadata. */
   readonly spec: string;
   readonly limits: Limits;
-  /** Records of one event processed at once (CONCURRENCY, 1..64, default 4). */
+  /** Records of one event processed at once (CONCURRENCY). */
   readonly concurrency: number;
   /** Cache-Control of every thumbnail (CACHE_CONTROL). */
   readonly cacheControl: string;
@@ -36,46 +36,48 @@ export interface HandlerConfig {
   readonly logLevel: LogLevel;
 }
 
-export const DEFAULT_CONCURRENCY = 4;
-export const MAX_CONCURRENCY = 64;
-/** Thumbnails are overwritten in place when their source changes, so they are not immutable. */
-export const DEFAULT_CACHE_CONTROL = "max-age=86400";
-
-/** Environment variable for each engine option. */
-const THUMBNAIL_VARIABLES = {
-  THUMB_WIDTH: "width",
-  THUMB_HEIGHT: "height",
-  THUMB_FIT: "fit",
-  THUMB_FORMAT: "format",
-  THUMB_QUALITY: "quality",
-  THUMB_BACKGROUND: "background",
-} as const;
-
 /** Reads and validates the configuration; throws ConfigError naming the first bad variable. */
 export function readConfig(env: NodeJS.ProcessEnv): HandlerConfig {
-  const destBucket = bucketName(env, "DEST_BUCKET", true);
-  const sourceBucket = bucketName(env, "SOURCE_BUCKET", false);
-  const destPrefix = env.DEST_PREFIX ?? "";
-  const sourcePrefix = env.SOURCE_PREFIX ?? "";
+  const values = readSettings(HANDLER_SETTINGS, (setting) => env[setting.env]);
+  const { destBucket, destPrefix, sourceBucket, sourcePrefix } = values;
+  if (destBucket === undefined) {
+    throw new ConfigError("DEST_BUCKET is required: the name of an S3 bucket", {
+      setting: "DEST_BUCKET",
+    });
+  }
   refuseLoop(destBucket, destPrefix, sourceBucket, sourcePrefix);
-
-  const thumbnail = thumbnailOptions(env);
+  const { options, limits } = engineSettings(values);
   return {
     destBucket,
     destPrefix,
     sourceBucket,
     sourcePrefix,
-    thumbnail,
-    spec: thumbnailSpec(thumbnail),
-    limits: {
-      maxInputBytes: positiveInteger(env, "MAX_INPUT_BYTES", DEFAULT_LIMITS.maxInputBytes),
-      maxInputPixels: positiveInteger(env, "MAX_INPUT_PIXELS", DEFAULT_LIMITS.maxInputPixels),
+    thumbnail: options,
+    spec: thumbnailSpec(options),
+    limits,
+    concurrency: values.concurrency,
+    cacheControl: values.cacheControl,
+    region: values.region,
+    endpoint: values.endpoint,
+    logLevel: values.logLevel,
+  };
+}
+
+/** The engine's options and limits from the values of THUMBNAIL_SETTINGS. */
+export function engineSettings(values: SettingValues<typeof THUMBNAIL_SETTINGS>): {
+  options: ThumbnailOptions;
+  limits: Limits;
+} {
+  return {
+    options: {
+      width: values.thumbWidth,
+      height: values.thumbHeight,
+      fit: values.thumbFit,
+      format: values.thumbFormat,
+      quality: values.thumbQuality,
+      background: values.thumbBackground,
     },
-    concurrency: concurrency(env),
-    cacheControl: cacheControl(env),
-    region: nonEmpty(env.AWS_REGION),
-    endpoint: endpoint(env),
-    logLevel: logLevel(env),
+    limits: { maxInputBytes: values.maxInputBytes, maxInputPixels: values.maxInputPixels },
   };
 }
 
@@ -97,114 +99,7 @@ function refuseLoop(
         `and DEST_PREFIX ("${destPrefix}") overlap, so every thumbnail would trigger the function ` +
         `again. Use a separate DEST_BUCKET, or two non-empty prefixes neither of which starts ` +
         `with the other (e.g. SOURCE_PREFIX="uploads/" and DEST_PREFIX="thumbnails/").`,
+      { setting: "DEST_PREFIX" },
     );
   }
-}
-
-/** S3 bucket naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens. */
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-function bucketName(env: NodeJS.ProcessEnv, name: string, required: true): string;
-function bucketName(env: NodeJS.ProcessEnv, name: string, required: false): string | undefined;
-function bucketName(env: NodeJS.ProcessEnv, name: string, required: boolean): string | undefined {
-  const value = nonEmpty(env[name]);
-  if (value === undefined) {
-    if (required) throw new ConfigError(`${name} is required: the name of an S3 bucket`);
-    return undefined;
-  }
-  if (!BUCKET_NAME.test(value)) {
-    throw new ConfigError(
-      `${name}="${value}" is not a bucket name: expected 3-63 lowercase letters, digits, dots ` +
-        `and hyphens, starting and ending with a letter or digit`,
-    );
-  }
-  return value;
-}
-
-/**
- * Each THUMB_* variable is validated by the engine on its own, so the error names both the
- * variable and the engine's accepted values.
- */
-function thumbnailOptions(env: NodeJS.ProcessEnv): ThumbnailOptions {
-  const raw: Record<string, unknown> = {};
-  for (const [variable, option] of Object.entries(THUMBNAIL_VARIABLES)) {
-    const value = nonEmpty(env[variable]);
-    if (value === undefined) continue;
-    try {
-      resolveOptions({ [option]: value });
-    } catch (error) {
-      if (error instanceof ThumbnailError) throw new ConfigError(`${variable}: ${error.message}`);
-      throw error;
-    }
-    raw[option] = value;
-  }
-  return resolveOptions(raw);
-}
-
-function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = nonEmpty(env[name]);
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
-    throw new ConfigError(`${name}="${text}" is invalid: expected a positive whole number`);
-  }
-  return value;
-}
-
-function concurrency(env: NodeJS.ProcessEnv): number {
-  const value = positiveInteger(env, "CONCURRENCY", DEFAULT_CONCURRENCY);
-  if (value > MAX_CONCURRENCY) {
-    throw new ConfigError(
-      `CONCURRENCY="${value}" is invalid: expected a whole number from 1 to ${MAX_CONCURRENCY}`,
-    );
-  }
-  return value;
-}
-
-function cacheControl(env: NodeJS.ProcessEnv): string {
-  const value = env.CACHE_CONTROL;
-  if (value === undefined) return DEFAULT_CACHE_CONTROL;
-  if (!/^[\x20-\x7e]+$/.test(value) || value.trim() === "") {
-    throw new ConfigError(
-      `CACHE_CONTROL=${JSON.stringify(value)} is invalid: expected a Cache-Control header value ` +
-        `of printable ASCII, e.g. "${DEFAULT_CACHE_CONTROL}"`,
-    );
-  }
-  return value;
-}
-
-function endpoint(env: NodeJS.ProcessEnv): string | undefined {
-  const value = nonEmpty(env.AWS_ENDPOINT_URL_S3);
-  if (value === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw new ConfigError(
-      `AWS_ENDPOINT_URL_S3="${value}" is invalid: expected an http:// or https:// URL of an ` +
-        `S3-compatible endpoint, e.g. "http://localhost:4568"`,
-    );
-  }
-  return value;
-}
-
-function logLevel(env: NodeJS.ProcessEnv): LogLevel {
-  const text = nonEmpty(env.LOG_LEVEL);
-  if (text === undefined) return "info";
-  const value = text.toLowerCase();
-  const level = LOG_LEVELS.find((candidate) => candidate === value);
-  if (level === undefined) {
-    throw new ConfigError(
-      `LOG_LEVEL="${text}" is invalid: expected one of ${LOG_LEVELS.join(", ")}`,
-    );
-  }
-  return level;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed === "" ? undefined : trimmed;
 }

@@ -52,9 +52,15 @@ export class TransientError extends ThumbnailError {
 /** Engine options or service configuration that cannot be used; names the setting. */
 export class ConfigError extends ThumbnailError {
   override readonly name = "ConfigError";
+  /** The environment variable the error is about (e.g. "THUMB_WIDTH"), when it is one. */
+  readonly setting: string | undefined;
 
-  constructor(message: string, code: "INVALID_OPTIONS" | "INVALID_CONFIG" = "INVALID_CONFIG") {
-    super(code, message, true);
+  constructor(
+    message: string,
+    options: { code?: "INVALID_OPTIONS" | "INVALID_CONFIG"; setting?: string } = {},
+  ) {
+    super(options.code ?? "INVALID_CONFIG", message, true);
+    this.setting = options.setting;
   }
 }
 

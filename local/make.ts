@@ -1,8 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { forEachLimited } from "../handler/bounded";
+import { engineSettings } from "../handler/config";
 import {
   configureSharp,
   type Limits,
@@ -10,11 +10,19 @@ import {
   type ThumbnailOptions,
 } from "../handler/engine";
 import { describeError, PermanentInputError, ThumbnailError } from "../handler/errors";
+import { SERVICE_SETTINGS, THUMBNAIL_SETTINGS } from "../handler/settings";
 import { removeTemporaryFiles, writeFileAtomic } from "./atomic-write";
-import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineSettings } from "./engine-flags";
+import { flagHelp, flagOptions, parseCommandLine, readFlags, UsageError } from "./setting-flags";
 import { walkFiles } from "./walk-files";
 
-const DEFAULT_CONCURRENCY = Math.min(4, availableParallelism());
+/** The handler's CONCURRENCY row, as `make`'s flag: its bounds, with a default for this machine. */
+const CONCURRENCY = {
+  concurrency: {
+    ...SERVICE_SETTINGS.concurrency,
+    default: Math.min(4, availableParallelism()),
+    doc: "images processed at once",
+  },
+};
 
 const HELP = `Usage: thumbnailer make --out DIR [options] INPUT...
 
@@ -36,10 +44,11 @@ on stderr. Exit status: 0 all made, 1 any failed, 2 usage error.
 
 Options:
   -o, --out DIR           where thumbnails are written (required)
-  --concurrency N         images processed at once [${DEFAULT_CONCURRENCY}]
+${flagHelp(CONCURRENCY)}
   -h, --help              show this help
 
-${ENGINE_FLAGS_HELP}
+Thumbnail options (defaults in brackets):
+${flagHelp(THUMBNAIL_SETTINGS)}
 `;
 
 const EXTENSIONS: Record<ThumbnailOptions["format"], string> = {
@@ -70,46 +79,36 @@ export interface Line {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
   let inputs: string[];
-  try {
-    const parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        out: { type: "string", short: "o" },
-        concurrency: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        ...ENGINE_FLAG_OPTIONS,
-      },
-    });
-    values = parsed.values as Record<string, string | boolean | undefined>;
-    inputs = parsed.positionals;
-  } catch (error) {
-    return usageError(error instanceof Error ? error.message : String(error));
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const out = values.out;
-  if (typeof out !== "string" || out === "") return usageError("--out DIR is required");
-  if (inputs.length === 0) return usageError("give at least one INPUT file or folder");
-  const concurrency =
-    values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    return usageError(
-      `--concurrency must be a whole number from 1 to 64, got ${String(values.concurrency)}`,
-    );
-  }
+  let out: string | undefined;
+  let concurrency: number;
   let settings: { options: ThumbnailOptions; limits: Limits };
   try {
-    settings = engineSettings(values);
+    const parsed = parseCommandLine({
+      args,
+      allowPositionals: true,
+      options: {
+        out: { type: "string", short: "o" },
+        help: { type: "boolean", short: "h" },
+        ...flagOptions(CONCURRENCY, THUMBNAIL_SETTINGS),
+      },
+    });
+    if (parsed.values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    inputs = parsed.positionals;
+    out = parsed.values.out;
+    concurrency = readFlags(CONCURRENCY, parsed.values).concurrency;
+    settings = engineSettings(readFlags(THUMBNAIL_SETTINGS, parsed.values));
   } catch (error) {
-    if (error instanceof ThumbnailError) return usageError(error.message);
+    if (error instanceof UsageError || error instanceof ThumbnailError) {
+      return usageError(error.message);
+    }
     throw error;
   }
+  if (out === undefined || out === "") return usageError("--out DIR is required");
+  if (inputs.length === 0) return usageError("give at least one INPUT file or folder");
 
   configureSharp();
   // Ctrl+C: leave no temporary file behind (finished thumbnails stay; rerunning redoes the rest).

@@ -7,7 +7,20 @@
  * variable counts as unset.
  */
 import { readConfig as readHandlerConfig } from "../handler/config";
-import { ConfigError, ThumbnailError } from "../handler/errors";
+import { ConfigError } from "../handler/errors";
+import {
+  anyText,
+  boolean,
+  bucketName,
+  closest,
+  integer,
+  oneOf,
+  type Parser,
+  region,
+  text,
+} from "../handler/parse";
+import { HANDLER_SETTINGS } from "../handler/settings";
+import { SERVE_SETTINGS } from "../local/serve/settings";
 
 export type Architecture = "x86_64" | "arm64";
 
@@ -55,9 +68,6 @@ export interface ConfigSources {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Parses one raw value; returns the value or a description of what is accepted. */
-type Parser<T> = (raw: unknown) => { ok: true; value: T } | { ok: false; accepted: string };
-
 interface Setting<T> {
   /** cdktf.json context key. */
   readonly key: string;
@@ -66,48 +76,14 @@ interface Setting<T> {
   readonly parse: Parser<T>;
 }
 
-const ok = <T>(value: T) => ({ ok: true as const, value });
-const no = (accepted: string) => ({ ok: false as const, accepted });
-
-function text(pattern: RegExp, accepted: string): Parser<string> {
-  return (raw) => (typeof raw === "string" && pattern.test(raw) ? ok(raw) : no(accepted));
-}
-
-function integer(min: number, max: number, accepted?: string): Parser<number> {
-  return (raw) => {
-    const value = typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
-    return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max
-      ? ok(value)
-      : no(accepted ?? `an integer from ${min} to ${max}`);
-  };
-}
-
-function oneOf<T extends string | number>(values: readonly T[]): Parser<T> {
-  return (raw) => {
-    const found = values.find((v) => String(v) === String(raw));
-    return found === undefined ? no(`one of ${values.join(", ")}`) : ok(found);
-  };
-}
-
-const boolean: Parser<boolean> = (raw) => {
-  if (raw === true || raw === "true") return ok(true);
-  if (raw === false || raw === "false") return ok(false);
-  return no("true or false");
-};
-
-const anyText = (maxLength: number): Parser<string> =>
-  text(new RegExp(`^[\\s\\S]{0,${maxLength}}$`), `a string of at most ${maxLength} characters`);
-
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
   3653,
 ] as const;
 
-const REGION = text(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "an AWS region such as eu-west-1");
-
 export const SETTINGS = {
-  region: { key: "region", env: "THUMBNAILER_REGION", parse: REGION },
+  region: { key: "region", env: "THUMBNAILER_REGION", parse: region },
   // Resource names are "<name>-thumbnails-<account>-<region>" (<= 63 characters for S3).
   name: {
     key: "name",
@@ -187,35 +163,27 @@ export const SETTINGS = {
   stateBucket: {
     key: "stateBucket",
     env: "THUMBNAILER_STATE_BUCKET",
-    parse: text(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name"),
+    parse: bucketName,
   },
-  stateRegion: { key: "stateRegion", env: "THUMBNAILER_STATE_REGION", parse: REGION },
+  stateRegion: { key: "stateRegion", env: "THUMBNAILER_STATE_REGION", parse: region },
 } satisfies Record<string, Setting<unknown>>;
 
-/** Any string or number, as the string the Lambda's environment will hold. */
-const scalar: Parser<string> = (raw) =>
-  typeof raw === "string" || typeof raw === "number" ? ok(String(raw)) : no("a string or number");
+/** Every infrastructure variable's prefix. */
+const PREFIX = "THUMBNAILER_";
 
 /**
- * The handler's settings: context key, environment variable here, and the Lambda environment
- * variable it becomes. Unset ones are left out so the handler's own defaults apply. Their values
- * are checked by the handler's own readConfig, so both agree on what is accepted.
+ * The handler's settings the stack passes to the function (handler/settings.ts, rows marked
+ * `stack`): context key, THUMBNAILER_<variable> here, and the Lambda environment variable. Unset
+ * ones are left out so the handler's own defaults apply; they are parsed by the handler's own
+ * parsers, so both agree on what is accepted.
  */
-export const HANDLER_SETTINGS: readonly (Setting<string> & { readonly lambdaEnv: string })[] = (
-  [
-    ["destPrefix", "DEST_PREFIX"],
-    ["thumbWidth", "THUMB_WIDTH"],
-    ["thumbHeight", "THUMB_HEIGHT"],
-    ["thumbFit", "THUMB_FIT"],
-    ["thumbFormat", "THUMB_FORMAT"],
-    ["thumbQuality", "THUMB_QUALITY"],
-    ["thumbBackground", "THUMB_BACKGROUND"],
-    ["maxInputBytes", "MAX_INPUT_BYTES"],
-    ["maxInputPixels", "MAX_INPUT_PIXELS"],
-    ["concurrency", "CONCURRENCY"],
-    ["cacheControl", "CACHE_CONTROL"],
-  ] as const
-).map(([key, lambdaEnv]) => ({ key, env: `THUMBNAILER_${lambdaEnv}`, lambdaEnv, parse: scalar }));
+export const STACK_HANDLER_SETTINGS: readonly (Setting<unknown> & {
+  readonly lambdaEnv: string;
+})[] = Object.entries(HANDLER_SETTINGS).flatMap(([key, setting]) =>
+  "stack" in setting && setting.stack
+    ? [{ key, env: `${PREFIX}${setting.env}`, lambdaEnv: setting.env, parse: setting.parse }]
+    : [],
+);
 
 export const DEFAULTS = {
   region: "us-east-1",
@@ -243,23 +211,29 @@ export const DEFAULTS = {
 export function readInfraConfig(sources: ConfigSources): InfraConfig {
   const problems: string[] = [];
 
-  function read<T>(setting: Setting<T>): T | undefined {
+  function rawValue(setting: Setting<unknown>): unknown {
     const fromEnv = sources.env[setting.env];
-    const raw = fromEnv !== undefined && fromEnv !== "" ? fromEnv : sources.context(setting.key);
+    return fromEnv !== undefined && fromEnv !== "" ? fromEnv : sources.context(setting.key);
+  }
+
+  function read<T>(setting: Setting<T>): T | undefined {
+    const raw = rawValue(setting);
     if (raw === undefined || raw === null) return undefined;
     const result = setting.parse(raw);
     if (result.ok) return result.value;
     problems.push(
-      `${setting.key} (${setting.env}): ${JSON.stringify(raw)} is not accepted; expected ${result.accepted}`,
+      `${setting.key} (${setting.env}): ${JSON.stringify(raw)} is not accepted; expected ${setting.parse.accepted}`,
     );
     return undefined;
   }
 
+  problems.push(...unknownVariables(sources.env));
+
   const s = SETTINGS;
   const handlerEnvironment: Record<string, string> = {};
-  for (const setting of HANDLER_SETTINGS) {
-    const value = read(setting);
-    if (value !== undefined) handlerEnvironment[setting.lambdaEnv] = String(value);
+  for (const setting of STACK_HANDLER_SETTINGS) {
+    const raw = rawValue(setting);
+    if (read(setting) !== undefined) handlerEnvironment[setting.lambdaEnv] = String(raw);
   }
 
   const config: InfraConfig = {
@@ -304,7 +278,7 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
     );
   }
 
-  // The handler validates its own settings at cold start; validating them here too fails the
+  // The handler checks its settings together at cold start; checking them here too fails the
   // synth instead of the deployed function. The bucket names are placeholders.
   try {
     readHandlerConfig({
@@ -314,8 +288,8 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
       SOURCE_PREFIX: config.notificationPrefix,
     });
   } catch (error) {
-    if (!(error instanceof ThumbnailError)) throw error;
-    const setting = HANDLER_SETTINGS.find((h) => error.message.startsWith(h.lambdaEnv));
+    if (!(error instanceof ConfigError)) throw error;
+    const setting = STACK_HANDLER_SETTINGS.find((h) => h.lambdaEnv === error.setting);
     problems.push(setting ? `${setting.key} (${setting.env}): ${error.message}` : error.message);
   }
 
@@ -323,4 +297,26 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
     throw new ConfigError(`Invalid infrastructure configuration:\n  - ${problems.join("\n  - ")}`);
   }
   return config;
+}
+
+/**
+ * THUMBNAILER_* variables that are no setting: a typo would otherwise deploy the default
+ * silently. Each names the closest setting. The local service's variables are known too.
+ */
+function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = [
+    ...Object.values(SETTINGS).map((setting) => setting.env),
+    ...STACK_HANDLER_SETTINGS.map((setting) => setting.env),
+    ...Object.values(SERVE_SETTINGS).map((setting) => setting.env),
+  ];
+  return Object.keys(env)
+    .filter((name) => name.startsWith(PREFIX) && !known.includes(name))
+    .map((name) => {
+      // Compared without the prefix they all share, so "THUMBNAILER_" is no evidence.
+      const guess = closest(
+        name.slice(PREFIX.length),
+        known.map((k) => k.slice(PREFIX.length)),
+      );
+      return `${name} is not a setting${guess === undefined ? "" : `; did you mean ${PREFIX}${guess}?`}`;
+    });
 }

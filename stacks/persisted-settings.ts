@@ -8,12 +8,12 @@
  * `overrides` lists where it does, so main.ts can say so and scripts/destroy.sh can refuse.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { HANDLER_SETTINGS, SETTINGS } from "./config";
+import { SETTINGS, STACK_HANDLER_SETTINGS } from "./config";
 
 /** Every infrastructure and handler setting: context key and environment variable. */
 const ALL_SETTINGS: readonly { readonly key: string; readonly env: string }[] = [
   ...Object.values(SETTINGS),
-  ...HANDLER_SETTINGS,
+  ...STACK_HANDLER_SETTINGS,
 ];
 
 export type ContextValue = string | number | boolean;

@@ -3,6 +3,7 @@
  * untrusted raw values (environment variables, CLI flags) into a typed object.
  */
 import { ConfigError, PermanentInputError } from "../errors";
+import { integer, ok, oneOf, type Parser, parser } from "../parse";
 
 export const FITS = ["inside", "cover"] as const;
 export const FORMATS = ["jpeg", "webp", "avif", "png", "gif"] as const;
@@ -51,6 +52,25 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 /** Largest box side accepted: thumbnails, not re-encodes of the original. */
 export const MAX_DIMENSION = 4096;
 
+/** Each option's parser: the one statement of its bounds and accepted values. */
+export const OPTION_PARSERS: {
+  readonly [K in keyof ThumbnailOptions]: Parser<ThumbnailOptions[K]>;
+} = {
+  width: integer(1, MAX_DIMENSION),
+  height: integer(1, MAX_DIMENSION),
+  fit: oneOf(FITS),
+  format: oneOf(FORMATS),
+  quality: integer(1, 100),
+  background: parser('a colour "#rrggbb" (e.g. "#ffffff")', (raw) =>
+    typeof raw === "string" && /^#[0-9a-fA-F]{6}$/.test(raw)
+      ? ok(raw.toLowerCase())
+      : { ok: false },
+  ),
+};
+
+/** A limit: a positive integer (no "unlimited": zero is not a way to switch a limit off). */
+export const LIMIT_PARSER = integer(1);
+
 const OPTION_NAMES = Object.keys(DEFAULT_OPTIONS) as (keyof ThumbnailOptions)[];
 
 /**
@@ -63,15 +83,21 @@ export function resolveOptions(raw: Record<string, unknown>): ThumbnailOptions {
   if (unknown.length > 0) {
     throw invalid(`unknown option ${unknown.join(", ")}; accepted: ${OPTION_NAMES.join(", ")}`);
   }
-  const given = (key: keyof ThumbnailOptions): unknown =>
-    raw[key] === undefined || raw[key] === "" ? undefined : raw[key];
+  const option = <K extends keyof ThumbnailOptions>(name: K): ThumbnailOptions[K] => {
+    const value = raw[name];
+    if (value === undefined || value === "") return DEFAULT_OPTIONS[name];
+    const parse: Parser<ThumbnailOptions[K]> = OPTION_PARSERS[name];
+    const parsed = parse(value);
+    if (parsed.ok) return parsed.value;
+    throw invalid(`${name} must be ${parse.accepted}, got ${show(value)}`);
+  };
   return {
-    width: integerOption("width", given("width"), DEFAULT_OPTIONS.width, 1, MAX_DIMENSION),
-    height: integerOption("height", given("height"), DEFAULT_OPTIONS.height, 1, MAX_DIMENSION),
-    fit: choiceOption("fit", given("fit"), DEFAULT_OPTIONS.fit, FITS),
-    format: choiceOption("format", given("format"), DEFAULT_OPTIONS.format, FORMATS),
-    quality: integerOption("quality", given("quality"), DEFAULT_OPTIONS.quality, 1, 100),
-    background: colourOption("background", given("background"), DEFAULT_OPTIONS.background),
+    width: option("width"),
+    height: option("height"),
+    fit: option("fit"),
+    format: option("format"),
+    quality: option("quality"),
+    background: option("background"),
   };
 }
 
@@ -79,8 +105,10 @@ export function resolveOptions(raw: Record<string, unknown>): ThumbnailOptions {
 export function checkLimits(limits: Limits): void {
   for (const name of ["maxInputBytes", "maxInputPixels"] as const) {
     const value = limits[name];
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new ConfigError(`Invalid limit ${name}: ${String(value)}; expected a positive integer`);
+    if (!LIMIT_PARSER(value).ok) {
+      throw new ConfigError(
+        `Invalid limit ${name}: ${String(value)}; expected ${LIMIT_PARSER.accepted}`,
+      );
     }
   }
 }
@@ -103,46 +131,10 @@ export function checkPixels(
   }
 }
 
-function integerOption(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  const parsed = typeof value === "string" && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
-  if (typeof parsed !== "number" || !Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw invalid(`${name} must be an integer from ${min} to ${max}, got ${show(value)}`);
-  }
-  return parsed;
-}
-
-function choiceOption<T extends string>(
-  name: string,
-  value: unknown,
-  fallback: T,
-  choices: readonly T[],
-): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
-    throw invalid(`${name} must be one of ${choices.join(", ")}, got ${show(value)}`);
-  }
-  return value as T;
-}
-
-function colourOption(name: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string" || !/^#[0-9a-fA-F]{6}$/.test(value)) {
-    throw invalid(`${name} must be a colour "#rrggbb" (e.g. "#ffffff"), got ${show(value)}`);
-  }
-  return value.toLowerCase();
-}
-
 function show(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
 function invalid(detail: string): ConfigError {
-  return new ConfigError(`Invalid thumbnail option: ${detail}`, "INVALID_OPTIONS");
+  return new ConfigError(`Invalid thumbnail option: ${detail}`, { code: "INVALID_OPTIONS" });
 }

@@ -5,8 +5,9 @@
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import sharp from "sharp";
+import { integer, ok } from "../../handler/parse";
+import { parseCommandLine } from "../setting-flags";
 import { pillowRunner, vipsRunner } from "./compare";
 import { type Corpus, type CorpusImage, folderCorpus, generatedCorpus } from "./corpus";
 import { runtimeEnv } from "./dockerfile";
@@ -72,10 +73,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const count = (name: string, raw: string | undefined, fallback: number, minimum: number) => {
-    const n = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(n) || n < minimum)
-      throw new Error(`--${name} must be an integer >= ${minimum}`);
-    return n;
+    const parsed = raw === undefined ? ok(fallback) : integer(minimum)(raw);
+    if (!parsed.ok) throw new Error(`--${name} must be ${integer(minimum).accepted}`);
+    return parsed.value;
   };
   let rounds: number;
   let threads: number;
@@ -187,7 +187,7 @@ function envOf(pairs: string[]): Record<string, string> {
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
+  return parseCommandLine({
     args: argv,
     allowPositionals: false,
     options: {

@@ -1,0 +1,95 @@
+/**
+ * The settings table (handler/settings.ts) is the one source: readConfig reads only what it
+ * declares, no source file reads a variable it does not declare, the docs hold the tables
+ * generated from it, and a near-miss name gets a "did you mean".
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { readConfig } from "../handler/config";
+import { closest } from "../handler/parse";
+import { HANDLER_SETTINGS } from "../handler/settings";
+import { SERVE_SETTINGS } from "../local/serve/settings";
+import { SETTINGS as INFRA_SETTINGS, STACK_HANDLER_SETTINGS } from "../stacks/config";
+import {
+  handlerTable,
+  serveTable,
+  stackHandlerTable,
+  thumbnailFlagsTable,
+} from "./support/settings-docs";
+
+const ROOT = path.join(__dirname, "..");
+
+/** Variables that are no setting of this project: what the AWS SDK and libvips read themselves. */
+const NOT_SETTINGS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+
+const DECLARED = new Set([
+  ...Object.values(HANDLER_SETTINGS).map((s) => s.env),
+  ...Object.values(SERVE_SETTINGS).map((s) => s.env),
+  ...Object.values(INFRA_SETTINGS).map((s) => s.env),
+  ...STACK_HANDLER_SETTINGS.map((s) => s.env),
+  ...NOT_SETTINGS,
+]);
+
+function sources(dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts") && !file.endsWith(".d.ts"))
+    .map((file) => path.join(dir, file));
+}
+
+describe("the settings table", () => {
+  it("is all readConfig reads from the environment", () => {
+    const read = new Set<string>();
+    const env = new Proxy({ DEST_BUCKET: "thumbs" } as NodeJS.ProcessEnv, {
+      get(target, name) {
+        if (typeof name === "string") read.add(name);
+        return target[name as string];
+      },
+    });
+
+    readConfig(env);
+
+    expect([...read].sort()).toEqual(
+      Object.values(HANDLER_SETTINGS)
+        .map((s) => s.env)
+        .sort(),
+    );
+  });
+
+  // The bench's own process plumbing (BENCH_*, UV_THREADPOOL_SIZE...) is not a setting.
+  it.each(
+    [...sources("handler"), ...sources("stacks"), ...sources("local"), "main.ts"].filter(
+      (file) => !file.startsWith(path.join("local", "bench")),
+    ),
+  )("%s reads no environment variable the tables do not declare", (file) => {
+    const text = readFileSync(path.join(ROOT, file), "utf8");
+    const names = [
+      ...text.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)|\[\s*"([A-Z][A-Z0-9_]*)"\s*\])/g),
+    ].map((match) => match[1] ?? match[2]);
+
+    expect(names.filter((name) => name !== undefined && !DECLARED.has(name))).toEqual([]);
+  });
+
+  it.each([
+    ["docs/handler.md", "the handler's variables", handlerTable],
+    ["docs/local.md", "the thumbnail options of make and serve", thumbnailFlagsTable],
+    ["docs/local.md", "serve's flags and variables", serveTable],
+    ["docs/deploy.md", "the handler settings the stack passes on", stackHandlerTable],
+  ])("%s holds the generated table of %s", (doc, _what, table) => {
+    expect(readFileSync(path.join(ROOT, doc), "utf8")).toContain(table());
+  });
+});
+
+describe("closest (did you mean)", () => {
+  it.each([
+    ["widht", ["width", "height", "fit"], "width"],
+    ["concurency", ["concurrency", "port"], "concurrency"],
+    ["MEMORY_SIZE", ["MEMORY_MB", "NAME", "REGION"], "MEMORY_MB"],
+    ["Quality", ["quality", "format"], "quality"],
+  ])("suggests the closest of the known names for %s", (name, known, guess) => {
+    expect(closest(name, known)).toBe(guess);
+  });
+
+  it("suggests nothing when no name is close", () => {
+    expect(closest("colour", ["out", "width", "format"])).toBeUndefined();
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Settings as command-line flags, derived from their rows (handler/settings.ts and the local
+ * service's own rows): the parseArgs options, the --help lines, and reading each value from its
+ * flag or, for `serve`, its environment variable.
+ */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { closest } from "../handler/parse";
+import { readSetting, type Setting, type SettingValues } from "../handler/settings";
+
+type Table = Record<string, Setting<unknown>>;
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** A command line the command cannot run: print the message, exit 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** parseArgs options for the rows of `tables` that have a flag. */
+export function flagOptions(...tables: Table[]): Options {
+  return Object.fromEntries(
+    tables
+      .flatMap((table) => Object.values(table))
+      .flatMap(({ flag }) => (flag ? [[flag.name, { type: "string" as const }]] : [])),
+  );
+}
+
+/**
+ * util.parseArgs, strict; an unknown option is a UsageError naming the closest known one
+ * ("Unknown option '--widht'; did you mean --width?").
+ */
+export function parseCommandLine<T extends ParseArgsConfig>(config: T) {
+  try {
+    return parseArgs({ ...config, strict: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (typeof code !== "string" || !code.startsWith("ERR_PARSE_ARGS")) throw error;
+    // Parsed again leniently to find an unknown option: the likeliest mistake, reported first.
+    const { tokens = [] } = parseArgs({
+      ...config,
+      strict: false,
+      allowPositionals: true,
+      tokens: true,
+    });
+    const known = Object.keys(config.options ?? {});
+    const unknown = tokens.find((token) => token.kind === "option" && !known.includes(token.name));
+    if (unknown?.kind !== "option") throw new UsageError((error as Error).message);
+    const name = unknown.rawName;
+    const guess = closest(name.replace(/^-+/, ""), known);
+    throw new UsageError(
+      `Unknown option '${name}'${guess === undefined ? "" : `; did you mean --${guess}?`}`,
+    );
+  }
+}
+
+/**
+ * The --help lines of the rows with a flag: "  --width N   box width in pixels; an integer from 1
+ * to 4096 [256]", wrapped. With `variables`, the brackets also name the environment variable.
+ */
+export function flagHelp(table: Table, { variables = false } = {}): string {
+  return Object.values(table)
+    .flatMap((setting) => {
+      if (setting.flag === undefined) return [];
+      const shown = [...(variables ? [setting.env] : []), defaultText(setting, "serve")];
+      return [
+        helpLine(
+          `--${setting.flag.name} ${setting.flag.arg}`,
+          `${setting.doc}; ${setting.parse.accepted} [${shown.join(", ")}]`,
+        ),
+      ];
+    })
+    .join("\n");
+}
+
+/** "  NAME   text", the text wrapped at 100 columns and indented under itself. */
+export function helpLine(name: string, text: string): string {
+  const indent = " ".repeat(26);
+  const lines = [`  ${name.padEnd(23)} `];
+  for (const word of text.split(" ")) {
+    const last = lines.length - 1;
+    const line = lines[last] ?? "";
+    if (line.length + 1 + word.length > 100 && line.trim() !== name) lines.push(`${indent}${word}`);
+    else lines[last] = line.endsWith(" ") ? `${line}${word}` : `${line} ${word}`;
+  }
+  return lines.join("\n");
+}
+
+/** The default as help and docs show it. */
+export function defaultText(setting: Setting<unknown>, command?: "serve"): string {
+  if (command === "serve" && setting.serveDefault !== undefined) return setting.serveDefault;
+  if (setting.shownDefault !== undefined) return setting.shownDefault;
+  return setting.default === "" ? '""' : String(setting.default);
+}
+
+/** Each row's value from its flag, else (with `env`) its variable, else its default. */
+export function readFlags<S extends Table>(
+  table: S,
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = {},
+): SettingValues<S> {
+  return Object.fromEntries(
+    Object.entries(table).map(([key, setting]) => [key, readFlag(setting, values, env)]),
+  ) as SettingValues<S>;
+}
+
+/** The text a row is set to by its flag or variable (or serve's default), and where it came from. */
+export function flagText(
+  setting: Setting<unknown>,
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): { text: string | undefined; source: string } {
+  const flag = setting.flag === undefined ? undefined : values[setting.flag.name];
+  if (typeof flag === "string") return { text: flag, source: `--${setting.flag?.name}` };
+  const fromEnv = env[setting.env];
+  return {
+    text: fromEnv === undefined || fromEnv.trim() === "" ? setting.serveDefault : fromEnv,
+    source: setting.env,
+  };
+}
+
+function readFlag(
+  setting: Setting<unknown>,
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+) {
+  const { text, source } = flagText(setting, values, env);
+  return readSetting(setting, text, source);
+}
