@@ -20,6 +20,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, posix, relative } from "node:path";
+import ignore from "@balena/dockerignore";
 import {
   type Arg,
   type Copy,
@@ -113,43 +114,10 @@ function substitute(value: string, env: Record<string, string>, line: number): s
 
 // .dockerignore ---------------------------------------------------------------------------------
 
-interface IgnoreRule {
-  readonly negate: boolean;
-  readonly pattern: RegExp;
-}
-
-function globToRegExp(glob: string): RegExp {
-  let source = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === "*" && glob[i + 1] === "*") {
-      source += ".*";
-      i++;
-      if (glob[i + 1] === "/") i++;
-    } else if (c === "*") source += "[^/]*";
-    else if (c === "?") source += "[^/]";
-    else source += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
-  // A pattern also matches everything under a matching folder, as Docker's does.
-  return new RegExp(`^${source}(/.*)?$`);
-}
-
-/** Docker's .dockerignore rules: last match wins, "!" re-includes, a folder covers its contents. */
+/** Docker's .dockerignore rules (@balena/dockerignore, the matcher docker-modem uses). */
 export function dockerignore(text: string): (path: string) => boolean {
-  const rules: IgnoreRule[] = text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#"))
-    .map((l) => {
-      const negate = l.startsWith("!");
-      const body = posix.normalize((negate ? l.slice(1) : l).trim()).replace(/^\/+|\/+$/g, "");
-      return { negate, pattern: globToRegExp(body) };
-    });
-  return (path: string) => {
-    let ignored = false;
-    for (const rule of rules) if (rule.pattern.test(path)) ignored = !rule.negate;
-    return ignored;
-  };
+  const rules = ignore().add(text.split("\n"));
+  return (path) => rules.ignores(path);
 }
 
 // Replay ----------------------------------------------------------------------------------------
