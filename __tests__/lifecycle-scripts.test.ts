@@ -9,6 +9,9 @@ import { runScript, type ScratchProject, scratchProject } from "./support/fake-t
 import { resources, scrubbed, synthInfra } from "./support/infra";
 import { rules } from "./support/script-rules";
 
+// Each sequence runs several scripts and real synths: slow on a busy machine.
+jest.setTimeout(120_000);
+
 let project: ScratchProject;
 beforeEach(() => {
   project = scratchProject();
@@ -69,13 +72,20 @@ describe("bootstrap -> plain deploy -> destroy", () => {
       env: bootstrapEnv,
     });
 
+    const infra = synthInfra(project.context(), {});
+
     // Act
     const overridden = runScript("destroy.sh", ["--yes"], {
       project: project.dir,
       rules: rules(),
-      env: { THUMBNAILER_REGION: "us-east-1" },
+      env: { THUMBNAILER_REGION: "us-east-1", SYNTH_OUT: infra.outdir },
     });
-    const destroy = runScript("destroy.sh", ["--yes"], { project: project.dir, rules: rules() });
+    const destroy = runScript("destroy.sh", ["--yes"], {
+      project: project.dir,
+      rules: rules(),
+      env: { SYNTH_OUT: infra.outdir },
+    });
+    infra.cleanup();
 
     // Assert: a different region would plan (and destroy) another deployment: refused
     expect(overridden.status).toBe(1);
@@ -94,9 +104,15 @@ describe("a deployment made without a GitHub repository -> destroy.sh", () => {
     // Arrange: deployed with `npm run deploy`, no githubRepository (so no CI role)
     project.cleanup();
     project = scratchProject({ region: "eu-west-1" });
+    const infra = synthInfra(project.context(), {});
 
     // Act
-    const run = runScript("destroy.sh", ["--yes"], { project: project.dir, rules: rules() });
+    const run = runScript("destroy.sh", ["--yes"], {
+      project: project.dir,
+      rules: rules(),
+      env: { SYNTH_OUT: infra.outdir },
+    });
+    infra.cleanup();
 
     // Assert
     expect(run.status).toBe(0);
@@ -105,5 +121,47 @@ describe("a deployment made without a GitHub repository -> destroy.sh", () => {
     // The destroy plans no deploy role: it saw no repository.
     expect(run.files("destroy-saw-repository")).toBe("");
     expect(run.stderr).toContain("deployed without a GitHub repository");
+  });
+});
+
+describe("teardown with non-empty buckets (forceDestroyBuckets off)", () => {
+  it("refuses before changing anything, listing the buckets that hold versions or delete markers", () => {
+    // Arrange: the deployment's real synth; the source bucket holds 3 versions and 1 delete
+    // marker (deleted objects of a versioned bucket), the thumbnail bucket is empty
+    project.cleanup();
+    project = scratchProject({ region: "eu-west-1", githubRepository: "acme/thumbs" });
+    const infra = synthInfra(project.context(), {});
+    const arms = `
+    "aws s3api list-object-versions --bucket thumbnailer-source-"*) printf '3\\t1\\tFalse\\n' ;;
+    "aws s3api list-object-versions"*) printf '0\\t0\\tFalse\\n' ;;`;
+
+    // Act
+    const run = runScript("destroy.sh", ["--yes"], {
+      project: project.dir,
+      rules: rules(arms),
+      env: { SYNTH_OUT: infra.outdir },
+    });
+    infra.cleanup();
+
+    // Assert: refused, naming the bucket and both ways out
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("Refusing to destroy: nothing was changed");
+    expect(run.stderr).toContain(
+      "s3://thumbnailer-source-123456789012-eu-west-1 holds 3 object versions and 1 delete markers",
+    );
+    expect(run.stderr).not.toContain("s3://thumbnailer-thumbnails-123456789012-eu-west-1 holds");
+    expect(run.stderr).toContain('set "forceDestroyBuckets": true in cdktf.json');
+    // Nothing but reads: no destroy, no Terraform, no GitHub change
+    const versions = (bucket: string) =>
+      `aws s3api list-object-versions --bucket ${bucket} --region eu-west-1 --max-keys 1000 ` +
+      "--no-paginate --output text --query [length(Versions || `[]`), length(DeleteMarkers || `[]`), IsTruncated]";
+    expect(run.lines).toEqual([
+      "aws --version",
+      "aws sts get-caller-identity --query Account --output text",
+      "gh auth status",
+      "npx cdktf synth",
+      versions("thumbnailer-thumbnails-123456789012-eu-west-1"),
+      versions("thumbnailer-source-123456789012-eu-west-1"),
+    ]);
   });
 });

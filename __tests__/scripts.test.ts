@@ -188,10 +188,11 @@ describe("scripts/bootstrap.sh", () => {
 });
 
 describe("scripts/destroy.sh", () => {
-  // A deployment bootstrap.sh made for acme/thumbs.
+  // A deployment bootstrap.sh made for acme/thumbs, whose buckets go with it (the check of
+  // non-empty buckets is in lifecycle-scripts.test.ts).
   beforeEach(() => {
     project.cleanup();
-    project = scratchProject({ githubRepository: "acme/thumbs" });
+    project = scratchProject({ githubRepository: "acme/thumbs", forceDestroyBuckets: true });
   });
   const preflight = [
     "aws --version",

@@ -20,10 +20,12 @@ THUMBNAILER_* variable that differs from it is refused, so nothing else is plann
   1. Preflight: AWS CLI v2 with working credentials, Node.js with dependencies installed, no
      THUMBNAILER_* variable disagreeing with cdktf.json, and, when the deployment has a
      githubRepository, the GitHub CLI authenticated.
-  2. Confirmation: asks before destroying anything, unless --yes.
-  3. npx cdktf destroy '*'. Buckets that still hold objects are kept (and the destroy fails)
-     unless THUMBNAILER_FORCE_DESTROY_BUCKETS=true was deployed: see docs/deploy.md.
-  4. gh variable delete / gh secret delete for each setting bootstrap.sh made, in the
+  2. Unless forceDestroyBuckets is true: npx cdktf synth, then every bucket the deployment
+     has is checked for object versions and delete markers. If one holds any, it refuses
+     before anything is changed, listing them and what to do (docs/deploy.md, Teardown).
+  3. Confirmation: asks before destroying anything, unless --yes.
+  4. npx cdktf destroy '*'.
+  5. gh variable delete / gh secret delete for each setting bootstrap.sh made, in the
      deployment's githubRepository (none when it was deployed without one).
 
 Options:
@@ -79,6 +81,60 @@ else
     info "deployed without a GitHub repository (no githubRepository in cdktf.json): no GitHub settings to remove"
   fi
   end_preflight
+fi
+
+# A refused destroy must not strip what it keeps: Terraform deletes the buckets' policies,
+# public access blocks, versioning and lifecycle rules, the repository, queue and logs before it
+# fails on a bucket that still holds objects. So look first, and change nothing if one does.
+if [ "$(settings get forceDestroyBuckets)" = true ]; then
+  step "Buckets: forceDestroyBuckets is true, the destroy deletes them with every object"
+else
+  step "Check the buckets are empty (forceDestroyBuckets is off)"
+  if [ "$DRY_RUN" = 1 ]; then
+    run npx cdktf synth
+    info "would list each bucket's object versions and delete markers (aws s3api list-object-versions)"
+  else
+    synth_planned_names "$AWS_ACCOUNT"
+    region="$(planned region | head -n 1)"
+    held=()
+    while IFS= read -r bucket; do
+      [ -n "$bucket" ] || continue
+      errors="$(mktemp "${TMPDIR:-/tmp}/destroy.XXXXXX")"
+      # One page of up to 1000 entries: enough to tell empty from not (the source is versioned,
+      # so deleted objects leave versions and delete markers that still block the delete).
+      # shellcheck disable=SC2016 # JMESPath literals, not shell
+      if counts="$(aws s3api list-object-versions --bucket "$bucket" --region "$region" \
+        --max-keys 1000 --no-paginate --output text \
+        --query '[length(Versions || `[]`), length(DeleteMarkers || `[]`), IsTruncated]' 2>"$errors")"; then
+        read -r versions markers truncated <<<"$counts"
+        more=""
+        if [ "$truncated" = True ]; then more="more than "; fi
+        if [ "$versions" != 0 ] || [ "$markers" != 0 ]; then
+          held+=("s3://$bucket holds $more$versions object versions and $markers delete markers")
+        else
+          info "s3://$bucket is empty"
+        fi
+      elif grep -q NoSuchBucket "$errors"; then
+        info "s3://$bucket does not exist (already deleted)"
+      else
+        die "cannot tell whether s3://$bucket is empty: $(cat "$errors")
+    Nothing was changed."
+      fi
+      rm -f "$errors"
+    done <<<"$(planned bucket)"
+    if [ "${#held[@]}" -gt 0 ]; then
+      printf '\nRefusing to destroy: nothing was changed. These buckets still hold data:\n' >&2
+      printf '  - %s\n' "${held[@]}" >&2
+      cat >&2 <<'EOF'
+Either keep the data: copy what you need out first, then delete every object version and
+delete marker (the console's "Empty bucket", or aws s3api delete-objects over
+list-object-versions), and run scripts/destroy.sh again.
+Or delete it with the stacks: set "forceDestroyBuckets": true in cdktf.json "context",
+run npm run deploy (Terraform must record it), then scripts/destroy.sh.
+EOF
+      exit 1
+    fi
+  fi
 fi
 
 step "Confirm"

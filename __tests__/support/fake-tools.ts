@@ -106,7 +106,7 @@ export function runScript(script: string, args: string[], options: ScriptOptions
       env,
       input: options.input ?? "",
       encoding: "utf8",
-      timeout: 30_000,
+      timeout: 50_000, // a busy machine; jest's own limit is 60 s
     });
     const calls = readFileSync(log, "utf8")
       .split("\n")

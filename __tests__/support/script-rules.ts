@@ -46,9 +46,13 @@ ${arms}
       done
       printf '%s' "\${THUMBNAILER_GITHUB_REPOSITORY:-}" > "$FAKE_DIR/deploy-saw-repository"
       cp cdktf.json "$FAKE_DIR/deploy-saw-cdktf.json" ;;
+    "npx cdktf synth"*)
+      # A real synth the test made ($SYNTH_OUT), copied where cdktf writes it.
+      if [ -n "\${SYNTH_OUT:-}" ]; then mkdir -p cdktf.out && cp -r "$SYNTH_OUT/." cdktf.out/; fi ;;
     "npx cdktf destroy"*)
       printf '%s' "\${THUMBNAILER_GITHUB_REPOSITORY:-}" > "$FAKE_DIR/destroy-saw-repository" ;;
     "aws lambda get-function-configuration"*) printf 'arm64\\tuploads/\\n' ;;
+    "aws s3api list-object-versions"*) printf '0\\t0\\tFalse\\n' ;;
   esac
 }`;
 }

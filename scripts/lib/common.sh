@@ -120,10 +120,11 @@ check_node() {
 
 # --- Persisted settings (cdktf.json "context", see stacks/persisted-settings.ts) ------------------
 
-# settings persist [KEY=VALUE...] | get KEY | overrides: scripts/lib/settings.ts, compiled by
-# `npm run build` (run here first when a TypeScript source is newer than the last build).
-settings() {
-  local tool="$ROOT/dist/scripts/lib/settings.js" stale=""
+# Runs scripts/lib/NAME.ts as compiled by `npm run build` (run here first when a TypeScript
+# source is newer than the last build), from the project root.
+node_tool() {
+  local tool="$ROOT/dist/scripts/lib/$1.js" stale=""
+  shift
   if [ -f "$tool" ]; then
     stale="$(find "$ROOT/main.ts" "$ROOT/stacks" "$ROOT/handler" "$ROOT/scripts/lib" -name '*.ts' \
       -newer "$ROOT/dist/.tsbuildinfo" -print -quit 2>/dev/null || true)"
@@ -133,6 +134,9 @@ settings() {
   fi
   (cd "$ROOT" && node "$tool" "$@")
 }
+
+# settings persist [KEY=VALUE...] | get KEY | overrides (scripts/lib/settings.ts)
+settings() { node_tool settings "$@"; }
 
 # Records one setting of this deployment in cdktf.json, e.g. persist_setting githubOidcProviderArn ARN.
 persist_setting() { settings persist "$1=$2"; }
@@ -202,3 +206,15 @@ stack_output() {
   node "$ROOT/scripts/lib/stack-output.js" "$file" "$(output_names_for "$setting")" ||
     die "the deploy did not output $setting (expected one of: $(output_names_for "$setting"))"
 }
+
+# --- What the deployment plans (cdktf synth) ------------------------------------------------------
+
+# Synthesizes the deployment into $ROOT/cdktf.out and sets PLANNED to its "KIND NAME" lines
+# (scripts/lib/planned-names.ts): the names Terraform will create, or delete.
+synth_planned_names() {
+  run npx cdktf synth >&2 || die "cdktf synth failed: see the errors above"
+  PLANNED="$(node_tool planned-names "$ROOT/cdktf.out" "$1")"
+}
+
+# The planned names of one kind, one a line.
+planned() { awk -v kind="$1" '$1 == kind { print $2 }' <<<"$PLANNED"; }

@@ -1,0 +1,64 @@
+/**
+ * The names a synthesized deployment will give its resources, and where its state lives, read
+ * from `cdktf synth`'s output, so the scripts check exactly what Terraform will create or delete:
+ *
+ *   node dist/scripts/lib/planned-names.js OUTDIR ACCOUNT
+ *
+ * prints one "KIND NAME" line per named resource (bucket, ecr-repository, log-group, role,
+ * function, queue), "region REGION", and "state-local PATH" or "state-s3 BUCKET KEY REGION" per
+ * stack. Bucket names
+ * hold the account ID as a reference to the repository's registry ID; ACCOUNT resolves it.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Terraform type -> [kind printed, attribute holding the name]. */
+const NAMED: Readonly<Record<string, readonly [string, string]>> = {
+  aws_s3_bucket: ["bucket", "bucket"],
+  aws_ecr_repository: ["ecr-repository", "name"],
+  aws_cloudwatch_log_group: ["log-group", "name"],
+  aws_iam_role: ["role", "name"],
+  aws_lambda_function: ["function", "function_name"],
+  aws_sqs_queue: ["queue", "name"],
+};
+
+interface StackJson {
+  provider?: { aws?: { region?: string }[] };
+  resource?: Record<string, Record<string, Record<string, unknown>>>;
+  terraform?: { backend?: { local?: { path: string }; s3?: Record<string, string> } };
+}
+
+export function plannedNames(outdir: string, account: string): string[] {
+  const lines: string[] = [];
+  const stacksDir = join(outdir, "stacks");
+  for (const stack of readdirSync(stacksDir).sort()) {
+    const json = JSON.parse(
+      readFileSync(join(stacksDir, stack, "cdk.tf.json"), "utf8"),
+    ) as StackJson;
+    for (const [type, [kind, attribute]] of Object.entries(NAMED)) {
+      for (const resource of Object.values(json.resource?.[type] ?? {})) {
+        const raw = resource[attribute];
+        if (typeof raw !== "string") continue;
+        const name = raw.replace(/\$\{aws_ecr_repository\.[\w-]+\.registry_id\}/g, account);
+        if (!name.includes("${")) lines.push(`${kind} ${name}`);
+      }
+    }
+    const region = json.provider?.aws?.[0]?.region;
+    if (region !== undefined && !lines.includes(`region ${region}`)) lines.push(`region ${region}`);
+    const backend = json.terraform?.backend;
+    if (backend?.local) lines.push(`state-local ${backend.local.path}`);
+    if (backend?.s3)
+      lines.push(`state-s3 ${backend.s3.bucket} ${backend.s3.key} ${backend.s3.region}`);
+  }
+  return lines;
+}
+
+if (require.main === module) {
+  const [outdir, account] = process.argv.slice(2);
+  if (outdir === undefined || account === undefined) {
+    console.error("usage: planned-names.js OUTDIR ACCOUNT");
+    process.exitCode = 2;
+  } else {
+    for (const line of plannedNames(outdir, account)) process.stdout.write(`${line}\n`);
+  }
+}
