@@ -52,7 +52,7 @@ const PLATFORM = { x86_64: "linux/amd64", arm64: "linux/arm64" } as const;
  * image. Inputs come from the environment: REPOSITORY_URL TAG PLATFORM ARCHITECTURE REGION
  * FUNCTION_NAME.
  */
-const BUILD_AND_ROLL_OUT = `set -euo pipefail
+export const BUILD_AND_ROLL_OUT = `set -euo pipefail
 digest="$(bash scripts/push-image.sh --repository-url "$REPOSITORY_URL" --tag "$TAG" \\
   --platform "$PLATFORM" --region "$REGION" | tail -n 1)"
 if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
