@@ -424,19 +424,24 @@ describe("scripts/smoke-test.sh", () => {
   });
   afterAll(() => rmSync(images, { recursive: true, force: true }));
 
-  /** The function's env; head-object finds the thumbnail on the second look; get-object copies `thumbnail`. */
+  /**
+   * The function's env; the versioned source bucket gives the upload version v-src-1; head-object
+   * finds the thumbnail (unversioned bucket: no version) on the second look; get-object copies
+   * `thumbnail`.
+   */
   const smokeRules = (thumbnail: string, arms = "") =>
     rules(`${arms}
     "aws lambda get-function-configuration"*)
       printf 'src-b\\tdst-b\\tuploads/\\tthumbs/\\tNone\\tNone\\tNone\\tNone\\n' ;;
+    "aws s3api put-object"*) echo v-src-1 ;;
     "aws s3api head-object"*)
-      if [ -f "$FAKE_DIR/looked" ]; then echo image/jpeg; else touch "$FAKE_DIR/looked"; return 254; fi ;;
+      if [ -f "$FAKE_DIR/looked" ]; then printf 'image/jpeg\\tNone\\n'; else touch "$FAKE_DIR/looked"; return 254; fi ;;
     "aws s3api get-object"*) for last in "$@"; do :; done; cp "${join(images, thumbnail)}" "$last" ;;`);
 
   const base = ["--function-name", "thumbnailer", "--region", "eu-west-1"];
   const env = { GITHUB_SHA: "abc123", SMOKE_TEST_POLL_SECONDS: "0" };
 
-  it("uploads the fixture where the function listens, waits for its thumbnail, checks it, cleans up", () => {
+  it("uploads the fixture where the function listens, waits for its thumbnail, checks it, deletes exactly the versions it made", () => {
     // Act
     const run = runScript(
       "smoke-test.sh",
@@ -460,11 +465,13 @@ describe("scripts/smoke-test.sh", () => {
         "Environment.Variables.[SOURCE_BUCKET, DEST_BUCKET, SOURCE_PREFIX, DEST_PREFIX, THUMB_WIDTH, " +
         "THUMB_HEIGHT, THUMB_FIT, THUMB_FORMAT] --output text",
       `aws s3api put-object --bucket src-b --key ${key} --body ${PROJECT_ROOT}/scripts/fixtures/smoke-test.jpg ` +
-        `--content-type image/jpeg ${region}`,
-      `aws s3api head-object ${thumb} --query ContentType --output text`,
-      `aws s3api head-object ${thumb} --query ContentType --output text`,
+        `--content-type image/jpeg ${region} --query VersionId --output text`,
+      `aws s3api head-object ${thumb} --query [ContentType, VersionId] --output text`,
+      `aws s3api head-object ${thumb} --query [ContentType, VersionId] --output text`,
       `aws s3api get-object ${thumb} <tmp>`,
-      `aws s3api delete-object --bucket src-b --key ${key} ${region}`,
+      // The source bucket is versioned: deleting the upload's own version leaves no delete
+      // marker and no noncurrent version behind.
+      `aws s3api delete-object --bucket src-b --key ${key} ${region} --version-id v-src-1`,
       `aws s3api delete-object ${thumb}`,
     ]);
     expect(run.stderr).toContain("Smoke test passed");

@@ -324,6 +324,11 @@ const rules: [string, () => void][] = [
         .filter((s) => s.actions?.includes("s3:PutObject"))
         .flatMap((s) => s.resources ?? []);
       expect(s3Writes).toEqual([`${arnOf("source-bucket")}/uploads/*`]);
+      // The smoke test deletes its upload by version ID (the source bucket is versioned).
+      const versionDeletes = statements(deps, "deploy-permissions")
+        .filter((s) => s.actions?.includes("s3:DeleteObjectVersion"))
+        .flatMap((s) => s.resources ?? []);
+      expect(versionDeletes).toEqual([`${arnOf("source-bucket")}/uploads/*`]);
       expect(statements(lambda, "deploy-function-permissions")).toEqual([
         expect.objectContaining({
           actions: [

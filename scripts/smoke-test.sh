@@ -20,7 +20,8 @@ Usage: scripts/smoke-test.sh --function-name NAME [--source-bucket B] [--dest-bu
   3. Waits for the thumbnail at DEST_PREFIX + that key (default timeout 120 s).
   4. Checks its Content-Type matches THUMB_FORMAT and its size fits THUMB_WIDTH x THUMB_HEIGHT
      (default 256x256, so 256x192 for the fixture), reading the size with file(1).
-  5. Deletes the fixture and its thumbnail, whatever happened.
+  5. Deletes the fixture and its thumbnail, whatever happened: by version ID where the bucket
+     is versioned (the source is), so no delete marker or old version is left behind.
 
 Options:
   --function-name NAME  the deployed function
@@ -94,35 +95,46 @@ info "source s3://$fn_source/$source_prefix -> thumbnails s3://$fn_dest/$dest_pr
 key="${source_prefix}smoke-test/${GITHUB_SHA:-manual}-$(date -u +%Y%m%d%H%M%S)-$$.jpg"
 thumbnail_key="$dest_prefix$key"
 thumbnail="$(mktemp "${TMPDIR:-/tmp}/thumbnailer-smoke.XXXXXX")"
+source_version=""
+thumbnail_version=""
+# Deletes what the test made. The source bucket is versioned: a plain delete would only add a
+# delete marker and keep the upload as a noncurrent version, so delete the exact versions.
+delete_made() {
+  local bucket="$1" key="$2" version="$3" delete
+  delete=(aws s3api delete-object --bucket "$bucket" --key "$key" --region "$REGION")
+  if [ -n "$version" ] && [ "$version" != None ]; then delete+=(--version-id "$version"); fi
+  run "${delete[@]}" >/dev/null || info "could not delete s3://$bucket/$key: delete it by hand"
+}
 cleanup() {
   local status=$?
   step "Clean up"
-  run aws s3api delete-object --bucket "$fn_source" --key "$key" --region "$REGION" >/dev/null || true
-  run aws s3api delete-object --bucket "$fn_dest" --key "$thumbnail_key" --region "$REGION" >/dev/null || true
+  delete_made "$fn_source" "$key" "$source_version"
+  delete_made "$fn_dest" "$thumbnail_key" "$thumbnail_version"
   rm -f "$thumbnail"
   exit "$status"
 }
 trap cleanup EXIT
 
 step "Upload the fixture to s3://$fn_source/$key"
-run aws s3api put-object --bucket "$fn_source" --key "$key" --body "$FIXTURE" \
-  --content-type image/jpeg --region "$REGION" >/dev/null
+source_version="$(run aws s3api put-object --bucket "$fn_source" --key "$key" --body "$FIXTURE" \
+  --content-type image/jpeg --region "$REGION" --query VersionId --output text)"
 
 step "Wait up to ${TIMEOUT}s for s3://$fn_dest/$thumbnail_key"
 head=(aws s3api head-object --bucket "$fn_dest" --key "$thumbnail_key" --region "$REGION"
-  --query ContentType --output text)
+  --query '[ContentType, VersionId]' --output text)
 if [ "$DRY_RUN" = 1 ]; then
   run "${head[@]}"
   content_type="image/$format"
 else
   waited=0
-  until content_type="$("${head[@]}" 2>/dev/null)"; do
+  until found="$("${head[@]}" 2>/dev/null)"; do
     if [ "$waited" -ge "$TIMEOUT" ]; then
       die "no thumbnail after ${TIMEOUT}s; see the function's logs: aws logs tail /aws/lambda/$FUNCTION_NAME --since 15m"
     fi
     sleep "$POLL"
     waited=$((waited + POLL))
   done
+  read -r content_type thumbnail_version <<<"$found"
   info "appeared after about ${waited}s"
 fi
 

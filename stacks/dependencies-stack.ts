@@ -303,8 +303,9 @@ export class DependenciesStack extends TerraformStack {
               resources: [repository.arn],
             },
             {
+              // The smoke test deletes its upload by version ID: no delete marker left behind.
               sid: "SmokeTestUpload",
-              actions: ["s3:PutObject", "s3:DeleteObject"],
+              actions: ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
               resources: [objects(sourceArn, sourcePrefix)],
             },
             {
