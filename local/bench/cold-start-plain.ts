@@ -5,8 +5,8 @@
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { S3Event } from "aws-lambda";
-import sharp from "sharp";
 import { decodeEventKey } from "../../handler/keys";
+import { plainThumbnail } from "./plain-sharp";
 
 const s3 = new S3Client({
   region: process.env.AWS_REGION,
@@ -22,14 +22,8 @@ export async function handler(event: S3Event): Promise<{ outcome: string }[]> {
       const Key = decodeEventKey(record.s3.object.key);
       const object = await s3.send(new GetObjectCommand({ Bucket: record.s3.bucket.name, Key }));
       const body = await object.Body?.transformToByteArray();
-      const thumbnail = await sharp(body)
-        .rotate()
-        .resize(256, 256, { fit: "inside", withoutEnlargement: true })
-        .jpeg({ quality: 80 })
-        .toBuffer();
-      await s3.send(
-        new PutObjectCommand({ Bucket: process.env.DEST_BUCKET, Key, Body: thumbnail }),
-      );
+      const { data } = await plainThumbnail(body ?? new Uint8Array());
+      await s3.send(new PutObjectCommand({ Bucket: process.env.DEST_BUCKET, Key, Body: data }));
       return { outcome: "created" };
     }),
   );

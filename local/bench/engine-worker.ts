@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import sharp from "sharp";
+import { plainThumbnail } from "./plain-sharp";
 
 type Thumbnailer = (input: Buffer) => Promise<{ data: Buffer; width: number; height: number }>;
 
@@ -17,17 +18,7 @@ async function load(impl: string): Promise<Thumbnailer> {
     engine.configureSharp();
     return (input) => engine.makeThumbnail(input, engine.DEFAULT_OPTIONS);
   }
-  if (impl === "sharp-plain") {
-    // The baseline from the issue: what a first sharp pipeline looks like.
-    return async (input) => {
-      const { data, info } = await sharp(input)
-        .rotate()
-        .resize(256, 256, { fit: "inside", withoutEnlargement: true })
-        .jpeg({ quality: 80 })
-        .toBuffer({ resolveWithObject: true });
-      return { data, width: info.width, height: info.height };
-    };
-  }
+  if (impl === "sharp-plain") return plainThumbnail;
   throw new Error(`unknown implementation ${impl}`);
 }
 

@@ -1,0 +1,17 @@
+/**
+ * The plain sharp pipeline the targets are stated against: what a first thumbnailer looks like
+ * (no configuration, checks or tuning). The engine benchmark's `sharp-plain` runner and the
+ * cold-start reference handler both use it.
+ */
+import sharp from "sharp";
+
+export async function plainThumbnail(
+  input: Buffer | Uint8Array,
+): Promise<{ data: Buffer; width: number; height: number }> {
+  const { data, info } = await sharp(input)
+    .rotate()
+    .resize(256, 256, { fit: "inside", withoutEnlargement: true })
+    .jpeg({ quality: 80 })
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
