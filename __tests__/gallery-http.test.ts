@@ -4,9 +4,11 @@
  * rebinding DNS name could send.
  */
 
+import http from "node:http";
 import { rawRequest, startTestGallery, type TestGallery } from "./support/gallery";
 import { goodImages } from "./support/local-fixtures";
 import { exists, put, waitFor } from "./support/local-s3";
+import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy";
 
 describe("gallery server (integration: real service, raw HTTP)", () => {
   let local: TestGallery;
@@ -167,5 +169,78 @@ describe("gallery server (integration: real service, raw HTTP)", () => {
     expect(listed).toEqual(expect.arrayContaining(keys));
     const times = seen.map((card) => Date.parse(card.lastModified));
     expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
+});
+
+describe("gallery server's live state (integration: real service, S3 made unreachable)", () => {
+  let local: TestGallery;
+  let proxy: TcpProxy;
+  let origin: string;
+
+  beforeAll(async () => {
+    // The handler reaches S3 through a proxy the test can cut; the gallery talks to S3 directly.
+    let s3rverPort = 0;
+    proxy = await startTcpProxy(() => ({ host: "127.0.0.1", port: s3rverPort }));
+    local = await startTestGallery({
+      handlerEndpoint: `http://127.0.0.1:${proxy.port}`,
+      // Retries keep the event in the service for minutes while S3 is unreachable.
+      retryDelaysMs: Array.from({ length: 100 }, () => 1000),
+    });
+    s3rverPort = local.service.port;
+    origin = `http://127.0.0.1:${local.gallery.port}`;
+  });
+
+  afterAll(async () => {
+    await local.close();
+    await proxy.close();
+  });
+
+  it("streams the object as pending while the pipeline works on it, then made", async () => {
+    const states: string[] = [];
+    const events = http.get(`${origin}/api/events`, (response) => {
+      expect(response.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
+      let buffer = "";
+      response.on("data", (chunk: Buffer) => {
+        buffer += chunk.toString();
+        for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(message)?.[1];
+          if (message.startsWith("event: object") && data !== undefined) {
+            const { card } = JSON.parse(data) as { card: { key: string; state: string } };
+            if (card.key === "slow.jpg") states.push(card.state);
+          }
+        }
+      });
+    });
+    let paused = false;
+    try {
+      await proxy.pause();
+      paused = true;
+      const [image] = await goodImages();
+
+      const response = await rawRequest(`${origin}/api/objects?key=slow.jpg`, {
+        method: "PUT",
+        headers: { Origin: origin, "Content-Type": "image/jpeg" },
+        body: image?.data ?? Buffer.alloc(0),
+      });
+
+      expect(response.status).toBe(201);
+      await waitFor("the pending state", async () =>
+        states.includes("pending") ? true : undefined,
+      );
+      const listed = JSON.parse((await rawRequest(`${origin}/api/objects`)).body.toString());
+      expect(listed.objects).toContainEqual(
+        expect.objectContaining({ key: "slow.jpg", state: "pending", thumbnails: [] }),
+      );
+      await proxy.resume();
+      paused = false;
+      await waitFor("the made state", async () => (states.includes("made") ? true : undefined));
+      expect(states.at(-1)).toBe("made");
+      expect(states.indexOf("pending")).toBeLessThan(states.indexOf("made"));
+    } finally {
+      events.destroy();
+      if (paused) await proxy.resume();
+    }
   });
 });
