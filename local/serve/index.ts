@@ -31,7 +31,7 @@ source and a destination bucket, whose upload and delete events are delivered, a
 notification events, to the same handler code the Lambda container runs. Upload to the source
 bucket with any S3 client (credentials S3RVER / S3RVER); thumbnails appear in the destination
 bucket under the same key. At start-up every upload without an up-to-date thumbnail is processed.
-A gallery page (http://127.0.0.1:4569/) shows the uploads with their thumbnails and state, live,
+A gallery page (http://127.0.0.1:${SERVE_SETTINGS.uiPort.default}/) shows the uploads with their thumbnails and state, live,
 and takes uploads by drag-and-drop.
 
 Options (environment variable and default in brackets; a flag wins over its variable):
