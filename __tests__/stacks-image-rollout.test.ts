@@ -19,6 +19,7 @@ interface LocalExec {
 }
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
+const RUNNING = `sha256:${"cd".repeat(32)}`;
 const REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbs";
 
 describe("image build and rollout command", () => {
@@ -49,8 +50,12 @@ describe("image build and rollout command", () => {
       join(root, "scripts", "push-image.sh"),
       `echo "push-image.sh $*" >>"${log}"\necho "building..." >&2\ncat <<'OUT'\n${pushOutput}\nOUT\n`,
     );
+    writeFileSync(
+      join(root, "scripts", "tag-deployed.sh"),
+      `echo "tag-deployed.sh $*" >>"${log}"\n`,
+    );
     const answers = {
-      exists: "exit 0",
+      exists: `echo "${REPOSITORY}@${RUNNING}"`,
       missing:
         'echo "An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found" >&2; exit 254',
       denied:
@@ -89,24 +94,27 @@ describe("image build and rollout command", () => {
     });
   });
 
-  it("on the first deploy pushes the image and leaves the function to be created from it", async () => {
+  it("on the first deploy pushes and tags the image and leaves the function to be created from it", async () => {
     const { code, calls, stdout } = await deploy(DIGEST, "missing");
 
     expect(code).toBe(0);
     expect(calls).toEqual([
       `push-image.sh --repository-url ${REPOSITORY} --tag ${exec.environment.TAG} --platform linux/arm64 --region eu-west-1`,
-      "aws lambda get-function --function-name thumbs --region eu-west-1",
+      "aws lambda get-function --function-name thumbs --region eu-west-1 --query Code.ResolvedImageUri --output text",
+      `tag-deployed.sh --repository-url ${REPOSITORY} --deployed ${DIGEST} --region eu-west-1`,
     ]);
     expect(stdout).toContain(`thumbs does not exist yet: it will be created from ${DIGEST}`);
   });
 
-  it("on a later deploy points the existing function at the pushed digest and waits", async () => {
+  it("on a later deploy points the existing function at the pushed digest, waits, then tags both images", async () => {
     const { code, calls } = await deploy(`some output\n${DIGEST}`, "exists");
 
     expect(code).toBe(0);
     expect(calls.slice(2)).toEqual([
       `aws lambda update-function-code --function-name thumbs --region eu-west-1 --image-uri ${REPOSITORY}@${DIGEST} --architectures arm64 --output text --query LastUpdateStatus`,
       "aws lambda wait function-updated --function-name thumbs --region eu-west-1",
+      // the image it ran stays as `previous`, the new one becomes `deployed`: neither expires
+      `tag-deployed.sh --repository-url ${REPOSITORY} --deployed ${DIGEST} --previous ${REPOSITORY}@${RUNNING} --region eu-west-1`,
     ]);
   });
 

@@ -68,12 +68,29 @@ export class DependenciesStack extends TerraformStack {
       encryptionConfiguration: [{ encryptionType: "AES256" }],
       forceDelete: true,
     });
+    // Expiry: never the image the function runs or the one before it (the rollout tags them,
+    // scripts/tag-deployed.sh); of the rest, the newest keepImages stay. An image a rule with a
+    // lower rulePriority selects is never expired by a later rule, and only one image at a time
+    // carries each protected tag, so the first two rules never expire anything.
+    const protectedTag = (rulePriority: number, tag: string) => ({
+      rulePriority,
+      description: `Never expire the image tagged ${tag}`,
+      selection: {
+        tagStatus: "tagged",
+        tagPatternList: [tag],
+        countType: "imageCountMoreThan",
+        countNumber: 1,
+      },
+      action: { type: "expire" },
+    });
     new EcrLifecyclePolicy(this, "repository-lifecycle", {
       repository: repository.name,
       policy: JSON.stringify({
         rules: [
+          protectedTag(1, "deployed"),
+          protectedTag(2, "previous"),
           {
-            rulePriority: 1,
+            rulePriority: 3,
             description: `Keep the last ${config.keepImages} images`,
             selection: {
               tagStatus: "any",
@@ -292,6 +309,8 @@ export class DependenciesStack extends TerraformStack {
               sid: "PushImages",
               actions: [
                 "ecr:BatchCheckLayerAvailability",
+                // Moving the deployed/previous tags (tags are immutable: removed, then put).
+                "ecr:BatchDeleteImage",
                 "ecr:BatchGetImage",
                 "ecr:CompleteLayerUpload",
                 "ecr:DescribeImages",

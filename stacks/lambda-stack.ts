@@ -49,7 +49,9 @@ const PLATFORM = { x86_64: "linux/amd64", arm64: "linux/arm64" } as const;
  * Builds and pushes the image (scripts/push-image.sh reports progress on stderr and prints the
  * digest as its last stdout line; an existing tag is not rebuilt), then points the
  * function at it, unless the function does not exist yet: the first deploy creates it from this
- * image. Inputs come from the environment: REPOSITORY_URL TAG PLATFORM ARCHITECTURE REGION
+ * image. Either way the image is tagged `deployed` (and the one it replaced `previous`) so ECR
+ * expiry never removes them (scripts/tag-deployed.sh). Inputs come from the environment:
+ * REPOSITORY_URL TAG PLATFORM ARCHITECTURE REGION
  * FUNCTION_NAME.
  */
 export const BUILD_AND_ROLL_OUT = `set -euo pipefail
@@ -59,16 +61,25 @@ if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
   echo "scripts/push-image.sh printed no digest (last line: '$digest')" >&2
   exit 1
 fi
-if ! error="$(aws lambda get-function --function-name "$FUNCTION_NAME" --region "$REGION" 2>&1 >/dev/null)"; then
-  case "$error" in
-    *ResourceNotFoundException*) echo "$FUNCTION_NAME does not exist yet: it will be created from $digest"; exit 0 ;;
-    *) echo "$error" >&2; exit 1 ;;
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+if ! previous="$(aws lambda get-function --function-name "$FUNCTION_NAME" --region "$REGION" \\
+  --query Code.ResolvedImageUri --output text 2>"$errors")"; then
+  case "$(cat "$errors")" in
+    *ResourceNotFoundException*)
+      bash scripts/tag-deployed.sh --repository-url "$REPOSITORY_URL" --deployed "$digest" --region "$REGION"
+      echo "$FUNCTION_NAME does not exist yet: it will be created from $digest"
+      exit 0
+      ;;
+    *) cat "$errors" >&2; exit 1 ;;
   esac
 fi
 aws lambda update-function-code --function-name "$FUNCTION_NAME" --region "$REGION" \\
   --image-uri "$REPOSITORY_URL@$digest" --architectures "$ARCHITECTURE" --output text --query LastUpdateStatus
 aws lambda wait function-updated --function-name "$FUNCTION_NAME" --region "$REGION"
 echo "$FUNCTION_NAME now runs $REPOSITORY_URL@$digest"
+bash scripts/tag-deployed.sh --repository-url "$REPOSITORY_URL" --deployed "$digest" \\
+  --previous "$previous" --region "$REGION"
 `;
 
 export class LambdaStack extends TerraformStack {

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Marks the image the function now runs `deployed` and the one it ran before `previous`: the two
+# tags the ECR lifecycle policy never expires (stacks/dependencies-stack.ts). Called after every
+# rollout: by `cdktf deploy` (stacks/lambda-stack.ts) and by .github/workflows/deploy.yml.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/scripts/lib/common.sh"
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/tag-deployed.sh --repository-url URL --deployed sha256:DIGEST
+                               [--previous IMAGE_URI] [--region REGION] [--dry-run] [--help]
+
+Tags the image URL@DIGEST `deployed`, and the image the function ran before it (IMAGE_URI,
+e.g. Code.ResolvedImageUri of `aws lambda get-function` before the update) `previous`. Tags are
+immutable in this repository, so a tag is moved by removing it from the image that has it
+(batch-delete-image of a tag keeps an image that has other tags, and every pushed image has its
+build tag) and putting it on the new one. `previous` moves first, so the image being replaced
+always keeps one protected tag. A `previous` from another repository is left alone.
+
+Options:
+  --repository-url URL  ECR repository, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbnailer
+  --deployed DIGEST     the digest the function now runs
+  --previous IMAGE_URI  the image it ran before (REPOSITORY_URL@sha256:...); omit on a first deploy
+  --region REGION       the repository's region (default: read from URL)
+  --dry-run             print every command it would run, and run none
+  --help                show this help
+EOF
+}
+
+REPOSITORY_URL=""
+DEPLOYED=""
+PREVIOUS=""
+REGION=""
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --repository-url | --deployed | --previous | --region)
+      [ "$#" -ge 2 ] || die "$1 needs a value"
+      case "$1" in
+        --repository-url) REPOSITORY_URL="$2" ;;
+        --deployed) DEPLOYED="$2" ;;
+        --previous) PREVIOUS="$2" ;;
+        --region) REGION="$2" ;;
+      esac
+      shift 2
+      ;;
+    --dry-run) DRY_RUN=1 && shift ;;
+    -h | --help) usage && exit 0 ;;
+    *) usage >&2 && die "unknown option: $1" ;;
+  esac
+done
+
+DIGEST_PATTERN='^sha256:[0-9a-f]{64}$'
+case "$REPOSITORY_URL" in
+  *.dkr.ecr.*.amazonaws.com/* | *.dkr.ecr.*.amazonaws.com.cn/*) ;;
+  *) die "--repository-url '$REPOSITORY_URL' is not an ECR repository URL (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)" ;;
+esac
+[[ "$DEPLOYED" =~ $DIGEST_PATTERN ]] || die "--deployed '$DEPLOYED' is not an image digest (sha256:<64 hex>)"
+REPOSITORY_NAME="${REPOSITORY_URL#*/}"
+if [ -z "$REGION" ]; then
+  REGION="${REPOSITORY_URL#*.dkr.ecr.}"
+  REGION="${REGION%%.*}"
+fi
+ecr() { aws ecr "$1" --repository-name "$REPOSITORY_NAME" --region "$REGION" "${@:2}"; }
+
+# The digest that has `tag` now, or nothing.
+tagged() {
+  local out
+  if out="$(ecr describe-images --image-ids "imageTag=$1" --query 'imageDetails[0].imageDigest' \
+    --output text 2>&1)"; then
+    printf '%s' "$out"
+  elif [[ "$out" != *ImageNotFoundException* ]]; then
+    die "cannot look up $REPOSITORY_URL:$1: $out"
+  fi
+}
+
+# Puts `tag` on `digest`, taking it off the image that has it.
+move_tag() {
+  local tag="$1" digest="$2" current manifest media_type
+  if [ "$DRY_RUN" = 1 ]; then
+    info "would move $tag to $digest (batch-delete-image imageTag=$tag, then put-image)"
+    return 0
+  fi
+  current="$(tagged "$tag")"
+  if [ "$current" = "$digest" ]; then
+    info "$tag is already $digest"
+    return 0
+  fi
+  if [ -n "$current" ]; then run ecr batch-delete-image --image-ids "imageTag=$tag" >/dev/null; fi
+  manifest="$(ecr batch-get-image --image-ids "imageDigest=$digest" \
+    --query 'images[0].imageManifest' --output text)"
+  media_type="$(ecr batch-get-image --image-ids "imageDigest=$digest" \
+    --query 'images[0].imageManifestMediaType' --output text)"
+  run ecr put-image --image-tag "$tag" --image-digest "$digest" --image-manifest "$manifest" \
+    --image-manifest-media-type "$media_type" >/dev/null
+  info "$tag is now $digest${current:+ (was $current)}"
+}
+
+step "Protect the deployed and previous images of $REPOSITORY_URL from expiry"
+if [ -n "$PREVIOUS" ]; then
+  previous_digest="${PREVIOUS##*@}"
+  if [ "${PREVIOUS%@*}" != "$REPOSITORY_URL" ] || [[ ! "$previous_digest" =~ $DIGEST_PATTERN ]]; then
+    info "the previous image $PREVIOUS is not in $REPOSITORY_NAME: not tagged"
+  elif [ "$previous_digest" != "$DEPLOYED" ]; then
+    move_tag previous "$previous_digest"
+  fi
+fi
+move_tag deployed "$DEPLOYED"
