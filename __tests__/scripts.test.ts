@@ -123,6 +123,32 @@ describe("scripts/bootstrap.sh", () => {
     ]);
   });
 
+  it.each([
+    ["Terraform v1.9.8", true],
+    ["Terraform v1.5.7\nOn linux_amd64", true],
+    ["Terraform v1.10.0", false],
+    ["Terraform v2.0.1", false],
+  ])(
+    "with '%s' refuses (%s) a Terraform older than 1.10 before anything is created",
+    (version, refused) => {
+      // Arrange
+      const arms = `
+    "terraform version") printf '${version}\\n' ;;`;
+
+      // Act
+      const run = runInScratch("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+        rules: rules(arms),
+      });
+
+      // Assert: the S3 backend's lock file (use_lockfile) needs 1.10
+      expect(run.status).toBe(refused ? 1 : 0);
+      expect(run.stderr.includes("is older than 1.10, the oldest this project supports")).toBe(
+        refused,
+      );
+      expect(run.lines.some((l) => l.startsWith("npx"))).toBe(!refused);
+    },
+  );
+
   it("refuses AWS CLI v1 and an unauthenticated gh, naming the fix", () => {
     // Arrange
     const arms = `

@@ -14,9 +14,9 @@ Usage: scripts/bootstrap.sh [--repo OWNER/NAME] [--yes] [--dry-run] [--help]
 Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub Actions:
 
   1. Preflight: AWS CLI v2 with working credentials, Docker with buildx and a running engine,
-     Terraform, Node.js within package.json engines with dependencies installed (npm ci), and
-     the GitHub CLI authenticated. Every problem is reported at once; nothing is created unless
-     all checks pass.
+     Terraform >= 1.10 (the S3 state lock file needs it), Node.js within package.json engines
+     with dependencies installed (npm ci), and the GitHub CLI authenticated. Every problem is
+     reported at once; nothing is created unless all checks pass.
   2. Persists the deployment's settings: every THUMBNAILER_* variable set now, and
      githubRepository, are written into cdktf.json "context" (commit it), so a later
      `npm run deploy`, `npx cdktf ...`, scripts/destroy.sh or CI plan the same resources.

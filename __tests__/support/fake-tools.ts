@@ -59,14 +59,15 @@ export interface ScratchProject {
 }
 
 /**
- * scripts/ and package.json copied, cdktf.json with `context`, and links to this project's dist/
+ * scripts/ (without its .ts sources) and package.json copied, cdktf.json with `context`, and links to this project's dist/
  * (run `npm run build` first; `npm test` does) and node_modules/.
  */
 export function scratchProject(context: Record<string, unknown> = {}): ScratchProject {
   const dir = mkdtempSync(join(tmpdir(), "thumbnailer-project-"));
+  // Without the TypeScript sources: the scripts run their compiled form from the linked dist/.
   cpSync(join(PROJECT_ROOT, "scripts"), join(dir, "scripts"), {
     recursive: true,
-    preserveTimestamps: true, // so scripts/lib/*.ts do not look newer than dist/
+    filter: (source) => !source.endsWith(".ts"),
   });
   cpSync(join(PROJECT_ROOT, "package.json"), join(dir, "package.json"));
   const cdktf = JSON.parse(readFileSync(join(PROJECT_ROOT, "cdktf.json"), "utf8"));

@@ -93,10 +93,24 @@ check_docker_buildx() {
   fi
 }
 
+# The oldest Terraform this project supports: the S3 state backend's lock file (use_lockfile,
+# stacks/stack-base.ts) needs 1.10. The one place this floor is written down.
+TERRAFORM_MIN_VERSION=1.10
+
 check_terraform() {
-  need_command terraform "install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)" ||
-    return 0
-  info "$(terraform version 2>/dev/null | head -n 1)"
+  local install="install Terraform >= $TERRAFORM_MIN_VERSION (https://developer.hashicorp.com/terraform/install)"
+  need_command terraform "$install" || return 0
+  local first version
+  first="$(terraform version 2>/dev/null | head -n 1)"
+  version="${first#Terraform v}"
+  version="${version%% *}"
+  if [[ ! "$version" =~ ^[0-9]+\.[0-9]+ ]]; then
+    problem "cannot read Terraform's version from '$first': $install"
+  elif [ "$(printf '%s\n' "$TERRAFORM_MIN_VERSION" "$version" | sort -V | head -n 1)" != "$TERRAFORM_MIN_VERSION" ]; then
+    problem "Terraform $version is older than $TERRAFORM_MIN_VERSION, the oldest this project supports (the S3 state backend's lock file needs it): $install"
+  else
+    info "$first"
+  fi
 }
 
 # Node within package.json "engines" (>=20.9 <25), and the project's dependencies installed.
