@@ -11,7 +11,7 @@ import { describeError } from "./errors";
 import { readFailureRecord } from "./failure-record";
 import { type HandlerDeps, processObject, type RecordResult } from "./process-record";
 import { isNotFound, s3Failure } from "./s3-errors";
-import { normalizeETag } from "./s3-event";
+import { normalizeETag, type SourceRecord } from "./s3-event";
 import { readThumbnailState } from "./thumbnail-state";
 
 export const BACKFILL_MODES = ["missing", "force"] as const;
@@ -30,23 +30,32 @@ export interface ExistingObject {
   readonly size?: number;
 }
 
+/** What a backfill would do with an object: make its thumbnail, or this result (nothing to do). */
+export type BackfillPlan =
+  | { readonly make: true; readonly source: SourceRecord }
+  | { readonly make: false; readonly result: RecordResult };
+
 /**
- * Never throws: like processRecord, the result says what happened ("retry" for a transient
- * failure). A source object that does not exist is "failed" with code SOURCE_NOT_FOUND.
+ * Decides, without writing anything, whether `object` needs its thumbnail made. Never throws:
+ * a transient failure is a "retry" result. A source object that does not exist is "failed" with
+ * code SOURCE_NOT_FOUND; in mode "missing", an up-to-date thumbnail is "skipped" and an object
+ * whose failure record is for this very ETag is "failed" again without being downloaded.
  */
-export async function backfillObject(
+export async function planBackfill(
   object: ExistingObject,
   mode: BackfillMode,
   deps: HandlerDeps,
-): Promise<RecordResult> {
-  const started = performance.now();
-  const { bucket, key } = object;
+  started = performance.now(),
+): Promise<BackfillPlan> {
   const result = (decision: Omit<RecordResult, "bucket" | "key" | "event" | "ms">) => ({
-    bucket,
-    key,
-    event: BACKFILL_EVENT,
-    ...decision,
-    ms: Math.round(performance.now() - started),
+    make: false as const,
+    result: {
+      bucket: object.bucket,
+      key: object.key,
+      event: BACKFILL_EVENT,
+      ...decision,
+      ms: Math.round(performance.now() - started),
+    },
   });
   try {
     const found = await describe(object, deps);
@@ -71,11 +80,21 @@ export async function backfillObject(
         });
       }
     }
-    const source = { ...found, eventName: BACKFILL_EVENT, kind: "created" as const };
-    return { ...(await processObject(source, deps, started)), event: BACKFILL_EVENT };
+    return { make: true, source: { ...found, eventName: BACKFILL_EVENT, kind: "created" } };
   } catch (error) {
     return result({ outcome: "retry", ...describeError(error) });
   }
+}
+
+/** planBackfill, then the upload path (processObject) when there is work. Never throws. */
+export async function backfillObject(
+  object: ExistingObject,
+  mode: BackfillMode,
+  deps: HandlerDeps,
+): Promise<RecordResult> {
+  const started = performance.now();
+  const plan = await planBackfill(object, mode, deps, started);
+  return plan.make ? processObject(plan.source, deps, started) : plan.result;
 }
 
 interface FoundObject {

@@ -18,6 +18,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Run }> = {
     summary: "run the pipeline on a local S3-compatible server (npm start)",
     load: () => (require("./serve") as { run: Run }).run,
   },
+  backfill: {
+    summary:
+      "make the thumbnails of objects already in the bucket (direct, or S3 Batch Operations)",
+    load: () => (require("./backfill") as { run: Run }).run,
+  },
   bench: {
     summary: "measure the engine and the pipeline (npm run bench)",
     // Resolved at run time so that a build without local/bench still runs the other commands.
@@ -27,7 +32,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Run }> = {
 
 function help(): string {
   const lines = Object.entries(COMMANDS).map(
-    ([name, { summary }]) => `  ${name.padEnd(8)}${summary}`,
+    ([name, { summary }]) => `  ${name.padEnd(10)}${summary}`,
   );
   return `Usage: thumbnailer <command> [options]
 

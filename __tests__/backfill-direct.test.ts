@@ -1,0 +1,247 @@
+/**
+ * `thumbnailer backfill --direct` end to end (integration: the built CLI in a child process,
+ * against a real s3rver on a free port, real sharp): exact counts over 1,000 objects, exit codes,
+ * a second run that makes nothing, and Ctrl+C (SIGINT) then --resume with nothing made twice.
+ */
+
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { forEachLimited } from "../handler/bounded";
+import { LOCAL_CREDENTIALS } from "../local/serve/service";
+import { buildDist, CLI } from "./support/build-dist";
+import { jpeg, truncatedJpeg } from "./support/handler-images";
+import { get, listKeys, put } from "./support/local-s3";
+import { runCli } from "./support/run-cli";
+import { startTestS3, type TestS3 } from "./support/s3rver";
+
+jest.setTimeout(300_000);
+
+const SPEC = "256x256-inside-q80.jpeg";
+const env = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  AWS_REGION: "us-east-1",
+};
+
+/** Keys that are awkward in URLs, events and listings. */
+const AWKWARD = [
+  "my photo.jpg",
+  "a+b.jpg",
+  "100% done.jpg",
+  "été/写真.jpg",
+  "deep/er/nest ed/x.jpg",
+];
+
+interface Line {
+  key: string;
+  outcome: string;
+  code?: string;
+}
+
+const parseLines = (stdout: string): Line[] =>
+  stdout
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as Line);
+
+describe("thumbnailer backfill --direct (integration: real s3rver, built CLI)", () => {
+  let local: TestS3;
+  let work: string;
+
+  beforeAll(async () => {
+    buildDist();
+    local = await startTestS3(["source", "thumbnails", "source-2", "thumbnails-2"]);
+    work = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-"));
+  });
+
+  afterAll(async () => {
+    await local.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const args = (source: string, dest: string, ...more: string[]) => [
+    "backfill",
+    "--direct",
+    "--endpoint",
+    local.endpoint,
+    "--source-bucket",
+    source,
+    "--dest-bucket",
+    dest,
+    "--checkpoint",
+    path.join(work, `${source}.checkpoint.json`),
+    ...more,
+  ];
+
+  it("catches up 1,000 objects (some bad, some done, awkward keys) with exact counts; a second run makes nothing", async () => {
+    // Arrange: 940 images to make (5 with awkward keys), 30 bad ones, 30 already up to date
+    const good = [await jpeg(64, 48, "#204080"), await jpeg(48, 64, "#802040")];
+    const bad = await truncatedJpeg();
+    const objects: { key: string; body: Buffer; state: "make" | "bad" | "done" }[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const awkward = AWKWARD[i];
+      if (awkward !== undefined)
+        objects.push({ key: awkward, body: good[0] as Buffer, state: "make" });
+      else if (i % 33 === 5 && objects.filter((o) => o.state === "bad").length < 30)
+        objects.push({ key: `bad/${String(i).padStart(4, "0")}.jpg`, body: bad, state: "bad" });
+      else if (i % 33 === 7 && objects.filter((o) => o.state === "done").length < 30)
+        objects.push({
+          key: `done/${String(i).padStart(4, "0")}.jpg`,
+          body: good[1] as Buffer,
+          state: "done",
+        });
+      else
+        objects.push({
+          key: `photos/${String(i).padStart(4, "0")}.jpg`,
+          body: good[i % 2] as Buffer,
+          state: "make",
+        });
+    }
+    const count = (state: string) => objects.filter((o) => o.state === state).length;
+    expect([count("make"), count("bad"), count("done")]).toEqual([940, 30, 30]);
+    await forEachLimited(objects, 16, async (object) => {
+      const eTag = await put(local.s3, "source", object.key, object.body);
+      if (object.state !== "done") return;
+      await local.s3.send(
+        new PutObjectCommand({
+          Bucket: "thumbnails",
+          Key: object.key,
+          Body: "kept",
+          Metadata: {
+            "source-bucket": "source",
+            "source-key": encodeURIComponent(object.key),
+            "source-etag": eTag,
+            "thumbnail-spec": SPEC,
+          },
+        }),
+      );
+    });
+
+    // Act
+    const first = await runCli(args("source", "thumbnails", "--json", "--concurrency", "8"), {
+      env,
+      timeoutMs: 240_000,
+    });
+    const second = await runCli(args("source", "thumbnails", "--json"), {
+      env,
+      timeoutMs: 240_000,
+    });
+
+    // Assert: the first run made the 940, skipped the 30 done, failed the 30 bad (exit 1)
+    expect(first.stderr).toContain("1000 seen, 940 made, 30 skipped (up to date), 30 failed");
+    expect(first.code).toBe(1);
+    const lines = parseLines(first.stdout);
+    expect(lines.filter((l) => l.outcome === "created")).toHaveLength(940);
+    expect(lines.filter((l) => l.outcome === "failed").map((l) => l.code)).toEqual(
+      Array(30).fill("CORRUPT_INPUT"),
+    );
+    expect(first.stderr).toMatch(/failed s3:\/\/source\/bad\/\d{4}\.jpg: CORRUPT_INPUT /);
+    const made = (await listKeys(local.s3, "thumbnails")).sort();
+    expect(made).toEqual(
+      objects
+        .filter((o) => o.state !== "bad")
+        .map((o) => o.key)
+        .sort(),
+    );
+    for (const key of AWKWARD) {
+      expect((await get(local.s3, "thumbnails", key))?.metadata["source-key"]).toBe(
+        encodeURIComponent(key),
+      );
+    }
+    const kept = await get(
+      local.s3,
+      "thumbnails",
+      objects.find((o) => o.state === "done")?.key ?? "",
+    );
+    expect(Buffer.from(kept?.data ?? []).toString()).toBe("kept");
+    // The second run makes nothing; the bad ones are still reported (not decoded again)
+    expect(second.stderr).toContain("1000 seen, 0 made, 970 skipped (up to date), 30 failed");
+    expect(second.code).toBe(1);
+    expect(parseLines(second.stdout).filter((l) => l.outcome === "created")).toEqual([]);
+    // A finished run leaves no checkpoint behind
+    await expect(readFile(path.join(work, "source.checkpoint.json"))).rejects.toThrow();
+  });
+
+  it("stops cleanly on Ctrl+C with a checkpoint; --resume finishes with nothing made twice", async () => {
+    const image = await jpeg(64, 48);
+    const keys = Array.from({ length: 400 }, (_, i) => `p/${String(i).padStart(3, "0")} ü.jpg`);
+    await forEachLimited(keys, 16, (key) =>
+      put(local.s3, "source-2", key, image).then(() => undefined),
+    );
+
+    // Act: interrupt once 40 objects are made
+    const first = await interruptAfter(
+      args("source-2", "thumbnails-2", "--json", "--concurrency", "4"),
+      40,
+    );
+    const checkpoint = JSON.parse(
+      await readFile(path.join(work, "source-2.checkpoint.json"), "utf8"),
+    ) as { after: string };
+    const second = await runCli(args("source-2", "thumbnails-2", "--json", "--resume"), {
+      env,
+      timeoutMs: 240_000,
+    });
+
+    // Assert: interrupted with 130, then done with 0; every key made exactly once over both runs
+    expect(first.code).toBe(130);
+    expect(first.stderr).toContain("run the same command with --resume to continue");
+    expect(second.code).toBe(0);
+    const firstMade = parseLines(first.stdout)
+      .filter((l) => l.outcome === "created")
+      .map((l) => l.key);
+    const secondMade = parseLines(second.stdout)
+      .filter((l) => l.outcome === "created")
+      .map((l) => l.key);
+    expect(firstMade.length).toBeGreaterThanOrEqual(40);
+    expect(firstMade.length).toBeLessThan(400);
+    expect([...firstMade, ...secondMade].sort()).toEqual([...keys].sort());
+    // The checkpoint is the last key of the first run's contiguous done range, in listing order
+    expect(checkpoint.after).toBe([...firstMade].sort().at(-1));
+    expect(second.stderr).toContain(
+      `${400 - firstMade.length} seen, ${400 - firstMade.length} made`,
+    );
+    expect((await listKeys(local.s3, "thumbnails-2")).sort()).toEqual([...keys].sort());
+  });
+
+  it("refuses an unknown flag and a missing bucket with exit 2", async () => {
+    const unknown = await runCli(["backfill", "--direct", "--sorce-bucket", "x"], { env });
+    const missing = await runCli(["backfill", "--direct", "--dest-bucket", "x"], { env });
+
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("--sorce-bucket");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("--direct needs --source-bucket");
+  });
+
+  /** Runs the CLI and sends SIGINT once `lines` JSON lines are out; resolves when it exits. */
+  function interruptAfter(
+    cliArgs: string[],
+    lines: number,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...cliArgs], {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      let sent = false;
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (!sent && stdout.split("\n").length > lines) {
+          sent = true;
+          child.kill("SIGINT");
+        }
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+});

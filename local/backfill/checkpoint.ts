@@ -1,0 +1,90 @@
+/**
+ * The direct backfill's checkpoint: the last key, in listing order, up to which every object has
+ * been fully processed, with the run's scope so that `--resume` refuses a checkpoint of another
+ * bucket or prefix. Written atomically (temporary file + rename): a crash leaves the old one.
+ */
+
+import { readFile, rm } from "node:fs/promises";
+import { writeFileAtomic } from "../atomic-write";
+
+/** What a checkpoint is valid for: resuming with another scope would skip the wrong keys. */
+export interface BackfillScope {
+  readonly sourceBucket: string;
+  readonly sourcePrefix: string;
+  readonly destBucket: string;
+  readonly destPrefix: string;
+}
+
+export interface Checkpoint {
+  readonly scope: BackfillScope;
+  /** Every listed key up to and including this one is done. */
+  readonly after: string;
+}
+
+export const DEFAULT_CHECKPOINT_FILE = "thumbnailer-backfill.checkpoint.json";
+
+export async function writeCheckpoint(file: string, checkpoint: Checkpoint): Promise<void> {
+  await writeFileAtomic(file, Buffer.from(`${JSON.stringify(checkpoint, null, 2)}\n`));
+}
+
+export async function removeCheckpoint(file: string): Promise<void> {
+  await rm(file, { force: true });
+}
+
+/**
+ * The checkpoint in `file` for `scope`; throws an Error whose message says what is wrong when
+ * the file is missing, unreadable, or for another scope.
+ */
+export async function readCheckpoint(file: string, scope: BackfillScope): Promise<Checkpoint> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new Error(
+      `--resume: no checkpoint file ${file} (a run interrupted with Ctrl+C writes it)`,
+    );
+  }
+  let parsed: Partial<Checkpoint> | undefined;
+  try {
+    parsed = JSON.parse(text) as Partial<Checkpoint>;
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed?.after !== "string" || typeof parsed.scope !== "object") {
+    throw new Error(`--resume: ${file} is not a backfill checkpoint`);
+  }
+  const differs = (Object.keys(scope) as (keyof BackfillScope)[]).filter(
+    (name) => parsed?.scope?.[name] !== scope[name],
+  );
+  if (differs.length > 0) {
+    throw new Error(
+      `--resume: ${file} is the checkpoint of another backfill (${differs
+        .map((name) => `${name} ${JSON.stringify(parsed?.scope?.[name])}`)
+        .join(", ")}); use the same buckets and prefixes, or --checkpoint FILE`,
+    );
+  }
+  return { scope, after: parsed.after };
+}
+
+/**
+ * Tracks the checkpoint while objects finish out of order: items are numbered in listing order,
+ * and `last` is the key of the highest-numbered item such that it and every item before it are done.
+ */
+export class Watermark {
+  private next = 0;
+  private readonly finished = new Map<number, string>();
+  last: string | undefined;
+
+  complete(index: number, key: string): void {
+    this.finished.set(index, key);
+    for (
+      let key = this.finished.get(this.next);
+      key !== undefined;
+      key = this.finished.get(this.next)
+    ) {
+      this.finished.delete(this.next);
+      this.last = key;
+      this.next += 1;
+    }
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * `thumbnailer backfill --direct`: lists the source bucket page by page (ListObjectsV2, never
+ * the whole listing first) and hands each object to the handler's own backfill step
+ * (handler/backfill-object.ts), at most `concurrency` at a time. Memory is bounded by one page
+ * plus the objects in flight, whatever the bucket's size.
+ *
+ * Ctrl+C stops listing, lets the objects in flight finish, and writes the checkpoint (the last
+ * key up to which everything is done); `--resume` lists from after it, so nothing is made twice.
+ */
+
+import { paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
+import {
+  BACKFILL_EVENT,
+  type BackfillMode,
+  backfillObject,
+  planBackfill,
+} from "../../handler/backfill-object";
+import { forEachLimited } from "../../handler/bounded";
+import type { HandlerConfig } from "../../handler/config";
+import type { Logger } from "../../handler/log";
+import type { RecordResult } from "../../handler/process-record";
+import { s3Failure } from "../../handler/s3-errors";
+import {
+  type BackfillScope,
+  readCheckpoint,
+  removeCheckpoint,
+  Watermark,
+  writeCheckpoint,
+} from "./checkpoint";
+import { createProgress } from "./progress";
+
+export interface DirectOptions {
+  readonly s3: S3Client;
+  readonly config: HandlerConfig;
+  readonly mode: BackfillMode;
+  readonly concurrency: number;
+  /** Decide only: print what would be made, write nothing. */
+  readonly dryRun: boolean;
+  /** One JSON line per object acted on, on stdout. */
+  readonly json: boolean;
+  readonly checkpointFile: string;
+  readonly resume: boolean;
+  /** Resolves when the user asks to stop (Ctrl+C). */
+  readonly stopRequested: Promise<void>;
+}
+
+export interface DirectSummary {
+  readonly seen: number;
+  readonly made: number;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly interrupted: boolean;
+}
+
+/** Seconds between checkpoint writes while running (it is always written on Ctrl+C). */
+const CHECKPOINT_EVERY_MS = 10_000;
+
+/** The exit code: 0 all done, 1 any object failed, 130 interrupted (checkpoint written). */
+export async function runDirect(options: DirectOptions): Promise<number> {
+  const { s3, config, mode, dryRun, json } = options;
+  const sourceBucket = config.sourceBucket ?? "";
+  const scope: BackfillScope = {
+    sourceBucket,
+    sourcePrefix: config.sourcePrefix,
+    destBucket: config.destBucket,
+    destPrefix: config.destPrefix,
+  };
+  const startAfter = options.resume
+    ? (await readCheckpoint(options.checkpointFile, scope)).after
+    : undefined;
+
+  const deps = { s3, config, log: SILENT };
+  const counts = { listed: 0, seen: 0, made: 0, skipped: 0, failed: 0 };
+  const watermark = new Watermark();
+  const progress = createProgress(dryRun ? "backfill (dry run)" : "backfill");
+  const show = () =>
+    progress.update({
+      done: counts.seen,
+      total: counts.listed,
+      counters: {
+        [dryRun ? "to make" : "made"]: counts.made,
+        skipped: counts.skipped,
+        failed: counts.failed,
+      },
+    });
+  let stopping = false;
+  void options.stopRequested.then(() => {
+    stopping = true;
+    progress.log("backfill: stopping after the objects in flight (Ctrl+C again to quit at once)");
+  });
+  const saveCheckpoint = async () => {
+    if (watermark.last !== undefined && !dryRun) {
+      await writeCheckpoint(options.checkpointFile, { scope, after: watermark.last });
+    }
+  };
+  const timer = setInterval(() => void saveCheckpoint(), CHECKPOINT_EVERY_MS);
+  const started = performance.now();
+
+  let listingError: string | undefined;
+  try {
+    const listing = listSource(s3, sourceBucket, config.sourcePrefix, startAfter, (n) => {
+      counts.listed += n;
+    });
+    const items = numbered(listing);
+    await forEachLimited(
+      stoppable(items, () => stopping),
+      options.concurrency,
+      async (item) => {
+        const object = { bucket: sourceBucket, key: item.key, eTag: item.eTag, size: item.size };
+        const result = dryRun
+          ? await planOnly(object, mode, deps)
+          : await backfillObject(object, mode, deps);
+        counts.seen += 1;
+        tally(result, counts);
+        watermark.complete(item.index, item.key);
+        if (result.outcome !== "skipped") report(result, json, progress);
+        show();
+      },
+    );
+  } catch (error) {
+    listingError = error instanceof Error ? error.message : String(error);
+  } finally {
+    clearInterval(timer);
+    show();
+    progress.stop();
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const rate = seconds > 0 ? (counts.seen / seconds).toFixed(1) : "0.0";
+  const interrupted = stopping || listingError !== undefined;
+  process.stderr.write(
+    `backfill${dryRun ? " (dry run)" : ""}: ${counts.seen} seen, ${counts.made} ${dryRun ? "to make" : "made"}, ` +
+      `${counts.skipped} skipped (up to date), ${counts.failed} failed in ${seconds.toFixed(1)}s (${rate}/s)\n`,
+  );
+  if (interrupted) {
+    await saveCheckpoint();
+    if (listingError !== undefined) process.stderr.write(`backfill: ${listingError}\n`);
+    process.stderr.write(
+      watermark.last === undefined || dryRun
+        ? "backfill: stopped before any object was done; nothing to resume\n"
+        : `backfill: stopped; done up to ${JSON.stringify(watermark.last)}, checkpoint ${options.checkpointFile}; ` +
+            "run the same command with --resume to continue\n",
+    );
+    return listingError !== undefined ? 1 : 130;
+  }
+  if (!dryRun) await removeCheckpoint(options.checkpointFile);
+  return counts.failed > 0 ? 1 : 0;
+}
+
+/** The handler logs through deps.log; the CLI reports results itself. */
+const SILENT: Logger = { log: () => undefined };
+
+/** A dry run's result: "created" stands for "would be made" (nothing is written). */
+async function planOnly(
+  object: Parameters<typeof planBackfill>[0],
+  mode: BackfillMode,
+  deps: Parameters<typeof planBackfill>[2],
+): Promise<RecordResult> {
+  const plan = await planBackfill(object, mode, deps);
+  if (!plan.make) return plan.result;
+  const { bucket, key } = object;
+  return {
+    bucket,
+    key,
+    event: BACKFILL_EVENT,
+    outcome: "created",
+    reason: "dry run: would be made",
+    ms: 0,
+  };
+}
+
+function tally(result: RecordResult, counts: { made: number; skipped: number; failed: number }) {
+  if (result.outcome === "created") counts.made += 1;
+  else if (result.outcome === "failed" || result.outcome === "retry") counts.failed += 1;
+  else counts.skipped += 1;
+}
+
+/** Failures are always reported with their reason; made objects only as --json lines. */
+function report(result: RecordResult, json: boolean, progress: ReturnType<typeof createProgress>) {
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (result.outcome === "failed" || result.outcome === "retry") {
+    progress.log(
+      `failed s3://${result.bucket}/${result.key}: ${result.code ?? "ERROR"} ${result.reason ?? ""}`,
+    );
+  }
+}
+
+interface ListedObject {
+  readonly key: string;
+  readonly eTag: string | undefined;
+  readonly size: number | undefined;
+}
+
+/** The source's objects in listing order, one page in memory at a time. */
+async function* listSource(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  startAfter: string | undefined,
+  onPage: (objects: number) => void,
+): AsyncGenerator<ListedObject> {
+  const pages = paginateListObjectsV2(
+    { client: s3 },
+    {
+      Bucket: bucket,
+      Prefix: prefix,
+      ...(startAfter === undefined ? {} : { StartAfter: startAfter }),
+    },
+  );
+  try {
+    for await (const page of pages) {
+      onPage(page.Contents?.length ?? 0);
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue;
+        yield { key: object.Key, eTag: object.ETag, size: object.Size };
+      }
+    }
+  } catch (error) {
+    throw s3Failure("ListObjectsV2", bucket, prefix, error);
+  }
+}
+
+/** Numbers the objects in listing order, for the watermark. */
+async function* numbered(
+  objects: AsyncIterable<ListedObject>,
+): AsyncGenerator<ListedObject & { readonly index: number }> {
+  let index = 0;
+  for await (const object of objects) {
+    yield { ...object, index };
+    index += 1;
+  }
+}
+
+/** Ends the iteration (without reading further) once `stop()` says so. */
+async function* stoppable<T>(items: AsyncIterable<T>, stop: () => boolean): AsyncGenerator<T> {
+  if (stop()) return;
+  for await (const item of items) {
+    yield item;
+    if (stop()) return;
+  }
+}
