@@ -212,7 +212,9 @@ describe("thumbnailer backfill --direct (integration: real s3rver, built CLI)", 
     const missing = await runCli(["backfill", "--direct", "--dest-bucket", "x"], { env });
 
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("--sorce-bucket");
+    expect(unknown.stderr).toContain(
+      "Unknown option '--sorce-bucket'; did you mean --source-bucket?",
+    );
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("--direct needs --source-bucket");
   });

@@ -89,7 +89,7 @@ describe("synthesized stacks, default configuration", () => {
 
   it("outputs what `thumbnailer backfill --batch` reads: function, role, source prefix, report prefix", () => {
     const outputs = infra.stacks.lambda.json.output ?? {};
-    expect(outputs["function-arn"]?.value).toBe("${aws_lambda_function.function.arn}");
+    expect(outputs["function-arn"]?.value).toBe(`\${aws_lambda_function.function.arn}`);
     expect(outputs["backfill-role-arn"]?.value).toMatch(
       /^\$\{data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]+\}$/,
     );

@@ -7,21 +7,57 @@
  */
 
 import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
+import { createInterface } from "node:readline/promises";
+import { S3ControlClient } from "@aws-sdk/client-s3-control";
 import type { BackfillMode } from "../../handler/backfill-object";
-import { type HandlerConfig, MAX_CONCURRENCY, readConfig } from "../../handler/config";
+import { type HandlerConfig, readConfig } from "../../handler/config";
 import { configureSharp } from "../../handler/engine";
 import { ThumbnailError } from "../../handler/errors";
 import { createS3Client } from "../../handler/s3-client";
-import { ENGINE_FLAG_OPTIONS, ENGINE_FLAGS_HELP, engineEnv } from "../engine-flags";
+import {
+  readSetting,
+  SERVICE_SETTINGS,
+  type Setting,
+  THUMBNAIL_SETTINGS,
+} from "../../handler/settings";
+import { flagHelp, flagOptions, parseCommandLine, readFlags, UsageError } from "../setting-flags";
+import { runBatch } from "./batch";
 import { DEFAULT_CHECKPOINT_FILE } from "./checkpoint";
+import { type Deployment, DeploymentError, readDeployment, STACK_DIR } from "./deployment";
 import { runDirect } from "./direct";
 
-const DEFAULT_CONCURRENCY = Math.min(4, availableParallelism());
+/** The handler's settings direct mode takes as flags (the same rows, the same checks). */
+const HANDLER_FLAGS = {
+  sourceBucket: {
+    ...SERVICE_SETTINGS.sourceBucket,
+    serveDefault: undefined,
+    shownDefault: "required",
+    doc: "the bucket to backfill",
+  },
+  destBucket: { ...SERVICE_SETTINGS.destBucket, serveDefault: undefined, shownDefault: "required" },
+  sourcePrefix: { ...SERVICE_SETTINGS.sourcePrefix, doc: "only keys under this prefix" },
+  destPrefix: SERVICE_SETTINGS.destPrefix,
+  endpoint: { ...SERVICE_SETTINGS.endpoint, flag: { name: "endpoint", arg: "URL" } },
+  region: {
+    ...SERVICE_SETTINGS.region,
+    serveDefault: undefined,
+    shownDefault: "from the AWS configuration",
+    doc: "region of the S3 client",
+  },
+} as const;
+
+/** The handler's CONCURRENCY row's bounds, as objects in flight here. */
+const CONCURRENCY = {
+  concurrency: {
+    ...SERVICE_SETTINGS.concurrency,
+    default: Math.min(4, availableParallelism()),
+    doc: "objects processed at once",
+  },
+};
 
 const HELP = `Usage:
   thumbnailer backfill --direct --source-bucket B --dest-bucket B [options]
-  thumbnailer backfill --batch [--force] [--yes] [--wait] [--dry-run]
+  thumbnailer backfill --batch [--force] [--yes] [--wait] [--dry-run] [--outputs FILE]
 
 Makes the thumbnail of every object in the source bucket whose thumbnail is missing or outdated
 (made from another version of the object, or with other settings); --force remakes all.
@@ -33,16 +69,26 @@ local service \`npm start\`: AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RV
 on stdout with --json; a summary at the end. Ctrl+C stops after the objects in flight and writes
 a checkpoint; the same command with --resume continues after it.
 
+--batch creates an S3 Batch Operations job for the deployed pipeline: S3 lists the source
+bucket itself and invokes the function once per object; failed tasks are reported in the
+destination bucket under the backfill report prefix. The function, buckets, prefix and role come
+from the deployment's outputs (terraform output in ${STACK_DIR}, or --outputs FILE written by
+\`npx cdktf output lambda --outputs-file FILE\`). Asks before creating the job. Needs s3:CreateJob
+and iam:PassRole on the backfill role (docs/deploy.md, "Backfill").
+
 Exit status: 0 all done, 1 any object failed (each is reported with its reason), 2 usage error,
 130 interrupted.
 
+Options (--batch):
+  --outputs FILE          the deployment's outputs [terraform output in ${STACK_DIR}]
+  -y, --yes               do not ask before creating the job
+  --wait                  follow the job until it ends, then print where its report is
+  --dry-run               print the CreateJob request as JSON, send nothing
+  --force                 remake every thumbnail (user argument mode=force)
+
 Options (--direct):
-  --endpoint URL          an S3-compatible endpoint (default: AWS)
-  --source-bucket B       the bucket to backfill (required)
-  --dest-bucket B         where thumbnails are written (required)
-  --source-prefix P       only keys under this prefix [""]
-  --dest-prefix P         prepended to the source key to make the thumbnail key [""]
-  --concurrency N         objects processed at once, 1..${MAX_CONCURRENCY} [${DEFAULT_CONCURRENCY}]
+${flagHelp(HANDLER_FLAGS)}
+${flagHelp(CONCURRENCY)}
   --force                 remake every thumbnail, even up-to-date ones
   --dry-run               list and check only: say what would be made, write nothing
   --json                  one JSON line per object made or failed, on stdout
@@ -50,24 +96,23 @@ Options (--direct):
   --resume                continue after the checkpoint of an interrupted run
   -h, --help              show this help
 
-${ENGINE_FLAGS_HELP}
+Thumbnail options (as the deployed function's, so "up to date" means the same):
+${flagHelp(THUMBNAIL_SETTINGS)}
 `;
 
 const OPTIONS = {
   direct: { type: "boolean" },
-  endpoint: { type: "string" },
-  "source-bucket": { type: "string" },
-  "dest-bucket": { type: "string" },
-  "source-prefix": { type: "string" },
-  "dest-prefix": { type: "string" },
-  concurrency: { type: "string" },
+  batch: { type: "boolean" },
+  yes: { type: "boolean", short: "y" },
+  wait: { type: "boolean" },
+  outputs: { type: "string" },
   force: { type: "boolean" },
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
   checkpoint: { type: "string" },
   resume: { type: "boolean" },
   help: { type: "boolean", short: "h" },
-  ...ENGINE_FLAG_OPTIONS,
+  ...flagOptions(HANDLER_FLAGS, CONCURRENCY, THUMBNAIL_SETTINGS),
 } as const;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -75,42 +120,95 @@ type Values = Record<string, string | boolean | undefined>;
 export async function run(args: string[]): Promise<number> {
   let values: Values;
   try {
-    values = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false })
-      .values as Values;
+    values = parseCommandLine({ args, options: OPTIONS }).values as Values;
   } catch (error) {
-    return usageError(error instanceof Error ? error.message : String(error));
+    if (error instanceof UsageError) return usageError(error.message);
+    throw error;
   }
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (!values.direct) return usageError("choose a mode: --direct");
+  if (values.direct === values.batch) return usageError("choose one mode: --direct or --batch");
   const mode: BackfillMode = values.force ? "force" : "missing";
-  return direct(values, mode);
+  return values.batch ? batch(values, mode) : direct(values, mode);
+}
+
+async function batch(values: Values, mode: BackfillMode): Promise<number> {
+  const directOnly = Object.keys(values).filter(
+    (name) => !["batch", "force", "dry-run", "yes", "wait", "outputs"].includes(name),
+  );
+  if (directOnly.length > 0) {
+    return usageError(
+      `--${directOnly[0]} is for --direct; --batch reads the deployment's settings`,
+    );
+  }
+  let deployment: Deployment;
+  try {
+    deployment = await readDeployment(
+      typeof values.outputs === "string" ? values.outputs : undefined,
+    );
+  } catch (error) {
+    if (error instanceof DeploymentError) return usageError(error.message);
+    throw error;
+  }
+  const s3 = createS3Client({ region: deployment.region, endpoint: undefined });
+  const s3control = new S3ControlClient({ region: deployment.region });
+  try {
+    return await runBatch({
+      deployment,
+      mode,
+      s3,
+      s3control,
+      dryRun: values["dry-run"] === true,
+      wait: values.wait === true,
+      confirm: values.yes === true ? async () => true : askOnTerminal,
+    });
+  } finally {
+    s3.destroy();
+    s3control.destroy();
+  }
+}
+
+/** Asks on the terminal; off a terminal there is nobody to ask: --yes is needed. */
+async function askOnTerminal(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    process.stderr.write(
+      `${question}\nbackfill --batch: stdin is not a terminal; pass --yes to confirm\n`,
+    );
+    return false;
+  }
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await terminal.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    terminal.close();
+  }
 }
 
 async function direct(values: Values, mode: BackfillMode): Promise<number> {
   for (const flag of ["source-bucket", "dest-bucket"]) {
     if (typeof values[flag] !== "string") return usageError(`--direct needs --${flag}`);
   }
-  const concurrency =
-    values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
-    return usageError(
-      `--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${String(values.concurrency)}`,
-    );
-  }
   let config: HandlerConfig;
+  let concurrency: number;
   try {
-    config = readConfig({
-      ...engineEnv(values),
-      SOURCE_BUCKET: String(values["source-bucket"]),
-      DEST_BUCKET: String(values["dest-bucket"]),
-      SOURCE_PREFIX: typeof values["source-prefix"] === "string" ? values["source-prefix"] : "",
-      DEST_PREFIX: typeof values["dest-prefix"] === "string" ? values["dest-prefix"] : "",
-      ...(typeof values.endpoint === "string" ? { AWS_ENDPOINT_URL_S3: values.endpoint } : {}),
-      ...(process.env.AWS_REGION === undefined ? {} : { AWS_REGION: process.env.AWS_REGION }),
-    });
+    concurrency = readFlags(CONCURRENCY, values).concurrency;
+    // Each flag is checked on its own to name it in an error; readConfig checks them together.
+    const env: Record<string, string> = {};
+    const region = process.env.AWS_REGION;
+    if (region !== undefined && region.trim() !== "") env.AWS_REGION = region;
+    for (const setting of Object.values({
+      ...HANDLER_FLAGS,
+      ...THUMBNAIL_SETTINGS,
+    }) as Setting<unknown>[]) {
+      const text = setting.flag === undefined ? undefined : values[setting.flag.name];
+      if (typeof text !== "string") continue;
+      readSetting(setting, text, `--${setting.flag?.name}`);
+      env[setting.env] = text;
+    }
+    config = readConfig(env);
   } catch (error) {
     if (error instanceof ThumbnailError) return usageError(error.message);
     throw error;

@@ -1,0 +1,279 @@
+/**
+ * `thumbnailer backfill --batch`: the S3 Batch Operations job it creates, checked against the
+ * AWS SDK's S3 Control and S3 clients mocked at the SDK level (aws-sdk-client-mock), and the
+ * deployment's outputs it reads. No request reaches AWS.
+ */
+
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { CreateJobCommand, DescribeJobCommand, S3ControlClient } from "@aws-sdk/client-s3-control";
+import { mockClient } from "aws-sdk-client-mock";
+import { type BatchOptions, createJobRequest, runBatch } from "../local/backfill/batch";
+import { type Deployment, readDeployment } from "../local/backfill/deployment";
+import { buildDist } from "./support/build-dist";
+import { runCli } from "./support/run-cli";
+
+const FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:thumbnailer";
+const ROLE_ARN = "arn:aws:iam::123456789012:role/thumbnailer-eu-west-1-backfill";
+
+/** The Lambda stack's outputs as `cdktf output lambda --outputs-file` writes them. */
+const OUTPUTS_FILE = {
+  lambda: {
+    functionArn: FUNCTION_ARN,
+    sourceBucket: "thumbnailer-source-123456789012-eu-west-1",
+    sourcePrefix: "uploads/",
+    destinationBucket: "thumbnailer-thumbnails-123456789012-eu-west-1",
+    backfillRoleArn: ROLE_ARN,
+    backfillReportPrefix: "thumbnailer-backfill/",
+    functionName: "thumbnailer",
+  },
+};
+
+const DEPLOYMENT: Deployment = {
+  functionArn: FUNCTION_ARN,
+  sourceBucket: "thumbnailer-source-123456789012-eu-west-1",
+  sourcePrefix: "uploads/",
+  destinationBucket: "thumbnailer-thumbnails-123456789012-eu-west-1",
+  roleArn: ROLE_ARN,
+  reportPrefix: "thumbnailer-backfill/",
+  partition: "aws",
+  region: "eu-west-1",
+  accountId: "123456789012",
+};
+
+/** The request this deployment's job must be, whatever its token. */
+const EXPECTED_REQUEST = {
+  AccountId: "123456789012",
+  ClientRequestToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
+  ConfirmationRequired: false,
+  Priority: 10,
+  RoleArn: ROLE_ARN,
+  Description:
+    "thumbnailer backfill (missing) of s3://thumbnailer-source-123456789012-eu-west-1/uploads/",
+  Operation: {
+    LambdaInvoke: {
+      FunctionArn: FUNCTION_ARN,
+      InvocationSchemaVersion: "2.0",
+      UserArguments: { mode: "missing" },
+    },
+  },
+  ManifestGenerator: {
+    S3JobManifestGenerator: {
+      ExpectedBucketOwner: "123456789012",
+      SourceBucket: "arn:aws:s3:::thumbnailer-source-123456789012-eu-west-1",
+      EnableManifestOutput: true,
+      ManifestOutputLocation: {
+        ExpectedManifestBucketOwner: "123456789012",
+        Bucket: "arn:aws:s3:::thumbnailer-thumbnails-123456789012-eu-west-1",
+        ManifestPrefix: "thumbnailer-backfill",
+        ManifestFormat: "S3InventoryReport_CSV_20211130",
+      },
+      Filter: { KeyNameConstraint: { MatchAnyPrefix: ["uploads/"] } },
+    },
+  },
+  Report: {
+    Enabled: true,
+    Bucket: "arn:aws:s3:::thumbnailer-thumbnails-123456789012-eu-west-1",
+    Prefix: "thumbnailer-backfill",
+    Format: "Report_CSV_20180820",
+    ReportScope: "FailedTasksOnly",
+  },
+};
+
+describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
+  const s3control = mockClient(S3ControlClient);
+  const s3 = mockClient(S3Client);
+  let stdout: jest.SpyInstance;
+  let stderr: jest.SpyInstance;
+
+  beforeEach(() => {
+    s3control.reset();
+    s3.reset();
+    s3.on(ListObjectsV2Command).resolves({ KeyCount: 3, IsTruncated: false });
+    s3control.on(CreateJobCommand).resolves({ JobId: "job-42" });
+    stdout = jest.spyOn(process.stdout, "write").mockImplementation(() => true);
+    stderr = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
+  });
+
+  afterEach(() => {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  });
+
+  afterAll(() => {
+    s3control.restore();
+    s3.restore();
+  });
+
+  const options = (overrides: Partial<BatchOptions> = {}): BatchOptions => ({
+    deployment: DEPLOYMENT,
+    mode: "missing",
+    s3: new S3Client({ region: "eu-west-1" }),
+    s3control: new S3ControlClient({ region: "eu-west-1" }),
+    dryRun: false,
+    wait: false,
+    confirm: async () => true,
+    pollMs: 0,
+    ...overrides,
+  });
+
+  it("creates the job: generated manifest of the source prefix, schema 2.0 with the mode, failed-task report, the backfill role", async () => {
+    const questions: string[] = [];
+
+    const code = await runBatch(
+      options({
+        confirm: async (question) => {
+          questions.push(question);
+          return true;
+        },
+      }),
+    );
+
+    expect(code).toBe(0);
+    const calls = s3control.commandCalls(CreateJobCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toEqual(EXPECTED_REQUEST);
+    expect(questions).toEqual([
+      expect.stringContaining(
+        "in s3://thumbnailer-source-123456789012-eu-west-1/uploads/ (3 objects), mode missing",
+      ),
+    ]);
+    expect(s3.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toEqual({
+      Bucket: "thumbnailer-source-123456789012-eu-west-1",
+      Prefix: "uploads/",
+      MaxKeys: 1000,
+    });
+    expect(stdout).toHaveBeenCalledWith("job-42\n");
+    const said = stderr.mock.calls.map(([text]) => String(text)).join("");
+    expect(said).toContain(
+      "aws s3control describe-job --account-id 123456789012 --region eu-west-1 --job-id job-42",
+    );
+    expect(said).toContain(
+      "s3://thumbnailer-thumbnails-123456789012-eu-west-1/thumbnailer-backfill/job-job-42/",
+    );
+  });
+
+  it("passes mode force, and leaves out the filter when the deployment has no source prefix", () => {
+    const request = createJobRequest({ ...DEPLOYMENT, sourcePrefix: "" }, "force", "token");
+
+    expect(request.Operation?.LambdaInvoke?.UserArguments).toEqual({ mode: "force" });
+    expect(request.ManifestGenerator?.S3JobManifestGenerator?.Filter).toBeUndefined();
+    expect(request.ClientRequestToken).toBe("token");
+  });
+
+  it("sends nothing when the confirmation is refused", async () => {
+    const code = await runBatch(options({ confirm: async () => false }));
+
+    expect(code).toBe(2);
+    expect(s3control.commandCalls(CreateJobCommand)).toHaveLength(0);
+  });
+
+  it("--dry-run prints the CreateJob request and sends nothing, without asking", async () => {
+    const confirm = jest.fn(async () => true);
+
+    const code = await runBatch(options({ dryRun: true, confirm }));
+
+    expect(code).toBe(0);
+    expect(s3control.calls()).toHaveLength(0);
+    expect(s3.calls()).toHaveLength(0);
+    expect(confirm).not.toHaveBeenCalled();
+    const printed = JSON.parse(stdout.mock.calls.map(([text]) => String(text)).join(""));
+    expect(printed).toEqual(EXPECTED_REQUEST);
+  });
+
+  it("--wait follows the job until it completes and fails when tasks failed", async () => {
+    s3control
+      .on(DescribeJobCommand)
+      .resolvesOnce({
+        Job: {
+          Status: "Active",
+          ProgressSummary: {
+            TotalNumberOfTasks: 3,
+            NumberOfTasksSucceeded: 1,
+            NumberOfTasksFailed: 0,
+          },
+        },
+      })
+      .resolves({
+        Job: {
+          Status: "Complete",
+          ProgressSummary: {
+            TotalNumberOfTasks: 3,
+            NumberOfTasksSucceeded: 2,
+            NumberOfTasksFailed: 1,
+          },
+        },
+      });
+
+    const code = await runBatch(options({ wait: true }));
+
+    expect(code).toBe(1);
+    expect(s3control.commandCalls(DescribeJobCommand).map((c) => c.args[0].input)).toEqual([
+      { AccountId: "123456789012", JobId: "job-42" },
+      { AccountId: "123456789012", JobId: "job-42" },
+    ]);
+    const said = stderr.mock.calls.map(([text]) => String(text)).join("");
+    expect(said).toContain("job job-42 Complete: 2 succeeded, 1 failed. Report: s3://");
+  });
+});
+
+describe("the deployment's outputs", () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-outputs-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("reads a `cdktf output --outputs-file` file and takes account, region and partition from the function ARN", async () => {
+    const file = path.join(dir, "outputs.json");
+    await writeFile(file, JSON.stringify(OUTPUTS_FILE));
+
+    expect(await readDeployment(file)).toEqual(DEPLOYMENT);
+  });
+
+  it("says which output is missing and how to get the outputs", async () => {
+    const file = path.join(dir, "old.json");
+    const { backfillRoleArn: _, ...old } = OUTPUTS_FILE.lambda;
+    await writeFile(file, JSON.stringify({ lambda: old }));
+
+    await expect(readDeployment(file)).rejects.toThrow(
+      /no "backfill-role-arn".*redeploy.*npx cdktf output lambda --outputs-file/s,
+    );
+  });
+
+  it("the CLI prints a complete CreateJob request from the outputs with --dry-run, and refuses direct-mode flags", async () => {
+    buildDist();
+    const file = path.join(dir, "cli.json");
+    await writeFile(file, JSON.stringify(OUTPUTS_FILE));
+
+    const dry = await runCli(["backfill", "--batch", "--dry-run", "--force", "--outputs", file]);
+    const mixed = await runCli(["backfill", "--batch", "--outputs", file, "--source-bucket", "x"]);
+    const none = await runCli([
+      "backfill",
+      "--batch",
+      "--yes",
+      "--outputs",
+      path.join(dir, "none.json"),
+    ]);
+
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout)).toEqual({
+      ...EXPECTED_REQUEST,
+      Description: EXPECTED_REQUEST.Description.replace("missing", "force"),
+      Operation: {
+        LambdaInvoke: {
+          ...EXPECTED_REQUEST.Operation.LambdaInvoke,
+          UserArguments: { mode: "force" },
+        },
+      },
+    });
+    expect(dry.stderr).toContain("nothing sent");
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain("--source-bucket is for --direct");
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("npx cdktf output lambda --outputs-file");
+  });
+});
