@@ -17,7 +17,7 @@ import { get, listKeys, put } from "./support/local-s3";
 import { runCli } from "./support/run-cli";
 import { startTestS3, type TestS3 } from "./support/s3rver";
 
-jest.setTimeout(300_000);
+jest.setTimeout(900_000);
 
 const SPEC = "256x256-inside-q80.jpeg";
 const env = {
@@ -124,11 +124,11 @@ describe("thumbnailer backfill --direct (integration: real s3rver, built CLI)", 
     // Act
     const first = await runCli(args("source", "thumbnails", "--json", "--concurrency", "8"), {
       env,
-      timeoutMs: 240_000,
+      timeoutMs: 600_000,
     });
     const second = await runCli(args("source", "thumbnails", "--json"), {
       env,
-      timeoutMs: 240_000,
+      timeoutMs: 600_000,
     });
 
     // Assert: the first run made the 940, skipped the 30 done, failed the 30 bad (exit 1)
@@ -183,7 +183,7 @@ describe("thumbnailer backfill --direct (integration: real s3rver, built CLI)", 
     ) as { after: string };
     const second = await runCli(args("source-2", "thumbnails-2", "--json", "--resume"), {
       env,
-      timeoutMs: 240_000,
+      timeoutMs: 600_000,
     });
 
     // Assert: interrupted with 130, then done with 0; every key made exactly once over both runs
