@@ -6,7 +6,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type SynthedInfra, synthInfra } from "./support/infra";
-import { changeOf, type OfflineDeploy, offlineDeploy } from "./support/offline-deploy";
+import {
+  changeOf,
+  created,
+  deleted,
+  type OfflineDeploy,
+  offlineDeploy,
+} from "./support/offline-deploy";
 import { dependenciesState, type TerraformCli, terraformCli } from "./support/terraform";
 
 const TIMEOUT = 600_000;
@@ -79,6 +85,32 @@ describe("default -> arm64 -> back to x86_64 (architecture switch)", () => {
         });
         deploy.apply(plan);
       }
+    },
+    TIMEOUT,
+  );
+});
+
+describe("with an existing GitHub OIDC provider", () => {
+  const EXISTING = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+  const providers = (addresses: string[]) =>
+    addresses.filter((a) => a.startsWith("aws_iam_openid_connect_provider."));
+
+  it(
+    "with one passed in: never creates one, and a destroy never deletes it",
+    async () => {
+      const context = { githubRepository: "acme/thumbnailer", githubOidcProviderArn: EXISTING };
+      const infra = synth(context);
+      const deploy = await offlineDeploy(cli, infra.stacks.dependencies);
+      deploys.push(deploy);
+      const first = await deploy.plan(infra.stacks.dependencies);
+      expect(providers(created(first))).toEqual([]);
+      const trust = changeOf(first, "aws_iam_role.deploy-role").after?.assume_role_policy;
+      expect(trust === undefined || String(trust).includes(EXISTING)).toBe(true);
+      deploy.apply(first);
+
+      const destroy = await deploy.plan(infra.stacks.dependencies, { destroy: true });
+      expect(deleted(destroy)).toContain("aws_iam_role.deploy-role");
+      expect(providers(deleted(destroy))).toEqual([]);
     },
     TIMEOUT,
   );
