@@ -44,7 +44,8 @@ import {
   type Stage,
   type StageResult,
 } from "./support/dockerfile";
-import { heicFromPng, markedImage } from "./support/images";
+import { heicFixture } from "./support/heic-fixtures";
+import { markedImage } from "./support/images";
 import { localClient } from "./support/local-s3";
 import { s3Event } from "./support/s3-events";
 
@@ -296,7 +297,7 @@ describe("container image layout (Dockerfile replayed without Docker)", () => {
     it("makes JPEG thumbnails of a JPEG and a HEIC upload (sharp and libheif-js resolve from the image)", async () => {
       // Arrange
       const jpeg = await markedImage(640, 480).jpeg().toBuffer();
-      const heic = await heicFromPng(await markedImage(300, 600).png().toBuffer());
+      const heic = await heicFixture("marked-300x600");
       const photo = await upload("uploads/photo one.jpg", jpeg);
       const phone = await upload("uploads/phone.heic", heic);
 

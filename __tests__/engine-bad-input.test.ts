@@ -2,9 +2,10 @@ import { gzipSync } from "node:zlib";
 import sharp, { type Sharp } from "sharp";
 import { configureSharp, DEFAULT_LIMITS, DEFAULT_OPTIONS, makeThumbnail } from "../handler/engine";
 import { detectContainer } from "../handler/engine/detect";
+import { decodeHeic } from "../handler/engine/heic";
 import { PermanentInputError } from "../handler/errors";
+import { heicFixture } from "./support/heic-fixtures";
 import {
-  heicFromPng,
   heifClaiming,
   markedImage,
   noisy,
@@ -78,7 +79,7 @@ describe("makeThumbnail: bad input is a permanent, typed error", () => {
   });
 
   it("a HEIC whose header claims 60000x60000: TOO_MANY_PIXELS before decoding", async () => {
-    const heic = await heicFromPng(await markedImage(64, 64).png().toBuffer());
+    const heic = await heicFixture("marked-64x64");
     const bomb = heifClaiming(heic, 60000, 60000);
 
     const error = await rejection(makeThumbnail(bomb));
@@ -88,13 +89,34 @@ describe("makeThumbnail: bad input is a permanent, typed error", () => {
   });
 
   it("a HEIC over maxInputPixels: TOO_MANY_PIXELS", async () => {
-    const heic = await heicFromPng(await markedImage(64, 48).png().toBuffer());
+    const heic = await heicFixture("marked-64x48");
 
     const error = await rejection(
       makeThumbnail(heic, DEFAULT_OPTIONS, { ...DEFAULT_LIMITS, maxInputPixels: 64 * 48 - 1 }),
     );
 
     expect(error.code).toBe("TOO_MANY_PIXELS");
+  });
+
+  // makeThumbnail reaches the HEIC decoder only after sharp's header check has passed, which
+  // hides the decoder's own check: call the decoder directly.
+  it("the HEIC decoder itself refuses an image over its pixel limit before decoding", async () => {
+    const heic = await heicFixture("marked-64x48");
+
+    // (Pixels decoded despite the limit are released, or the next decode would wait for them.)
+    const over = await decodeHeic(heic, 0, 64 * 48 - 1).then(
+      (pixels) => {
+        pixels.release();
+        return pixels;
+      },
+      (error: unknown) => error,
+    );
+    const decoded = await decodeHeic(heic, 0, 64 * 48);
+    decoded.release();
+
+    expect(over).toBeInstanceOf(PermanentInputError);
+    expect((over as PermanentInputError).code).toBe("TOO_MANY_PIXELS");
+    expect([decoded.width, decoded.height]).toEqual([64, 48]);
   });
 
   it.each([
@@ -116,7 +138,7 @@ describe("makeThumbnail: bad input is a permanent, typed error", () => {
   );
 
   it("a truncated HEIC: CORRUPT_INPUT", async () => {
-    const heic = await heicFromPng(await noisy(128, 128).png().toBuffer());
+    const heic = await heicFixture("noisy-128x128");
 
     const error = await rejection(makeThumbnail(heic.subarray(0, Math.floor(heic.length * 0.8))));
 
@@ -185,7 +207,7 @@ describe("detectContainer", () => {
   });
 
   it("recognises big-endian TIFF and HEIC by brand", async () => {
-    const heic = await heicFromPng(await markedImage(16, 16).png().toBuffer());
+    const heic = await heicFixture("marked-16x16");
 
     expect(detectContainer(Buffer.from([0x4d, 0x4d, 0x00, 0x2a, 0, 0, 0, 8]))).toBe("tiff");
     expect(detectContainer(heic)).toBe("heif");

@@ -13,13 +13,13 @@ import {
   thumbnailSpec,
 } from "../handler/engine";
 import { ConfigError, PermanentInputError } from "../handler/errors";
+import { heicFixture } from "./support/heic-fixtures";
 import {
   animatedFrames,
   BLUE,
   colourName,
   GREEN,
   halfTransparentPng,
-  heicFromPng,
   markedImage,
   pixelsOf,
   RED,
@@ -310,12 +310,7 @@ describe("makeRenditions: a three-rendition list", () => {
   it.each([
     ["a JPEG", () => markedImage(1200, 900).jpeg().toBuffer(), "jpeg", [256, 192]],
     ["a PNG with alpha", () => halfTransparentPng(1200, 900, BLUE), "png", [256, 192]],
-    [
-      "a HEIC",
-      async () => heicFromPng(await markedImage(1200, 900).png().toBuffer(), ["-q", "90"]),
-      "heic",
-      [256, 192],
-    ],
+    ["a HEIC", () => heicFixture("marked-1200x900-q90"), "heic", [256, 192]],
   ])("makes all three from %s, each its own size and format", async (_, make, format, small) => {
     const input = await make();
 

@@ -7,6 +7,7 @@ import {
   resolveOptions,
   type Thumbnail,
 } from "../handler/engine";
+import { heicFixture } from "./support/heic-fixtures";
 import {
   animatedFrames,
   BLUE,
@@ -17,7 +18,6 @@ import {
   exifHasGps,
   GREEN,
   halfTransparentPng,
-  heicFromPng,
   markedImage,
   noisy,
   pixelsOf,
@@ -354,9 +354,9 @@ describe("makeThumbnail: input formats", () => {
   });
 });
 
-describe("makeThumbnail: HEIC (libheif-js, made with heif-enc)", () => {
+describe("makeThumbnail: HEIC (libheif-js; fixtures made with heif-enc)", () => {
   it("decodes an 8-bit HEIC: dimensions and pixels", async () => {
-    const input = await heicFromPng(await markedImage(600, 400).png().toBuffer(), ["-q", "90"]);
+    const input = await heicFixture("marked-600x400-q90");
     expect((await sharp(input).metadata()).compression).toBe("hevc");
 
     const thumbnail = await makeThumbnail(input);
@@ -375,8 +375,7 @@ describe("makeThumbnail: HEIC (libheif-js, made with heif-enc)", () => {
   });
 
   it("converts a Display P3 HEIC (the iPhone default) to sRGB using its ICC profile", async () => {
-    const png = await solid(300, 200, RED).withIccProfile("p3").png().toBuffer();
-    const input = await heicFromPng(png, ["-q", "95"]);
+    const input = await heicFixture("red-300x200-p3-q95");
     expect((await sharp(input).metadata()).icc).toBeDefined();
 
     const thumbnail = await makeThumbnail(input);
@@ -389,10 +388,8 @@ describe("makeThumbnail: HEIC (libheif-js, made with heif-enc)", () => {
   it("keeps each HEIC's pixels its own when several are made at once", async () => {
     // The pixels are views into libheif's WebAssembly heap: released too early, the next
     // decode would reuse the memory while sharp still reads it.
-    const colours = [RED, GREEN, BLUE, RED, GREEN, BLUE] as const;
-    const inputs = await Promise.all(
-      colours.map(async (colour) => heicFromPng(await solid(1200, 900, colour).png().toBuffer())),
-    );
+    const fixtures = ["red-1200x900", "green-1200x900", "blue-1200x900"] as const;
+    const inputs = await Promise.all([...fixtures, ...fixtures].map((name) => heicFixture(name)));
 
     const thumbnails = await Promise.all(inputs.map((input) => makeThumbnail(input)));
 
@@ -413,8 +410,8 @@ describe("makeThumbnail: HEIC (libheif-js, made with heif-enc)", () => {
     // A 12 MP decode grows the WebAssembly heap past what heic.ts keeps: that instance is
     // dropped and collected, and the next HEIC gets a new one.
     const [large, small] = await Promise.all([
-      heicFromPng(await solid(4000, 3000, GREEN).png().toBuffer()),
-      heicFromPng(await solid(300, 200, RED).png().toBuffer()),
+      heicFixture("green-4000x3000"),
+      heicFixture("red-300x200"),
     ]);
 
     const first = await makeThumbnail(large);
@@ -429,11 +426,7 @@ describe("makeThumbnail: HEIC (libheif-js, made with heif-enc)", () => {
   }, 30_000);
 
   it("decodes a 10-bit HEIC with transparency, flattened onto the background", async () => {
-    const png = await sharp(await halfTransparentPng(200, 100, GREEN))
-      .toColourspace("rgb16")
-      .png()
-      .toBuffer();
-    const input = await heicFromPng(png, ["-q", "90", "-b", "10"]);
+    const input = await heicFixture("green-half-transparent-200x100-10bit");
     const metadata = await sharp(input).metadata();
     expect(metadata.hasAlpha).toBe(true);
 

@@ -29,7 +29,11 @@ function scriptFiles() {
   const scripts = readdirSync(join(ROOT, "scripts"), { recursive: true })
     .filter((file) => file.endsWith(".sh"))
     .map((file) => join("scripts", file));
-  return [...scripts.sort(), join("__tests__", "support", "fake-bin", "record")];
+  return [
+    ...scripts.sort(),
+    join(".ci", "run"),
+    join("__tests__", "support", "fake-bin", "record"),
+  ];
 }
 
 /** [where, script] for each step with `run:`; ${{ }} expressions are replaced as Actions would. */

@@ -1,0 +1,13 @@
+/**
+ * `npm run test:system`: the tests that need tools from outside the repository (Debian's AWS CLI
+ * v2 at /usr/bin/aws, heif-enc, file, Chromium at /usr/bin/chromium). `.ci/run` installs them and
+ * runs these after `npm test`, which runs everything else.
+ */
+const base = require("./jest.config");
+
+/** @type {import('jest').Config} */
+module.exports = {
+  ...base,
+  testMatch: ["**/__tests__/**/*.system.test.ts"],
+  testPathIgnorePatterns: ["/node_modules/"],
+};
