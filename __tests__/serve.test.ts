@@ -1,11 +1,8 @@
 /**
  * The local service, integration: a real s3rver on a free port, real HTTP uploads through
- * @aws-sdk/client-s3 and the AWS CLI v2, the real handler and engine.
+ * @aws-sdk/client-s3 (the AWS CLI v2: serve-aws-cli.system.test.ts), the real handler and engine.
  */
 
-import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -13,7 +10,6 @@ import {
   GetObjectTaggingCommand,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { AWS_CLI_V2, awsCli } from "./support/aws-cli";
 import { colourDistance, cornerColour, pixelsOf, RED } from "./support/images";
 import { badInputs, goodImages, imageInfo } from "./support/local-fixtures";
 import { exists, get, put, waitFor } from "./support/local-s3";
@@ -123,22 +119,6 @@ describe("local service (integration: real s3rver, real HTTP)", () => {
         outcome: "created",
       }),
     );
-  });
-
-  it("thumbnails an upload made with `aws s3 cp` (AWS CLI v2)", async () => {
-    expect(existsSync(AWS_CLI_V2)).toBe(true); // .ci/run installs Debian's awscli
-    const [image] = await goodImages();
-    const file = path.join(local.dataDir, "photo.jpg");
-    await writeFile(file, image?.data ?? "");
-
-    await awsCli(local.service.endpoint, ["s3", "cp", file, "s3://source/cli/my photo.jpg"]);
-
-    const thumbnail = await thumbnailOf("cli/my photo.jpg");
-    expect(thumbnail.contentType).toBe("image/jpeg");
-    expect(await imageInfo(thumbnail.data)).toMatchObject({
-      width: image?.width,
-      height: image?.height,
-    });
   });
 
   it("keeps keys with spaces, +, %, unicode and nested prefixes intact", async () => {
