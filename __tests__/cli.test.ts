@@ -118,6 +118,60 @@ describe("thumbnailer make (real command)", () => {
     }
   });
 
+  it("makes every rendition of each input under its prefix, one line per input and rendition", async () => {
+    // The issue's list, as a file (--renditions @file.json) and as inline JSON.
+    const list = [
+      { name: "small", width: 256, height: 256, fit: "inside", format: "jpeg" },
+      {
+        name: "square",
+        width: 200,
+        height: 200,
+        fit: "cover",
+        position: "attention",
+        format: "webp",
+      },
+      { name: "anim", width: 128, height: 128, fit: "inside", format: "webp", animated: true },
+    ];
+    await writeFile(path.join(work, "renditions.json"), JSON.stringify(list));
+    await mkdir(path.join(work, "two"), { recursive: true });
+    for (const image of good.slice(0, 2)) {
+      await writeFile(path.join(work, "two", image.name), image.data);
+    }
+
+    const inline = await runCli(
+      ["make", "--renditions", JSON.stringify(list), "--out", "OUT", "two"],
+      { cwd: work },
+    );
+    const fromFile = await runCli(
+      ["make", "--renditions", "@renditions.json", "--out", "OUT2", "two"],
+      { cwd: work },
+    );
+
+    for (const [result, out] of [
+      [inline, "OUT"],
+      [fromFile, "OUT2"],
+    ] as const) {
+      expect(result.code).toBe(0);
+      const lines = parseLines(result.stdout);
+      expect(lines).toHaveLength(2 * 3);
+      const expected = good.slice(0, 2).flatMap((image) => {
+        const stem = path.parse(image.name).name;
+        return [
+          ["small", path.join(out, "small", "two", `${stem}.jpg`)],
+          ["square", path.join(out, "square", "two", `${stem}.webp`)],
+          ["anim", path.join(out, "anim", "two", `${stem}.webp`)],
+        ];
+      });
+      expect(lines.map((line) => [line.rendition, line.output]).sort()).toEqual(expected.sort());
+      for (const line of lines) {
+        const info = await imageInfo(await readFile(path.join(work, line.output ?? "")));
+        expect([info.width, info.height]).toEqual([line.width, line.height]);
+        expect(info.format).toBe(line.rendition === "small" ? "jpeg" : "webp");
+        if (line.rendition === "square") expect([info.width, info.height]).toEqual([200, 200]);
+      }
+    }
+  });
+
   it("replaces an existing thumbnail by renaming a complete file over it, never writing into it", async () => {
     // Arrange: a previous thumbnail, hard-linked to stand for a reader that has it open (a
     // write in place would change what the reader sees; a rename leaves its file alone).
@@ -168,6 +222,31 @@ describe("thumbnailer make (real command)", () => {
       /--ui-port="70000" is invalid: expected an integer from 0 to 65535/,
     ],
     [["serve", "--dest-bucket", "source"], /would trigger the function again/],
+    [
+      ["make", "--out", "x", "--renditions", '[{"name":"a","width":9}]', "photos"],
+      /--renditions: rendition "a": height is required/,
+    ],
+    [
+      [
+        "make",
+        "--out",
+        "x",
+        "--width",
+        "64",
+        "--renditions",
+        '[{"name":"a","width":9,"height":9}]',
+        "photos",
+      ],
+      /--renditions and --width are both set/,
+    ],
+    [
+      ["serve", "--renditions", '[{"name":"a","width":9,"height":9,"position":"attention"}]'],
+      /--renditions: rendition "a": position needs fit "cover"/,
+    ],
+    [
+      ["make", "--out", "x", "--renditions", "@missing.json", "photos"],
+      /--renditions @missing.json: cannot read the file/,
+    ],
   ])("exits 2 with a message on usage error %j", async (args, message) => {
     const result = await runCli(args, { cwd: work });
 

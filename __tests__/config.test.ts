@@ -22,15 +22,20 @@ describe("readConfig", () => {
       destPrefix: "",
       sourceBucket: undefined,
       sourcePrefix: "",
-      thumbnail: {
-        width: 256,
-        height: 256,
-        fit: "inside",
-        format: "jpeg",
-        quality: 80,
-        background: "#ffffff",
-      },
-      spec: "256x256-inside-q80.jpeg",
+      renditions: [
+        {
+          name: "default",
+          width: 256,
+          height: 256,
+          fit: "inside",
+          format: "jpeg",
+          quality: 80,
+          background: "#ffffff",
+          prefix: "",
+          position: "centre",
+          animated: false,
+        },
+      ],
       limits: { maxInputBytes: 50 * 1024 * 1024, maxInputPixels: 100_000_000 },
       concurrency: 4,
       cacheControl: "max-age=86400",
@@ -66,15 +71,20 @@ describe("readConfig", () => {
       destPrefix: "t/",
       sourceBucket: "photos",
       sourcePrefix: "uploads/",
-      thumbnail: {
-        width: 320,
-        height: 200,
-        fit: "cover",
-        format: "webp",
-        quality: 70,
-        background: "#000000",
-      },
-      spec: "320x200-cover-q70-bg000000.webp",
+      renditions: [
+        {
+          name: "default",
+          width: 320,
+          height: 200,
+          fit: "cover",
+          format: "webp",
+          quality: 70,
+          background: "#000000",
+          prefix: "",
+          position: "centre",
+          animated: false,
+        },
+      ],
       limits: { maxInputBytes: 1_000_000, maxInputPixels: 2_000_000 },
       concurrency: 8,
       cacheControl: "public, max-age=600",
@@ -90,7 +100,7 @@ describe("readConfig", () => {
     ).toMatchObject({
       sourceBucket: undefined,
       concurrency: 4,
-      thumbnail: { format: "jpeg" },
+      renditions: [{ format: "jpeg" }],
     });
   });
 
@@ -161,6 +171,71 @@ describe("readConfig", () => {
 
     expect(error.message).toMatch(message);
     expect(error.code).toBe("INVALID_CONFIG");
+  });
+});
+
+describe("readConfig: renditions", () => {
+  const LIST = [
+    { name: "small", width: 256, height: 256 },
+    { name: "square", width: 200, height: 200, fit: "cover", position: "attention" },
+  ];
+
+  it("reads RENDITIONS instead of the single THUMB_* rendition", () => {
+    const config = readConfig({ ...BASE, RENDITIONS: JSON.stringify(LIST) });
+
+    expect(config.renditions.map((r) => [r.name, r.prefix, r.width, r.position])).toEqual([
+      ["small", "small/", 256, "centre"],
+      ["square", "square/", 200, "attention"],
+    ]);
+  });
+
+  it("refuses RENDITIONS together with THUMB_* settings, naming both", () => {
+    const error = configError({
+      ...BASE,
+      RENDITIONS: JSON.stringify(LIST),
+      THUMB_WIDTH: "300",
+      THUMB_FORMAT: "webp",
+    });
+
+    expect(error.message).toMatch(/^RENDITIONS and THUMB_WIDTH, THUMB_FORMAT are both set/);
+  });
+
+  it("refuses a bad list naming the setting, the rendition and the field", () => {
+    const error = configError({
+      ...BASE,
+      RENDITIONS: '[{"name":"card","width":1200,"height":630,"position":"entropy"}]',
+    });
+
+    expect(error.message).toBe(
+      'RENDITIONS: rendition "card": position needs fit "cover": an "inside" fit keeps the whole image',
+    );
+  });
+
+  it("refuses a rendition prefix that overlaps SOURCE_PREFIX in one bucket", () => {
+    const error = configError({
+      SOURCE_BUCKET: "media",
+      DEST_BUCKET: "media",
+      SOURCE_PREFIX: "uploads/",
+      RENDITIONS: JSON.stringify([
+        { name: "small", width: 64, height: 64 },
+        { name: "up", width: 64, height: 64, prefix: "uploads/up/" },
+      ]),
+    });
+
+    expect(error.message).toMatch(
+      /^SOURCE_BUCKET and DEST_BUCKET are both "media" but SOURCE_PREFIX \("uploads\/"\) and DEST_PREFIX \+ rendition "up"'s prefix \("uploads\/up\/"\) overlap/,
+    );
+  });
+
+  it("accepts one bucket when every rendition prefix is disjoint from SOURCE_PREFIX", () => {
+    const config = readConfig({
+      SOURCE_BUCKET: "media",
+      DEST_BUCKET: "media",
+      SOURCE_PREFIX: "uploads/",
+      RENDITIONS: JSON.stringify(LIST),
+    });
+
+    expect(config.renditions).toHaveLength(2);
   });
 });
 

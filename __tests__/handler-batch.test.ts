@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { processBatchEvent } from "../handler/batch-event";
 import { readConfig } from "../handler/config";
-import { configureSharp } from "../handler/engine";
+import { configureSharp, defaultRendition, renditionSpec } from "../handler/engine";
 import { createLogger } from "../handler/log";
 import { batchEventV1, batchEventV2 } from "./support/batch-events";
 import { describeImage, jpeg, truncatedJpeg } from "./support/handler-images";
@@ -50,7 +50,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
   const KEYS = ["holiday/my photo.jpg", "a+b.jpg", "été/写真.jpg"];
 
   it("schema 2.0, mode missing: makes real thumbnails for awkward keys; a bad image, a missing key and an up-to-date object each get their result", async () => {
-    const { source, dest, config, deps } = setup();
+    const { source, dest, deps } = setup();
     for (const key of KEYS) await put(s3, source, key, await jpeg(600, 400));
     const badETag = await put(s3, source, "bad.jpg", await truncatedJpeg());
     const doneETag = await put(s3, source, "done.jpg", await jpeg(50, 50));
@@ -64,7 +64,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
           "source-bucket": source,
           "source-key": "done.jpg",
           "source-etag": doneETag,
-          "thumbnail-spec": config.spec,
+          "thumbnail-spec": renditionSpec(defaultRendition()),
         },
       }),
     );
@@ -99,7 +99,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
         {
           taskId: "task-5",
           resultCode: "Succeeded",
-          resultString: "skipped: thumbnail is up to date",
+          resultString: "skipped: every rendition is up to date",
         },
       ],
     });
@@ -159,13 +159,13 @@ describe("processBatchEvent (integration: real s3rver)", () => {
   });
 
   it("mode force remakes an up-to-date thumbnail; mode missing keeps it", async () => {
-    const { source, dest, config, deps } = setup();
+    const { source, dest, deps } = setup();
     const eTag = await put(s3, source, "a.jpg", await jpeg(100, 50));
     const current = {
       "source-bucket": source,
       "source-key": "a.jpg",
       "source-etag": eTag,
-      "thumbnail-spec": config.spec,
+      "thumbnail-spec": renditionSpec(defaultRendition()),
     };
     await s3.send(
       new PutObjectCommand({ Bucket: dest, Key: "a.jpg", Body: "kept", Metadata: current }),
@@ -181,7 +181,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
       deps,
     );
 
-    expect(missing.results[0]?.resultString).toBe("skipped: thumbnail is up to date");
+    expect(missing.results[0]?.resultString).toBe("skipped: every rendition is up to date");
     expect(kept).toBe("kept");
     expect(force.results[0]).toMatchObject({
       resultCode: "Succeeded",

@@ -4,13 +4,16 @@
  */
 
 import { readConfig } from "../handler/config";
+import { defaultRendition, renditionSpec } from "../handler/engine";
 import { TransientError } from "../handler/errors";
 import { hasFailureFor, readFailureRecord, recordFailure } from "../handler/failure-record";
 import { destinationKey, isInDestination } from "../handler/keys";
-import { readThumbnailState, thumbnailMetadata } from "../handler/thumbnail-state";
+import { readThumbnailState, staleRenditions, thumbnailMetadata } from "../handler/thumbnail-state";
 import { FakeS3, slowDown } from "./support/fake-s3";
 
 const config = readConfig({ SOURCE_BUCKET: "photos", DEST_BUCKET: "thumbs", DEST_PREFIX: "t/" });
+const rendition = defaultRendition();
+const spec = renditionSpec(rendition);
 let s3: FakeS3;
 
 beforeEach(() => {
@@ -20,9 +23,10 @@ beforeEach(() => {
 afterEach(() => s3.restore());
 
 describe("destinationKey and isInDestination", () => {
-  it("maps a source key to DEST_PREFIX + the same key, extension included", () => {
-    expect(destinationKey("a/b c.png", config)).toBe("t/a/b c.png");
-    expect(destinationKey("a/b c.png", { destPrefix: "" })).toBe("a/b c.png");
+  it("maps a source key to DEST_PREFIX + the rendition's prefix + the same key", () => {
+    expect(destinationKey("a/b c.png", config, rendition)).toBe("t/a/b c.png");
+    expect(destinationKey("a/b c.png", { destPrefix: "" }, rendition)).toBe("a/b c.png");
+    expect(destinationKey("a/b c.png", config, { prefix: "small/" })).toBe("t/small/a/b c.png");
   });
 
   it("recognises the function's own outputs", () => {
@@ -38,17 +42,19 @@ describe("readThumbnailState", () => {
     s3.put("thumbs", "t/a b.jpg", Buffer.from("thumbnail"), { metadata });
 
   it("is missing when there is no thumbnail", async () => {
-    await expect(readThumbnailState(s3.client, config, source)).resolves.toEqual({
+    await expect(readThumbnailState(s3.client, config, source, rendition)).resolves.toEqual({
       status: "missing",
+      rendition,
       key: "t/a b.jpg",
     });
   });
 
   it("is current when made from this ETag with the configured spec", async () => {
-    storeThumbnail(thumbnailMetadata(source, config.spec));
+    storeThumbnail(thumbnailMetadata(source, spec));
 
-    await expect(readThumbnailState(s3.client, config, source)).resolves.toEqual({
+    await expect(readThumbnailState(s3.client, config, source, rendition)).resolves.toEqual({
       status: "current",
+      rendition,
       key: "t/a b.jpg",
     });
   });
@@ -58,13 +64,14 @@ describe("readThumbnailState", () => {
     ["another spec", { "thumbnail-spec": "64x64-cover-q50.webp" }],
   ])("is outdated when made from %s", async (_, change) => {
     const metadata: Record<string, string> = {
-      ...thumbnailMetadata(source, config.spec),
+      ...thumbnailMetadata(source, spec),
       ...change,
     };
     storeThumbnail(metadata);
 
-    await expect(readThumbnailState(s3.client, config, source)).resolves.toEqual({
+    await expect(readThumbnailState(s3.client, config, source, rendition)).resolves.toEqual({
       status: "outdated",
+      rendition,
       key: "t/a b.jpg",
       sourceETag: metadata["source-etag"],
       spec: metadata["thumbnail-spec"],
@@ -74,7 +81,37 @@ describe("readThumbnailState", () => {
   it("throws a TransientError when S3 fails", async () => {
     s3.fail("HeadObject", "t/a b.jpg", slowDown());
 
-    await expect(readThumbnailState(s3.client, config, source)).rejects.toThrow(TransientError);
+    await expect(readThumbnailState(s3.client, config, source, rendition)).rejects.toThrow(
+      TransientError,
+    );
+  });
+});
+
+describe("staleRenditions", () => {
+  const source = { bucket: "photos", key: "a.jpg", eTag: "e1" };
+  const three = readConfig({
+    SOURCE_BUCKET: "photos",
+    DEST_BUCKET: "thumbs",
+    RENDITIONS: JSON.stringify([
+      { name: "small", width: 64, height: 64 },
+      { name: "square", width: 32, height: 32, fit: "cover" },
+      { name: "card", width: 120, height: 63, fit: "cover", format: "webp" },
+    ]),
+  });
+  const [small, square, card] = three.renditions;
+
+  it("names exactly the renditions that are missing or made with another spec", async () => {
+    if (!small || !square || !card) throw new Error("three renditions expected");
+    s3.put("thumbs", "small/a.jpg", Buffer.from("s"), {
+      metadata: thumbnailMetadata(source, renditionSpec(small)),
+    });
+    s3.put("thumbs", "square/a.jpg", Buffer.from("q"), {
+      metadata: thumbnailMetadata(source, "32x32-cover-q50.jpeg"),
+    });
+
+    const stale = await staleRenditions(s3.client, three, source);
+
+    expect(stale.map((r) => r.name)).toEqual(["square", "card"]);
   });
 });
 

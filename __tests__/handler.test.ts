@@ -74,7 +74,16 @@ describe("processEvent: created objects", () => {
       event: "ObjectCreated:Put",
       outcome: "created",
       input: { format: "jpeg", width: 600, height: 400, bytes: record.size },
-      output: { bucket: DEST, key: "holiday/beach.jpg", width: 256, height: 171, format: "jpeg" },
+      outputs: [
+        {
+          rendition: "default",
+          bucket: DEST,
+          key: "holiday/beach.jpg",
+          width: 256,
+          height: 171,
+          format: "jpeg",
+        },
+      ],
     });
     const thumbnail = s3.get(DEST, "holiday/beach.jpg");
     expect(thumbnail).toMatchObject({
@@ -282,7 +291,7 @@ describe("processEvent: removed objects", () => {
 
       expect(result).toMatchObject({
         outcome: "deleted",
-        output: { bucket: DEST, key: "t/dir/a b.jpg" },
+        outputs: [{ rendition: "default", bucket: DEST, key: "t/dir/a b.jpg" }],
       });
       expect(s3.keys(DEST)).toEqual([]);
     },
@@ -488,7 +497,16 @@ describe("processEvent: logs", () => {
       event: "ObjectCreated:Put",
       outcome: "created",
       input: { bytes: good.size, width: 512, height: 256, format: "jpeg" },
-      output: { bucket: DEST, key: "good.jpg", width: 256, height: 128, format: "jpeg" },
+      outputs: [
+        {
+          rendition: "default",
+          bucket: DEST,
+          key: "good.jpg",
+          width: 256,
+          height: 128,
+          format: "jpeg",
+        },
+      ],
       ms: expect.any(Number),
     });
     expect(byKey["bad.jpg"]).toMatchObject({

@@ -33,6 +33,7 @@ describe("readInfraConfig", () => {
       stateBucket: undefined,
       stateRegion: undefined,
       handlerEnvironment: {},
+      destinationPrefixes: [""],
     });
     expect(config.memoryMb).toBe(1536);
     expect(config.forceDestroyBuckets).toBe(false);

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { PutObjectCommand, PutObjectTaggingCommand, type S3Client } from "@aws-sdk/client-s3";
 import { readConfig } from "../handler/config";
+import { defaultRendition, renditionSpec } from "../handler/engine";
 import { decodeEventKey } from "../handler/keys";
 import { reconcile } from "../lib/reconcile";
 import { createSequencer } from "../lib/synthetic-event";
@@ -63,7 +64,7 @@ describe("reconcile (integration: real s3rver)", () => {
 
   it("reports missing, outdated and retriable objects, and thumbnails whose source is gone", async () => {
     // Arrange: one source object in each state
-    const ours = (key: string, eTag: string, spec = config.spec) => ({
+    const ours = (key: string, eTag: string, spec = renditionSpec(defaultRendition())) => ({
       "source-bucket": "source",
       "source-key": encodeURIComponent(key),
       "source-etag": eTag,

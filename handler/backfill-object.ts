@@ -1,18 +1,19 @@
 /**
  * Backfill of one existing object: the per-object logic shared by the function's S3 Batch
  * Operations tasks (batch-event.ts) and `thumbnailer backfill --direct` (local/backfill).
- * It decides whether there is work (mode "missing": only a thumbnail that is missing or
- * outdated; "force": always), then hands the object to processObject, the same code an upload
+ * It decides whether there is work (mode "missing": only the renditions that are missing or
+ * outdated; "force": all of them), then hands the object to processObject, the same code an upload
  * goes through, so a backfilled thumbnail is byte for byte the one an upload would have made.
  */
 
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import type { Rendition } from "./engine";
 import { describeError } from "./errors";
 import { readFailureRecord } from "./failure-record";
 import { type HandlerDeps, processObject, type RecordResult } from "./process-record";
 import { isNotFound, s3Failure } from "./s3-errors";
 import { normalizeETag, type SourceRecord } from "./s3-event";
-import { readThumbnailState } from "./thumbnail-state";
+import { staleRenditions } from "./thumbnail-state";
 
 export const BACKFILL_MODES = ["missing", "force"] as const;
 /** missing: make what is missing or outdated (other source ETag or spec). force: remake all. */
@@ -32,7 +33,12 @@ export interface ExistingObject {
 
 /** What a backfill would do with an object: make its thumbnail, or this result (nothing to do). */
 export type BackfillPlan =
-  | { readonly make: true; readonly source: SourceRecord }
+  | {
+      readonly make: true;
+      readonly source: SourceRecord;
+      /** The renditions to make: in mode "missing" only those missing or outdated. */
+      readonly renditions: readonly Rendition[];
+    }
   | { readonly make: false; readonly result: RecordResult };
 
 /**
@@ -66,10 +72,11 @@ export async function planBackfill(
         reason: "the source object does not exist",
       });
     }
+    let renditions = deps.config.renditions;
     if (mode === "missing") {
-      const state = await readThumbnailState(deps.s3, deps.config, found);
-      if (state.status === "current") {
-        return result({ outcome: "skipped", reason: "thumbnail is up to date" });
+      renditions = await staleRenditions(deps.s3, deps.config, found);
+      if (renditions.length === 0) {
+        return result({ outcome: "skipped", reason: "every rendition is up to date" });
       }
       const failure = await readFailureRecord(deps.s3, found);
       if (failure !== undefined && failure.eTag === found.eTag) {
@@ -80,7 +87,8 @@ export async function planBackfill(
         });
       }
     }
-    return { make: true, source: { ...found, eventName: BACKFILL_EVENT, kind: "created" } };
+    const source = { ...found, eventName: BACKFILL_EVENT, kind: "created" as const };
+    return { make: true, source, renditions };
   } catch (error) {
     return result({ outcome: "retry", ...describeError(error) });
   }
@@ -94,7 +102,7 @@ export async function backfillObject(
 ): Promise<RecordResult> {
   const started = performance.now();
   const plan = await planBackfill(object, mode, deps, started);
-  return plan.make ? processObject(plan.source, deps, started) : plan.result;
+  return plan.make ? processObject(plan.source, deps, started, plan.renditions) : plan.result;
 }
 
 interface FoundObject {

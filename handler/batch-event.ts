@@ -158,11 +158,11 @@ function taskIdOf(task: unknown): string {
   return typeof taskId === "string" ? taskId : "";
 }
 
-/** "created s3://thumbs/a.jpg", "skipped: thumbnail is up to date", "failed CORRUPT_INPUT: ...". */
+/** "created s3://thumbs/a.jpg", "skipped: every rendition is up to date", "failed CORRUPT_INPUT: ...". */
 export function resultString(result: RecordResult): string {
   const text =
-    result.outcome === "created" && result.output !== undefined
-      ? `created s3://${result.output.bucket}/${result.output.key}`
+    result.outcome === "created" && result.outputs !== undefined
+      ? `created ${result.outputs.map((output) => `s3://${output.bucket}/${output.key}`).join(" ")}`
       : `${result.outcome}${result.code === undefined ? "" : ` ${result.code}`}: ${result.reason ?? ""}`;
   return text.length <= RESULT_STRING_MAX ? text : `${text.slice(0, RESULT_STRING_MAX - 3)}...`;
 }

@@ -3,14 +3,21 @@
  * validated once at start-up. Every error names the variable and the values it accepts.
  */
 
-import { type Limits, type ThumbnailOptions, thumbnailSpec } from "./engine";
+import {
+  defaultRendition,
+  type Limits,
+  parseRenditions,
+  type Rendition,
+  type ThumbnailOptions,
+} from "./engine";
 import { ConfigError } from "./errors";
 import type { LogLevel } from "./log";
 import {
   HANDLER_SETTINGS,
   readSettings,
+  type Setting,
   type SettingValues,
-  type THUMBNAIL_SETTINGS,
+  THUMBNAIL_SETTINGS,
 } from "./settings";
 
 export interface HandlerConfig {
@@ -22,9 +29,8 @@ export interface HandlerConfig {
   readonly sourceBucket: string | undefined;
   /** Only keys under this prefix are thumbnailed (SOURCE_PREFIX, default ""). */
   readonly sourcePrefix: string;
-  readonly thumbnail: ThumbnailOptions;
-  /** thumbnailSpec(thumbnail), e.g. "256x256-inside-q80.jpeg": written to and compared in metadata. */
-  readonly spec: string;
+  /** What is made of each upload: RENDITIONS, or the single rendition of the THUMB_* settings. */
+  readonly renditions: readonly Rendition[];
   readonly limits: Limits;
   /** Records of one event processed at once (CONCURRENCY). */
   readonly concurrency: number;
@@ -45,15 +51,16 @@ export function readConfig(env: NodeJS.ProcessEnv): HandlerConfig {
       setting: "DEST_BUCKET",
     });
   }
-  refuseLoop(destBucket, destPrefix, sourceBucket, sourcePrefix);
   const { options, limits } = engineSettings(values);
+  const thumbSet = THUMB_ROWS.filter((setting) => env[setting.env]?.trim()).map((s) => s.env);
+  const renditions = readRenditions(values.renditions, "RENDITIONS", options, thumbSet);
+  refuseLoop(destBucket, destPrefix, sourceBucket, sourcePrefix, renditions);
   return {
     destBucket,
     destPrefix,
     sourceBucket,
     sourcePrefix,
-    thumbnail: options,
-    spec: thumbnailSpec(options),
+    renditions,
     limits,
     concurrency: values.concurrency,
     cacheControl: values.cacheControl,
@@ -81,24 +88,62 @@ export function engineSettings(values: SettingValues<typeof THUMBNAIL_SETTINGS>)
   };
 }
 
+/** The THUMB_* rows: the single rendition that RENDITIONS replaces. */
+export const THUMB_ROWS: readonly Setting<unknown>[] = Object.entries(THUMBNAIL_SETTINGS)
+  .filter(([key]) => key.startsWith("thumb"))
+  .map(([, setting]) => setting);
+
 /**
- * Thumbnails written where the function is notified would trigger it again, forever. With one
- * bucket for both, the prefixes must be non-empty and neither may contain the other.
+ * The renditions list (`text`, named `source` in errors), or the single rendition of the THUMB_*
+ * options. The two describe the same thing, so a list with any THUMB_* setting given
+ * (`thumbSet`, as named to the user) is an error naming both.
+ */
+export function readRenditions(
+  text: string | undefined,
+  source: string,
+  options: ThumbnailOptions,
+  thumbSet: readonly string[],
+): Rendition[] {
+  if (text === undefined) return [defaultRendition(options)];
+  if (thumbSet.length > 0) {
+    throw new ConfigError(
+      `${source} and ${thumbSet.join(", ")} are both set: the THUMB_* settings describe the ` +
+        `single rendition that ${source} replaces; give the size, format and quality in ` +
+        `${source} and leave out ${thumbSet.join(", ")}`,
+      { setting: "RENDITIONS" },
+    );
+  }
+  try {
+    return parseRenditions(text, source);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(error.message, { setting: "RENDITIONS" });
+  }
+}
+
+/**
+ * Renditions written where the function is notified would trigger it again, forever. With one
+ * bucket for both, SOURCE_PREFIX and every rendition's prefix (DEST_PREFIX + its own) must be
+ * non-empty and neither may contain the other.
  */
 function refuseLoop(
   destBucket: string,
   destPrefix: string,
   sourceBucket: string | undefined,
   sourcePrefix: string,
+  renditions: readonly Rendition[],
 ): void {
   if (sourceBucket !== destBucket) return;
-  // An empty prefix is a prefix of everything, so this also refuses an empty SOURCE/DEST_PREFIX.
-  if (sourcePrefix.startsWith(destPrefix) || destPrefix.startsWith(sourcePrefix)) {
+  for (const rendition of renditions) {
+    const prefix = destPrefix + rendition.prefix;
+    // An empty prefix is a prefix of everything, so this also refuses empty prefixes.
+    if (!sourcePrefix.startsWith(prefix) && !prefix.startsWith(sourcePrefix)) continue;
+    const named = rendition.prefix === "" ? "" : ` + rendition "${rendition.name}"'s prefix`;
     throw new ConfigError(
       `SOURCE_BUCKET and DEST_BUCKET are both "${destBucket}" but SOURCE_PREFIX ("${sourcePrefix}") ` +
-        `and DEST_PREFIX ("${destPrefix}") overlap, so every thumbnail would trigger the function ` +
-        `again. Use a separate DEST_BUCKET, or two non-empty prefixes neither of which starts ` +
-        `with the other (e.g. SOURCE_PREFIX="uploads/" and DEST_PREFIX="thumbnails/").`,
+        `and DEST_PREFIX${named} ("${prefix}") overlap, so every thumbnail would trigger the ` +
+        `function again. Use a separate DEST_BUCKET, or two non-empty prefixes neither of which ` +
+        `starts with the other (e.g. SOURCE_PREFIX="uploads/" and DEST_PREFIX="thumbnails/").`,
       { setting: "DEST_PREFIX" },
     );
   }

@@ -1,6 +1,6 @@
 /**
- * One S3 event record: make the thumbnail of a created object, or remove the thumbnail of a
- * removed one. Never throws: the result says what happened, and "retry" means a transient
+ * One S3 event record: make every rendition of a created object, or remove every rendition of
+ * a removed one. Never throws: the result says what happened, and "retry" means a transient
  * failure the caller must surface so the event is delivered again (replays are idempotent).
  */
 
@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { S3EventRecord } from "aws-lambda";
 import type { HandlerConfig } from "./config";
-import { makeThumbnail, type Thumbnail } from "./engine";
+import { makeRenditions, type Rendition, type RenditionOutput, renditionSpec } from "./engine";
 import { describeError, PermanentInputError, TransientError } from "./errors";
 import { recordFailure } from "./failure-record";
 import { destinationKey, isInDestination, isInSource } from "./keys";
@@ -44,6 +44,12 @@ export interface ImageSummary {
   readonly format?: string;
 }
 
+export interface OutputSummary extends Partial<ImageSummary> {
+  readonly rendition: string;
+  readonly bucket: string;
+  readonly key: string;
+}
+
 /** One record's result; also the record's log line. */
 export interface RecordResult {
   readonly bucket: string;
@@ -54,8 +60,8 @@ export interface RecordResult {
   /** Error code for failed/retry, e.g. CORRUPT_INPUT, S3_ERROR. */
   readonly code?: string;
   readonly input?: ImageSummary;
-  /** The thumbnail: written (created) or removed (deleted). */
-  readonly output?: Partial<ImageSummary> & { readonly bucket: string; readonly key: string };
+  /** One per rendition: written (created) or removed (deleted). */
+  readonly outputs?: readonly OutputSummary[];
   readonly ms: number;
 }
 
@@ -91,10 +97,11 @@ export async function processObject(
   source: SourceRecord,
   deps: HandlerDeps,
   started = performance.now(),
+  renditions: readonly Rendition[] = deps.config.renditions,
 ): Promise<RecordResult> {
   let decision: Decision;
   try {
-    decision = await decide(source, deps);
+    decision = await decide(source, deps, renditions);
   } catch (error) {
     decision = { outcome: "retry", ...describeError(error) };
   }
@@ -107,7 +114,11 @@ export async function processObject(
   };
 }
 
-async function decide(source: SourceRecord, deps: HandlerDeps): Promise<Decision> {
+async function decide(
+  source: SourceRecord,
+  deps: HandlerDeps,
+  renditions: readonly Rendition[],
+): Promise<Decision> {
   const { config } = deps;
   // Defence in depth against loops: never act on our own outputs, whatever the trigger says.
   if (isInDestination(source.bucket, source.key, config)) {
@@ -118,7 +129,7 @@ async function decide(source: SourceRecord, deps: HandlerDeps): Promise<Decision
   }
   switch (source.kind) {
     case "created":
-      return created(source, deps);
+      return created(source, deps, renditions);
     case "removed":
       return removed(source, deps);
     default:
@@ -126,11 +137,19 @@ async function decide(source: SourceRecord, deps: HandlerDeps): Promise<Decision
   }
 }
 
-async function created(source: SourceRecord, deps: HandlerDeps): Promise<Decision> {
+/**
+ * Reads and decodes the source once and makes every rendition; counts as created only once all
+ * are written. A bad input fails every rendition at once (one failure record).
+ */
+async function created(
+  source: SourceRecord,
+  deps: HandlerDeps,
+  renditions: readonly Rendition[],
+): Promise<Decision> {
   if (source.size === 0 && source.key.endsWith("/")) {
     return { outcome: "skipped", reason: "folder placeholder (empty key ending in /)" };
   }
-  const { thumbnail: options, limits } = deps.config;
+  const { limits } = deps.config;
   let eTag = source.eTag;
   try {
     checkSize(source.size, limits.maxInputBytes);
@@ -141,41 +160,62 @@ async function created(source: SourceRecord, deps: HandlerDeps): Promise<Decisio
     if (object === "gone") return { outcome: "skipped", reason: "object no longer exists" };
     eTag = object.eTag;
     const bytes = await readBody(object, source, limits.maxInputBytes);
-    const thumbnail = await makeThumbnail(bytes, options, limits);
-    return await upload(source, eTag, thumbnail, deps);
+    const made = await makeRenditions(bytes, renditions, limits);
+    const outputs = await settleAll(
+      made.outputs.map((output) => upload(source, object.eTag, output, deps)),
+    );
+    return { outcome: "created", input: made.input, outputs };
   } catch (error) {
     if (error instanceof PermanentInputError) return fail(source, eTag, error, deps);
     throw error;
   }
 }
 
-/** Writes the thumbnail to its destination key, with the metadata that names its source. */
+/**
+ * Waits for every write (or delete), then throws the first failure if any: the record is retried
+ * and the replay rewrites the same keys with the same bytes.
+ */
+async function settleAll<T>(writes: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(writes);
+  const failed = settled.find((result) => result.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
+}
+
+/** Writes one rendition to its destination key, with the metadata that names its source. */
 async function upload(
   source: SourceRecord,
   eTag: string,
-  thumbnail: Thumbnail,
+  output: RenditionOutput,
   { s3, config }: HandlerDeps,
-): Promise<Decision> {
-  const key = destinationKey(source.key, config);
+): Promise<OutputSummary> {
+  const { rendition, data, width, height, format } = output;
+  const key = destinationKey(source.key, config, rendition);
   try {
     await s3.send(
       new PutObjectCommand({
         Bucket: config.destBucket,
         Key: key,
-        Body: thumbnail.data,
-        ContentType: thumbnail.contentType,
+        Body: data,
+        ContentType: output.contentType,
         CacheControl: config.cacheControl,
-        Metadata: thumbnailMetadata({ bucket: source.bucket, key: source.key, eTag }, config.spec),
+        Metadata: thumbnailMetadata(
+          { bucket: source.bucket, key: source.key, eTag },
+          renditionSpec(rendition),
+        ),
       }),
     );
   } catch (error) {
     throw s3Failure("PutObject", config.destBucket, key, error);
   }
-  const { data, width, height, format } = thumbnail;
   return {
-    outcome: "created",
-    input: thumbnail.input,
-    output: { bucket: config.destBucket, key, bytes: data.length, width, height, format },
+    rendition: rendition.name,
+    bucket: config.destBucket,
+    key,
+    bytes: data.length,
+    width,
+    height,
+    format,
   };
 }
 
@@ -274,24 +314,30 @@ function tooLarge(bytes: number, maxInputBytes: number): PermanentInputError {
 }
 
 /**
- * Deletes the thumbnail of a removed object, unless the source exists again: events arrive out
+ * Deletes every rendition of a removed object, unless the source exists again: events arrive out
  * of order, and a removal processed after a re-upload (or the removal of an old version in a
- * versioned bucket) must not delete the current object's thumbnail.
+ * versioned bucket) must not delete the current object's renditions.
  */
 async function removed(source: SourceRecord, { s3, config }: HandlerDeps): Promise<Decision> {
   const { bucket, key } = source;
   try {
     await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return { outcome: "skipped", reason: "source object exists again: thumbnail kept" };
+    return { outcome: "skipped", reason: "source object exists again: renditions kept" };
   } catch (error) {
     if (!isNotFound(error)) throw s3Failure("HeadObject", bucket, key, error);
   }
-  const outputKey = destinationKey(key, config);
-  try {
-    // DeleteObject succeeds whether or not the thumbnail exists, so a replay is harmless.
-    await s3.send(new DeleteObjectCommand({ Bucket: config.destBucket, Key: outputKey }));
-  } catch (error) {
-    throw s3Failure("DeleteObject", config.destBucket, outputKey, error);
-  }
-  return { outcome: "deleted", output: { bucket: config.destBucket, key: outputKey } };
+  // DeleteObject succeeds whether or not the object exists, so a replay is harmless. Every
+  // configured rendition goes, not only those the source had: a rendition added since has none.
+  const outputs = await settleAll(
+    config.renditions.map(async (rendition): Promise<OutputSummary> => {
+      const outputKey = destinationKey(key, config, rendition);
+      try {
+        await s3.send(new DeleteObjectCommand({ Bucket: config.destBucket, Key: outputKey }));
+      } catch (error) {
+        throw s3Failure("DeleteObject", config.destBucket, outputKey, error);
+      }
+      return { rendition: rendition.name, bucket: config.destBucket, key: outputKey };
+    }),
+  );
+  return { outcome: "deleted", outputs };
 }

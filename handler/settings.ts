@@ -6,6 +6,7 @@
  */
 
 import { DEFAULT_LIMITS, DEFAULT_OPTIONS, LIMIT_PARSER, OPTION_PARSERS } from "./engine/options";
+import { RENDITIONS_TEXT } from "./engine/renditions";
 import { ConfigError } from "./errors";
 import { LOG_LEVELS } from "./log";
 import { anyText, bucketName, httpUrl, integer, oneOf, type Parser, text } from "./parse";
@@ -34,6 +35,16 @@ export const MAX_CONCURRENCY = 64;
 
 /** What the engine makes: the thumbnail options and the input limits (both `make` and `serve`). */
 export const THUMBNAIL_SETTINGS = {
+  renditions: {
+    env: "RENDITIONS",
+    flag: { name: "renditions", arg: "JSON|@FILE" },
+    parse: RENDITIONS_TEXT,
+    default: undefined,
+    shownDefault: "unset (one rendition: THUMB_*)",
+    stack: true,
+    keepSpaces: true,
+    doc: "the renditions made of each upload, replacing the single one the THUMB_* settings describe (setting both is an error)",
+  },
   thumbWidth: {
     env: "THUMB_WIDTH",
     flag: { name: "width", arg: "N" },

@@ -3,9 +3,10 @@
  * work that notifications should have caused but that is not done, and returns it as S3 events
  * for processEvent. Uses only the S3 API, so it runs the same against s3rver and AWS.
  *
- *   - a source object whose thumbnail is missing or outdated (other source ETag or spec), and
+ *   - a source object with a rendition missing or outdated (other source ETag or spec), and
  *     which has no permanent failure recorded for its current ETag: an ObjectCreated:Put event;
- *   - a thumbnail (made by us from this source bucket) whose source is gone: ObjectRemoved:Delete.
+ *   - a rendition (made by us from this source bucket) whose source is gone: ObjectRemoved:Delete
+ *     (once per source key and page), which removes every configured rendition.
  *
  * Listing is paged and checks run a page at a time, so memory stays bounded for any bucket size.
  */
@@ -24,7 +25,7 @@ import { hasFailureFor } from "../handler/failure-record";
 import { isInDestination } from "../handler/keys";
 import { isNotFound, s3Failure } from "../handler/s3-errors";
 import { normalizeETag } from "../handler/s3-event";
-import { METADATA, readThumbnailState } from "../handler/thumbnail-state";
+import { METADATA, staleRenditions } from "../handler/thumbnail-state";
 import { type EventSource, s3Event } from "./synthetic-event";
 
 export interface ReconcileDeps {
@@ -58,8 +59,7 @@ export async function* reconcile(
     );
     const stale = await mapBounded(objects, concurrency, async (object) => {
       const current = { bucket: sourceBucket, key: object.Key, eTag: eTagOf(object) };
-      const state = await readThumbnailState(s3, config, current);
-      if (state.status === "current") return false;
+      if ((await staleRenditions(s3, config, current)).length === 0) return false;
       return !(await hasFailureFor(s3, current));
     });
     for (const [index, object] of objects.entries()) {
@@ -82,7 +82,7 @@ export async function* reconcile(
     const orphans = await mapBounded(page, concurrency, (thumbnail) =>
       orphanSourceKey(s3, config, sourceBucket, thumbnail.Key),
     );
-    for (const key of orphans) {
+    for (const key of new Set(orphans)) {
       if (key === undefined) continue;
       yield s3Event({ eventName: "ObjectRemoved:Delete", bucket: sourceBucket, key }, source);
     }

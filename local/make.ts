@@ -2,17 +2,26 @@ import { readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { forEachLimited } from "../handler/bounded";
-import { engineSettings } from "../handler/config";
+import { engineSettings, readRenditions, THUMB_ROWS } from "../handler/config";
 import {
   configureSharp,
   type Limits,
-  makeThumbnail,
-  type ThumbnailOptions,
+  makeRenditions,
+  type OutputFormat,
+  type Rendition,
 } from "../handler/engine";
 import { describeError, PermanentInputError, ThumbnailError } from "../handler/errors";
 import { SERVICE_SETTINGS, THUMBNAIL_SETTINGS } from "../handler/settings";
 import { removeTemporaryFiles, writeFileAtomic } from "./atomic-write";
-import { flagHelp, flagOptions, parseCommandLine, readFlags, UsageError } from "./setting-flags";
+import {
+  fileValue,
+  flagHelp,
+  flagOptions,
+  flagText,
+  parseCommandLine,
+  readFlags,
+  UsageError,
+} from "./setting-flags";
 import { walkFiles } from "./walk-files";
 
 /** The handler's CONCURRENCY row, as `make`'s flag: its bounds, with a default for this machine. */
@@ -33,12 +42,14 @@ Output names mirror the inputs under DIR, with the output format's extension:
   thumbnailer make --out thumbs a.png photos/
     a.png                -> thumbs/a.jpg
     photos/2024/b.HEIC   -> thumbs/photos/2024/b.jpg
-Each thumbnail is written to a temporary file and renamed into place, so DIR never holds a
+With --renditions, each input is decoded once and every rendition is written under its prefix
+(default "<name>/"): thumbs/small/photos/2024/b.jpg, thumbs/square/photos/2024/b.webp, ...
+Each output is written to a temporary file and renamed into place, so DIR never holds a
 half-written file. Two inputs that map to the same output (a.png and a.jpg) are an error for
 the second one (DUPLICATE_OUTPUT).
 
-Prints one JSON line per input on stdout:
-  {"input","output","outcome":"ok"|"failed","width","height","code","reason","ms"}
+Prints one JSON line per input and rendition on stdout:
+  {"input","rendition","output","outcome":"ok"|"failed","width","height","code","reason","ms"}
 (output, width, height are null when failed; code, reason are null when ok) and a summary
 on stderr. Exit status: 0 all made, 1 any failed, 2 usage error.
 
@@ -51,7 +62,7 @@ Thumbnail options (defaults in brackets):
 ${flagHelp(THUMBNAIL_SETTINGS)}
 `;
 
-const EXTENSIONS: Record<ThumbnailOptions["format"], string> = {
+const EXTENSIONS: Record<OutputFormat, string> = {
   jpeg: ".jpg",
   webp: ".webp",
   avif: ".avif",
@@ -61,14 +72,21 @@ const EXTENSIONS: Record<ThumbnailOptions["format"], string> = {
 
 interface Job {
   readonly input: string;
-  /** Undefined when the input cannot be read (the job reports why). */
+  /** Its path relative to the input root, without the extension: where outputs go under DIR. */
   readonly output: string | undefined;
+  /** Undefined when the input cannot be read (the job reports why). */
   readonly problem?: { code: string; reason: string };
 }
 
-/** One stdout line of `thumbnailer make`, per input. */
+interface Settings {
+  readonly renditions: readonly Rendition[];
+  readonly limits: Limits;
+}
+
+/** One stdout line of `thumbnailer make`, per input and rendition. */
 export interface Line {
   input: string;
+  rendition: string;
   output: string | null;
   outcome: "ok" | "failed";
   width: number | null;
@@ -82,7 +100,7 @@ export async function run(args: string[]): Promise<number> {
   let inputs: string[];
   let out: string | undefined;
   let concurrency: number;
-  let settings: { options: ThumbnailOptions; limits: Limits };
+  let settings: Settings;
   try {
     const parsed = parseCommandLine({
       args,
@@ -100,7 +118,17 @@ export async function run(args: string[]): Promise<number> {
     inputs = parsed.positionals;
     out = parsed.values.out;
     concurrency = readFlags(CONCURRENCY, parsed.values).concurrency;
-    settings = engineSettings(readFlags(THUMBNAIL_SETTINGS, parsed.values));
+    const values = readFlags(THUMBNAIL_SETTINGS, parsed.values);
+    const { options, limits } = engineSettings(values);
+    const list = await fileValue(
+      THUMBNAIL_SETTINGS.renditions,
+      flagText(THUMBNAIL_SETTINGS.renditions, parsed.values, {}),
+    );
+    const given: Record<string, unknown> = parsed.values;
+    const thumbSet = THUMB_ROWS.flatMap((row) =>
+      row.flag && given[row.flag.name] !== undefined ? [`--${row.flag.name}`] : [],
+    );
+    settings = { renditions: readRenditions(list.text, list.source, options, thumbSet), limits };
   } catch (error) {
     if (error instanceof UsageError || error instanceof ThumbnailError) {
       return usageError(error.message);
@@ -120,11 +148,12 @@ export async function run(args: string[]): Promise<number> {
   const counts = { ok: 0, failed: 0 };
   const failedCodes = new Map<string, number>();
   const outputs = new Set<string>();
-  await forEachLimited(jobs(inputs, out, settings.options.format), concurrency, async (job) => {
-    const line = await makeOne(job, settings, outputs);
-    process.stdout.write(`${JSON.stringify(line)}\n`);
-    counts[line.outcome] += 1;
-    if (line.code !== null) failedCodes.set(line.code, (failedCodes.get(line.code) ?? 0) + 1);
+  await forEachLimited(jobs(inputs, out), concurrency, async (job) => {
+    for (const line of await makeOne(job, settings, out, outputs)) {
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+      counts[line.outcome] += 1;
+      if (line.code !== null) failedCodes.set(line.code, (failedCodes.get(line.code) ?? 0) + 1);
+    }
   });
 
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -144,15 +173,11 @@ function usageError(message: string): number {
 }
 
 /** Every input file with its output path, lazily (a folder is walked as thumbnails get made). */
-async function* jobs(
-  inputs: readonly string[],
-  out: string,
-  format: ThumbnailOptions["format"],
-): AsyncGenerator<Job> {
+async function* jobs(inputs: readonly string[], out: string): AsyncGenerator<Job> {
   const outDir = path.resolve(out);
   const outputFor = (relative: string): string => {
     const parsed = path.parse(relative);
-    return path.join(out, parsed.dir, parsed.name + EXTENSIONS[format]);
+    return path.join(parsed.dir, parsed.name);
   };
   for (const input of inputs) {
     const stats = await stat(input).catch(() => undefined);
@@ -172,31 +197,34 @@ async function* jobs(
   }
 }
 
+/** Reads and decodes one input once, writes every rendition; one line per rendition. */
 async function makeOne(
   job: Job,
-  settings: { options: ThumbnailOptions; limits: Limits },
+  settings: Settings,
+  out: string,
   outputs: Set<string>,
-): Promise<Line> {
+): Promise<Line[]> {
   const started = performance.now();
-  const failed = (code: string, reason: string): Line => ({
+  const line = (rendition: Rendition, fields: Partial<Line>): Line => ({
     input: job.input,
+    rendition: rendition.name,
     output: null,
     outcome: "failed",
     width: null,
     height: null,
-    code,
-    reason,
+    code: null,
+    reason: null,
+    ...fields,
     ms: Math.round(performance.now() - started),
   });
+  const failed = (code: string, reason: string): Line[] =>
+    settings.renditions.map((rendition) => line(rendition, { code, reason }));
   if (job.problem || job.output === undefined) {
     return failed(job.problem?.code ?? "INPUT_NOT_FOUND", job.problem?.reason ?? "");
   }
-  const output = job.output;
-  const resolved = path.resolve(output);
-  if (outputs.has(resolved)) {
-    return failed("DUPLICATE_OUTPUT", `another input in this run was already written to ${output}`);
-  }
-  outputs.add(resolved);
+  const base = job.output;
+  const outputOf = (rendition: Rendition) =>
+    path.join(out, rendition.prefix, base + EXTENSIONS[rendition.format]);
 
   let bytes: Buffer;
   try {
@@ -213,27 +241,32 @@ async function makeOne(
     if (error instanceof ThumbnailError) return failed(error.code, error.message);
     return failed("READ_ERROR", errnoMessage(error));
   }
+  let made: Awaited<ReturnType<typeof makeRenditions>>;
   try {
-    const thumbnail = await makeThumbnail(bytes, settings.options, settings.limits);
-    try {
-      await writeFileAtomic(output, thumbnail.data);
-    } catch (error) {
-      return failed("WRITE_ERROR", errnoMessage(error));
-    }
-    return {
-      input: job.input,
-      output,
-      outcome: "ok",
-      width: thumbnail.width,
-      height: thumbnail.height,
-      code: null,
-      reason: null,
-      ms: Math.round(performance.now() - started),
-    };
+    made = await makeRenditions(bytes, settings.renditions, settings.limits);
   } catch (error) {
     const { code, reason } = describeError(error);
     return failed(code, reason);
   }
+  const lines: Line[] = [];
+  for (const { rendition, data, width, height } of made.outputs) {
+    const output = outputOf(rendition);
+    const resolved = path.resolve(output);
+    if (outputs.has(resolved)) {
+      const reason = `another input in this run was already written to ${output}`;
+      lines.push(line(rendition, { code: "DUPLICATE_OUTPUT", reason }));
+      continue;
+    }
+    outputs.add(resolved);
+    try {
+      await writeFileAtomic(output, data);
+    } catch (error) {
+      lines.push(line(rendition, { code: "WRITE_ERROR", reason: errnoMessage(error) }));
+      continue;
+    }
+    lines.push(line(rendition, { output, outcome: "ok", width, height }));
+  }
+  return lines;
 }
 
 function errnoMessage(error: unknown): string {

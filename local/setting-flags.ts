@@ -3,6 +3,7 @@
  * service's own rows): the parseArgs options, the --help lines, and reading each value from its
  * flag or, for `serve`, its environment variable.
  */
+import { readFile } from "node:fs/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { closest } from "../handler/parse";
 import { readSetting, type Setting, type SettingValues } from "../handler/settings";
@@ -124,4 +125,22 @@ function readFlag(
 ) {
   const { text, source } = flagText(setting, values, env);
   return readSetting(setting, text, source);
+}
+
+/**
+ * A value given as "@path" to a row whose flag takes "@FILE" (e.g. `--renditions @list.json`):
+ * the file's text, so the value is read like any other. Throws UsageError when it cannot be read.
+ */
+export async function fileValue(
+  setting: Setting<unknown>,
+  given: { text: string | undefined; source: string },
+): Promise<{ text: string | undefined; source: string }> {
+  const { text, source } = given;
+  if (!setting.flag?.arg.includes("@FILE") || !text?.startsWith("@")) return given;
+  try {
+    return { text: await readFile(text.slice(1), "utf8"), source: `${source} ${text}` };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`${source} ${text}: cannot read the file (${reason})`);
+  }
 }

@@ -59,6 +59,8 @@ export interface InfraConfig {
   readonly stateRegion?: string;
   /** The handler's environment variables (DEST_PREFIX, THUMB_*, ...): only the ones set. */
   readonly handlerEnvironment: Readonly<Record<string, string>>;
+  /** Where the function writes and deletes: DEST_PREFIX + each rendition's prefix. */
+  readonly destinationPrefixes: readonly string[];
 }
 
 /** Where a setting's raw value comes from. */
@@ -233,10 +235,12 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
   const handlerEnvironment: Record<string, string> = {};
   for (const setting of STACK_HANDLER_SETTINGS) {
     const raw = rawValue(setting);
-    if (read(setting) !== undefined) handlerEnvironment[setting.lambdaEnv] = String(raw);
+    // A list in cdktf.json's context (renditions) reaches the function as its JSON text.
+    const text = typeof raw === "object" && raw !== null ? JSON.stringify(raw) : String(raw);
+    if (read(setting) !== undefined) handlerEnvironment[setting.lambdaEnv] = text;
   }
 
-  const config: InfraConfig = {
+  const config: Omit<InfraConfig, "destinationPrefixes"> = {
     region: read(s.region) ?? DEFAULTS.region,
     name: read(s.name) ?? DEFAULTS.name,
     architecture: read(s.architecture) ?? DEFAULTS.architecture,
@@ -280,13 +284,15 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
 
   // The handler checks its settings together at cold start; checking them here too fails the
   // synth instead of the deployed function. The bucket names are placeholders.
+  let destinationPrefixes: string[] = [];
   try {
-    readHandlerConfig({
+    const handler = readHandlerConfig({
       ...handlerEnvironment,
       DEST_BUCKET: "example-thumbnails",
       SOURCE_BUCKET: "example-source",
       SOURCE_PREFIX: config.notificationPrefix,
     });
+    destinationPrefixes = handler.renditions.map((r) => handler.destPrefix + r.prefix);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const setting = STACK_HANDLER_SETTINGS.find((h) => h.lambdaEnv === error.setting);
@@ -296,7 +302,7 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
   if (problems.length > 0) {
     throw new ConfigError(`Invalid infrastructure configuration:\n  - ${problems.join("\n  - ")}`);
   }
-  return config;
+  return { ...config, destinationPrefixes };
 }
 
 /**

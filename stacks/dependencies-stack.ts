@@ -182,9 +182,9 @@ export class DependenciesStack extends TerraformStack {
           },
           {
             sid: "WriteThumbnails",
-            // GetObject also authorises HeadObject.
+            // GetObject also authorises HeadObject. Only under the renditions' prefixes.
             actions: ["s3:PutObject", "s3:DeleteObject", "s3:GetObject"],
-            resources: [objects(destinationArn, destPrefix)],
+            resources: config.destinationPrefixes.map((prefix) => objects(destinationArn, prefix)),
           },
           {
             // Without ListBucket S3 answers 403 instead of 404 for a missing key, and the handler

@@ -4,6 +4,7 @@
  * RENDITIONS setting, `--renditions`, the stack's context) and what the default is.
  */
 import { ConfigError } from "../errors";
+import { ok, type Parser, parser } from "../parse";
 import {
   DEFAULT_OPTIONS,
   FITS,
@@ -74,6 +75,20 @@ export function renditionSpec(rendition: Rendition): string {
 export function thumbnailSpec(options: ThumbnailOptions): string {
   return renditionSpec(defaultRendition(options));
 }
+
+/**
+ * The RENDITIONS setting's row parser: JSON text (or, from cdktf.json's context, the array
+ * itself, as JSON text). The list itself is checked by parseRenditions, whose errors name the
+ * rendition and the field, where the setting is read.
+ */
+export const RENDITIONS_TEXT: Parser<string> = parser(
+  'a JSON array of renditions, e.g. [{"name":"small","width":256,"height":256}] (docs/handler.md#renditions)',
+  (raw) => {
+    if (typeof raw === "string") return ok(raw);
+    if (Array.isArray(raw)) return ok(JSON.stringify(raw));
+    return { ok: false };
+  },
+);
 
 const FIELDS = [
   "name",

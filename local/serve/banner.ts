@@ -1,4 +1,5 @@
 import path from "node:path";
+import { type Rendition, renditionSpec } from "../../handler/engine";
 import { LOCAL_CREDENTIALS } from "./service";
 
 export interface BannerFacts {
@@ -6,7 +7,7 @@ export interface BannerFacts {
   readonly sourceBucket: string;
   readonly destBucket: string;
   readonly destPrefix: string;
-  readonly spec: string;
+  readonly renditions: readonly Rendition[];
   readonly dataDir: string;
   readonly failureRecord: string;
   /** The gallery page, unless turned off. */
@@ -17,15 +18,26 @@ export interface BannerFacts {
 export function banner(facts: BannerFacts): string {
   const { accessKeyId, secretAccessKey } = LOCAL_CREDENTIALS;
   const aws = `AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} aws --endpoint-url ${facts.endpoint}`;
-  const destination = `s3://${facts.destBucket}/${facts.destPrefix}`;
-  const files = path.join(facts.dataDir, "s3", facts.destBucket, facts.destPrefix);
+  const outputs = facts.renditions.map(
+    (r) =>
+      `s3://${facts.destBucket}/${facts.destPrefix}${r.prefix}   (${r.name}: ${renditionSpec(r)})`,
+  );
+  // The first rendition stands for all in the examples.
+  const destination = `s3://${facts.destBucket}/${facts.destPrefix}${facts.renditions[0]?.prefix ?? ""}`;
+  const files = path.join(
+    facts.dataDir,
+    "s3",
+    facts.destBucket,
+    facts.destPrefix + (facts.renditions[0]?.prefix ?? ""),
+  );
   return `
 thumbnailer: local S3 service ready (s3rver, the Lambda handler's code, no AWS account needed)
 
 ${facts.galleryUrl === undefined ? "" : `  gallery       ${facts.galleryUrl}   (open it, drop photos on it)\n`}  endpoint      ${facts.endpoint}   (path-style buckets, any region)
   credentials   access key ${accessKeyId}, secret key ${secretAccessKey}
   uploads       s3://${facts.sourceBucket}/
-  thumbnails    ${destination}   (same key; ${facts.spec})
+  thumbnails    ${outputs.join("\n                ")}
+                (each at the upload's key)
   data folder   ${facts.dataDir}   (kept across restarts)
   failures      ${facts.failureRecord}
 

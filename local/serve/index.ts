@@ -1,6 +1,6 @@
 import path from "node:path";
 import { type HandlerConfig, readConfig } from "../../handler/config";
-import { configureSharp } from "../../handler/engine";
+import { configureSharp, parseRenditions } from "../../handler/engine";
 import { describeError, ThumbnailError } from "../../handler/errors";
 import { createLogger } from "../../handler/log";
 import {
@@ -11,6 +11,7 @@ import {
 } from "../../handler/settings";
 import {
   defaultText,
+  fileValue,
   flagHelp,
   flagOptions,
   flagText,
@@ -73,9 +74,12 @@ export async function run(args: string[]): Promise<number> {
     }
     serve = readFlags(SERVE_SETTINGS, values, process.env);
     for (const setting of Object.values(handlerSettings) as Setting<unknown>[]) {
-      const { text, source } = flagText(setting, values, process.env);
+      const { text, source } = await fileValue(setting, flagText(setting, values, process.env));
       // Each value is checked here to name the flag it came from; readConfig checks them together.
       readSetting(setting, text, source);
+      if (setting === handlerSettings.renditions && text !== undefined) {
+        parseRenditions(text, source);
+      }
       if (text !== undefined) handlerEnv[setting.env] = text;
     }
     // Validate everything before binding a port: a bad flag is a usage error, not a crash.
@@ -86,7 +90,7 @@ export async function run(args: string[]): Promise<number> {
     }
     throw error;
   }
-  const { sourceBucket = "", destBucket, concurrency, logLevel, region = "", spec } = config;
+  const { sourceBucket = "", destBucket, concurrency, logLevel, region = "", renditions } = config;
   const port = serve.port;
 
   configureSharp();
@@ -129,7 +133,7 @@ export async function run(args: string[]): Promise<number> {
       sourceBucket,
       destBucket,
       destPrefix: config.destPrefix,
-      spec,
+      renditions,
       dataDir,
       failureRecord: service.failureRecord,
       galleryUrl: gallery?.url,

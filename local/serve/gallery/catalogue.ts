@@ -1,6 +1,7 @@
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import type { S3Event } from "aws-lambda";
 import type { HandlerConfig } from "../../../handler/config";
+import { renditionSpec } from "../../../handler/engine";
 import { describeError } from "../../../handler/errors";
 import { readFailureRecord } from "../../../handler/failure-record";
 import { decodeEventKey, destinationKey } from "../../../handler/keys";
@@ -22,17 +23,15 @@ export interface Rendition {
   readonly keyOf: (sourceKey: string) => string;
 }
 
-/** The handler's outputs per source object: today one thumbnail. */
+/** The handler's outputs per source object: its configured renditions. */
 export function renditionsOf(config: HandlerConfig): Rendition[] {
-  return [
-    {
-      name: "thumbnail",
-      width: config.thumbnail.width,
-      height: config.thumbnail.height,
-      spec: config.spec,
-      keyOf: (sourceKey) => destinationKey(sourceKey, config),
-    },
-  ];
+  return config.renditions.map((rendition) => ({
+    name: rendition.name,
+    width: rendition.width,
+    height: rendition.height,
+    spec: renditionSpec(rendition),
+    keyOf: (sourceKey) => destinationKey(sourceKey, config, rendition),
+  }));
 }
 
 /** A source object in the listing. */
