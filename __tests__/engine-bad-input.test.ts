@@ -3,7 +3,7 @@ import sharp, { type Sharp } from "sharp";
 import { configureSharp, DEFAULT_LIMITS, DEFAULT_OPTIONS, makeThumbnail } from "../handler/engine";
 import { detectContainer } from "../handler/engine/detect";
 import { decodeHeic } from "../handler/engine/heic";
-import { PermanentInputError } from "../handler/errors";
+import { classify, PermanentInputError } from "../handler/errors";
 import { heicFixture } from "./support/heic-fixtures";
 import {
   heifClaiming,
@@ -35,7 +35,8 @@ describe("makeThumbnail: bad input is a permanent, typed error", () => {
   it("zero bytes: EMPTY_INPUT", async () => {
     const error = await rejection(makeThumbnail(new Uint8Array(0)));
 
-    expect(error).toMatchObject({ code: "EMPTY_INPUT", permanent: true });
+    expect(error).toMatchObject({ code: "EMPTY_INPUT" });
+    expect(classify(error)).toBe("failed");
   });
 
   it("more bytes than maxInputBytes: INPUT_TOO_LARGE, before decoding", async () => {
@@ -46,7 +47,9 @@ describe("makeThumbnail: bad input is a permanent, typed error", () => {
     );
 
     expect(error.code).toBe("INPUT_TOO_LARGE");
-    expect(error.message).toBe(`Input is ${input.length} bytes; the limit is ${input.length - 1}`);
+    expect(error.message).toBe(
+      `input is ${input.length} bytes, over the limit of ${input.length - 1} (maxInputBytes)`,
+    );
     await expect(
       makeThumbnail(input, DEFAULT_OPTIONS, { ...DEFAULT_LIMITS, maxInputBytes: input.length }),
     ).resolves.toMatchObject({ width: 200 });

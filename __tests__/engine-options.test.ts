@@ -71,7 +71,6 @@ describe("resolveOptions", () => {
     expect(thrown).toBeInstanceOf(ConfigError);
     expect(thrown).toMatchObject({
       code: "INVALID_OPTIONS",
-      permanent: true,
       message: `Invalid thumbnail option: ${message}`,
     });
   });

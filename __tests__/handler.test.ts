@@ -5,7 +5,7 @@
 
 import { type HandlerConfig, readConfig } from "../handler/config";
 import { configureSharp } from "../handler/engine";
-import { TransientError } from "../handler/errors";
+import { ConfigError, TransientError } from "../handler/errors";
 import { createLogger } from "../handler/log";
 import { processEvent, type RecordResult } from "../handler/process-event";
 import { FakeS3, networkError, serviceError, slowDown } from "./support/fake-s3";
@@ -461,6 +461,28 @@ describe("processEvent: transient failures", () => {
     await expect(run(removal("a.jpg"))).rejects.toThrow(
       /DeleteObject s3:\/\/thumbs\/a\.jpg failed \(HTTP 503\)/,
     );
+  });
+});
+
+describe("processEvent: configuration errors", () => {
+  it("stops on a ConfigError met mid-record: throws it, logs a fatal line, touches no object", async () => {
+    const { s3, config, lines, upload } = setup();
+    const records = [upload("1.jpg", await jpeg(40, 40)), upload("2.jpg", await jpeg(40, 40))];
+    // A limit the engine refuses (readConfig would have; a rendition list read mid-record may not).
+    const broken = { ...config, limits: { ...config.limits, maxInputPixels: 0 } };
+    const log = createLogger("debug", (line) => lines.push(JSON.parse(line)));
+
+    const outcome = processEvent(s3Event(...records), { s3: s3.client, config: broken, log });
+
+    await expect(outcome).rejects.toBeInstanceOf(ConfigError);
+    await expect(outcome).rejects.toMatchObject({ code: "INVALID_CONFIG" });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: "error", outcome: "fatal", code: "INVALID_CONFIG" }),
+    );
+    expect(lines.some((line) => line.outcome === "retry" || line.outcome === "failed")).toBe(false);
+    expect(s3.get(SOURCE, "1.jpg")?.tags).toEqual([]);
+    expect(s3.get(SOURCE, "2.jpg")?.tags).toEqual([]);
+    expect(s3.keys(DEST)).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@
 
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import type { Rendition } from "./engine";
-import { describeError } from "./errors";
+import { classify, describeError } from "./errors";
 import { readFailureRecord } from "./failure-record";
 import { type HandlerDeps, processObject, type RecordResult } from "./process-record";
 import { isNotFound, s3Failure } from "./s3-errors";
@@ -90,7 +90,10 @@ export async function planBackfill(
     const source = { ...found, eventName: BACKFILL_EVENT, kind: "created" as const };
     return { make: true, source, renditions };
   } catch (error) {
-    return result({ outcome: "retry", ...describeError(error) });
+    return result({
+      outcome: classify(error) === "fatal" ? "fatal" : "retry",
+      ...describeError(error),
+    });
   }
 }
 

@@ -7,6 +7,7 @@
  *   created, skipped        -> Succeeded
  *   retry (S3, throttling)  -> TemporaryFailure: Batch runs the task again
  *   failed (a bad image, a missing source object, a task we cannot read) -> PermanentFailure
+ *   fatal (a configuration that cannot work; the object untouched) -> PermanentFailure
  *
  * The resultString is short: "<outcome> <code>: <reason>", at most RESULT_STRING_MAX characters.
  */
@@ -57,6 +58,8 @@ const RESULT_CODE: Record<Outcome, S3BatchResultResultCode> = {
   skipped: "Succeeded",
   failed: "PermanentFailure",
   retry: "TemporaryFailure",
+  // The task is not retried against a configuration that cannot work; the object is untouched.
+  fatal: "PermanentFailure",
 };
 
 /** True for an S3 Batch Operations invocation (S3 event notifications have `Records`). */

@@ -13,7 +13,7 @@ import {
   type S3Client,
   type Tag,
 } from "@aws-sdk/client-s3";
-import { TransientError } from "./errors";
+import { type ErrorCode, isErrorCode, TransientError } from "./errors";
 import { isNotFound, s3Failure } from "./s3-errors";
 import { normalizeETag } from "./s3-event";
 
@@ -26,7 +26,7 @@ export const FAILURE_TAGS = {
 const MAX_TAGS = 10;
 
 export interface FailureRecord {
-  readonly code: string;
+  readonly code: ErrorCode;
   /** Without quotes. */
   readonly eTag: string;
 }
@@ -38,7 +38,7 @@ export interface FailureRecord {
 export async function recordFailure(
   s3: S3Client,
   object: { readonly bucket: string; readonly key: string },
-  failure: { readonly code: string; readonly eTag: string },
+  failure: { readonly code: ErrorCode; readonly eTag: string },
 ): Promise<boolean> {
   const { bucket, key } = object;
   const existing = await readTags(s3, bucket, key);
@@ -67,7 +67,10 @@ export async function recordFailure(
   return true;
 }
 
-/** The failure recorded on an object, if any (whatever version it was for). */
+/**
+ * The failure recorded on an object, if any (whatever version it was for). A tag whose value is
+ * none of our codes was not written by this function: no record.
+ */
 export async function readFailureRecord(
   s3: S3Client,
   object: { readonly bucket: string; readonly key: string },
@@ -75,7 +78,7 @@ export async function readFailureRecord(
   const tags = (await readTags(s3, object.bucket, object.key)) ?? [];
   const code = tags.find((tag) => tag.Key === FAILURE_TAGS.code)?.Value;
   const eTag = tags.find((tag) => tag.Key === FAILURE_TAGS.eTag)?.Value;
-  return code === undefined || eTag === undefined ? undefined : { code, eTag };
+  return !isErrorCode(code) || eTag === undefined ? undefined : { code, eTag };
 }
 
 /** True when a permanent failure was recorded for this very version (ETag) of the object. */

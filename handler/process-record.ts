@@ -16,12 +16,20 @@ import {
 import type { S3EventRecord } from "aws-lambda";
 import type { HandlerConfig } from "./config";
 import { makeRenditions, type Rendition, type RenditionOutput, renditionSpec } from "./engine";
-import { describeError, PermanentInputError, TransientError } from "./errors";
+import {
+  classify,
+  type Disposition,
+  describeError,
+  type ErrorCode,
+  PermanentInputError,
+  TransientError,
+  tooLarge,
+} from "./errors";
 import { recordFailure } from "./failure-record";
 import { destinationKey, isInDestination, isInSource } from "./keys";
 import type { Logger } from "./log";
 import { isNotFound, isPreconditionFailed, s3Failure } from "./s3-errors";
-import { InvalidRecordError, normalizeETag, parseRecord, type SourceRecord } from "./s3-event";
+import { normalizeETag, parseRecord, type SourceRecord } from "./s3-event";
 import { thumbnailMetadata } from "./thumbnail-state";
 
 export interface HandlerDeps {
@@ -32,10 +40,11 @@ export interface HandlerDeps {
 
 /**
  * created/deleted: done. skipped: nothing to do (stale event, object gone, our own output...).
- * failed: the input can never be thumbnailed; recorded on the source object, not retried.
- * retry: a transient failure (S3, network); the event must be delivered again.
+ * failed, retry, fatal: what classify() (handler/errors.ts) says of the error met: the input can
+ * never be thumbnailed (recorded on the source object, not retried); a transient failure (the
+ * event must be delivered again); the configuration cannot work (stop; no object touched).
  */
-export type Outcome = "created" | "deleted" | "skipped" | "failed" | "retry";
+export type Outcome = "created" | "deleted" | "skipped" | Disposition;
 
 export interface ImageSummary {
   readonly bytes: number;
@@ -57,8 +66,8 @@ export interface RecordResult {
   readonly event: string;
   readonly outcome: Outcome;
   readonly reason?: string;
-  /** Error code for failed/retry, e.g. CORRUPT_INPUT, S3_ERROR. */
-  readonly code?: string;
+  /** Error code for failed/retry/fatal, e.g. CORRUPT_INPUT, S3_ERROR, INVALID_CONFIG. */
+  readonly code?: ErrorCode;
   readonly input?: ImageSummary;
   /** One per rendition: written (created) or removed (deleted). */
   readonly outputs?: readonly OutputSummary[];
@@ -80,9 +89,9 @@ export async function processRecord(
       bucket: String(record?.s3?.bucket?.name ?? ""),
       key: String(record?.s3?.object?.key ?? ""),
       event: String(record?.eventName ?? ""),
-      ...(error instanceof InvalidRecordError
-        ? { outcome: "failed", code: "INVALID_RECORD", reason: error.message }
-        : { outcome: "retry", ...describeError(error) }),
+      // Nothing to record a failure on: the record names no usable object.
+      outcome: classify(error),
+      ...describeError(error),
       ms: Math.round(performance.now() - started),
     };
   }
@@ -103,7 +112,11 @@ export async function processObject(
   try {
     decision = await decide(source, deps, renditions);
   } catch (error) {
-    decision = { outcome: "retry", ...describeError(error) };
+    // "failed" was recorded where it happened (created); anything else is retry or fatal.
+    decision = {
+      outcome: classify(error) === "fatal" ? "fatal" : "retry",
+      ...describeError(error),
+    };
   }
   return {
     bucket: source.bucket,
@@ -166,7 +179,9 @@ async function created(
     );
     return { outcome: "created", input: made.input, outputs };
   } catch (error) {
-    if (error instanceof PermanentInputError) return fail(source, eTag, error, deps);
+    if (error instanceof PermanentInputError && classify(error) === "failed") {
+      return fail(source, eTag, error, deps);
+    }
     throw error;
   }
 }
@@ -242,7 +257,9 @@ async function fail(
 /** Refuses, before any request, what the event already says is empty or too large. */
 function checkSize(size: number | undefined, maxInputBytes: number): void {
   if (size === 0) throw new PermanentInputError("EMPTY_INPUT", "object is empty (0 bytes)");
-  if (size !== undefined && size > maxInputBytes) throw tooLarge(size, maxInputBytes);
+  if (size !== undefined && size > maxInputBytes) {
+    throw tooLarge(size, maxInputBytes, "MAX_INPUT_BYTES");
+  }
 }
 
 interface FoundObject {
@@ -284,7 +301,7 @@ async function readBody(
   maxInputBytes: number,
 ): Promise<Uint8Array> {
   if (object.contentLength !== undefined && object.contentLength > maxInputBytes) {
-    throw discard(object.body, tooLarge(object.contentLength, maxInputBytes));
+    throw discard(object.body, tooLarge(object.contentLength, maxInputBytes, "MAX_INPUT_BYTES"));
   }
   if (object.body === undefined) {
     throw new TransientError("S3_ERROR", `GetObject s3://${bucket}/${key} returned no body`);
@@ -304,13 +321,6 @@ function discard<T>(body: unknown, result: T): T {
 
 function quoted(eTag: string | undefined): string | undefined {
   return eTag === undefined ? undefined : `"${eTag}"`;
-}
-
-function tooLarge(bytes: number, maxInputBytes: number): PermanentInputError {
-  return new PermanentInputError(
-    "INPUT_TOO_LARGE",
-    `object is ${bytes} bytes, over the limit of ${maxInputBytes} (MAX_INPUT_BYTES)`,
-  );
 }
 
 /**

@@ -4,9 +4,11 @@
  */
 
 import type { S3Event, S3EventRecord } from "aws-lambda";
+import { InvalidRecordError } from "./errors";
 import { decodeEventKey } from "./keys";
 
 export type { S3Event, S3EventRecord };
+export { InvalidRecordError };
 
 /** What a record asks for: make a thumbnail, remove one, or nothing this function handles. */
 export type EventKind = "created" | "removed" | "other";
@@ -22,10 +24,6 @@ export interface SourceRecord {
   readonly size: number | undefined;
   /** Without quotes, when the event carries it (created events do). */
   readonly eTag: string | undefined;
-}
-
-export class InvalidRecordError extends Error {
-  override readonly name = "InvalidRecordError";
 }
 
 /** Object removals, including delete markers on versioned buckets and lifecycle expiration. */

@@ -10,7 +10,7 @@ import {
   type OutputFormat,
   type Rendition,
 } from "../handler/engine";
-import { describeError, PermanentInputError, ThumbnailError } from "../handler/errors";
+import { describeError, ThumbnailError, tooLarge } from "../handler/errors";
 import { SERVICE_SETTINGS, THUMBNAIL_SETTINGS } from "../handler/settings";
 import { removeTemporaryFiles, writeFileAtomic } from "./atomic-write";
 import {
@@ -231,10 +231,7 @@ async function makeOne(
     // Refuse a huge file before reading it into memory (the engine checks the bytes it gets).
     const { size } = await stat(job.input);
     if (size > settings.limits.maxInputBytes) {
-      throw new PermanentInputError(
-        "INPUT_TOO_LARGE",
-        `input is ${size} bytes; the limit is ${settings.limits.maxInputBytes}`,
-      );
+      throw tooLarge(size, settings.limits.maxInputBytes, "--max-input-bytes");
     }
     bytes = await readFile(job.input);
   } catch (error) {

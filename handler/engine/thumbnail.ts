@@ -5,7 +5,7 @@
  * cache, only the accepted loaders).
  */
 import sharp, { type Metadata, type Sharp } from "sharp";
-import { PermanentInputError } from "../errors";
+import { PermanentInputError, tooLarge } from "../errors";
 import { tagWithProfile } from "./colour-profile";
 import { assertSharpConfigured } from "./configure-sharp";
 import { ACCEPTED_FORMATS, type Container, detectContainer } from "./detect";
@@ -86,10 +86,7 @@ export async function makeRenditions(
     throw new PermanentInputError("EMPTY_INPUT", "Input is empty (0 bytes)");
   }
   if (input.byteLength > limits.maxInputBytes) {
-    throw new PermanentInputError(
-      "INPUT_TOO_LARGE",
-      `Input is ${input.byteLength} bytes; the limit is ${limits.maxInputBytes}`,
-    );
+    throw tooLarge(input.byteLength, limits.maxInputBytes, "maxInputBytes");
   }
   const container = detectContainer(input);
   if (container === undefined) {
