@@ -6,10 +6,19 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PutObjectCommand, PutObjectTaggingCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import sharp from "sharp";
 import { readConfig } from "../handler/config";
-import { defaultRendition, renditionSpec } from "../handler/engine";
+import { configureSharp, defaultRendition, renditionSpec } from "../handler/engine";
 import { decodeEventKey } from "../handler/keys";
+import { createLogger } from "../handler/log";
+import { processEvent } from "../handler/process-event";
 import { reconcile } from "../lib/reconcile";
 import { createSequencer } from "../lib/synthetic-event";
 import { type S3Server, startS3Server } from "../local/serve/s3-server";
@@ -21,6 +30,7 @@ describe("reconcile (integration: real s3rver)", () => {
   let s3: S3Client;
 
   beforeAll(async () => {
+    configureSharp();
     dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-reconcile-"));
     server = await startS3Server({
       host: "127.0.0.1",
@@ -86,11 +96,11 @@ describe("reconcile (integration: real s3rver)", () => {
 
     // Act
     const events = [];
-    for await (const event of reconcile(
+    for await (const work of reconcile(
       { s3, config },
       { region: "us-east-1", sequencer: createSequencer() },
     )) {
-      events.push(event);
+      events.push(work.event);
     }
 
     // Assert
@@ -110,5 +120,77 @@ describe("reconcile (integration: real s3rver)", () => {
     const created = events.find((event) => event.Records[0]?.s3.object.key === "changed.jpg")
       ?.Records[0];
     expect(created?.s3.object).toMatchObject({ eTag: changed, size: 1 });
+  });
+
+  it("remakes exactly the renditions that are missing or whose spec changed", async () => {
+    // Arrange: three renditions made of one real image, then one deleted and one re-specified
+    const list = [
+      { name: "small", width: 256, height: 256, fit: "inside", format: "jpeg" },
+      { name: "square", width: 200, height: 200, fit: "cover", format: "webp" },
+      { name: "anim", width: 128, height: 128, fit: "inside", format: "webp", animated: true },
+    ];
+    const env = {
+      SOURCE_BUCKET: "source",
+      SOURCE_PREFIX: "three/",
+      DEST_BUCKET: "thumbnails",
+      DEST_PREFIX: "three/",
+    };
+    const before = readConfig({ ...env, RENDITIONS: JSON.stringify(list) });
+    const image = await sharp({
+      create: { width: 640, height: 480, channels: 3, background: "#3a7" },
+    })
+      .jpeg()
+      .toBuffer();
+    const eTag = await put(s3, "source", "three/photo.jpg", image);
+    const log = createLogger("error");
+    const puts: string[] = [];
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PutObjectCommand") {
+          puts.push(String((args.input as { Key?: string }).Key));
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "recordPuts" },
+    );
+    const source = { region: "us-east-1", sequencer: createSequencer() };
+    for await (const work of reconcile({ s3, config: before }, source)) {
+      await processEvent(work.event, { s3, config: before, log }, work.renditions);
+    }
+    await s3.send(
+      new DeleteObjectCommand({ Bucket: "thumbnails", Key: "three/small/three/photo.jpg" }),
+    );
+    const respecified = list.map((r) =>
+      r.name === "square" ? { ...r, position: "attention" } : r,
+    );
+    const after = readConfig({ ...env, RENDITIONS: JSON.stringify(respecified) });
+    const headAnim = () =>
+      s3.send(new HeadObjectCommand({ Bucket: "thumbnails", Key: "three/anim/three/photo.jpg" }));
+    const anim = await headAnim();
+    puts.length = 0;
+
+    // Act
+    const work = [];
+    for await (const item of reconcile({ s3, config: after }, source, { removeOrphans: false })) {
+      work.push(item);
+      await processEvent(item.event, { s3, config: after, log }, item.renditions);
+    }
+
+    // Assert: one event for the image, with the two stale renditions, and only they were written
+    expect(work.map((item) => item.renditions.map((r) => r.name).sort())).toEqual([
+      ["small", "square"],
+    ]);
+    expect(puts.sort()).toEqual(["three/small/three/photo.jpg", "three/square/three/photo.jpg"]);
+    const square = await s3.send(
+      new HeadObjectCommand({ Bucket: "thumbnails", Key: "three/square/three/photo.jpg" }),
+    );
+    expect(square.Metadata).toMatchObject({
+      "source-etag": eTag,
+      "thumbnail-spec": "200x200-cover-attention-q80.webp",
+    });
+    const animAfter = await headAnim();
+    expect(animAfter.ETag).toBe(anim.ETag);
+    expect(animAfter.LastModified).toEqual(anim.LastModified);
+    s3.middlewareStack.remove("recordPuts");
   });
 });

@@ -9,6 +9,7 @@
 
 import type { S3Event } from "aws-lambda";
 import { mapBounded } from "./bounded";
+import type { Rendition } from "./engine";
 import { ConfigError, type TransientCode, TransientError } from "./errors";
 import type { LogLevel } from "./log";
 import { type HandlerDeps, processRecord, type RecordResult } from "./process-record";
@@ -25,12 +26,20 @@ export const LEVEL: Record<RecordResult["outcome"], LogLevel> = {
   fatal: "error",
 };
 
-export async function processEvent(event: S3Event, deps: HandlerDeps): Promise<RecordResult[]> {
+/**
+ * `renditions`: which of the configured renditions a created object needs (default all); the
+ * local service's reconciliation passes only those missing or outdated.
+ */
+export async function processEvent(
+  event: S3Event,
+  deps: HandlerDeps,
+  renditions: readonly Rendition[] = deps.config.renditions,
+): Promise<RecordResult[]> {
   const records = Array.isArray(event?.Records) ? event.Records : [];
   let fatal: RecordResult | undefined;
   const settled = await mapBounded(records, deps.config.concurrency, async (record) => {
     if (fatal !== undefined) return undefined;
-    const result = await processRecord(record, deps);
+    const result = await processRecord(record, deps, renditions);
     deps.log.log(LEVEL[result.outcome], { ...result });
     if (result.outcome === "fatal") fatal ??= result;
     return result;

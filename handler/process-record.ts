@@ -79,6 +79,7 @@ type Decision = Omit<RecordResult, "bucket" | "key" | "event" | "ms">;
 export async function processRecord(
   record: S3EventRecord,
   deps: HandlerDeps,
+  renditions: readonly Rendition[] = deps.config.renditions,
 ): Promise<RecordResult> {
   const started = performance.now();
   let source: SourceRecord;
@@ -95,7 +96,7 @@ export async function processRecord(
       ms: Math.round(performance.now() - started),
     };
   }
-  return processObject(source, deps, started);
+  return processObject(source, deps, started, renditions);
 }
 
 /**

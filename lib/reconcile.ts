@@ -4,7 +4,8 @@
  * for processEvent. Uses only the S3 API, so it runs the same against s3rver and AWS.
  *
  *   - a source object with a rendition missing or outdated (other source ETag or spec), and
- *     which has no permanent failure recorded for its current ETag: an ObjectCreated:Put event;
+ *     which has no permanent failure recorded for its current ETag: an ObjectCreated:Put event
+ *     with exactly those renditions (the others are current and are not rewritten);
  *   - a rendition (made by us from this source bucket) whose source is gone: ObjectRemoved:Delete
  *     (once per source key and page), which removes every configured rendition.
  *
@@ -20,6 +21,7 @@ import {
 import type { S3Event } from "aws-lambda";
 import { mapBounded } from "../handler/bounded";
 import type { HandlerConfig } from "../handler/config";
+import type { Rendition } from "../handler/engine";
 import { ConfigError } from "../handler/errors";
 import { hasFailureFor } from "../handler/failure-record";
 import { isInDestination } from "../handler/keys";
@@ -40,12 +42,19 @@ export interface ReconcileOptions {
   readonly removeOrphans?: boolean;
 }
 
-/** Yields one S3 event per object that needs work; S3 errors throw a TransientError. */
+/** One piece of work: an event for processEvent and the renditions it must make. */
+export interface ReconcileWork {
+  readonly event: S3Event;
+  /** Created: the renditions missing or outdated. Removed: every configured one. */
+  readonly renditions: readonly Rendition[];
+}
+
+/** Yields the work each object needs; S3 errors throw a TransientError. */
 export async function* reconcile(
   deps: ReconcileDeps,
   source: EventSource,
   options: ReconcileOptions = {},
-): AsyncGenerator<S3Event> {
+): AsyncGenerator<ReconcileWork> {
   const { s3, config } = deps;
   const sourceBucket = config.sourceBucket;
   if (sourceBucket === undefined) {
@@ -59,12 +68,14 @@ export async function* reconcile(
     );
     const stale = await mapBounded(objects, concurrency, async (object) => {
       const current = { bucket: sourceBucket, key: object.Key, eTag: eTagOf(object) };
-      if ((await staleRenditions(s3, config, current)).length === 0) return false;
-      return !(await hasFailureFor(s3, current));
+      const renditions = await staleRenditions(s3, config, current);
+      if (renditions.length === 0 || (await hasFailureFor(s3, current))) return [];
+      return renditions;
     });
     for (const [index, object] of objects.entries()) {
-      if (!stale[index]) continue;
-      yield s3Event(
+      const renditions = stale[index] ?? [];
+      if (renditions.length === 0) continue;
+      const event = s3Event(
         {
           eventName: "ObjectCreated:Put",
           bucket: sourceBucket,
@@ -74,6 +85,7 @@ export async function* reconcile(
         },
         source,
       );
+      yield { event, renditions };
     }
   }
 
@@ -84,7 +96,11 @@ export async function* reconcile(
     );
     for (const key of new Set(orphans)) {
       if (key === undefined) continue;
-      yield s3Event({ eventName: "ObjectRemoved:Delete", bucket: sourceBucket, key }, source);
+      const event = s3Event(
+        { eventName: "ObjectRemoved:Delete", bucket: sourceBucket, key },
+        source,
+      );
+      yield { event, renditions: config.renditions };
     }
   }
 }

@@ -8,7 +8,7 @@ import type { Logger } from "../../handler/log";
 import { processEvent, type RecordResult } from "../../handler/process-event";
 import { createS3Client } from "../../handler/s3-client";
 import { parseRecord, type SourceRecord } from "../../handler/s3-event";
-import { reconcile } from "../../lib/reconcile";
+import { type ReconcileWork, reconcile } from "../../lib/reconcile";
 import { createSequencer, type EventSource } from "../../lib/synthetic-event";
 import { fromS3rver } from "./aws-event";
 import { FailureLog } from "./failure-log";
@@ -130,7 +130,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         if (!isSourceEvent(event)) continue;
         stats.received += 1;
         notify({ kind: "notified", event });
-        if (queue.offer(event)) {
+        if (queue.offer({ event, renditions: config.renditions })) {
           notify({ kind: "queued", event });
         } else {
           stats.spilled += 1;
@@ -167,15 +167,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // Keys that already had a second chance through reconciliation after failing every retry:
   // one more failure is final for this run (no endless retry loop on a broken object).
   const secondChance = new Set<string>();
-  const queue: WorkQueue<S3Event> = new WorkQueue<S3Event>({
+  const queue: WorkQueue<ReconcileWork> = new WorkQueue<ReconcileWork>({
     capacity: options.queueCapacity,
     concurrency: options.concurrency,
-    keyOf: eventKey,
-    run: async (event) => {
+    keyOf: (work) => eventKey(work.event),
+    run: async ({ event, renditions }) => {
       let results: readonly RecordResult[] = [];
       const outcome = await invoke(event, {
         handle: async (e) => {
-          results = await processEvent(e, deps);
+          results = await processEvent(e, deps, renditions);
           for (const result of results) {
             if (result.outcome !== "failed") continue;
             stats.badInputs += 1;
@@ -203,10 +203,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         reconciler.request();
       }
     },
-    onError: (error, event) =>
+    onError: (error, work) =>
       log.log("error", {
         msg: "event delivery failed",
-        key: eventKey(event),
+        key: eventKey(work.event),
         ...describeError(error),
       }),
   });
@@ -214,9 +214,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const reconciler = createReconciler(
     async () => {
       let found = 0;
-      for await (const event of reconcile(deps, source)) {
-        if (!(await queue.put(event))) return;
-        notify({ kind: "queued", event });
+      for await (const work of reconcile(deps, source)) {
+        if (!(await queue.put(work))) return;
+        notify({ kind: "queued", event: work.event });
         found += 1;
         stats.reconciled += 1;
       }
