@@ -4,7 +4,9 @@
  */
 
 import {
+  DeleteObjectCommand,
   GetObjectTaggingCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
@@ -15,7 +17,7 @@ import { configureSharp, defaultRendition, renditionSpec } from "../handler/engi
 import { createLogger } from "../handler/log";
 import { batchEventV1, batchEventV2 } from "./support/batch-events";
 import { describeImage, jpeg, truncatedJpeg } from "./support/handler-images";
-import { get, put } from "./support/local-s3";
+import { get, localClient, put } from "./support/local-s3";
 import { startTestS3, type TestS3 } from "./support/s3rver";
 
 // The process's entry point: what handler/index.ts, make and serve do at start-up.
@@ -29,7 +31,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
 
   beforeAll(async () => {
     local = await startTestS3(
-      Array.from({ length: 8 }, (_, index) => [`source-${index}`, `thumbs-${index}`]).flat(),
+      Array.from({ length: 10 }, (_, index) => [`source-${index}`, `thumbs-${index}`]).flat(),
     );
     s3 = local.s3;
   });
@@ -37,12 +39,12 @@ describe("processBatchEvent (integration: real s3rver)", () => {
   afterAll(() => local.close());
 
   /** A fresh pair of buckets per test, and the handler's dependencies for them. */
-  function setup(client: S3Client = s3) {
+  function setup(client: S3Client = s3, env: Record<string, string> = {}) {
     const source = `source-${bucketIndex}`;
     const dest = `thumbs-${bucketIndex}`;
     bucketIndex += 1;
     lines = [];
-    const config = readConfig({ SOURCE_BUCKET: source, DEST_BUCKET: dest });
+    const config = readConfig({ SOURCE_BUCKET: source, DEST_BUCKET: dest, ...env });
     const log = createLogger("debug", (line) => lines.push(JSON.parse(line)));
     return { source, dest, config, deps: { s3: client, config, log } };
   }
@@ -191,6 +193,115 @@ describe("processBatchEvent (integration: real s3rver)", () => {
     expect(await describeImage(remade?.data ?? new Uint8Array())).toMatchObject({
       width: 100,
       height: 50,
+    });
+  });
+
+  describe("with three renditions", () => {
+    const RENDITIONS = [
+      { name: "small", width: 256, height: 256, fit: "inside", format: "jpeg" },
+      { name: "square", width: 200, height: 200, fit: "cover", format: "webp" },
+      { name: "card", width: 120, height: 63, fit: "cover", format: "png", prefix: "social/" },
+    ];
+    const PREFIXES = ["small/", "square/", "social/"];
+    const KEY = "été/my photo.jpg";
+
+    /** A client that records each command it sends as "Command bucket/key". */
+    function recordingClient() {
+      const client = localClient(local.endpoint);
+      const sent: string[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Bucket?: string; Key?: string };
+          sent.push(`${context.commandName} ${input.Bucket}/${input.Key}`);
+          return next(args);
+        },
+        { step: "initialize", name: "recordCommands" },
+      );
+      return { client, sent };
+    }
+
+    /** ETag and LastModified of the small and card renditions of KEY. */
+    const versions = (dest: string) =>
+      Promise.all(
+        ["small/", "social/"].map(async (prefix) => {
+          const head = await s3.send(new HeadObjectCommand({ Bucket: dest, Key: prefix + KEY }));
+          return { eTag: head.ETag, lastModified: head.LastModified?.toISOString() };
+        }),
+      );
+
+    it("mode missing makes only the missing rendition, leaves the others' objects alone, then skips the object without downloading it", async () => {
+      const { client, sent } = recordingClient();
+      const { source, dest, deps } = setup(client, { RENDITIONS: JSON.stringify(RENDITIONS) });
+      await put(s3, source, KEY, await jpeg(600, 400));
+      const task = { bucket: source, key: KEY };
+      await processBatchEvent(batchEventV2({ mode: "missing" }, task), deps);
+      await s3.send(new DeleteObjectCommand({ Bucket: dest, Key: `square/${KEY}` }));
+      const before = await versions(dest);
+      sent.length = 0;
+
+      const oneMissing = await processBatchEvent(batchEventV2({ mode: "missing" }, task), deps);
+      const madeThen = sent.filter((line) => line.startsWith("PutObjectCommand"));
+      sent.length = 0;
+      const allCurrent = await processBatchEvent(batchEventV2({ mode: "missing" }, task), deps);
+
+      expect(oneMissing.results[0]).toMatchObject({
+        resultCode: "Succeeded",
+        resultString: `created s3://${dest}/square/${KEY}`,
+      });
+      expect(madeThen).toEqual([`PutObjectCommand ${dest}/square/${KEY}`]);
+      expect(await versions(dest)).toEqual(before);
+      const square = await get(s3, dest, `square/${KEY}`);
+      expect(await describeImage(square?.data ?? new Uint8Array())).toMatchObject({
+        format: "webp",
+        width: 200,
+        height: 200,
+      });
+      expect(allCurrent.results[0]).toMatchObject({
+        resultCode: "Succeeded",
+        resultString: "skipped: every rendition is up to date",
+      });
+      // Up to date: one HEAD per rendition, the source never read.
+      expect(sent.sort()).toEqual(
+        PREFIXES.map((prefix) => `HeadObjectCommand ${dest}/${prefix}${KEY}`)
+          .concat(`HeadObjectCommand ${source}/${KEY}`)
+          .sort(),
+      );
+      client.destroy();
+    });
+
+    it("mode missing remakes only the rendition whose spec changed; mode force remakes all three", async () => {
+      const { client, sent } = recordingClient();
+      const first = setup(client, { RENDITIONS: JSON.stringify(RENDITIONS) });
+      const { source, dest } = first;
+      await put(s3, source, KEY, await jpeg(600, 400));
+      const task = { bucket: source, key: KEY };
+      await processBatchEvent(batchEventV2({ mode: "missing" }, task), first.deps);
+      const changed = RENDITIONS.map((rendition) =>
+        rendition.name === "card" ? { ...rendition, width: 60 } : rendition,
+      );
+      const config = readConfig({
+        SOURCE_BUCKET: source,
+        DEST_BUCKET: dest,
+        RENDITIONS: JSON.stringify(changed),
+      });
+      const deps = { ...first.deps, config };
+      sent.length = 0;
+
+      const missing = await processBatchEvent(batchEventV2({ mode: "missing" }, task), deps);
+      const madeMissing = sent.filter((line) => line.startsWith("PutObjectCommand"));
+      sent.length = 0;
+      const force = await processBatchEvent(batchEventV2({ mode: "force" }, task), deps);
+      const madeForce = sent.filter((line) => line.startsWith("PutObjectCommand"));
+
+      expect(missing.results[0]?.resultString).toBe(`created s3://${dest}/social/${KEY}`);
+      expect(madeMissing).toEqual([`PutObjectCommand ${dest}/social/${KEY}`]);
+      const card = await get(s3, dest, `social/${KEY}`);
+      expect(await describeImage(card?.data ?? new Uint8Array())).toMatchObject({ width: 60 });
+      expect(force.results[0]?.resultCode).toBe("Succeeded");
+      expect(madeForce.sort()).toEqual(
+        PREFIXES.map((prefix) => `PutObjectCommand ${dest}/${prefix}${KEY}`).sort(),
+      );
+      client.destroy();
     });
   });
 
