@@ -5,10 +5,10 @@
  */
 
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { forEachLimited } from "../handler/bounded";
 import { LOCAL_CREDENTIALS } from "../local/serve/service";
 import { buildDist, CLI } from "./support/build-dist";
@@ -54,7 +54,14 @@ describe("thumbnailer backfill --direct (integration: real s3rver, built CLI)", 
 
   beforeAll(async () => {
     buildDist();
-    local = await startTestS3(["source", "thumbnails", "source-2", "thumbnails-2"]);
+    local = await startTestS3([
+      "source",
+      "thumbnails",
+      "source-2",
+      "thumbnails-2",
+      "source-3",
+      "thumbnails-3",
+    ]);
     work = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-"));
   });
 
@@ -205,6 +212,84 @@ describe("thumbnailer backfill --direct (integration: real s3rver, built CLI)", 
       `${400 - firstMade.length} seen, ${400 - firstMade.length} made`,
     );
     expect((await listKeys(local.s3, "thumbnails-2")).sort()).toEqual([...keys].sort());
+  });
+
+  it("--renditions @FILE: makes every rendition, then only the one missing; the others' objects untouched", async () => {
+    const renditions = [
+      { name: "small", width: 256, height: 256, fit: "inside", format: "jpeg" },
+      { name: "square", width: 200, height: 200, fit: "cover", format: "webp" },
+      { name: "card", width: 120, height: 63, fit: "cover", format: "png", prefix: "social/" },
+    ];
+    const prefixes = ["small/", "square/", "social/"];
+    const file = path.join(work, "renditions.json");
+    await writeFile(file, JSON.stringify(renditions));
+    const keys = ["a.jpg", "été/my photo.jpg", "c.jpg"];
+    for (const key of keys) await put(local.s3, "source-3", key, await jpeg(300, 200));
+    const cli = (...more: string[]) =>
+      runCli(args("source-3", "thumbnails-3", "--renditions", `@${file}`, "--json", ...more), {
+        env,
+      });
+
+    const first = await cli();
+    // One rendition of one object missing; its other two replaced by bodies the CLI never writes.
+    const key = "été/my photo.jpg";
+    await local.s3.send(new DeleteObjectCommand({ Bucket: "thumbnails-3", Key: `square/${key}` }));
+    const kept: Record<string, string | undefined> = {};
+    for (const prefix of ["small/", "social/"]) {
+      const made = await get(local.s3, "thumbnails-3", prefix + key);
+      const written = await local.s3.send(
+        new PutObjectCommand({
+          Bucket: "thumbnails-3",
+          Key: prefix + key,
+          Body: "kept",
+          Metadata: made?.metadata,
+        }),
+      );
+      kept[prefix] = written.ETag;
+    }
+    const second = await cli();
+    const third = await cli();
+
+    expect(first.code).toBe(0);
+    expect(parseLines(first.stdout).map((line) => [line.key, line.outcome])).toEqual(
+      expect.arrayContaining(keys.map((k) => [k, "created"])),
+    );
+    expect(second.code).toBe(0);
+    expect(parseLines(second.stdout).map((line) => [line.key, line.outcome])).toEqual([
+      [key, "created"],
+    ]);
+    expect((await listKeys(local.s3, "thumbnails-3")).sort()).toEqual(
+      prefixes.flatMap((prefix) => keys.map((k) => prefix + k)).sort(),
+    );
+    for (const prefix of ["small/", "social/"]) {
+      const object = await get(local.s3, "thumbnails-3", prefix + key);
+      const head = await local.s3.send(
+        new HeadObjectCommand({ Bucket: "thumbnails-3", Key: prefix + key }),
+      );
+      expect([Buffer.from(object?.data ?? []).toString(), head.ETag]).toEqual([
+        "kept",
+        kept[prefix],
+      ]);
+    }
+    expect((await get(local.s3, "thumbnails-3", `square/${key}`))?.contentType).toBe("image/webp");
+    expect([third.code, parseLines(third.stdout)]).toEqual([0, []]);
+  });
+
+  it("refuses an unreadable or invalid --renditions with exit 2, naming the flag", async () => {
+    const missingFile = await runCli(
+      args("source-3", "thumbnails-3", "--renditions", `@${path.join(work, "nowhere.json")}`),
+      { env },
+    );
+    const invalid = await runCli(
+      args("source-3", "thumbnails-3", "--renditions", '[{"name":"x","width":0}]'),
+      { env },
+    );
+
+    expect(missingFile.code).toBe(2);
+    expect(missingFile.stderr).toContain("--renditions @");
+    expect(missingFile.stderr).toContain("cannot read the file");
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain("--renditions");
   });
 
   it("refuses an unknown flag and a missing bucket with exit 2", async () => {

@@ -11,7 +11,7 @@ import { createInterface } from "node:readline/promises";
 import { S3ControlClient } from "@aws-sdk/client-s3-control";
 import type { BackfillMode } from "../../handler/backfill-object";
 import { type HandlerConfig, readConfig } from "../../handler/config";
-import { configureSharp } from "../../handler/engine";
+import { configureSharp, parseRenditions } from "../../handler/engine";
 import { ThumbnailError } from "../../handler/errors";
 import { createS3Client } from "../../handler/s3-client";
 import {
@@ -20,7 +20,14 @@ import {
   type Setting,
   THUMBNAIL_SETTINGS,
 } from "../../handler/settings";
-import { flagHelp, flagOptions, parseCommandLine, readFlags, UsageError } from "../setting-flags";
+import {
+  fileValue,
+  flagHelp,
+  flagOptions,
+  parseCommandLine,
+  readFlags,
+  UsageError,
+} from "../setting-flags";
 import { runBatch } from "./batch";
 import { DEFAULT_CHECKPOINT_FILE } from "./checkpoint";
 import { type Deployment, DeploymentError, readDeployment, STACK_DIR } from "./deployment";
@@ -59,8 +66,10 @@ const HELP = `Usage:
   thumbnailer backfill --direct --source-bucket B --dest-bucket B [options]
   thumbnailer backfill --batch [--force] [--yes] [--wait] [--dry-run] [--outputs FILE]
 
-Makes the thumbnail of every object in the source bucket whose thumbnail is missing or outdated
-(made from another version of the object, or with other settings); --force remakes all.
+Makes, for every object in the source bucket, each rendition that is missing or outdated (made
+from another version of the object, or with another spec); renditions that are up to date are
+kept, and an object whose renditions are all up to date is skipped without being downloaded.
+--force remakes every rendition.
 
 --direct lists the source bucket from this machine and processes each object here, with the
 handler's own code: any S3-compatible endpoint, the standard AWS credential chain (for the
@@ -73,8 +82,10 @@ a checkpoint; the same command with --resume continues after it.
 bucket itself and invokes the function once per object; failed tasks are reported in the
 destination bucket under the backfill report prefix. The function, buckets, prefix and role come
 from the deployment's outputs (terraform output in ${STACK_DIR}, or --outputs FILE written by
-\`npx cdktf output lambda --outputs-file FILE\`). Asks before creating the job. Needs s3:CreateJob
-and iam:PassRole on the backfill role (docs/deploy.md, "Backfill").
+\`npx cdktf output lambda --outputs-file FILE\`). The renditions are the deployed function's own
+(its RENDITIONS environment), so --batch takes no --renditions or thumbnail options. Asks before
+creating the job. Needs s3:CreateJob and iam:PassRole on the backfill role (docs/deploy.md,
+"Backfill").
 
 Exit status: 0 all done, 1 any object failed (each is reported with its reason), 2 usage error,
 130 interrupted.
@@ -84,19 +95,20 @@ Options (--batch):
   -y, --yes               do not ask before creating the job
   --wait                  follow the job until it ends, then print where its report is
   --dry-run               print the CreateJob request as JSON, send nothing
-  --force                 remake every thumbnail (user argument mode=force)
+  --force                 remake every rendition (user argument mode=force)
 
 Options (--direct):
 ${flagHelp(HANDLER_FLAGS)}
 ${flagHelp(CONCURRENCY)}
-  --force                 remake every thumbnail, even up-to-date ones
+  --force                 remake every rendition, even up-to-date ones
   --dry-run               list and check only: say what would be made, write nothing
   --json                  one JSON line per object made or failed, on stdout
   --checkpoint FILE       the checkpoint file [${DEFAULT_CHECKPOINT_FILE}]
   --resume                continue after the checkpoint of an interrupted run
   -h, --help              show this help
 
-Thumbnail options (as the deployed function's, so "up to date" means the same):
+Thumbnail options (as the deployed function's, so "up to date" means the same; --renditions
+JSON|@FILE takes the list RENDITIONS holds, e.g. --renditions @renditions.json):
 ${flagHelp(THUMBNAIL_SETTINGS)}
 `;
 
@@ -203,14 +215,22 @@ async function direct(values: Values, mode: BackfillMode): Promise<number> {
       ...HANDLER_FLAGS,
       ...THUMBNAIL_SETTINGS,
     }) as Setting<unknown>[]) {
-      const text = setting.flag === undefined ? undefined : values[setting.flag.name];
-      if (typeof text !== "string") continue;
-      readSetting(setting, text, `--${setting.flag?.name}`);
+      const given = setting.flag === undefined ? undefined : values[setting.flag.name];
+      if (typeof given !== "string") continue;
+      // --renditions @FILE: the list is the file's text.
+      const { text = "", source } = await fileValue(setting, {
+        text: given,
+        source: `--${setting.flag?.name}`,
+      });
+      readSetting(setting, text, source);
+      if (setting === THUMBNAIL_SETTINGS.renditions) parseRenditions(text, source);
       env[setting.env] = text;
     }
     config = readConfig(env);
   } catch (error) {
-    if (error instanceof ThumbnailError) return usageError(error.message);
+    if (error instanceof ThumbnailError || error instanceof UsageError) {
+      return usageError(error.message);
+    }
     throw error;
   }
 
