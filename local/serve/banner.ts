@@ -12,6 +12,8 @@ export interface BannerFacts {
   readonly failureRecord: string;
   /** The gallery page, unless turned off. */
   readonly galleryUrl: string | undefined;
+  /** local/node-policy.ts's notice when this Node.js is past end of life. */
+  readonly nodeNotice: string | undefined;
 }
 
 /** What a person needs to use the service, printed once at start-up. */
@@ -32,7 +34,7 @@ export function banner(facts: BannerFacts): string {
   );
   return `
 thumbnailer: local S3 service ready (s3rver, the Lambda handler's code, no AWS account needed)
-
+${facts.nodeNotice === undefined ? "" : `\n  note          ${facts.nodeNotice}\n`}
 ${facts.galleryUrl === undefined ? "" : `  gallery       ${facts.galleryUrl}   (open it, drop photos on it)\n`}  endpoint      ${facts.endpoint}   (path-style buckets, any region)
   credentials   access key ${accessKeyId}, secret key ${secretAccessKey}
   uploads       s3://${facts.sourceBucket}/

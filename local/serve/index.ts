@@ -9,6 +9,7 @@ import {
   type SettingValues,
   THUMBNAIL_SETTINGS,
 } from "../../handler/settings";
+import { takeOverNodeWarning } from "../node-policy";
 import {
   defaultText,
   fileValue,
@@ -97,6 +98,8 @@ export async function run(args: string[]): Promise<number> {
   const log = createLogger(logLevel);
   const dataDir = path.resolve(serve.data);
   let service: Service | undefined;
+  // Before the first S3 client: the banner carries the project's notice instead of the SDK's.
+  const nodeNotice = takeOverNodeWarning(process.env, process.version);
   let gallery: Gallery | undefined;
   try {
     service = await startService({
@@ -137,6 +140,7 @@ export async function run(args: string[]): Promise<number> {
       dataDir,
       failureRecord: service.failureRecord,
       galleryUrl: gallery?.url,
+      nodeNotice,
     }),
   );
   return new Promise<number>((resolve) => {
