@@ -43,11 +43,13 @@ describe("bootstrap -> plain deploy -> destroy", () => {
 
   it("a plain synth afterwards, with no THUMBNAILER_* variables, plans exactly what bootstrap deployed", () => {
     // Arrange + Act: bootstrap with settings in the environment
+    const planned = synthInfra({ githubRepository: "acme/thumbs" }, bootstrapEnv);
     const bootstrap = runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
       project: project.dir,
       rules: rules(),
-      env: bootstrapEnv,
+      env: { ...bootstrapEnv, SYNTH_OUT: planned.outdir },
     });
+    planned.cleanup();
     expect(bootstrap.stderr).not.toMatch(/error:/);
     expect(bootstrap.status).toBe(0);
 
@@ -66,11 +68,13 @@ describe("bootstrap -> plain deploy -> destroy", () => {
 
   it("destroy.sh afterwards cleans up the persisted repository and refuses a disagreeing variable", () => {
     // Arrange
+    const planned = synthInfra({ githubRepository: "acme/thumbs" }, bootstrapEnv);
     runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
       project: project.dir,
       rules: rules(),
-      env: bootstrapEnv,
+      env: { ...bootstrapEnv, SYNTH_OUT: planned.outdir },
     });
+    planned.cleanup();
 
     const infra = synthInfra(project.context(), {});
 

@@ -13,6 +13,7 @@ import {
   type ScriptOptions,
   scratchProject,
 } from "./support/fake-tools";
+import { type SynthedInfra, synthInfra } from "./support/infra";
 import { ACCOUNT, DIGEST, REPOSITORY_URL, ROLE_ARN, rules } from "./support/script-rules";
 
 const PREFLIGHT = [
@@ -34,18 +35,42 @@ const runInScratch = (script: string, args: string[], options: ScriptOptions = {
   runScript(script, args, { project: project.dir, ...options });
 
 describe("scripts/bootstrap.sh", () => {
+  // The deployment the stand-in `cdktf synth` hands to the account checks (script-rules.ts).
+  let synthed: SynthedInfra;
+  beforeAll(() => {
+    synthed = synthInfra({ region: "eu-west-1", githubRepository: "acme/thumbs" }, {});
+  });
+  afterAll(() => synthed.cleanup());
+  const bootstrap = (args: string[], options: ScriptOptions = {}) =>
+    runInScratch("bootstrap.sh", args, {
+      ...options,
+      env: { SYNTH_OUT: synthed.outdir, ...options.env },
+    });
+
   it("checks the machine, deploys, then sets the deploy workflow's GitHub variables and secret", () => {
     // Act
-    const run = runInScratch("bootstrap.sh", ["--yes"], { rules: rules() });
+    const run = bootstrap(["--yes"], { rules: rules() });
 
     // Assert
     expect(run.stderr).not.toMatch(/error:/);
     expect(run.status).toBe(0);
-    const deploy = run.calls.find((c) => c.tool === "npx");
+    const deploy = run.calls.find((c) => c.tool === "npx" && c.args[1] === "deploy");
     const outputsFile = deploy?.args[deploy.args.indexOf("--outputs-file") + 1];
     expect(run.lines).toEqual([
       ...PREFLIGHT,
       "gh repo view --json nameWithOwner --jq .nameWithOwner",
+      // What the deploy would create must not exist yet (__tests__/account-preflight.test.ts)
+      "npx cdktf synth",
+      "aws s3api head-bucket --bucket thumbnailer-thumbnails-123456789012-eu-west-1 --region eu-west-1",
+      "aws s3api head-bucket --bucket thumbnailer-source-123456789012-eu-west-1 --region eu-west-1",
+      "aws ecr describe-repositories --repository-names thumbnailer --region eu-west-1 " +
+        "--query repositories[0].repositoryName --output text",
+      "aws logs describe-log-groups --log-group-name-prefix /aws/lambda/thumbnailer --region eu-west-1 " +
+        "--query logGroups[?logGroupName=='/aws/lambda/thumbnailer'].logGroupName --output text",
+      ...["backfill", "github-deploy", "lambda"].map(
+        (role) =>
+          `aws iam get-role --role-name thumbnailer-eu-west-1-${role} --query Role.RoleName --output text`,
+      ),
       `npx cdktf deploy * --outputs-file ${outputsFile} --auto-approve`,
       "aws lambda get-function-configuration --function-name thumbnailer --region eu-west-1 " +
         "--query [Architectures[0], Environment.Variables.SOURCE_PREFIX] --output text",
@@ -78,7 +103,7 @@ describe("scripts/bootstrap.sh", () => {
     };
 
     // Act
-    const run = runInScratch("bootstrap.sh", ["--repo", "acme/other"], {
+    const run = bootstrap(["--repo", "acme/other"], {
       rules: rules("", renamed),
     });
 
@@ -106,7 +131,7 @@ describe("scripts/bootstrap.sh", () => {
     "docker buildx version") echo "docker: unknown command: docker buildx" >&2; return 1 ;;`;
 
     // Act
-    const run = runInScratch("bootstrap.sh", ["--yes"], { rules: rules(arms) });
+    const run = bootstrap(["--yes"], { rules: rules(arms) });
 
     // Assert
     expect(run.status).toBe(1);
@@ -134,7 +159,7 @@ describe("scripts/bootstrap.sh", () => {
     "terraform version") printf '${version}\\n' ;;`;
 
       // Act
-      const run = runInScratch("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+      const run = bootstrap(["--yes", "--repo", "acme/thumbs"], {
         rules: rules(arms),
       });
 
@@ -154,7 +179,7 @@ describe("scripts/bootstrap.sh", () => {
     "gh auth status") echo "You are not logged into any GitHub hosts." >&2; return 1 ;;`;
 
     // Act
-    const run = runInScratch("bootstrap.sh", [], { rules: rules(arms) });
+    const run = bootstrap([], { rules: rules(arms) });
 
     // Assert
     expect(run.status).toBe(1);
@@ -168,8 +193,8 @@ describe("scripts/bootstrap.sh", () => {
     const env = { THUMBNAILER_GITHUB_REPOSITORY: "acme/configured" };
 
     // Act
-    const configured = runInScratch("bootstrap.sh", ["--yes"], { rules: rules(), env });
-    const conflicting = runInScratch("bootstrap.sh", ["--repo", "acme/other"], {
+    const configured = bootstrap(["--yes"], { rules: rules(), env });
+    const conflicting = bootstrap(["--repo", "acme/other"], {
       rules: rules(),
       env,
     });
@@ -189,7 +214,7 @@ describe("scripts/bootstrap.sh", () => {
 
   it("--dry-run prints every command, runs none", () => {
     // Act
-    const run = runInScratch("bootstrap.sh", ["--dry-run", "--repo", "acme/thumbs"], {
+    const run = bootstrap(["--dry-run", "--repo", "acme/thumbs"], {
       rules: rules(),
     });
 

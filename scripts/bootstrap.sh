@@ -6,6 +6,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/lib/common.sh"
+. "$ROOT/scripts/lib/account-checks.sh"
 
 usage() {
   cat <<'EOF'
@@ -20,6 +21,9 @@ Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub
   2. Persists the deployment's settings: every THUMBNAILER_* variable set now, and
      githubRepository, are written into cdktf.json "context" (commit it), so a later
      `npm run deploy`, `npx cdktf ...`, scripts/destroy.sh or CI plan the same resources.
+     Then, from the synthesized plan: with reservedConcurrency set, the account's Lambda
+     concurrency quota must keep 10 executions unreserved; and, while the deployment has no
+     Terraform state yet, none of its buckets, ECR repository, log group or IAM roles may exist.
   3. npx cdktf deploy '*': both stacks. The deploy builds and pushes the function's image
      (scripts/push-image.sh) and creates the role GitHub Actions assumes, trusted for this
      repository's main branch.
@@ -86,6 +90,15 @@ if [ "$DRY_RUN" = 1 ]; then
 else
   settings persist "githubRepository=$GITHUB_REPO"
   info "commit cdktf.json: it now describes this deployment"
+fi
+
+# What the deploy would create, against the account: still nothing created if a check fails.
+step "Check the account can take this deployment (concurrency quota, names already taken)"
+if [ "$DRY_RUN" = 1 ]; then
+  run npx cdktf synth
+  info "would check the Lambda concurrency quota (if reservedConcurrency is set) and, without Terraform state yet, that no planned bucket, ECR repository, log group or IAM role exists"
+else
+  check_account
 fi
 
 step "Deploy both stacks (cdktf deploy; builds and pushes the image on the way)"

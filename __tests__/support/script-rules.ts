@@ -51,6 +51,14 @@ ${arms}
       if [ -n "\${SYNTH_OUT:-}" ]; then mkdir -p cdktf.out && cp -r "$SYNTH_OUT/." cdktf.out/; fi ;;
     "npx cdktf destroy"*)
       printf '%s' "\${THUMBNAILER_GITHUB_REPOSITORY:-}" > "$FAKE_DIR/destroy-saw-repository" ;;
+    "aws lambda get-account-settings"*) printf '1000\\t1000\\n' ;;
+    # Nothing the deployment names exists yet, and it has no state.
+    "aws s3api head-bucket"* | "aws s3api head-object"*)
+      echo "An error occurred (404) when calling the HeadObject operation: Not Found" >&2; return 254 ;;
+    "aws ecr describe-repositories"*)
+      echo "An error occurred (RepositoryNotFoundException) when calling the DescribeRepositories operation" >&2; return 254 ;;
+    "aws iam get-role"*)
+      echo "An error occurred (NoSuchEntity) when calling the GetRole operation" >&2; return 254 ;;
     "aws lambda get-function-configuration"*) printf 'arm64\\tuploads/\\n' ;;
     "aws s3api list-object-versions"*) printf '0\\t0\\tFalse\\n' ;;
   esac

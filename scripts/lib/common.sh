@@ -101,7 +101,7 @@ check_terraform() {
   local install="install Terraform >= $TERRAFORM_MIN_VERSION (https://developer.hashicorp.com/terraform/install)"
   need_command terraform "$install" || return 0
   local first version
-  first="$(terraform version 2>/dev/null | head -n 1)"
+  first="$(terraform version 2>/dev/null | sed -n 1p)" # reads it all: no SIGPIPE under pipefail
   version="${first#Terraform v}"
   version="${version%% *}"
   if [[ ! "$version" =~ ^[0-9]+\.[0-9]+ ]]; then
@@ -227,7 +227,8 @@ stack_output() {
 # (scripts/lib/planned-names.ts): the names Terraform will create, or delete.
 synth_planned_names() {
   run npx cdktf synth >&2 || die "cdktf synth failed: see the errors above"
-  PLANNED="$(node_tool planned-names "$ROOT/cdktf.out" "$1")"
+  PLANNED="$(node_tool planned-names "$ROOT/cdktf.out" "$1")" ||
+    die "cannot read the synthesized plan in $ROOT/cdktf.out: see the error above"
 }
 
 # The planned names of one kind, one a line.

@@ -5,8 +5,8 @@
  *   node dist/scripts/lib/planned-names.js OUTDIR ACCOUNT
  *
  * prints one "KIND NAME" line per named resource (bucket, ecr-repository, log-group, role,
- * function, queue), "region REGION", and "state-local PATH" or "state-s3 BUCKET KEY REGION" per
- * stack. Bucket names
+ * function, queue), "reserved-concurrency FUNCTION N" for a function with reserved concurrency,
+ * "region REGION", and "state-local PATH" or "state-s3 BUCKET KEY REGION" per stack. Bucket names
  * hold the account ID as a reference to the repository's registry ID; ACCOUNT resolves it.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -42,6 +42,11 @@ export function plannedNames(outdir: string, account: string): string[] {
         const name = raw.replace(/\$\{aws_ecr_repository\.[\w-]+\.registry_id\}/g, account);
         if (!name.includes("${")) lines.push(`${kind} ${name}`);
       }
+    }
+    for (const fn of Object.values(json.resource?.aws_lambda_function ?? {})) {
+      const reserved = fn.reserved_concurrent_executions;
+      if (typeof fn.function_name === "string" && typeof reserved === "number")
+        lines.push(`reserved-concurrency ${fn.function_name} ${reserved}`);
     }
     const region = json.provider?.aws?.[0]?.region;
     if (region !== undefined && !lines.includes(`region ${region}`)) lines.push(`region ${region}`);
