@@ -193,4 +193,78 @@ describe("reconcile (integration: real s3rver)", () => {
     expect(animAfter.LastModified).toEqual(anim.LastModified);
     s3.middlewareStack.remove("recordPuts");
   });
+
+  describe("objects of renditions no longer configured", () => {
+    const env = {
+      SOURCE_BUCKET: "source",
+      SOURCE_PREFIX: "pruned/",
+      DEST_BUCKET: "thumbnails",
+      DEST_PREFIX: "pruned/",
+    };
+    const list = [{ name: "small", width: 64, height: 64, fit: "inside", format: "jpeg" }];
+    const config = readConfig({ ...env, RENDITIONS: JSON.stringify(list) });
+    const ours = (key: string, eTag: string, spec: string) => ({
+      "source-bucket": "source",
+      "source-key": encodeURIComponent(key),
+      "source-etag": eTag,
+      "thumbnail-spec": spec,
+    });
+
+    /** A source with its configured rendition and one of a rendition dropped from the list. */
+    async function arrange(key: string): Promise<void> {
+      const eTag = await put(s3, "source", key, Buffer.from(key));
+      await thumbnail(`pruned/small/${key}`, ours(key, eTag, "64x64-inside-q80.jpeg"));
+      await thumbnail(`pruned/large/${key}`, ours(key, eTag, "1024x1024-inside-q80.jpeg"));
+      await thumbnail(`pruned/large/not-ours-${key}`, {});
+    }
+
+    async function run(prune: boolean): Promise<{ work: number; unconfigured: string[] }> {
+      const unconfigured: string[] = [];
+      let work = 0;
+      for await (const _ of reconcile(
+        { s3, config },
+        { region: "us-east-1", sequencer: createSequencer() },
+        { prune, onUnconfigured: (key, deleted) => unconfigured.push(`${key} ${deleted}`) },
+      )) {
+        work += 1;
+      }
+      return { work, unconfigured };
+    }
+
+    const exists = (key: string) =>
+      s3.send(new HeadObjectCommand({ Bucket: "thumbnails", Key: key })).then(
+        () => true,
+        () => false,
+      );
+
+    it("are counted and left in place without prune", async () => {
+      await arrange("pruned/kept.jpg");
+
+      const { work, unconfigured } = await run(false);
+
+      expect(work).toBe(0);
+      expect(unconfigured).toEqual(["pruned/large/pruned/kept.jpg false"]);
+      expect(await exists("pruned/large/pruned/kept.jpg")).toBe(true);
+      expect(await exists("pruned/small/pruned/kept.jpg")).toBe(true);
+      await s3.send(new DeleteObjectCommand({ Bucket: "source", Key: "pruned/kept.jpg" }));
+      await s3.send(
+        new DeleteObjectCommand({ Bucket: "thumbnails", Key: "pruned/large/pruned/kept.jpg" }),
+      );
+      await s3.send(
+        new DeleteObjectCommand({ Bucket: "thumbnails", Key: "pruned/small/pruned/kept.jpg" }),
+      );
+    });
+
+    it("are deleted with prune, and nothing else is", async () => {
+      await arrange("pruned/gone.jpg");
+
+      const { work, unconfigured } = await run(true);
+
+      expect(work).toBe(0);
+      expect(unconfigured).toEqual(["pruned/large/pruned/gone.jpg true"]);
+      expect(await exists("pruned/large/pruned/gone.jpg")).toBe(false);
+      expect(await exists("pruned/small/pruned/gone.jpg")).toBe(true);
+      expect(await exists("pruned/large/not-ours-pruned/gone.jpg")).toBe(true);
+    });
+  });
 });

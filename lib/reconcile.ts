@@ -7,13 +7,17 @@
  *     which has no permanent failure recorded for its current ETag: an ObjectCreated:Put event
  *     with exactly those renditions (the others are current and are not rewritten);
  *   - a rendition (made by us from this source bucket) whose source is gone: ObjectRemoved:Delete
- *     (once per source key and page), which removes every configured rendition.
+ *     (once per source key and page), which removes every configured rendition;
+ *   - an object made by us from this source bucket at a key no configured rendition writes (its
+ *     rendition was removed from the list): reported to onUnconfigured, and deleted here only
+ *     with `prune`.
  *
  * Listing is paged and checks run a page at a time, so memory stays bounded for any bucket size.
  */
 
 import {
   type _Object,
+  DeleteObjectCommand,
   HeadObjectCommand,
   paginateListObjectsV2,
   type S3Client,
@@ -24,7 +28,7 @@ import type { HandlerConfig } from "../handler/config";
 import type { Rendition } from "../handler/engine";
 import { ConfigError } from "../handler/errors";
 import { hasFailureFor } from "../handler/failure-record";
-import { isInDestination } from "../handler/keys";
+import { destinationKey, isInDestination } from "../handler/keys";
 import { isNotFound, s3Failure } from "../handler/s3-errors";
 import { normalizeETag } from "../handler/s3-event";
 import { METADATA, staleRenditions } from "../handler/thumbnail-state";
@@ -38,8 +42,15 @@ export interface ReconcileDeps {
 export interface ReconcileOptions {
   /** Objects checked at once (HEAD/GetObjectTagging requests in flight). Default 8. */
   readonly concurrency?: number;
-  /** Also look for thumbnails whose source is gone (one HEAD per thumbnail). Default true. */
+  /**
+   * Also look at every object under DEST_PREFIX (one HEAD each): thumbnails whose source is gone,
+   * and ours that no configured rendition writes. Default true.
+   */
   readonly removeOrphans?: boolean;
+  /** Delete our objects that no configured rendition writes. Default false: only report them. */
+  readonly prune?: boolean;
+  /** Called with each of our objects that no configured rendition writes, once it is dealt with. */
+  readonly onUnconfigured?: (key: string, deleted: boolean) => void;
 }
 
 /** One piece of work: an event for processEvent and the renditions it must make. */
@@ -91,9 +102,18 @@ export async function* reconcile(
 
   if (options.removeOrphans === false) return;
   for await (const page of listPages(s3, config.destBucket, config.destPrefix)) {
-    const orphans = await mapBounded(page, concurrency, (thumbnail) =>
-      orphanSourceKey(s3, config, sourceBucket, thumbnail.Key),
-    );
+    const orphans = await mapBounded(page, concurrency, async (thumbnail) => {
+      const output = await readOutput(s3, config, sourceBucket, thumbnail.Key);
+      if (output === "not ours") return undefined;
+      if (!output.configured) {
+        if (options.prune === true) await deleteObject(s3, config.destBucket, thumbnail.Key);
+        options.onUnconfigured?.(thumbnail.Key, options.prune === true);
+        return undefined;
+      }
+      return (await head(s3, sourceBucket, output.sourceKey)) === undefined
+        ? output.sourceKey
+        : undefined;
+    });
     for (const key of new Set(orphans)) {
       if (key === undefined) continue;
       const event = s3Event(
@@ -131,23 +151,35 @@ function isFolder(object: Listed): boolean {
 }
 
 /**
- * The source key of a thumbnail we made from `sourceBucket` whose source no longer exists;
- * undefined when the source exists or the object is not one of our thumbnails.
+ * Whether an object under DEST_PREFIX is one we made from `sourceBucket` (its metadata names a
+ * source there, under SOURCE_PREFIX), and if so its source key and whether a configured
+ * rendition writes that key.
  */
-async function orphanSourceKey(
+async function readOutput(
   s3: S3Client,
   config: HandlerConfig,
   sourceBucket: string,
-  thumbnailKey: string,
-): Promise<string | undefined> {
-  const metadata = await head(s3, config.destBucket, thumbnailKey);
+  key: string,
+): Promise<"not ours" | { readonly sourceKey: string; readonly configured: boolean }> {
+  const metadata = await head(s3, config.destBucket, key);
   const encodedKey = metadata?.[METADATA.sourceKey];
   if (metadata?.[METADATA.sourceBucket] !== sourceBucket || encodedKey === undefined) {
-    return undefined;
+    return "not ours";
   }
   const sourceKey = decodeURIComponent(encodedKey);
-  if (!sourceKey.startsWith(config.sourcePrefix)) return undefined;
-  return (await head(s3, sourceBucket, sourceKey)) === undefined ? sourceKey : undefined;
+  if (!sourceKey.startsWith(config.sourcePrefix)) return "not ours";
+  const configured = config.renditions.some(
+    (rendition) => destinationKey(sourceKey, config, rendition) === key,
+  );
+  return { sourceKey, configured };
+}
+
+async function deleteObject(s3: S3Client, bucket: string, key: string): Promise<void> {
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    throw s3Failure("DeleteObject", bucket, key, error);
+  }
 }
 
 /** The object's user metadata, or undefined when it does not exist. */

@@ -113,6 +113,7 @@ export async function run(args: string[]): Promise<number> {
       concurrency,
       queueCapacity: serve.queueCapacity,
       retryDelaysMs: serve.retryDelays,
+      prune: serve.prune,
       reconcileRetryMs: 5000,
       log,
     });

@@ -40,6 +40,8 @@ export interface ServiceOptions {
   readonly queueCapacity: number;
   /** Lambda-style retries of a failed invocation. */
   readonly retryDelaysMs: readonly number[];
+  /** Reconciliation deletes our objects of renditions no longer configured (else counts them). */
+  readonly prune?: boolean;
   /** Wait before reconciling again after S3 failed during reconciliation. */
   readonly reconcileRetryMs: number;
   /** Where the handler's S3 client connects; default the server itself (tests put a proxy here). */
@@ -214,13 +216,31 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const reconciler = createReconciler(
     async () => {
       let found = 0;
-      for await (const work of reconcile(deps, source)) {
+      let unconfigured = 0;
+      const onUnconfigured = (): void => {
+        unconfigured += 1;
+      };
+      for await (const work of reconcile(deps, source, {
+        prune: options.prune === true,
+        onUnconfigured,
+      })) {
         if (!(await queue.put(work))) return;
         notify({ kind: "queued", event: work.event });
         found += 1;
         stats.reconciled += 1;
       }
       log.log("info", { msg: "reconciled", bucket: config.sourceBucket, events: found });
+      if (unconfigured > 0) {
+        log.log(options.prune === true ? "info" : "warn", {
+          msg:
+            options.prune === true
+              ? "deleted the objects of renditions no longer configured"
+              : "objects of renditions no longer configured left in place (--prune true deletes them)",
+          bucket: config.destBucket,
+          prefix: config.destPrefix,
+          objects: unconfigured,
+        });
+      }
     },
     {
       retryMs: options.reconcileRetryMs,

@@ -3,7 +3,7 @@
  * handler's (handler/settings.ts): `serve`'s flags, --help and docs/local.md derive from them.
  */
 import path from "node:path";
-import { integer, list, text } from "../../handler/parse";
+import { boolean, integer, list, text } from "../../handler/parse";
 import { SERVICE_SETTINGS, type Setting } from "../../handler/settings";
 
 /** The project folder (dist/local/serve/ -> project): the default data folder lives there. */
@@ -48,6 +48,15 @@ export const SERVE_SETTINGS = {
     default: [1000, 2000],
     shownDefault: "1000,2000",
     doc: "waits before the retries of a failed invocation",
+  },
+  prune: {
+    env: "THUMBNAILER_PRUNE",
+    flag: { name: "prune", arg: "BOOL" },
+    parse: boolean,
+    default: false,
+    doc:
+      "at each reconciliation, delete the destination objects made by us for renditions no " +
+      "longer configured; otherwise they are left and a log line counts them",
   },
 } as const satisfies Record<string, Setting<unknown>>;
 
