@@ -20,7 +20,13 @@ import {
 const ROOT = path.join(__dirname, "..");
 
 /** Variables that are no setting of this project: what the AWS SDK and libvips read themselves. */
-const NOT_SETTINGS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+const NOT_SETTINGS = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  // The SDK's own switch that local/node-policy.ts turns on for an end-of-life Node.
+  "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED",
+];
 
 const DECLARED = new Set([
   ...Object.values(HANDLER_SETTINGS).map((s) => s.env),
