@@ -223,8 +223,9 @@ describe("the deployment's outputs", () => {
   let dir: string;
 
   beforeAll(async () => {
+    buildDist(); // tsc over the whole project: not inside a test's own time limit
     dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-outputs-"));
-  });
+  }, 180_000);
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("reads a `cdktf output --outputs-file` file and takes account, region and partition from the function ARN", async () => {
@@ -245,7 +246,6 @@ describe("the deployment's outputs", () => {
   });
 
   it("the CLI prints a complete CreateJob request from the outputs with --dry-run, and refuses direct-mode flags", async () => {
-    buildDist();
     const file = path.join(dir, "cli.json");
     await writeFile(file, JSON.stringify(OUTPUTS_FILE));
 
@@ -275,5 +275,5 @@ describe("the deployment's outputs", () => {
     expect(mixed.stderr).toContain("--source-bucket is for --direct");
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("npx cdktf output lambda --outputs-file");
-  });
+  }, 120_000);
 });
