@@ -99,3 +99,16 @@ describe("closest (did you mean)", () => {
     expect(closest("colour", ["out", "width", "format"])).toBeUndefined();
   });
 });
+
+describe("the local service's retry defaults", () => {
+  // docs/local.md: a failed invocation "is retried twice after a short backoff", as Lambda's
+  // asynchronous invocation does; --help and the docs table show the same list.
+  it("retry a failed invocation twice, after 1 s and then 2 s, and show exactly that", () => {
+    const { retryDelays } = SERVE_SETTINGS;
+
+    const shown = retryDelays.parse(retryDelays.shownDefault);
+
+    expect(retryDelays.default).toEqual([1000, 2000]);
+    expect(shown).toEqual({ ok: true, value: retryDelays.default });
+  });
+});
