@@ -169,3 +169,87 @@ describe("teardown with non-empty buckets (forceDestroyBuckets off)", () => {
     ]);
   });
 });
+
+describe("bootstrap in an account that may already have GitHub's OIDC provider", () => {
+  const PROVIDER = `arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com`;
+  const OTHER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AB12";
+  /**
+   * Rules for an account whose OIDC providers are `arns`, the GitHub one tagged `owner` (or
+   * untagged), answering the scripts' --query ... --output text as the AWS CLI would.
+   */
+  const account = (arns: string[], owner?: string) =>
+    rules(`
+    "aws iam list-open-id-connect-providers"*) printf '%s\\n' '${arns.join("\t")}' ;;
+    "aws iam list-open-id-connect-provider-tags --open-id-connect-provider-arn ${PROVIDER}"*)
+      echo '${owner ?? "None"}' ;;`);
+  const bootstrap = (rulesText: string) =>
+    runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+      project: project.dir,
+      rules: rulesText,
+      env: { THUMBNAILER_REGION: "eu-west-1" },
+    });
+  /** The GitHub OIDC providers the dependencies stack plans, from what bootstrap left in cdktf.json. */
+  function plannedProviders() {
+    const infra = synthInfra(project.context(), {});
+    try {
+      return resources(infra.stacks.dependencies.json, "aws_iam_openid_connect_provider");
+    } finally {
+      infra.cleanup();
+    }
+  }
+
+  it("reuses a provider another project made: its ARN is persisted and the stack creates none", () => {
+    // Act
+    const run = bootstrap(account([OTHER, PROVIDER]));
+
+    // Assert: reused before the deploy, so neither this deploy nor any later destroy owns it
+    expect(run.status).toBe(0);
+    expect(project.context().githubOidcProviderArn).toBe(PROVIDER);
+    expect(JSON.parse(run.files("deploy-saw-cdktf.json")).context.githubOidcProviderArn).toBe(
+      PROVIDER,
+    );
+    expect(run.stderr).toContain(`reusing the account's GitHub OIDC provider ${PROVIDER}`);
+    expect(plannedProviders()).toEqual({});
+  });
+
+  it("in an account without one: persists nothing, and the stack creates one tagged as this deployment's", () => {
+    // Act
+    const run = bootstrap(account([OTHER]));
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(run.lines).toContain(
+      "aws iam list-open-id-connect-providers --query OpenIDConnectProviderList[].Arn --output text",
+    );
+    expect(project.context().githubOidcProviderArn).toBeUndefined();
+    expect(run.stderr).toContain(
+      "no GitHub OIDC provider in the account: this deployment creates one",
+    );
+    const providers = Object.values(plannedProviders());
+    expect(providers).toHaveLength(1);
+    expect(providers[0]).toMatchObject({
+      url: "https://token.actions.githubusercontent.com",
+      tags: { "thumbnailer:deployment": "thumbnailer-eu-west-1" },
+    });
+  });
+
+  it("leaves a provider tagged as this deployment's to Terraform: nothing is persisted", () => {
+    // Act: a second bootstrap of the deployment that created the provider
+    const run = bootstrap(account([PROVIDER], "thumbnailer-eu-west-1"));
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(project.context().githubOidcProviderArn).toBeUndefined();
+    expect(run.stderr).toContain(`the GitHub OIDC provider ${PROVIDER} is this deployment's`);
+    expect(Object.keys(plannedProviders())).toHaveLength(1);
+  });
+
+  it("treats a provider tagged for another deployment (name or region) as foreign", () => {
+    // Act: the same name deployed in another region made it; destroying that one deletes it
+    const run = bootstrap(account([PROVIDER], "thumbnailer-us-east-1"));
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(project.context().githubOidcProviderArn).toBe(PROVIDER);
+  });
+});

@@ -59,6 +59,7 @@ describe("scripts/bootstrap.sh", () => {
     expect(run.lines).toEqual([
       ...PREFLIGHT,
       "gh repo view --json nameWithOwner --jq .nameWithOwner",
+      "aws iam list-open-id-connect-providers --query OpenIDConnectProviderList[].Arn --output text",
       // What the deploy would create must not exist yet (__tests__/account-preflight.test.ts)
       "npx cdktf synth",
       "aws s3api head-bucket --bucket thumbnailer-thumbnails-123456789012-eu-west-1 --region eu-west-1",

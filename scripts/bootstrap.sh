@@ -21,6 +21,9 @@ Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub
   2. Persists the deployment's settings: every THUMBNAILER_* variable set now, and
      githubRepository, are written into cdktf.json "context" (commit it), so a later
      `npm run deploy`, `npx cdktf ...`, scripts/destroy.sh or CI plan the same resources.
+     If the account already has GitHub's OIDC provider (an account has at most one) and this
+     deployment did not create it, its ARN is persisted as githubOidcProviderArn: the deploy
+     then trusts it and never creates nor deletes it.
      Then, from the synthesized plan: with reservedConcurrency set, the account's Lambda
      concurrency quota must keep 10 executions unreserved; and, while the deployment has no
      Terraform state yet, none of its buckets, ECR repository, log group or IAM roles may exist.
@@ -89,8 +92,9 @@ if [ "$DRY_RUN" = 1 ]; then
   info "would write every THUMBNAILER_* setting and githubRepository=$GITHUB_REPO into cdktf.json context"
 else
   settings persist "githubRepository=$GITHUB_REPO"
-  info "commit cdktf.json: it now describes this deployment"
 fi
+reuse_github_oidc_provider "$GITHUB_REPO"
+if [ "$DRY_RUN" = 0 ]; then info "commit cdktf.json: it now describes this deployment"; fi
 
 # What the deploy would create, against the account: still nothing created if a check fails.
 step "Check the account can take this deployment (concurrency quota, names already taken)"

@@ -17,7 +17,7 @@ import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { PrivateBucket } from "./private-bucket";
-import { configureStack, roleName, type StackBaseProps } from "./stack-base";
+import { configureStack, ownerTag, roleName, type StackBaseProps } from "./stack-base";
 
 export type DependenciesStackProps = StackBaseProps;
 
@@ -268,6 +268,7 @@ export class DependenciesStack extends TerraformStack {
         new IamOpenidConnectProvider(this, "github-oidc", {
           url: `https://${GITHUB_OIDC_HOST}`,
           clientIdList: ["sts.amazonaws.com"],
+          tags: ownerTag(config),
         }).arn;
       const deployRole = new IamRole(this, "deploy-role", {
         name: roleName(config, "github-deploy"),

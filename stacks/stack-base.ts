@@ -16,6 +16,15 @@ export function defaultTags(config: InfraConfig): Record<string, string> {
   return { Project: "thumbnailer", Deployment: config.name, ManagedBy: "cdktf" };
 }
 
+/**
+ * Tag on an account-wide resource this deployment creates that others may reuse (the GitHub OIDC
+ * provider), naming the deployment (name and region) that owns it: scripts/bootstrap.sh reuses a
+ * provider not tagged as its own instead of creating a second one.
+ */
+export function ownerTag(config: InfraConfig): Record<string, string> {
+  return { "thumbnailer:deployment": `${config.name}-${config.region}` };
+}
+
 /** IAM's limit on role names. */
 const IAM_ROLE_NAME_MAX = 64;
 

@@ -155,6 +155,47 @@ settings() { node_tool settings "$@"; }
 # Records one setting of this deployment in cdktf.json, e.g. persist_setting githubOidcProviderArn ARN.
 persist_setting() { settings persist "$1=$2"; }
 
+# An account has at most one GitHub OIDC provider (token.actions.githubusercontent.com). When the
+# deployment has a GitHub repository and no githubOidcProviderArn yet, looks for one: a provider
+# tagged as this deployment's (scripts/lib/settings.ts owner-tag) is Terraform's to manage; any
+# other is persisted as githubOidcProviderArn, so no deploy creates a second one and no destroy
+# deletes what others use. Run before anything is created.
+reuse_github_oidc_provider() {
+  local repository="$1" suffix="oidc-provider/token.actions.githubusercontent.com"
+  if [ -z "$repository" ]; then return 0; fi
+  if [ -n "${THUMBNAILER_GITHUB_OIDC_PROVIDER_ARN:-}" ] ||
+    [ -n "$(settings get githubOidcProviderArn)" ]; then
+    info "githubOidcProviderArn is set: the deploy role trusts that provider"
+    return 0
+  fi
+  if [ "$DRY_RUN" = 1 ]; then
+    run aws iam list-open-id-connect-providers --query 'OpenIDConnectProviderList[].Arn' --output text
+    info "would reuse an existing GitHub OIDC provider (persisting githubOidcProviderArn), unless none exists or it is this deployment's"
+    return 0
+  fi
+  local arns arn found="" tag_key tag_value owner
+  arns="$(run aws iam list-open-id-connect-providers \
+    --query 'OpenIDConnectProviderList[].Arn' --output text)" ||
+    die "cannot list the account's OIDC providers (iam:ListOpenIDConnectProviders): see the error above"
+  for arn in $arns; do
+    if [[ "$arn" == *":$suffix" ]]; then found="$arn"; fi
+  done
+  if [ -z "$found" ]; then
+    info "no GitHub OIDC provider in the account: this deployment creates one"
+    return 0
+  fi
+  IFS=$'\t' read -r tag_key tag_value <<<"$(settings owner-tag)"
+  owner="$(run aws iam list-open-id-connect-provider-tags --open-id-connect-provider-arn "$found" \
+    --query "Tags[?Key=='$tag_key'].Value | [0]" --output text)" ||
+    die "cannot read the tags of $found (iam:ListOpenIDConnectProviderTags): see the error above"
+  if [ "$owner" = "$tag_value" ]; then
+    info "the GitHub OIDC provider $found is this deployment's ($tag_key=$tag_value): Terraform keeps managing it"
+  else
+    persist_setting githubOidcProviderArn "$found"
+    info "reusing the account's GitHub OIDC provider $found (not this deployment's): never created nor deleted here"
+  fi
+}
+
 # The repository the deployment is configured for (THUMBNAILER_GITHUB_REPOSITORY, then cdktf.json
 # githubRepository) is the default for GITHUB_REPO, and --repo must agree with it: the deploy role
 # trusts exactly one repository.

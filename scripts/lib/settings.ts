@@ -4,12 +4,16 @@
  *   node dist/scripts/lib/settings.js persist [KEY=VALUE...]  every THUMBNAILER_* setting in the
  *       environment, then the KEY=VALUE pairs, into cdktf.json; prints each change to stderr
  *   node dist/scripts/lib/settings.js get KEY          the persisted value ("" when unset)
+ *   node dist/scripts/lib/settings.js owner-tag        the tag (KEY<TAB>VALUE) naming this deployment
+ *       on the account-wide resources it creates (stacks/stack-base.ts ownerTag), from the
+ *       environment and cdktf.json as a synth reads them
  *   node dist/scripts/lib/settings.js overrides        THUMBNAILER_* variables that differ from
  *       the persisted settings, one line each (exit 0 either way)
  *
  * Run from the project root (where cdktf.json is). scripts/lib/common.sh wraps it as `settings`.
  */
 import { join } from "node:path";
+import { readInfraConfig } from "../../stacks/config";
 import {
   type ContextValue,
   describeOverride,
@@ -18,6 +22,7 @@ import {
   readPersisted,
   settingsFromEnv,
 } from "../../stacks/persisted-settings";
+import { ownerTag } from "../../stacks/stack-base";
 
 function main(args: string[]): number {
   const file = join(process.cwd(), "cdktf.json");
@@ -45,6 +50,14 @@ function main(args: string[]): number {
       process.stdout.write(value === undefined || value === null ? "" : String(value));
       return 0;
     }
+    case "owner-tag": {
+      const persisted = readPersisted(file);
+      const config = readInfraConfig({ context: (key) => persisted[key], env: process.env });
+      for (const [key, value] of Object.entries(ownerTag(config))) {
+        process.stdout.write(`${key}\t${value}\n`);
+      }
+      return 0;
+    }
     case "overrides": {
       const persisted = readPersisted(file);
       for (const o of overrides((key) => persisted[key], process.env)) {
@@ -53,7 +66,7 @@ function main(args: string[]): number {
       return 0;
     }
     default:
-      console.error("usage: settings.js persist [KEY=VALUE...] | get KEY | overrides");
+      console.error("usage: settings.js persist [KEY=VALUE...] | get KEY | owner-tag | overrides");
       return 2;
   }
 }
