@@ -182,12 +182,22 @@ describe("bootstrap in an account that may already have GitHub's OIDC provider",
     "aws iam list-open-id-connect-providers"*) printf '%s\\n' '${arns.join("\t")}' ;;
     "aws iam list-open-id-connect-provider-tags --open-id-connect-provider-arn ${PROVIDER}"*)
       echo '${owner ?? "None"}' ;;`);
-  const bootstrap = (rulesText: string) =>
-    runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
-      project: project.dir,
-      rules: rulesText,
-      env: { THUMBNAILER_REGION: "eu-west-1" },
-    });
+  function bootstrap(rulesText: string) {
+    // The real synth the account checks read (scripts/lib/account-checks.sh)
+    const planned = synthInfra(
+      { githubRepository: "acme/thumbs" },
+      { THUMBNAILER_REGION: "eu-west-1" },
+    );
+    try {
+      return runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+        project: project.dir,
+        rules: rulesText,
+        env: { THUMBNAILER_REGION: "eu-west-1", SYNTH_OUT: planned.outdir },
+      });
+    } finally {
+      planned.cleanup();
+    }
+  }
   /** The GitHub OIDC providers the dependencies stack plans, from what bootstrap left in cdktf.json. */
   function plannedProviders() {
     const infra = synthInfra(project.context(), {});
