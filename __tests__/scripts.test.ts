@@ -478,6 +478,20 @@ describe("all scripts", () => {
     },
   );
 
+  it.each([
+    ["bootstrap.sh", "--repo", "--repo needs OWNER/NAME"],
+    ["destroy.sh", "--repo", "--repo needs OWNER/NAME"],
+    ["push-image.sh", "--tag", "--tag needs a value"],
+    ["smoke-test.sh", "--timeout", "--timeout needs a value"],
+    ["tag-deployed.sh", "--previous", "--previous needs a value"],
+  ])("%s %s without its value fails naming the flag, runs nothing", (script, flag, message) => {
+    const run = runScript(script, ["--dry-run", flag]);
+
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(`error: ${message}`);
+    expect(run.calls).toEqual([]);
+  });
+
   it("start with set -euo pipefail", () => {
     for (const script of scripts) {
       const run = spawnSync(

@@ -49,19 +49,7 @@ EOF
 
 GITHUB_REPO=""
 AUTO_APPROVE=0
-while [ "$#" -gt 0 ]; do
-  case "$1" in
-    --repo)
-      [ "$#" -ge 2 ] || die "--repo needs OWNER/NAME"
-      GITHUB_REPO="$2"
-      shift 2
-      ;;
-    --yes) AUTO_APPROVE=1 && shift ;;
-    --dry-run) DRY_RUN=1 && shift ;;
-    -h | --help) usage && exit 0 ;;
-    *) usage >&2 && die "unknown option: $1" ;;
-  esac
-done
+parse_flags "--repo GITHUB_REPO OWNER/NAME" "--yes AUTO_APPROVE=1" -- "$@"
 cd "$ROOT"
 
 step "Preflight checks"

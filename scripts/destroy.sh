@@ -38,19 +38,7 @@ EOF
 
 GITHUB_REPO=""
 CONFIRMED=0
-while [ "$#" -gt 0 ]; do
-  case "$1" in
-    --repo)
-      [ "$#" -ge 2 ] || die "--repo needs OWNER/NAME"
-      GITHUB_REPO="$2"
-      shift 2
-      ;;
-    --yes) CONFIRMED=1 && shift ;;
-    --dry-run) DRY_RUN=1 && shift ;;
-    -h | --help) usage && exit 0 ;;
-    *) usage >&2 && die "unknown option: $1" ;;
-  esac
-done
+parse_flags "--repo GITHUB_REPO OWNER/NAME" "--yes CONFIRMED=1" -- "$@"
 cd "$ROOT"
 
 step "Preflight checks"

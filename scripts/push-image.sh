@@ -35,24 +35,8 @@ PLATFORM=""
 TAG=""
 REGION=""
 LOGIN=1
-while [ "$#" -gt 0 ]; do
-  case "$1" in
-    --repository-url | --platform | --tag | --region)
-      [ "$#" -ge 2 ] || die "$1 needs a value"
-      case "$1" in
-        --repository-url) REPOSITORY_URL="$2" ;;
-        --platform) PLATFORM="$2" ;;
-        --tag) TAG="$2" ;;
-        --region) REGION="$2" ;;
-      esac
-      shift 2
-      ;;
-    --no-login) LOGIN=0 && shift ;;
-    --dry-run) DRY_RUN=1 && shift ;;
-    -h | --help) usage && exit 0 ;;
-    *) usage >&2 && die "unknown option: $1" ;;
-  esac
-done
+parse_flags "--repository-url REPOSITORY_URL" "--platform PLATFORM" "--tag TAG" "--region REGION" \
+  "--no-login LOGIN=0" -- "$@"
 
 # <account>.dkr.ecr.<region>.amazonaws.com/<name>
 [ -n "$REPOSITORY_URL" ] || { usage >&2 && die "--repository-url is required"; }

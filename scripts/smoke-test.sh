@@ -42,25 +42,8 @@ DEST_BUCKET=""
 REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 FIXTURE="$ROOT/scripts/fixtures/smoke-test.jpg"
 TIMEOUT=120
-while [ "$#" -gt 0 ]; do
-  case "$1" in
-    --function-name | --source-bucket | --dest-bucket | --region | --fixture | --timeout)
-      [ "$#" -ge 2 ] || die "$1 needs a value"
-      case "$1" in
-        --function-name) FUNCTION_NAME="$2" ;;
-        --source-bucket) SOURCE_BUCKET="$2" ;;
-        --dest-bucket) DEST_BUCKET="$2" ;;
-        --region) REGION="$2" ;;
-        --fixture) FIXTURE="$2" ;;
-        --timeout) TIMEOUT="$2" ;;
-      esac
-      shift 2
-      ;;
-    --dry-run) DRY_RUN=1 && shift ;;
-    -h | --help) usage && exit 0 ;;
-    *) usage >&2 && die "unknown option: $1" ;;
-  esac
-done
+parse_flags "--function-name FUNCTION_NAME" "--source-bucket SOURCE_BUCKET" \
+  "--dest-bucket DEST_BUCKET" "--region REGION" "--fixture FIXTURE" "--timeout TIMEOUT" -- "$@"
 [ -n "$FUNCTION_NAME" ] || { usage >&2 && die "--function-name is required"; }
 [ -f "$FIXTURE" ] || die "fixture $FIXTURE not found"
 [[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds, got '$TIMEOUT'"

@@ -34,23 +34,8 @@ REPOSITORY_URL=""
 DEPLOYED=""
 PREVIOUS=""
 REGION=""
-while [ "$#" -gt 0 ]; do
-  case "$1" in
-    --repository-url | --deployed | --previous | --region)
-      [ "$#" -ge 2 ] || die "$1 needs a value"
-      case "$1" in
-        --repository-url) REPOSITORY_URL="$2" ;;
-        --deployed) DEPLOYED="$2" ;;
-        --previous) PREVIOUS="$2" ;;
-        --region) REGION="$2" ;;
-      esac
-      shift 2
-      ;;
-    --dry-run) DRY_RUN=1 && shift ;;
-    -h | --help) usage && exit 0 ;;
-    *) usage >&2 && die "unknown option: $1" ;;
-  esac
-done
+parse_flags "--repository-url REPOSITORY_URL" "--deployed DEPLOYED" "--previous PREVIOUS" \
+  "--region REGION" -- "$@"
 
 DIGEST_PATTERN='^sha256:[0-9a-f]{64}$'
 case "$REPOSITORY_URL" in

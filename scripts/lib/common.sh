@@ -19,6 +19,36 @@ die() {
   exit 1
 }
 
+# Parses a script's options: parse_flags ROW... -- "$@". A row "--name VARIABLE [WHAT]" takes a
+# value into VARIABLE (missing, the error says "--name needs WHAT", "a value" by default); a row
+# "--name VARIABLE=VALUE" is a switch. Every script also takes --dry-run (DRY_RUN=1) and -h/--help
+# (prints the script's usage, exits 0); any other option prints usage and fails naming it.
+parse_flags() {
+  local rows=("--dry-run DRY_RUN=1") row flag target what found
+  while [ "$1" != "--" ]; do
+    rows+=("$1")
+    shift
+  done
+  shift
+  while [ "$#" -gt 0 ]; do
+    case "$1" in -h | --help) usage && exit 0 ;; esac
+    found=0
+    for row in "${rows[@]}"; do
+      read -r flag target what <<<"$row"
+      if [ "$flag" = "$1" ]; then found=1 && break; fi
+    done
+    [ "$found" = 1 ] || { usage >&2 && die "unknown option: $1"; }
+    if [[ "$target" == *=* ]]; then
+      printf -v "${target%%=*}" '%s' "${target#*=}"
+      shift
+    else
+      [ "$#" -ge 2 ] || die "$1 needs ${what:-a value}"
+      printf -v "$target" '%s' "$2"
+      shift 2
+    fi
+  done
+}
+
 # The command line as one copy-pasteable string: plain words bare, others in single quotes.
 quoted() {
   local out=() arg quote="'" escaped_quote="'\\''"
