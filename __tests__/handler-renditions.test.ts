@@ -4,9 +4,6 @@
  * and one PutObject failing once.
  */
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { readConfig } from "../handler/config";
@@ -15,9 +12,9 @@ import { TransientError } from "../handler/errors";
 import { createLogger } from "../handler/log";
 import { processEvent } from "../handler/process-event";
 import { createSequencer, type ObjectChange, s3Event } from "../lib/synthetic-event";
-import { type S3Server, startS3Server } from "../local/serve/s3-server";
 import { jpeg } from "./support/handler-images";
 import { get, listKeys, localClient, put } from "./support/local-s3";
+import { startTestS3, type TestS3 } from "./support/s3rver";
 
 beforeAll(configureSharp);
 
@@ -30,30 +27,17 @@ const PREFIXES = ["small/", "square/", "social/"];
 const KEYS = ["holiday/my photo.jpg", "été/写真 1.jpg"];
 
 describe("renditions in the handler (integration: real s3rver)", () => {
-  let dir: string;
-  let server: S3Server;
+  let local: TestS3;
   let s3: S3Client;
   const events = { region: "us-east-1", sequencer: createSequencer() };
   const log = createLogger("error", () => undefined);
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-renditions-"));
-    server = await startS3Server({
-      host: "127.0.0.1",
-      port: 0,
-      storeDir: path.join(dir, "s3"),
-      tmpDir: path.join(dir, "tmp"),
-      buckets: ["photos", "thumbs"],
-      onEvent: () => undefined,
-    });
-    s3 = localClient(server.endpoint);
+    local = await startTestS3(["photos", "thumbs"]);
+    s3 = local.s3;
   });
 
-  afterAll(async () => {
-    s3.destroy();
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => local.close());
 
   const config = () =>
     readConfig({
@@ -156,7 +140,7 @@ describe("renditions in the handler (integration: real s3rver)", () => {
     const key = "retry me.jpg";
     const change = await created(key, await jpeg(640, 480));
     // A client whose first PutObject of the square rendition fails like a throttled S3.
-    const flaky = localClient(server.endpoint);
+    const flaky = localClient(local.endpoint);
     let failures = 0;
     flaky.middlewareStack.add(
       (next, context) => async (args) => {

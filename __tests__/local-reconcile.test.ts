@@ -3,9 +3,6 @@
  * objects it reports as work, from S3 API calls alone.
  */
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import {
   DeleteObjectCommand,
   HeadObjectCommand,
@@ -21,33 +18,20 @@ import { createLogger } from "../handler/log";
 import { processEvent } from "../handler/process-event";
 import { reconcile } from "../lib/reconcile";
 import { createSequencer } from "../lib/synthetic-event";
-import { type S3Server, startS3Server } from "../local/serve/s3-server";
-import { localClient, put } from "./support/local-s3";
+import { put } from "./support/local-s3";
+import { startTestS3, type TestS3 } from "./support/s3rver";
 
 describe("reconcile (integration: real s3rver)", () => {
-  let dir: string;
-  let server: S3Server;
+  let local: TestS3;
   let s3: S3Client;
 
   beforeAll(async () => {
     configureSharp();
-    dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-reconcile-"));
-    server = await startS3Server({
-      host: "127.0.0.1",
-      port: 0,
-      storeDir: path.join(dir, "s3"),
-      tmpDir: path.join(dir, "tmp"),
-      buckets: ["source", "thumbnails"],
-      onEvent: () => undefined,
-    });
-    s3 = localClient(server.endpoint);
+    local = await startTestS3(["source", "thumbnails"]);
+    s3 = local.s3;
   });
 
-  afterAll(async () => {
-    s3.destroy();
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => local.close());
 
   const config = readConfig({ SOURCE_BUCKET: "source", DEST_BUCKET: "thumbnails" });
 

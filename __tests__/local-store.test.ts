@@ -4,8 +4,7 @@
  * replaced by rename, and damaged side files are repaired.
  */
 
-import { link, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { link, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import {
@@ -17,32 +16,19 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { repairStore } from "../local/serve/repair-store";
-import { type S3Server, startS3Server } from "../local/serve/s3-server";
-import { get, localClient, put } from "./support/local-s3";
+import { get, put } from "./support/local-s3";
+import { startTestS3, type TestS3 } from "./support/s3rver";
 
 describe("crash-safe s3rver store (integration)", () => {
-  let dir: string;
-  let server: S3Server;
+  let local: TestS3;
   let s3: S3Client;
 
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-store-"));
-    server = await startS3Server({
-      host: "127.0.0.1",
-      port: 0,
-      storeDir: path.join(dir, "s3"),
-      tmpDir: path.join(dir, "tmp"),
-      buckets: ["bucket"],
-      onEvent: () => undefined,
-    });
-    s3 = localClient(server.endpoint);
+    local = await startTestS3(["bucket"]);
+    s3 = local.s3;
   });
 
-  afterEach(async () => {
-    s3.destroy();
-    await server.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterEach(() => local.close());
 
   it("keeps the old version readable until the new one is complete", async () => {
     await put(s3, "bucket", "photo.jpg", Buffer.from("old version"));
@@ -69,25 +55,27 @@ describe("crash-safe s3rver store (integration)", () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     const during = await get(s3, "bucket", "photo.jpg");
-    const tmpDuring = await readdir(path.join(dir, "tmp"));
+    const tmpDuring = await readdir(local.tmpDir);
     release();
     await writing;
 
     expect(Buffer.from(during?.data ?? []).toString()).toBe("old version");
     expect(tmpDuring).toHaveLength(1); // the new bytes were going to a temporary file
     expect((await get(s3, "bucket", "photo.jpg"))?.data.length).toBe(half.length * 2);
-    expect(await readdir(path.join(dir, "tmp"))).toEqual([]);
+    expect(await readdir(local.tmpDir)).toEqual([]);
   });
 
   it("repairs the empty metadata file a killed s3rver leaves, so the bucket lists again", async () => {
     await put(s3, "bucket", "a/one.jpg", Buffer.from("1"));
     await put(s3, "bucket", "two.jpg", Buffer.from("2"));
-    await writeFile(path.join(dir, "s3", "bucket", "a", "one.jpg._S3rver_metadata.json"), "");
+    await writeFile(path.join(local.storeDir, "bucket", "a", "one.jpg._S3rver_metadata.json"), "");
     await expect(s3.send(new ListObjectsV2Command({ Bucket: "bucket" }))).rejects.toThrow();
 
-    const removed = await repairStore(path.join(dir, "s3"));
+    const removed = await repairStore(local.storeDir);
 
-    expect(removed).toEqual([path.join(dir, "s3", "bucket", "a", "one.jpg._S3rver_metadata.json")]);
+    expect(removed).toEqual([
+      path.join(local.storeDir, "bucket", "a", "one.jpg._S3rver_metadata.json"),
+    ]);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: "bucket" }));
     expect(listed.Contents?.map((object) => object.Key).sort()).toEqual(["a/one.jpg", "two.jpg"]);
   });
@@ -110,14 +98,14 @@ describe("crash-safe s3rver store (integration)", () => {
         Tagging: { TagSet: [{ Key: "version", Value: "old" }] },
       }),
     );
-    const bucketDir = path.join(dir, "s3", "bucket");
+    const bucketDir = path.join(local.storeDir, "bucket");
     const sideFiles = (await readdir(bucketDir)).filter((name) =>
       /^photo\.jpg\._S3rver_(metadata\.json|object\.md5|tagging\.xml)$/.test(name),
     );
     expect(sideFiles).toHaveLength(3);
     const before = new Map<string, string>();
     for (const name of sideFiles) {
-      await link(path.join(bucketDir, name), path.join(dir, `reader-${name}`));
+      await link(path.join(bucketDir, name), path.join(local.dir, `reader-${name}`));
       before.set(name, await readFile(path.join(bucketDir, name), "utf8"));
     }
 
@@ -141,7 +129,7 @@ describe("crash-safe s3rver store (integration)", () => {
 
     // Assert: each reader still has the whole previous file; the store has the new ones
     for (const name of sideFiles) {
-      const reader = path.join(dir, `reader-${name}`);
+      const reader = path.join(local.dir, `reader-${name}`);
       expect(await readFile(reader, "utf8")).toBe(before.get(name));
       // The md5 is the same for the same bytes: only a new file (inode) shows it was replaced.
       expect((await stat(path.join(bucketDir, name))).ino).not.toBe((await stat(reader)).ino);

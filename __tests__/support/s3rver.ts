@@ -10,17 +10,25 @@ import { localClient } from "./local-s3";
 export interface TestS3 {
   readonly endpoint: string;
   readonly s3: S3Client;
+  /** The temporary folder, removed by close(); storeDir and tmpDir are inside it. */
+  readonly dir: string;
+  /** Where s3rver keeps the buckets' objects and side files. */
+  readonly storeDir: string;
+  /** Where s3rver writes an object's bytes until the upload is complete. */
+  readonly tmpDir: string;
   /** Stops the server and removes its folder. */
   close(): Promise<void>;
 }
 
 export async function startTestS3(buckets: readonly string[]): Promise<TestS3> {
   const dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-s3rver-"));
+  const storeDir = path.join(dir, "s3");
+  const tmpDir = path.join(dir, "tmp");
   const server = await startS3Server({
     host: "127.0.0.1",
     port: 0,
-    storeDir: path.join(dir, "s3"),
-    tmpDir: path.join(dir, "tmp"),
+    storeDir,
+    tmpDir,
     buckets,
     onEvent: () => undefined,
   });
@@ -28,6 +36,9 @@ export async function startTestS3(buckets: readonly string[]): Promise<TestS3> {
   return {
     endpoint: server.endpoint,
     s3,
+    dir,
+    storeDir,
+    tmpDir,
     async close() {
       s3.destroy();
       await server.close();
