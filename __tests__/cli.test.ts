@@ -255,43 +255,25 @@ describe("thumbnailer make (real command)", () => {
     expect(result.stdout).toBe("");
   });
 
-  it("serve exits 1 with a message when its port is taken", async () => {
+  it.each([
+    ["--port", []],
+    ["--ui-port", ["--port", "0"]],
+  ])("serve exits 1 naming %s when its port is taken", async (flag, others) => {
     const busy = net.createServer();
     await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
     const { port } = busy.address() as net.AddressInfo;
     try {
       const result = await runCli([
         "serve",
-        "--port",
+        ...others,
+        flag,
         String(port),
         "--data",
         path.join(work, "data"),
       ]);
 
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`port ${port} is in use (try --port 0)`);
-    } finally {
-      busy.close();
-    }
-  });
-
-  it("serve exits 1 naming --ui-port when the gallery's port is taken", async () => {
-    const busy = net.createServer();
-    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
-    const { port } = busy.address() as net.AddressInfo;
-    try {
-      const result = await runCli([
-        "serve",
-        "--port",
-        "0",
-        "--ui-port",
-        String(port),
-        "--data",
-        path.join(work, "data"),
-      ]);
-
-      expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`port ${port} is in use (try --ui-port 0)`);
+      expect(result.stderr).toContain(`port ${port} is in use (try ${flag} 0)`);
     } finally {
       busy.close();
     }

@@ -345,28 +345,29 @@ describe("processEvent: permanent failures", () => {
     },
   );
 
-  it("records an empty object (size 0 in the event) as EMPTY_INPUT without downloading it", async () => {
-    const { s3, run, upload } = setup();
-    const record = upload("empty.jpg", Buffer.alloc(0), [{ Key: "owner", Value: "alice" }]);
+  // Both are decided from the event's size: no GetObject. (A truncatedJpeg under 1000 bytes would
+  // be downloaded and fail as CORRUPT_INPUT, so the second case cannot pass by accident.)
+  it.each([
+    ["an empty object (size 0 in the event)", "EMPTY_INPUT", {}, async () => Buffer.alloc(0)],
+    [
+      "an object over MAX_INPUT_BYTES",
+      "INPUT_TOO_LARGE",
+      { MAX_INPUT_BYTES: "1000" },
+      truncatedJpeg,
+    ],
+  ])(
+    "records %s as %s without downloading it",
+    async (_, code, env: Record<string, string>, body) => {
+      const { s3, run, upload } = setup(env);
+      const record = upload("input.jpg", await body(), [{ Key: "owner", Value: "alice" }]);
 
-    const [result] = await run(record);
+      const [result] = await run(record);
 
-    expect(result).toMatchObject({ outcome: "failed", code: "EMPTY_INPUT" });
-    expect(s3.commands()).toEqual(["GetObjectTagging", "PutObjectTagging"]);
-    expect(s3.get(SOURCE, "empty.jpg")?.tags).toEqual(failureTags(record.eTag, "EMPTY_INPUT"));
-  });
-
-  it("records an object over MAX_INPUT_BYTES as INPUT_TOO_LARGE without downloading it", async () => {
-    const { s3, run, upload } = setup({ MAX_INPUT_BYTES: "1000" });
-    const record = upload("big.jpg", await truncatedJpeg(), [{ Key: "owner", Value: "alice" }]);
-    expect(record.size).toBeGreaterThan(1000);
-
-    const [result] = await run(record);
-
-    expect(result).toMatchObject({ outcome: "failed", code: "INPUT_TOO_LARGE" });
-    expect(s3.commands()).toEqual(["GetObjectTagging", "PutObjectTagging"]);
-    expect(s3.get(SOURCE, "big.jpg")?.tags).toEqual(failureTags(record.eTag, "INPUT_TOO_LARGE"));
-  });
+      expect(result).toMatchObject({ outcome: "failed", code });
+      expect(s3.commands()).toEqual(["GetObjectTagging", "PutObjectTagging"]);
+      expect(s3.get(SOURCE, "input.jpg")?.tags).toEqual(failureTags(record.eTag, code));
+    },
+  );
 
   it("checks the downloaded size when the event carries none, and closes the unread body", async () => {
     const { s3, run, upload } = setup({ MAX_INPUT_BYTES: "1000" });

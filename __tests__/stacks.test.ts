@@ -41,12 +41,8 @@ describe("synthesized stacks, default configuration", () => {
   });
   afterAll(() => infra.cleanup());
 
-  it("matches the dependencies stack snapshot", () => {
-    expect(scrubbed(infra, infra.stacks.dependencies)).toMatchSnapshot();
-  });
-
-  it("matches the lambda stack snapshot", () => {
-    expect(scrubbed(infra, infra.stacks.lambda)).toMatchSnapshot();
+  it.each(["dependencies", "lambda"] as const)("matches the %s stack snapshot", (stack) => {
+    expect(scrubbed(infra, infra.stacks[stack])).toMatchSnapshot();
   });
 
   it("creates private source and destination buckets, never force-destroyed by default", () => {
@@ -215,12 +211,8 @@ describe("synthesized stacks, every option on", () => {
   });
   afterAll(() => infra.cleanup());
 
-  it("matches the dependencies stack snapshot", () => {
-    expect(scrubbed(infra, infra.stacks.dependencies)).toMatchSnapshot();
-  });
-
-  it("matches the lambda stack snapshot", () => {
-    expect(scrubbed(infra, infra.stacks.lambda)).toMatchSnapshot();
+  it.each(["dependencies", "lambda"] as const)("matches the %s stack snapshot", (stack) => {
+    expect(scrubbed(infra, infra.stacks[stack])).toMatchSnapshot();
   });
 
   it("passes the configuration to the function", () => {
