@@ -9,6 +9,7 @@ import { readConfig } from "../handler/config";
 import { closest } from "../handler/parse";
 import { HANDLER_SETTINGS } from "../handler/settings";
 import { SERVE_SETTINGS } from "../local/serve/settings";
+import { defaultText } from "../local/setting-flags";
 import { SETTINGS as INFRA_SETTINGS, STACK_HANDLER_SETTINGS } from "../stacks/config";
 import {
   handlerTable,
@@ -106,9 +107,10 @@ describe("the local service's retry defaults", () => {
   it("retry a failed invocation twice, after 1 s and then 2 s, and show exactly that", () => {
     const { retryDelays } = SERVE_SETTINGS;
 
-    const shown = retryDelays.parse(retryDelays.shownDefault);
+    const shown = defaultText(retryDelays, "serve");
 
     expect(retryDelays.default).toEqual([1000, 2000]);
-    expect(shown).toEqual({ ok: true, value: retryDelays.default });
+    expect(shown).toBe("1000,2000");
+    expect(retryDelays.parse(shown)).toEqual({ ok: true, value: retryDelays.default });
   });
 });

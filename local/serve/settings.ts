@@ -46,7 +46,6 @@ export const SERVE_SETTINGS = {
     flag: { name: "retry-delays", arg: "MS,MS" },
     parse: list(integer(0, 600_000), "1000,2000"),
     default: [1000, 2000],
-    shownDefault: "1000,2000",
     doc: "waits before the retries of a failed invocation",
   },
   prune: {
