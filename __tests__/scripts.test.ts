@@ -14,7 +14,16 @@ import {
   scratchProject,
 } from "./support/fake-tools";
 import { type SynthedInfra, synthInfra } from "./support/infra";
-import { ACCOUNT, DIGEST, REPOSITORY_URL, ROLE_ARN, rules } from "./support/script-rules";
+import {
+  ACCOUNT,
+  BUILT,
+  DIGEST,
+  ECR_ARMS,
+  ecrRegistry,
+  REPOSITORY_URL,
+  ROLE_ARN,
+  rules,
+} from "./support/script-rules";
 
 const PREFLIGHT = [
   "aws --version",
@@ -323,7 +332,7 @@ describe("scripts/destroy.sh", () => {
 
 describe("scripts/push-image.sh", () => {
   const lookup = (tag: string) =>
-    `aws ecr describe-images --region eu-west-1 --repository-name thumbnailer --image-ids imageTag=${tag} ` +
+    `aws ecr describe-images --repository-name thumbnailer --region eu-west-1 --image-ids imageTag=${tag} ` +
     "--query imageDetails[0].imageDigest --output text";
   /** describe-images: not found until buildx has pushed. */
   const ecr = `
@@ -458,6 +467,125 @@ describe("scripts/push-image.sh", () => {
     expect(run.stderr).toContain(
       "would run: aws ecr get-login-password --region eu-west-1 | docker login",
     );
+  });
+});
+
+describe("scripts/push-image.sh --inputs-hash (what cdktf deploy passes): an existing tag must hold these inputs", () => {
+  const INPUTS = "0123456789abcdef".repeat(4);
+  const OTHER_INPUTS = "fedcba9876543210".repeat(4);
+  const OLD = `sha256:${"0d".repeat(32)}`;
+  /** push-image.sh --tag TAG against a repository holding `images` (digest -> tags). */
+  const push = (images: Record<string, string[]>, tag: string, extra: string[] = []) =>
+    runScript(
+      "push-image.sh",
+      ["--repository-url", REPOSITORY_URL, "--tag", tag, "--platform", "linux/arm64", ...extra],
+      { rules: rules(ECR_ARMS) + ecrRegistry(images) },
+    );
+  const pushInputs = (images: Record<string, string[]>, tag: string) =>
+    push(images, tag, ["--inputs-hash", INPUTS]);
+  /** The registry after the run: "TAG DIGEST" lines, sorted. */
+  const registry = (run: { files: (name: string) => string }) =>
+    run.files("registry").trim().split("\n").sort();
+
+  it("pushes a new image with a second tag, inputs-<platform>-<hash>, that records its inputs", () => {
+    // Act
+    const run = pushInputs({}, "v1");
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${BUILT}\n`);
+    expect(run.lines).toContain(
+      `docker buildx build --platform linux/arm64 --provenance=false --sbom=false --tag ${REPOSITORY_URL}:v1 ` +
+        `--tag ${REPOSITORY_URL}:inputs-arm64-${INPUTS} --push --file ${PROJECT_ROOT}/Dockerfile ${PROJECT_ROOT}`,
+    );
+    expect(registry(run)).toEqual([`inputs-arm64-${INPUTS} ${BUILT}`, `v1 ${BUILT}`]);
+  });
+
+  it("reuses an existing tag whose image records the same inputs: nothing is built", () => {
+    const run = pushInputs({ [OLD]: ["v1", `inputs-arm64-${INPUTS}`] }, "v1");
+
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${OLD}\n`);
+    expect(run.lines.filter((l) => l.startsWith("docker"))).toEqual([]);
+  });
+
+  it.each([
+    ["other inputs", `inputs-arm64-${OTHER_INPUTS}`],
+    ["the same inputs for another platform", `inputs-amd64-${INPUTS}`],
+  ])(
+    "fails, building and printing nothing, when a fixed tag already holds an image of %s",
+    (_case, recorded) => {
+      // Arrange: imageTag v1 was deployed before the code changed
+      const images = { [OLD]: ["v1", recorded] };
+
+      // Act
+      const run = pushInputs(images, "v1");
+
+      // Assert: a clear refusal naming the tag, what it holds, and what to do
+      expect(run.status).toBe(1);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toContain(
+        `error: ${REPOSITORY_URL}:v1 already exists and was built from other image inputs ` +
+          `(${recorded}; this checkout's are inputs-arm64-${INPUTS})`,
+      );
+      expect(run.stderr).toContain(
+        "set a new imageTag (cdktf.json context or THUMBNAILER_IMAGE_TAG), or unset it",
+      );
+      expect(run.lines.filter((l) => l.startsWith("docker"))).toEqual([]);
+      expect(registry(run)).toEqual([`${recorded} ${OLD}`, `v1 ${OLD}`].sort());
+    },
+  );
+
+  it("fails when a fixed tag exists without any inputs record: nothing says what it holds", () => {
+    const run = pushInputs({ [OLD]: ["v1"] }, "v1");
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      `error: ${REPOSITORY_URL}:v1 already exists without a record of the image inputs it was built from`,
+    );
+    expect(run.lines.filter((l) => l.startsWith("docker"))).toEqual([]);
+  });
+
+  it("accepts CI's commit tag without an inputs record: the commit identifies the code", () => {
+    const sha = "c0ffee".repeat(7).slice(0, 40);
+
+    const run = pushInputs({ [OLD]: [sha] }, sha);
+
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${OLD}\n`);
+  });
+
+  it("tags an image of the same inputs pushed under another tag instead of building it again", () => {
+    // Arrange: v1 holds these inputs; imageTag is now v2
+    const images = { [OLD]: ["v1", `inputs-arm64-${INPUTS}`] };
+
+    // Act
+    const run = pushInputs(images, "v2");
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${OLD}\n`);
+    expect(run.lines.filter((l) => l.startsWith("docker"))).toEqual([]);
+    expect(registry(run)).toContain(`v2 ${OLD}`);
+  });
+
+  it("without --inputs-hash (CI) reuses an existing tag as before", () => {
+    const run = push({ [OLD]: ["v1", `inputs-arm64-${OTHER_INPUTS}`] }, "v1");
+
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${OLD}\n`);
+  });
+
+  it("rejects an --inputs-hash that is not a sha256 hex digest", () => {
+    const run = runScript(
+      "push-image.sh",
+      ["--repository-url", REPOSITORY_URL, "--platform", "linux/arm64", "--inputs-hash", "abc"],
+      { rules: rules(ECR_ARMS) + ecrRegistry({}) },
+    );
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("--inputs-hash 'abc' is not a sha256 hash (64 hex digits)");
+    expect(run.calls).toEqual([]);
   });
 });
 

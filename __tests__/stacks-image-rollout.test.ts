@@ -87,6 +87,7 @@ describe("image build and rollout command", () => {
     expect(exec.environment).toEqual({
       REPOSITORY_URL: expect.stringContaining("repository_url"),
       TAG: expect.stringMatching(/^arm64-[0-9a-f]{16}$/),
+      INPUTS_HASH: infra.imageInputsHash,
       PLATFORM: "linux/arm64",
       ARCHITECTURE: "arm64",
       REGION: "eu-west-1",
@@ -99,7 +100,7 @@ describe("image build and rollout command", () => {
 
     expect(code).toBe(0);
     expect(calls).toEqual([
-      `push-image.sh --repository-url ${REPOSITORY} --tag ${exec.environment.TAG} --platform linux/arm64 --region eu-west-1`,
+      `push-image.sh --repository-url ${REPOSITORY} --tag ${exec.environment.TAG} --inputs-hash ${infra.imageInputsHash} --platform linux/arm64 --region eu-west-1`,
       "aws lambda get-function --function-name thumbs --region eu-west-1 --query Code.ResolvedImageUri --output text",
       `tag-deployed.sh --repository-url ${REPOSITORY} --deployed ${DIGEST} --region eu-west-1`,
     ]);

@@ -123,6 +123,7 @@ describe("synthesized stacks, default configuration", () => {
     expect(exec?.command).toContain("bash scripts/push-image.sh");
     expect(exec?.environment).toMatchObject({
       TAG: tag,
+      INPUTS_HASH: hash,
       PLATFORM: "linux/amd64",
       FUNCTION_NAME: "thumbnailer",
     });

@@ -10,7 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 usage() {
   cat <<'EOF'
 Usage: scripts/push-image.sh --repository-url URL --platform linux/amd64|linux/arm64
-                             [--tag TAG] [--region REGION] [--no-login] [--dry-run] [--help]
+                             [--tag TAG] [--inputs-hash HASH] [--region REGION] [--no-login]
+                             [--dry-run] [--help]
 
 Builds the Dockerfile with docker buildx for the function's platform, without provenance
 attestations (Lambda rejects images that carry them), pushes it as URL:TAG and prints the
@@ -19,10 +20,22 @@ image digest (sha256:...) as the last line of stdout. Progress goes to stderr.
 If URL:TAG is already in the repository (ECR tags are immutable here), nothing is built and
 the existing image's digest is printed: re-running a deploy is safe.
 
+With --inputs-hash (what `cdktf deploy` passes: the hash of the image inputs,
+stacks/image-inputs.ts), the image also gets the tag inputs-<amd64|arm64>-HASH, the record of
+what it was built from, and an existing URL:TAG is used only if it holds these inputs:
+  - its image has this inputs tag: nothing to build;
+  - it has another inputs tag (other code, or another platform): refused, since deploying it
+    would run other code than the checkout's: set a new imageTag or unset it;
+  - it has none: refused (pushed before images recorded their inputs), unless TAG is a commit
+    SHA (CI's tags), which identifies the code by itself.
+If URL:TAG is not there but an image of these inputs is, that image is tagged TAG instead of
+being built again.
+
 Options:
   --repository-url URL  ECR repository, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbnailer
   --platform PLATFORM   linux/amd64 (function architecture x86_64) or linux/arm64 (arm64)
   --tag TAG             image tag (default: the git commit, with -dirty-<time> if the tree has changes)
+  --inputs-hash HASH    sha256 (64 hex) of the image inputs: record it, and check an existing tag
   --region REGION       the repository's region (default: read from URL)
   --no-login            skip `docker login` (the caller has logged in, e.g. amazon-ecr-login in CI)
   --dry-run             print every command it would run, and run none
@@ -33,10 +46,11 @@ EOF
 REPOSITORY_URL=""
 PLATFORM=""
 TAG=""
+INPUTS_HASH=""
 REGION=""
 LOGIN=1
-parse_flags "--repository-url REPOSITORY_URL" "--platform PLATFORM" "--tag TAG" "--region REGION" \
-  "--no-login LOGIN=0" -- "$@"
+parse_flags "--repository-url REPOSITORY_URL" "--platform PLATFORM" "--tag TAG" \
+  "--inputs-hash INPUTS_HASH" "--region REGION" "--no-login LOGIN=0" -- "$@"
 
 # <account>.dkr.ecr.<region>.amazonaws.com/<name>
 [ -n "$REPOSITORY_URL" ] || { usage >&2 && die "--repository-url is required"; }
@@ -60,38 +74,60 @@ if [ -z "$TAG" ]; then
   if [ -n "$(git -C "$ROOT" status --porcelain)" ]; then TAG="$TAG-dirty-$(date -u +%Y%m%d%H%M%S)"; fi
 fi
 
-# The digest ECR holds for URL:TAG (what Lambda will run), or nothing if the tag is not there.
-pushed_digest() {
-  local out errors status=0
-  errors="$(mktemp "${TMPDIR:-/tmp}/push-image.XXXXXX")"
-  out="$(aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY_NAME" \
-    --image-ids "imageTag=$TAG" --query 'imageDetails[0].imageDigest' --output text \
-    2>"$errors")" || status=$?
-  local message
-  message="$(cat "$errors")"
-  rm -f "$errors"
-  if [ "$status" = 0 ]; then
-    case "$out" in
-      sha256:*) printf '%s' "$out" ;;
-      *) die "ECR lists $REPOSITORY_URL:$TAG without a digest (got '$out')" ;;
-    esac
-  elif [[ "$message" != *ImageNotFoundException* ]]; then
-    die "cannot look up $REPOSITORY_URL:$TAG: $message"
+# The record of what the image is built from: inputs-<arch>-<hash> (none without --inputs-hash).
+INPUTS_TAG=""
+if [ -n "$INPUTS_HASH" ]; then
+  [[ "$INPUTS_HASH" =~ ^[0-9a-f]{64}$ ]] ||
+    die "--inputs-hash '$INPUTS_HASH' is not a sha256 hash (64 hex digits)"
+  INPUTS_TAG="inputs-${PLATFORM#linux/}-$INPUTS_HASH"
+fi
+
+# Dies unless the image DIGEST (the existing URL:TAG) holds this checkout's inputs.
+check_inputs() {
+  local tags tag recorded=""
+  tags="$(image_tags "$1")"
+  for tag in $tags; do
+    if [ "$tag" = "$INPUTS_TAG" ]; then
+      info "it records these image inputs ($INPUTS_TAG)"
+      return 0
+    fi
+    if [[ "$tag" == inputs-* ]]; then recorded="$tag"; fi
+  done
+  local fix="Tags are immutable, so $TAG cannot be rebuilt: set a new imageTag (cdktf.json context or THUMBNAILER_IMAGE_TAG), or unset it to use the tag derived from the inputs, then deploy again"
+  if [ -n "$recorded" ]; then
+    die "$REPOSITORY_URL:$TAG already exists and was built from other image inputs ($recorded; this checkout's are $INPUTS_TAG): deploying it would run other code than this checkout's. $fix."
   fi
+  if [[ "$TAG" =~ ^[0-9a-f]{40}$ ]]; then
+    info "it has no inputs record, but $TAG is a commit (CI's tag): the commit identifies its code"
+    return 0
+  fi
+  die "$REPOSITORY_URL:$TAG already exists without a record of the image inputs it was built from (pushed before images recorded them): nothing says it holds this checkout's code. $fix."
 }
 
 step "Is $REPOSITORY_URL:$TAG already pushed?"
+existing=""
 if [ "$DRY_RUN" = 1 ]; then
-  run aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY_NAME" \
-    --image-ids "imageTag=$TAG" --query 'imageDetails[0].imageDigest' --output text
-  existing=""
+  info "would look it up (aws ecr describe-images) and build only if it is not${INPUTS_TAG:+, or refuse unless it holds $INPUTS_TAG}"
 else
-  existing="$(pushed_digest)"
+  existing="$(image_digest "$TAG")"
 fi
 if [ -n "$existing" ]; then
+  if [ -n "$INPUTS_TAG" ]; then check_inputs "$existing"; fi
   info "yes, as $existing: nothing to build"
   printf '%s\n' "$existing"
   exit 0
+fi
+
+if [ -n "$INPUTS_TAG" ] && [ "$DRY_RUN" = 0 ]; then
+  step "Is an image of these inputs already pushed ($INPUTS_TAG)?"
+  same="$(image_digest "$INPUTS_TAG")"
+  if [ -n "$same" ]; then
+    info "yes, as $same: tagging it $TAG instead of building it again"
+    add_image_tag "$TAG" "$same"
+    printf '%s\n' "$same"
+    exit 0
+  fi
+  info "no"
 fi
 
 if [ "$LOGIN" = 1 ]; then
@@ -109,16 +145,16 @@ if [ "$LOGIN" = 1 ]; then
 fi
 
 step "Build for $PLATFORM and push $REPOSITORY_URL:$TAG"
+tags=(--tag "$REPOSITORY_URL:$TAG")
+if [ -n "$INPUTS_TAG" ] && [ "$INPUTS_TAG" != "$TAG" ]; then
+  tags+=(--tag "$REPOSITORY_URL:$INPUTS_TAG")
+fi
 run docker buildx build --platform "$PLATFORM" --provenance=false --sbom=false \
-  --tag "$REPOSITORY_URL:$TAG" --push --file "$ROOT/Dockerfile" "$ROOT" >&2
+  "${tags[@]}" --push --file "$ROOT/Dockerfile" "$ROOT" >&2
+if [ "$DRY_RUN" = 1 ]; then exit 0; fi
 
 step "Read the pushed image's digest"
-if [ "$DRY_RUN" = 1 ]; then
-  run aws ecr describe-images --region "$REGION" --repository-name "$REPOSITORY_NAME" \
-    --image-ids "imageTag=$TAG" --query 'imageDetails[0].imageDigest' --output text
-  exit 0
-fi
-digest="$(pushed_digest)"
+digest="$(image_digest "$TAG")"
 [ -n "$digest" ] || die "ECR does not list $REPOSITORY_URL:$TAG after the push"
 info "pushed $REPOSITORY_URL@$digest"
 printf '%s\n' "$digest"

@@ -48,38 +48,20 @@ if [ -z "$REGION" ]; then
   REGION="${REPOSITORY_URL#*.dkr.ecr.}"
   REGION="${REGION%%.*}"
 fi
-ecr() { aws ecr "$1" --repository-name "$REPOSITORY_NAME" --region "$REGION" "${@:2}"; }
-
-# The digest that has `tag` now, or nothing.
-tagged() {
-  local out
-  if out="$(ecr describe-images --image-ids "imageTag=$1" --query 'imageDetails[0].imageDigest' \
-    --output text 2>&1)"; then
-    printf '%s' "$out"
-  elif [[ "$out" != *ImageNotFoundException* ]]; then
-    die "cannot look up $REPOSITORY_URL:$1: $out"
-  fi
-}
-
 # Puts `tag` on `digest`, taking it off the image that has it.
 move_tag() {
-  local tag="$1" digest="$2" current manifest media_type
+  local tag="$1" digest="$2" current
   if [ "$DRY_RUN" = 1 ]; then
     info "would move $tag to $digest (batch-delete-image imageTag=$tag, then put-image)"
     return 0
   fi
-  current="$(tagged "$tag")"
+  current="$(image_digest "$tag")"
   if [ "$current" = "$digest" ]; then
     info "$tag is already $digest"
     return 0
   fi
   if [ -n "$current" ]; then run ecr batch-delete-image --image-ids "imageTag=$tag" >/dev/null; fi
-  manifest="$(ecr batch-get-image --image-ids "imageDigest=$digest" \
-    --query 'images[0].imageManifest' --output text)"
-  media_type="$(ecr batch-get-image --image-ids "imageDigest=$digest" \
-    --query 'images[0].imageManifestMediaType' --output text)"
-  run ecr put-image --image-tag "$tag" --image-digest "$digest" --image-manifest "$manifest" \
-    --image-manifest-media-type "$media_type" >/dev/null
+  add_image_tag "$tag" "$digest"
   info "$tag is now $digest${current:+ (was $current)}"
 }
 

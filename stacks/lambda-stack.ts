@@ -51,12 +51,13 @@ const PLATFORM = { x86_64: "linux/amd64", arm64: "linux/arm64" } as const;
  * function at it, unless the function does not exist yet: the first deploy creates it from this
  * image. Either way the image is tagged `deployed` (and the one it replaced `previous`) so ECR
  * expiry never removes them (scripts/tag-deployed.sh). Inputs come from the environment:
- * REPOSITORY_URL TAG PLATFORM ARCHITECTURE REGION
- * FUNCTION_NAME.
+ * REPOSITORY_URL TAG INPUTS_HASH PLATFORM ARCHITECTURE REGION FUNCTION_NAME. With the inputs hash,
+ * push-image.sh records what the image is built from and refuses a fixed tag that holds other
+ * inputs, instead of rolling out stale code.
  */
 export const BUILD_AND_ROLL_OUT = `set -euo pipefail
 digest="$(bash scripts/push-image.sh --repository-url "$REPOSITORY_URL" --tag "$TAG" \\
-  --platform "$PLATFORM" --region "$REGION" | tail -n 1)"
+  --inputs-hash "$INPUTS_HASH" --platform "$PLATFORM" --region "$REGION" | tail -n 1)"
 if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
   echo "scripts/push-image.sh printed no digest (last line: '$digest')" >&2
   exit 1
@@ -109,6 +110,7 @@ export class LambdaStack extends TerraformStack {
           environment: {
             REPOSITORY_URL: props.repositoryUrl,
             TAG: image.tag,
+            INPUTS_HASH: image.inputsHash,
             PLATFORM: platform,
             ARCHITECTURE: config.architecture,
             REGION: config.region,

@@ -83,6 +83,12 @@ export function scratchProject(context: Record<string, unknown> = {}): ScratchPr
 
 /** Runs scripts/<script> with `args` against the stand-ins. */
 export function runScript(script: string, args: string[], options: ScriptOptions = {}): ScriptRun {
+  const project = options.project ?? PROJECT_ROOT;
+  return runWithStandIns(["bash", join(project, "scripts", script), ...args], options);
+}
+
+/** Runs `command` (e.g. ["bash", "-c", script]) from the project folder against the stand-ins. */
+export function runWithStandIns(command: string[], options: ScriptOptions = {}): ScriptRun {
   const dir = mkdtempSync(join(tmpdir(), "thumbnailer-script-"));
   try {
     const log = join(dir, "calls.log");
@@ -101,9 +107,9 @@ export function runScript(script: string, args: string[], options: ScriptOptions
       FAKE_DIR: dir,
       ...options.env,
     };
-    const project = options.project ?? PROJECT_ROOT;
-    const result = spawnSync("bash", [join(project, "scripts", script), ...args], {
-      cwd: project,
+    const [program = "bash", ...args] = command;
+    const result = spawnSync(program, args, {
+      cwd: options.project ?? PROJECT_ROOT,
       env,
       input: options.input ?? "",
       encoding: "utf8",

@@ -64,3 +64,85 @@ ${arms}
   esac
 }`;
 }
+
+/** The digest the stand-in `docker buildx build --push` gives the image it pushes. */
+export const BUILT = `sha256:${"b1".repeat(32)}`;
+export const MANIFEST =
+  '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}';
+
+/**
+ * Bash appended to `rules(...)`: an ECR repository with immutable tags, kept in
+ * $FAKE_DIR/registry ("TAG DIGEST" lines, read back with `files("registry")`), starting with
+ * `images` (digest -> its tags). describe-images answers by tag or by digest (the digest, or the
+ * tags tab-separated as `--query imageDetails[0].imageTags --output text` prints them);
+ * `docker buildx build --push` adds every --tag on a new image, BUILT; put-image adds a tag;
+ * both refuse a tag that exists, as ECR does; batch-delete-image removes a tag. Route calls to it with ECR_ARMS.
+ */
+export function ecrRegistry(images: Record<string, string[]>): string {
+  const lines = Object.entries(images).flatMap(([digest, tags]) =>
+    tags.map((t) => `${t} ${digest}`),
+  );
+  return `
+registry="$FAKE_DIR/registry"
+[ -f "$registry" ] || printf '%s' '${lines.map((l) => `${l}\n`).join("")}' >"$registry"
+not_found() { echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: $1" >&2; return 254; }
+taken() { awk -v t="$1" '$1 == t { found = 1 } END { exit !found }' "$registry"; }
+fake_ecr() {
+  local call="$1" arg tag="" digest="" query="" new_tag="" previous=""
+  shift
+  for arg in "$@"; do
+    case "$previous" in
+      --query) query="$arg" ;;
+      --image-tag) new_tag="$arg" ;;
+      --image-digest) digest="$arg" ;;
+    esac
+    case "$arg" in
+      imageTag=*) tag="\${arg#imageTag=}" ;;
+      imageDigest=*) digest="\${arg#imageDigest=}" ;;
+    esac
+    previous="$arg"
+  done
+  case "$call" in
+    describe-images)
+      if [ -n "$tag" ]; then
+        digest="$(awk -v t="$tag" '$1 == t { print $2 }' "$registry")"
+        [ -n "$digest" ] || { not_found "imageTag=$tag"; return; }
+      fi
+      [ -n "$(awk -v d="$digest" '$2 == d' "$registry")" ] || { not_found "imageDigest=$digest"; return; }
+      if [[ "$query" == *imageTags* ]]; then
+        awk -v d="$digest" '$2 == d { printf "%s%s", sep, $1; sep = "\\t" } END { print "" }' "$registry"
+      else
+        echo "$digest"
+      fi ;;
+    put-image)
+      if taken "$new_tag"; then
+        echo "An error occurred (ImageTagAlreadyExistsException) when calling the PutImage operation: tag '$new_tag' already exists" >&2
+        return 254
+      fi
+      echo "$new_tag $digest" >>"$registry" ;;
+    batch-delete-image)
+      awk -v t="$tag" '$1 != t' "$registry" >"$registry.new" && mv "$registry.new" "$registry" ;;
+    batch-get-image)
+      if [[ "$query" == *MediaType* ]]; then echo "application/vnd.oci.image.manifest.v1+json"; else echo '${MANIFEST}'; fi ;;
+  esac
+}
+fake_buildx() {
+  local previous="" arg tags=()
+  for arg in "$@"; do
+    if [ "$previous" = --tag ]; then tags+=("\${arg##*:}"); fi
+    previous="$arg"
+  done
+  for arg in "\${tags[@]}"; do
+    if taken "$arg"; then echo "ERROR: failed to push: tag invalid: The image tag '$arg' already exists" >&2; return 1; fi
+  done
+  for arg in "\${tags[@]}"; do echo "$arg ${BUILT}" >>"$registry"; done
+  echo "#12 pushing layers done" >&2
+}
+`;
+}
+
+/** Case arms sending ECR and buildx calls to ecrRegistry's fake. */
+export const ECR_ARMS = `
+    "aws ecr describe-images"* | "aws ecr put-image"* | "aws ecr batch-"*) shift; fake_ecr "$@" ;;
+    "aws ecr get-login-password"*) echo "ecr-password-123" ;;
+    "docker buildx build"*) shift 2; fake_buildx "$@" ;;`;
