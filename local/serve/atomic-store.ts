@@ -7,8 +7,13 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import S3Object from "s3rver/lib/models/object";
 import FilesystemStore from "s3rver/lib/stores/filesystem";
+import { mapBounded } from "../../handler/bounded";
+import { type ListOptions, listPage } from "./store-listing";
 
 type Metadata = Record<string, string>;
+
+/** Metadata files read at a time while listing. */
+const METADATA_READS = 16;
 
 /**
  * s3rver's filesystem store, changed so that no reader and no crash ever sees a half-written file.
@@ -23,6 +28,7 @@ type Metadata = Record<string, string>;
  * A missing md5 is recomputed on read but, unlike s3rver, never persisted by a reader (a reader
  * racing a writer would otherwise store the old object's md5 for the new bytes).
  * Like S3, writing or deleting an object drops its tags.
+ * Listing follows S3's order, a page at a time (store-listing.ts).
  */
 export class AtomicFilesystemStore extends FilesystemStore {
   private readonly locks = new Map<string, Promise<void>>();
@@ -44,6 +50,24 @@ export class AtomicFilesystemStore extends FilesystemStore {
   override getObject(bucket: string, key: string, options?: unknown): Promise<unknown> {
     // Resolves once the file is open: the stream then reads those bytes whatever renames follow.
     return this.locked(bucket, key, () => super.getObject(bucket, key, options));
+  }
+
+  /** A page of keys in S3's order (see store-listing.ts), with each object's metadata. */
+  override async listObjects(
+    bucket: string,
+    options: ListOptions,
+  ): Promise<{ objects: S3Object[]; commonPrefixes: string[]; isTruncated: boolean }> {
+    const page = await listPage(path.join(this.rootDirectory, bucket), options);
+    // A page is up to 1,000 keys: a few metadata reads at a time, not 1,000 files open at once.
+    const metadata = await mapBounded(page.keys, METADATA_READS, (key) =>
+      this.getMetadata(bucket, key).catch((error: unknown) => ignoreMissing(error, undefined)),
+    );
+    const objects: S3Object[] = [];
+    for (const [index, key] of page.keys.entries()) {
+      const found = metadata[index];
+      if (found !== undefined) objects.push(new S3Object(bucket, key, null, found)); // else deleted since
+    }
+    return { objects, commonPrefixes: page.commonPrefixes, isTruncated: page.isTruncated };
   }
 
   override deleteObject(bucket: string, key: string): Promise<void> {

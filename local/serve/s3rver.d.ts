@@ -29,6 +29,7 @@ declare module "s3rver" {
 
 declare module "s3rver/lib/stores/filesystem" {
   import type { Readable } from "node:stream";
+  import type S3Object from "s3rver/lib/models/object";
 
   interface StoredObject {
     bucket: string;
@@ -38,6 +39,8 @@ declare module "s3rver/lib/stores/filesystem" {
   }
 
   class FilesystemStore {
+    /** A file or folder name back to the part of the key it stores (escaped on Windows). */
+    static decodeKeyPath(keyPath: string): string;
     constructor(rootDirectory: string);
     rootDirectory: string;
     getResourcePath(bucket: string, key: string | undefined, resource: string): string;
@@ -58,6 +61,10 @@ declare module "s3rver/lib/stores/filesystem" {
       replacementMetadata?: Record<string, string>,
     ): Promise<Record<string, string | number>>;
     deleteObject(bucket: string, key: string): Promise<void>;
+    listObjects(
+      bucket: string,
+      options: { prefix?: string; delimiter?: string; startAfter?: string; maxKeys?: number },
+    ): Promise<{ objects: S3Object[]; commonPrefixes: string[]; isTruncated: boolean }>;
     putSubresource(
       bucket: string,
       key: string | undefined,
@@ -68,6 +75,15 @@ declare module "s3rver/lib/stores/filesystem" {
 }
 
 declare module "s3rver/lib/models/object" {
-  const S3Object: { ALLOWED_METADATA: string[] };
+  class S3Object {
+    static ALLOWED_METADATA: string[];
+    constructor(
+      bucket: string,
+      key: string,
+      content: null,
+      metadata: Record<string, string | number>,
+    );
+    readonly key: string;
+  }
   export = S3Object;
 }
