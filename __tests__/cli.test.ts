@@ -7,6 +7,7 @@ import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { PRODUCT_RENDITIONS } from "../lib/product-renditions";
 import type { Line } from "../local/make";
 import { buildDist } from "./support/build-dist";
 import {
@@ -120,18 +121,7 @@ describe("thumbnailer make (real command)", () => {
 
   it("makes every rendition of each input under its prefix, one line per input and rendition", async () => {
     // The issue's list, as a file (--renditions @file.json) and as inline JSON.
-    const list = [
-      { name: "small", width: 256, height: 256, fit: "inside", format: "jpeg" },
-      {
-        name: "square",
-        width: 200,
-        height: 200,
-        fit: "cover",
-        position: "attention",
-        format: "webp",
-      },
-      { name: "anim", width: 128, height: 128, fit: "inside", format: "webp", animated: true },
-    ];
+    const list = PRODUCT_RENDITIONS;
     await writeFile(path.join(work, "renditions.json"), JSON.stringify(list));
     await mkdir(path.join(work, "two"), { recursive: true });
     for (const image of good.slice(0, 2)) {

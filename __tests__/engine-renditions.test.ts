@@ -13,6 +13,7 @@ import {
   thumbnailSpec,
 } from "../handler/engine";
 import { ConfigError, PermanentInputError } from "../handler/errors";
+import { PRODUCT_RENDITIONS } from "../lib/product-renditions";
 import { heicFixture } from "./support/heic-fixtures";
 import {
   animatedFrames,
@@ -31,21 +32,7 @@ import {
 beforeAll(configureSharp);
 
 /** The list of the "done when" example. */
-const PRODUCT_LIST = parseRenditions(
-  JSON.stringify([
-    { name: "small", width: 256, height: 256, fit: "inside", format: "jpeg" },
-    {
-      name: "square",
-      width: 200,
-      height: 200,
-      fit: "cover",
-      position: "attention",
-      format: "webp",
-    },
-    { name: "anim", width: 128, height: 128, fit: "inside", format: "webp", animated: true },
-  ]),
-  "RENDITIONS",
-);
+const PRODUCT_LIST = parseRenditions(JSON.stringify(PRODUCT_RENDITIONS), "RENDITIONS");
 
 function configError(run: () => unknown): ConfigError {
   try {

@@ -1,25 +1,44 @@
 /**
- * Child process run by the engine benchmark: loads one thumbnailer (our engine, or the plain
- * sharp pipeline it is measured against), then thumbnails the files it is sent, one at a time,
- * timing each from file read to encoded thumbnail. Protocol: see worker-client.ts.
+ * Child process run by the engine benchmark: loads one thumbnailer (our engine with its single
+ * default rendition, our engine making the 3 renditions of a product page from one decode, or
+ * the plain sharp pipeline it is measured against), then thumbnails the files it is sent, one
+ * at a time, timing each from file read to the last encoded output. Protocol: see
+ * worker-client.ts.
  *
- * Usage: node engine-worker.js engine|sharp-plain   (threads from BENCH_THREADS, default 1)
+ * Usage: node engine-worker.js IMPL   (one of IMPLS; threads from BENCH_THREADS, default 1)
  */
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import sharp from "sharp";
+import { PRODUCT_RENDITIONS } from "../../lib/product-renditions";
+import { IMPLS, type Impl } from "./engine";
 import { plainThumbnail } from "./plain-sharp";
 
-type Thumbnailer = (input: Buffer) => Promise<{ data: Buffer; width: number; height: number }>;
+/** Bytes of all outputs; width and height of the first. */
+type Thumbnailer = (input: Buffer) => Promise<{ bytes: number; width: number; height: number }>;
 
-async function load(impl: string): Promise<Thumbnailer> {
-  if (impl === "engine") {
-    const engine = await import("../../handler/engine/index");
-    engine.configureSharp();
-    return (input) => engine.makeThumbnail(input, engine.DEFAULT_OPTIONS);
+/** What the engine makes of each file, for the report: "name spec, ...". */
+let made: string | undefined;
+
+async function load(impl: Impl): Promise<Thumbnailer> {
+  if (impl === "sharp-plain") {
+    return async (input) => {
+      const { data, width, height } = await plainThumbnail(input);
+      return { bytes: data.length, width, height };
+    };
   }
-  if (impl === "sharp-plain") return plainThumbnail;
-  throw new Error(`unknown implementation ${impl}`);
+  const engine = await import("../../handler/engine/index");
+  engine.configureSharp();
+  const renditions =
+    impl === "engine"
+      ? [engine.defaultRendition()]
+      : engine.parseRenditions(JSON.stringify(PRODUCT_RENDITIONS), "the bench's renditions");
+  made = renditions.map((r) => `${r.name} ${engine.renditionSpec(r)}`).join(", ");
+  return async (input) => {
+    const { outputs } = await engine.makeRenditions(input, renditions);
+    const bytes = outputs.reduce((total, output) => total + output.data.length, 0);
+    return { bytes, width: outputs[0]?.width ?? 0, height: outputs[0]?.height ?? 0 };
+  };
 }
 
 function reply(message: Record<string, unknown>): void {
@@ -28,7 +47,10 @@ function reply(message: Record<string, unknown>): void {
 
 async function main(): Promise<void> {
   const impl = process.argv[2] ?? "engine";
-  const thumbnail = await load(impl);
+  if (!(IMPLS as readonly string[]).includes(impl)) {
+    throw new Error(`unknown implementation ${impl}; accepted: ${IMPLS.join(", ")}`);
+  }
+  const thumbnail = await load(impl as Impl);
   const threads = Number(process.env.BENCH_THREADS ?? "1");
   if (threads > 0) sharp.concurrency(threads); // after configureSharp: the bench decides
   const cache = sharp.cache(); // no argument: reads the limits the engine chose
@@ -38,6 +60,7 @@ async function main(): Promise<void> {
       "sharp.concurrency": sharp.concurrency(),
       UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "default (4)",
       "sharp.cache": `${cache.memory.max} MB, ${cache.files.max} files, ${cache.items.max} ops`,
+      ...(made && { renditions: made }),
     },
   });
   const lines = createInterface({ input: process.stdin });
@@ -57,7 +80,7 @@ async function main(): Promise<void> {
       reply({
         ms,
         cpuMs: (cpu.user + cpu.system) / 1000,
-        bytes: out.data.length,
+        bytes: out.bytes,
         width: out.width,
         height: out.height,
       });

@@ -63,6 +63,8 @@ export interface RunnerResult {
   peakRssMb?: number;
   unsupported: Record<string, string>;
   groups: ClassStats[];
+  /** Per image made in every round (by name): the best of the rounds, milliseconds. */
+  bestMs: Record<string, number>;
 }
 
 export interface EngineResult {
@@ -148,6 +150,10 @@ export async function benchEngines(
       ...g,
       rssHighWaterMb: entry.rssAfter.get(g.group),
     }));
+    for (const [image, list] of entry.samples) {
+      if (list.every((s) => !s.error))
+        entry.result.bestMs[image.name] = round(Math.min(...list.map((s) => s.ms)), 2);
+    }
     entry.result.peakRssMb = await entry.runner.peakRssMb();
     await entry.runner.close();
   }
@@ -155,7 +161,7 @@ export async function benchEngines(
 }
 
 function emptyResult(name: string, settings: Record<string, string | number>): RunnerResult {
-  return { name, settings, unsupported: {}, groups: [] };
+  return { name, settings, unsupported: {}, groups: [], bestMs: {} };
 }
 
 function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean): ClassStats[] {
@@ -193,12 +199,20 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean): Clas
 }
 
 /**
- * Our engine (or the plain sharp pipeline) in its own process, one core by default, with
+ * What an engine worker (engine-worker.ts) can run: our engine with its single default
+ * rendition (today's thumbnail), our engine making lib/product-renditions.ts's 3 renditions
+ * from one decode, or the plain sharp pipeline.
+ */
+export const IMPLS = ["engine", "engine-3-renditions", "sharp-plain"] as const;
+export type Impl = (typeof IMPLS)[number];
+
+/**
+ * One of IMPLS in its own process, one core by default, with
  * `baseEnv` added to this process's environment. `extraEnv` runs a variant in a different
  * environment (e.g. MALLOC_ARENA_MAX=2; an empty value unsets), named after it.
  */
 export function nodeRunner(
-  impl: "engine" | "sharp-plain",
+  impl: Impl,
   threads: number,
   baseEnv: Record<string, string> = {},
   extraEnv: Record<string, string> = {},

@@ -12,12 +12,20 @@ import { pillowRunner, vipsRunner } from "./compare";
 import { type Corpus, type CorpusImage, folderCorpus, generatedCorpus } from "./corpus";
 import { runtimeEnv } from "./dockerfile";
 import { benchEngines, nodeRunner, type Runner } from "./engine";
-import { type BenchReport, corpusSummary, formatReport, ratios, targets } from "./report";
+import {
+  type BenchReport,
+  corpusSummary,
+  formatReport,
+  ratios,
+  renditionCosts,
+  targets,
+} from "./report";
 
 export const HELP = `Usage: thumbnailer bench [options]     (also: npm run bench -- [options])
 
 Measures the thumbnailer and prints a table (or JSON) with the targets met or missed.
-  engine      one process, one core: images/s, MP/s, p50/p95 ms per format class, peak RSS
+  engine      one process, one core: images/s, MP/s, p50/p95 ms per format class, peak RSS;
+              and the 3 renditions of a product page (one decode) against the 1 default
   cold-start  fresh processes: time to handler ready and to the first thumbnail
   end-to-end  uploads through the local service: PUT -> thumbnail visible, throughput
 
@@ -126,13 +134,17 @@ export async function main(argv: string[]): Promise<number> {
     const settings = Object.entries(shipped).map(([k, v]) => `${k}=${v}`);
     if (settings.length > 0)
       notes.push(`engine environment from the Dockerfile's runtime stage: ${settings.join(" ")}`);
-    const runners: Runner[] = [nodeRunner("engine", threads, shipped)];
+    const runners: Runner[] = [
+      nodeRunner("engine", threads, shipped),
+      nodeRunner("engine-3-renditions", threads, shipped),
+    ];
     if (Object.keys(alsoEnv).length > 0)
       runners.push(nodeRunner("engine", threads, shipped, alsoEnv));
     if (values.compare)
       runners.push(nodeRunner("sharp-plain", threads), pillowRunner(), vipsRunner(threads));
     partial.engine = await benchEngines(corpus.images, runners, { rounds, log });
     notes.push(...partial.engine.notes);
+    partial.renditions = renditionCosts(partial.engine);
     if (values.compare) partial.ratios = ratios(partial.engine);
   }
 

@@ -3,11 +3,12 @@
  * targets from the issue (reported as met/missed; they are never timed tests).
  */
 import Table from "cli-table3";
+import { PRODUCT_RENDITIONS } from "../../lib/product-renditions";
 import type { ColdStartResult } from "./cold-start";
 import type { Corpus } from "./corpus";
 import type { EndToEndResult } from "./end-to-end";
 import type { ClassStats, EngineResult, RunnerResult } from "./engine";
-import { round } from "./stats";
+import { percentile, round } from "./stats";
 
 export interface Environment {
   date: string;
@@ -43,10 +44,54 @@ export interface BenchReport {
     /** The same comparison on CPU time (all threads): steadier when the machine is busy. */
     cpuRatio: number;
   }[];
+  /** The engine making 3 renditions against 1, on the same images. */
+  renditions?: RenditionsResult;
   coldStart?: ColdStartResult;
   endToEnd?: EndToEndResult;
   targets: Target[];
 }
+
+/** One group's cost of the 3-rendition list against the single default rendition. */
+export interface RenditionCost {
+  group: string;
+  images: number;
+  /** Per image, every sample: one rendition (the default) and the 3 of the list. */
+  oneP50Ms: number;
+  oneP95Ms: number;
+  threeP50Ms: number;
+  threeP95Ms: number;
+  /** Mean per image of the best-of-rounds times. */
+  oneMeanMs: number;
+  threeMeanMs: number;
+  /** threeMeanMs / oneMeanMs (the target's figure), and the same on CPU time. */
+  ratio: number;
+  cpuRatio: number;
+}
+
+export interface RenditionsResult {
+  /** The 3 renditions (lib/product-renditions.ts), as the RENDITIONS setting holds them. */
+  list: string;
+  groups: RenditionCost[];
+  /**
+   * Each image's best-of-rounds time with 3 over its time with 1 (the target's figure: every
+   * image counts once, whatever its size), over the images both made.
+   */
+  perImageRatio: {
+    images: number;
+    p50: number;
+    min: number;
+    max: number;
+    /** The images with the lowest and the highest ratio. */
+    lowest: string;
+    highest: string;
+  };
+}
+
+/** The runners whose groups renditionCosts compares (engine.ts's IMPLS). */
+const ONE = "engine";
+const THREE = "engine-3-renditions";
+/** Issue 12: 3 renditions from one decode take at most this many times 1. */
+const RENDITIONS_TARGET = 1.5;
 
 const COMPARATORS = ["pillow", "vipsthumbnail"];
 
@@ -92,6 +137,47 @@ export function ratios(engine: EngineResult): NonNullable<BenchReport["ratios"]>
   return out;
 }
 
+/** 3 renditions against 1: per group where both made every image, and image by image. */
+export function renditionCosts(engine: EngineResult): RenditionsResult {
+  const one = engine.runners.find((r) => r.name === ONE);
+  const three = engine.runners.find((r) => r.name === THREE);
+  const groups: RenditionCost[] = [];
+  for (const a of one?.groups ?? []) {
+    const b = three?.groups.find((g) => g.group === a.group);
+    if (!b || b.images !== a.images || a.images === 0) continue;
+    if (a.errors.length > 0 || b.errors.length > 0) continue;
+    groups.push({
+      group: a.group,
+      images: a.images,
+      oneP50Ms: a.p50Ms,
+      oneP95Ms: a.p95Ms,
+      threeP50Ms: b.p50Ms,
+      threeP95Ms: b.p95Ms,
+      oneMeanMs: round(a.totalMs / a.images, 2),
+      threeMeanMs: round(b.totalMs / b.images, 2),
+      ratio: round(b.totalMs / a.totalMs, 2),
+      cpuRatio: round(b.cpuMs / a.cpuMs, 2),
+    });
+  }
+  const perImage = Object.entries(one?.bestMs ?? {})
+    .map(([image, ms]) => ({ image, ratio: (three?.bestMs[image] ?? Number.NaN) / ms }))
+    .filter((r) => Number.isFinite(r.ratio))
+    .sort((a, b) => a.ratio - b.ratio);
+  const ratios = perImage.map((r) => r.ratio);
+  return {
+    list: JSON.stringify(PRODUCT_RENDITIONS),
+    groups,
+    perImageRatio: {
+      images: perImage.length,
+      p50: round(percentile(ratios, 50), 2),
+      min: round(ratios[0] ?? Number.NaN, 2),
+      max: round(ratios.at(-1) ?? Number.NaN, 2),
+      lowest: perImage[0]?.image ?? "-",
+      highest: perImage.at(-1)?.image ?? "-",
+    },
+  };
+}
+
 export function targets(report: Omit<BenchReport, "targets">): Target[] {
   const out: Target[] = [];
   const ours = report.engine?.runners.find((r) => r.name === "engine");
@@ -109,6 +195,24 @@ export function targets(report: Omit<BenchReport, "targets">): Target[] {
           ? `all ${perClass.length} groups >= 1.00 (lowest ${lowest(perClass)})`
           : `below 1.00: ${slower.map((r) => `${r.group} ${r.ratio.toFixed(2)}x vs ${r.best}`).join(", ")}`,
     met: perClass.length === 0 ? undefined : slower.length === 0,
+  });
+
+  const cost = report.renditions;
+  const all = cost?.groups.find((r) => r.group === "all");
+  const each = cost?.perImageRatio;
+  const measured = each && each.images > 0;
+  out.push({
+    name: "3 renditions against 1, same images (p50 of per-image ratios)",
+    goal: `<= ${RENDITIONS_TARGET.toFixed(2)}x the time of 1 (one decode)`,
+    measured: measured
+      ? `${each.p50.toFixed(2)}x over ${each.images} images (${each.min.toFixed(2)}x ` +
+        `${each.lowest} to ${each.max.toFixed(2)}x ${each.highest})` +
+        (all
+          ? `; all images' time ${all.ratio.toFixed(2)}x (mean ${all.threeMeanMs} vs ` +
+            `${all.oneMeanMs} ms), cpu-time ${all.cpuRatio.toFixed(2)}x`
+          : "")
+      : "not measured",
+    met: measured ? each.p50 <= RENDITIONS_TARGET : undefined,
   });
 
   const variant = (name: string) => report.coldStart?.variants.find((v) => v.name === name);
@@ -192,6 +296,42 @@ export function formatReport(report: BenchReport): string {
           r.ours,
           r.best,
           r.bestImagesPerSec,
+          r.ratio.toFixed(2),
+          Number.isFinite(r.cpuRatio) ? r.cpuRatio.toFixed(2) : "-",
+        ]),
+      ),
+    );
+  }
+  if (report.renditions && report.renditions.groups.length > 0) {
+    lines.push(
+      "",
+      `3 renditions from one decode (${THREE}) against 1 (${ONE}: the default 256x256 ` +
+        `inside JPEG), same images; ratio = 3's mean / 1's mean`,
+      `  the 3: ${report.renditions.list}`,
+    );
+    lines.push(
+      ...table(
+        [
+          "group",
+          "images",
+          "1: p50 ms",
+          "p95 ms",
+          "mean ms",
+          "3: p50 ms",
+          "p95 ms",
+          "mean ms",
+          "ratio",
+          "cpu-time ratio",
+        ],
+        report.renditions.groups.map((r) => [
+          r.group,
+          r.images,
+          r.oneP50Ms,
+          r.oneP95Ms,
+          r.oneMeanMs,
+          r.threeP50Ms,
+          r.threeP95Ms,
+          r.threeMeanMs,
           r.ratio.toFixed(2),
           Number.isFinite(r.cpuRatio) ? r.cpuRatio.toFixed(2) : "-",
         ]),
