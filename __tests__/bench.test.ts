@@ -27,6 +27,7 @@ interface Report {
       peakRssMb: number;
       groups: { group: string; images: number; imagesPerSec: number; p50Ms: number }[];
       bestMs: Record<string, number>;
+      bestCpuMs: Record<string, number>;
     }[];
   };
   renditions: {
@@ -40,7 +41,15 @@ interface Report {
       threeMeanMs: number;
       ratio: number;
     }[];
-    perImageRatio: { images: number; p50: number; min: number; max: number };
+    perImageRatio: {
+      images: number;
+      p50: number;
+      min: number;
+      max: number;
+      cpuP50: number;
+      cpuMin: number;
+      cpuMax: number;
+    };
   };
   coldStart: { variants: { name: string; readyP50Ms: number; firstP50Ms: number | null }[] };
   endToEnd: { uploads: number; latencyP50Ms: number; engineMs: number; throughput: number };
@@ -147,6 +156,18 @@ describe("thumbnailer bench (integration: real sharp, s3rver, child processes)",
     expect(renditions.perImageRatio.min).toBeCloseTo(Math.min(...ratios), 2);
     expect(renditions.perImageRatio.max).toBeCloseTo(Math.max(...ratios), 2);
     expect(renditions.perImageRatio.p50).toBeCloseTo([...ratios].sort((a, b) => a - b)[1] ?? 0, 2);
+    const oneCpu = runner("engine")?.bestCpuMs ?? {};
+    const threeCpu = runner("engine-3-renditions")?.bestCpuMs ?? {};
+    expect(Object.keys(threeCpu).sort()).toEqual(Object.keys(three).sort());
+    const cpuRatios = Object.keys(oneCpu)
+      .map((image) => (threeCpu[image] ?? 0) / (oneCpu[image] ?? 1))
+      .sort((a, b) => a - b);
+    expect(cpuRatios[0]).toBeGreaterThan(0);
+    expect(renditions.perImageRatio).toMatchObject({
+      cpuMin: expect.closeTo(cpuRatios[0] ?? 0, 2),
+      cpuP50: expect.closeTo(cpuRatios[1] ?? 0, 2),
+      cpuMax: expect.closeTo(cpuRatios[2] ?? 0, 2),
+    });
 
     expect(renditions.groups.map((g) => g.group).sort()).toEqual(
       ["all", "jpeg <5MP", "png-alpha <5MP", "webp <5MP"].sort(),

@@ -65,6 +65,8 @@ export interface RunnerResult {
   groups: ClassStats[];
   /** Per image made in every round (by name): the best of the rounds, milliseconds. */
   bestMs: Record<string, number>;
+  /** The same for CPU time (all threads): the steadier figure on a busy machine. */
+  bestCpuMs: Record<string, number>;
 }
 
 export interface EngineResult {
@@ -151,8 +153,10 @@ export async function benchEngines(
       rssHighWaterMb: entry.rssAfter.get(g.group),
     }));
     for (const [image, list] of entry.samples) {
-      if (list.every((s) => !s.error))
-        entry.result.bestMs[image.name] = round(Math.min(...list.map((s) => s.ms)), 2);
+      if (list.some((s) => s.error)) continue;
+      entry.result.bestMs[image.name] = round(Math.min(...list.map((s) => s.ms)), 2);
+      const cpu = Math.min(...list.map((s) => s.cpuMs ?? Number.NaN));
+      if (Number.isFinite(cpu)) entry.result.bestCpuMs[image.name] = round(cpu, 2);
     }
     entry.result.peakRssMb = await entry.runner.peakRssMb();
     await entry.runner.close();
@@ -161,7 +165,7 @@ export async function benchEngines(
 }
 
 function emptyResult(name: string, settings: Record<string, string | number>): RunnerResult {
-  return { name, settings, unsupported: {}, groups: [], bestMs: {} };
+  return { name, settings, unsupported: {}, groups: [], bestMs: {}, bestCpuMs: {} };
 }
 
 function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean): ClassStats[] {
