@@ -4,7 +4,9 @@
  * deployment's outputs it reads. No request reaches AWS.
  */
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
@@ -13,6 +15,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { type BatchOptions, createJobRequest, runBatch } from "../local/backfill/batch";
 import { type Deployment, readDeployment } from "../local/backfill/deployment";
 import { buildDist } from "./support/build-dist";
+import { type SynthedInfra, synthInfra } from "./support/infra";
 import { runCli } from "./support/run-cli";
 
 const FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:thumbnailer";
@@ -275,5 +278,106 @@ describe("the deployment's outputs", () => {
     expect(mixed.stderr).toContain("--source-bucket is for --direct");
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("npx cdktf output lambda --outputs-file");
+  }, 120_000);
+});
+
+describe("backfill --batch --dry-run from the synthesized stacks alone (real synth, no Terraform state)", () => {
+  let infra: SynthedInfra;
+  let project: string;
+  let recorder: Server;
+  const requests: string[] = [];
+
+  beforeAll(async () => {
+    buildDist(); // tsc over the whole project: not inside a test's own time limit
+    infra = synthInfra({ region: "eu-west-1", notificationPrefix: "uploads/" });
+    // A project folder with nothing but `cdktf synth`'s output: never deployed from here.
+    project = await mkdtemp(path.join(tmpdir(), "thumbnailer-synth-only-"));
+    await symlink(infra.outdir, path.join(project, "cdktf.out"));
+    // Every AWS SDK request of the CLI comes here (AWS_ENDPOINT_URL): none is expected.
+    recorder = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, "127.0.0.1", resolve));
+  }, 180_000);
+
+  afterAll(async () => {
+    infra.cleanup();
+    await rm(project, { recursive: true, force: true });
+    await new Promise((resolve) => recorder.close(resolve));
+  });
+
+  const env = (): NodeJS.ProcessEnv => ({
+    ...process.env,
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`,
+    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "secret",
+    AWS_REGION: "eu-west-1",
+  });
+
+  it("prints a complete CreateJob request with the synthesized names, the account left to AWS, and sends nothing", async () => {
+    const dry = await runCli(["backfill", "--batch", "--dry-run"], { cwd: project, env: env() });
+
+    expect(dry.code).toBe(0);
+    const bucket = (kind: string) => `arn:<partition>:s3:::thumbnailer-${kind}-<account>-eu-west-1`;
+    expect(JSON.parse(dry.stdout)).toEqual({
+      AccountId: "<account>",
+      ClientRequestToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      ConfirmationRequired: false,
+      Priority: 10,
+      RoleArn: "arn:<partition>:iam::<account>:role/thumbnailer-eu-west-1-backfill",
+      Description:
+        "thumbnailer backfill (missing) of s3://thumbnailer-source-<account>-eu-west-1/uploads/",
+      Operation: {
+        LambdaInvoke: {
+          FunctionArn: "arn:<partition>:lambda:eu-west-1:<account>:function:thumbnailer",
+          InvocationSchemaVersion: "2.0",
+          UserArguments: { mode: "missing" },
+        },
+      },
+      ManifestGenerator: {
+        S3JobManifestGenerator: {
+          ExpectedBucketOwner: "<account>",
+          SourceBucket: bucket("source"),
+          EnableManifestOutput: true,
+          ManifestOutputLocation: {
+            ExpectedManifestBucketOwner: "<account>",
+            Bucket: bucket("thumbnails"),
+            ManifestPrefix: "thumbnailer-backfill",
+            ManifestFormat: "S3InventoryReport_CSV_20211130",
+          },
+          Filter: { KeyNameConstraint: { MatchAnyPrefix: ["uploads/"] } },
+        },
+      },
+      Report: {
+        Enabled: true,
+        Bucket: bucket("thumbnails"),
+        Prefix: "thumbnailer-backfill",
+        Format: "Report_CSV_20180820",
+        ReportScope: "FailedTasksOnly",
+      },
+    });
+    expect(dry.stderr).toContain("from the synthesized stacks in cdktf.out");
+    expect(dry.stderr).toContain("nothing sent");
+    expect(requests).toEqual([]);
+  }, 120_000);
+
+  it("creates no job from the synthesized stacks alone, and a dry run without a synth says to synthesize: exit 2", async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), "thumbnailer-no-synth-"));
+
+    const real = await runCli(["backfill", "--batch", "--yes"], { cwd: project, env: env() });
+    const unsynthesized = await runCli(["backfill", "--batch", "--dry-run"], {
+      cwd: empty,
+      env: env(),
+    });
+    await rm(empty, { recursive: true, force: true });
+
+    expect(real.code).toBe(2);
+    expect(real.stderr).toContain("npx cdktf output lambda --outputs-file");
+    expect(unsynthesized.code).toBe(2);
+    expect(unsynthesized.stderr).toContain(
+      "no synthesized stacks in cdktf.out/stacks: npm run synth",
+    );
+    expect(requests).toEqual([]);
   }, 120_000);
 });

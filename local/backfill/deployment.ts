@@ -25,7 +25,7 @@ export interface Deployment {
 }
 
 /** Output names (stacks/lambda-stack.ts) for each field. */
-const OUTPUTS = {
+export const OUTPUTS = {
   functionArn: "function-arn",
   sourceBucket: "source-bucket",
   sourcePrefix: "source-prefix",
@@ -34,8 +34,11 @@ const OUTPUTS = {
   reportPrefix: "backfill-report-prefix",
 } as const;
 
+/** Where `cdktf synth` writes the stacks (cdktf.json's default output folder). */
+export const SYNTH_DIR = "cdktf.out";
+
 /** The synthesized Lambda stack, where `cdktf deploy` ran `terraform init`. */
-export const STACK_DIR = path.join("cdktf.out", "stacks", "lambda");
+export const STACK_DIR = path.join(SYNTH_DIR, "stacks", "lambda");
 
 const HOW_TO_GET = `deploy first (npm run deploy), then run this from the project folder, or write the outputs with
   npx cdktf output lambda --outputs-file backfill-outputs.json

@@ -30,8 +30,15 @@ import {
 } from "../setting-flags";
 import { runBatch } from "./batch";
 import { DEFAULT_CHECKPOINT_FILE } from "./checkpoint";
-import { type Deployment, DeploymentError, readDeployment, STACK_DIR } from "./deployment";
+import {
+  type Deployment,
+  DeploymentError,
+  readDeployment,
+  STACK_DIR,
+  SYNTH_DIR,
+} from "./deployment";
 import { runDirect } from "./direct";
+import { readSynthDeployment, UNKNOWN_ACCOUNT, UNKNOWN_PARTITION } from "./synth-deployment";
 
 /** The handler's settings direct mode takes as flags (the same rows, the same checks). */
 const HANDLER_FLAGS = {
@@ -82,7 +89,9 @@ a checkpoint; the same command with --resume continues after it.
 bucket itself and invokes the function once per object; failed tasks are reported in the
 destination bucket under the backfill report prefix. The function, buckets, prefix and role come
 from the deployment's outputs (terraform output in ${STACK_DIR}, or --outputs FILE written by
-\`npx cdktf output lambda --outputs-file FILE\`). The renditions are the deployed function's own
+\`npx cdktf output lambda --outputs-file FILE\`); without them, --dry-run shows the request from
+the synthesized stacks in ${SYNTH_DIR} (npm run synth), with ${UNKNOWN_ACCOUNT} and ${UNKNOWN_PARTITION} for
+what only AWS can tell. The renditions are the deployed function's own
 (its RENDITIONS environment), so --batch takes no --renditions or thumbnail options. Asks before
 creating the job. Needs s3:CreateJob and iam:PassRole on the backfill role (docs/deploy.md,
 "Backfill").
@@ -94,7 +103,8 @@ Options (--batch):
   --outputs FILE          the deployment's outputs [terraform output in ${STACK_DIR}]
   -y, --yes               do not ask before creating the job
   --wait                  follow the job until it ends, then print where its report is
-  --dry-run               print the CreateJob request as JSON, send nothing
+  --dry-run               print the CreateJob request as JSON, send nothing (from the
+                          synthesized stacks when there are no outputs)
   --force                 remake every rendition (user argument mode=force)
 
 Options (--direct):
@@ -155,14 +165,26 @@ async function batch(values: Values, mode: BackfillMode): Promise<number> {
       `--${directOnly[0]} is for --direct; --batch reads the deployment's settings`,
     );
   }
+  const dryRun = values["dry-run"] === true;
+  const outputsFile = typeof values.outputs === "string" ? values.outputs : undefined;
   let deployment: Deployment;
   try {
-    deployment = await readDeployment(
-      typeof values.outputs === "string" ? values.outputs : undefined,
-    );
+    deployment = await readDeployment(outputsFile);
   } catch (error) {
-    if (error instanceof DeploymentError) return usageError(error.message);
-    throw error;
+    if (!(error instanceof DeploymentError)) throw error;
+    // A dry run needs no deployment: the synthesized stacks name everything but the account.
+    if (!dryRun || outputsFile !== undefined) return usageError(error.message);
+    try {
+      deployment = readSynthDeployment(SYNTH_DIR);
+    } catch (synthError) {
+      if (!(synthError instanceof DeploymentError)) throw synthError;
+      return usageError(`${error.message}\n${synthError.message}`);
+    }
+    process.stderr.write(
+      `backfill --batch --dry-run: no deployment outputs (${error.message.split(";")[0]});\n` +
+        `  the request is built from the synthesized stacks in ${SYNTH_DIR}; ${UNKNOWN_ACCOUNT} ` +
+        `and ${UNKNOWN_PARTITION} are what only AWS can tell\n`,
+    );
   }
   const s3 = createS3Client({ region: deployment.region, endpoint: undefined });
   const s3control = new S3ControlClient({ region: deployment.region });
@@ -172,7 +194,7 @@ async function batch(values: Values, mode: BackfillMode): Promise<number> {
       mode,
       s3,
       s3control,
-      dryRun: values["dry-run"] === true,
+      dryRun,
       wait: values.wait === true,
       confirm: values.yes === true ? async () => true : askOnTerminal,
     });

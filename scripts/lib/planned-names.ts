@@ -28,6 +28,11 @@ interface StackJson {
   terraform?: { backend?: { local?: { path: string }; s3?: Record<string, string> } };
 }
 
+/** A synthesized name with the account ID (held as the ECR repository's registry ID) filled in. */
+export function withAccount(raw: string, account: string): string {
+  return raw.replace(/\$\{aws_ecr_repository\.[\w-]+\.registry_id\}/g, account);
+}
+
 export function plannedNames(outdir: string, account: string): string[] {
   const lines: string[] = [];
   const stacksDir = join(outdir, "stacks");
@@ -39,7 +44,7 @@ export function plannedNames(outdir: string, account: string): string[] {
       for (const resource of Object.values(json.resource?.[type] ?? {})) {
         const raw = resource[attribute];
         if (typeof raw !== "string") continue;
-        const name = raw.replace(/\$\{aws_ecr_repository\.[\w-]+\.registry_id\}/g, account);
+        const name = withAccount(raw, account);
         if (!name.includes("${")) lines.push(`${kind} ${name}`);
       }
     }
