@@ -9,14 +9,15 @@ import type { Construct } from "constructs";
 import { ThumbnailError } from "./handler/errors";
 import { type InfraConfig, readInfraConfig } from "./stacks/config";
 import { DependenciesStack } from "./stacks/dependencies-stack";
-import { hashImageInputs } from "./stacks/image-inputs";
+import { hashImageInputs, imageInputs } from "./stacks/image-inputs";
 import { LambdaStack } from "./stacks/lambda-stack";
 import { describeOverride, overrides } from "./stacks/persisted-settings";
 
 export interface BuildOptions {
   /** The project root: build context of the image, and where local state files live. */
   readonly projectRoot: string;
-  /** Hash of the image inputs (hashImageInputs(projectRoot)). */
+  /** The image inputs (imageInputs(projectRoot)) and their hash (hashImageInputs). */
+  readonly imageInputs: readonly string[];
   readonly imageInputsHash: string;
 }
 
@@ -34,6 +35,7 @@ export function buildStacks(app: Construct, config: InfraConfig, options: BuildO
     image: {
       projectRoot: options.projectRoot,
       inputsHash: options.imageInputsHash,
+      inputs: options.imageInputs,
       tag: imageTag(config, options.imageInputsHash),
     },
     accountId: dependencies.accountId,
@@ -72,7 +74,12 @@ function main(): void {
   }
   // cdktf runs the app from the project root (where cdktf.json is).
   const projectRoot = process.cwd();
-  buildStacks(app, config, { projectRoot, imageInputsHash: hashImageInputs(projectRoot) });
+  const inputs = imageInputs(projectRoot);
+  buildStacks(app, config, {
+    projectRoot,
+    imageInputs: inputs,
+    imageInputsHash: hashImageInputs(projectRoot, inputs),
+  });
   app.synth();
 }
 

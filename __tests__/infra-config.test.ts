@@ -295,6 +295,12 @@ describe("readInfraConfig", () => {
     );
   });
 
+  it("accepts THUMBNAILER_ALLOW_ROLLBACK, the deploy's one-run switch, in the environment", () => {
+    // Read by scripts/check-rollout.sh during `THUMBNAILER_ALLOW_ROLLBACK=1 npm run deploy`,
+    // whose synth must not refuse it as a typo.
+    expect(read({}, { THUMBNAILER_ALLOW_ROLLBACK: "1" }).memoryMb).toBe(1536);
+  });
+
   it("accepts the local service's THUMBNAILER_* variables in the environment", () => {
     expect(read({}, { THUMBNAILER_PORT: "0", THUMBNAILER_DATA: "/tmp/x" }).memoryMb).toBe(1536);
   });

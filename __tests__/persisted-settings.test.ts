@@ -35,6 +35,13 @@ describe("persisted settings", () => {
     expect(found).toEqual(expected);
   });
 
+  it("never persists nor reports as an override the deploy's one-run switch THUMBNAILER_ALLOW_ROLLBACK", () => {
+    const env = { THUMBNAILER_ALLOW_ROLLBACK: "1" };
+
+    expect(settingsFromEnv(env)).toEqual({});
+    expect(overrides(() => undefined, env)).toEqual([]);
+  });
+
   it("merges values into the context, keeps the rest of cdktf.json, and reports each change", () => {
     const changes = persistSettings(file, {
       name: "thumbs",

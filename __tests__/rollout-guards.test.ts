@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT, runWithStandIns, type ScriptRun } from "./support/fake-tools";
 import { only, synthInfra } from "./support/infra";
-import { ECR_ARMS, ecrRegistry, REPOSITORY_URL, rules } from "./support/script-rules";
+import { BUILT, ECR_ARMS, ecrRegistry, REPOSITORY_URL, rules } from "./support/script-rules";
 
 interface LocalExec {
   command: string;
@@ -66,22 +66,24 @@ afterEach(() => {
 
 /**
  * Runs the rollout in the temp checkout. The function runs `running` (undefined: it does not
- * exist yet); the repository holds `images` (digest -> tags).
+ * exist yet; or a bash case arm answering `aws lambda get-function`); the repository holds
+ * `images` (digest -> tags).
  */
 function deploy(
   exec: LocalExec,
   images: Record<string, string[]>,
-  running: string | undefined,
+  running: string | undefined | { readonly arm: string },
   env: NodeJS.ProcessEnv = {},
 ): ScriptRun {
   const getFunction =
     running === undefined
-      ? 'echo "An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found" >&2; return 254'
-      : `echo "${REPOSITORY_URL}@${running}"`;
+      ? `    "aws lambda get-function "*) echo "An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found" >&2; return 254 ;;`
+      : typeof running === "string"
+        ? `    "aws lambda get-function "*) echo "${REPOSITORY_URL}@${running}" ;;`
+        : running.arm;
   return runWithStandIns(["bash", "-c", exec.command], {
     project: repo,
-    rules:
-      rules(`    "aws lambda get-function "*) ${getFunction} ;;${ECR_ARMS}`) + ecrRegistry(images),
+    rules: rules(getFunction + ECR_ARMS) + ecrRegistry(images),
     env: {
       HOME: home,
       ...exec.environment,
@@ -115,5 +117,199 @@ describe("a deploy with a fixed imageTag (issue 10, defect 6)", () => {
     expect(run.stderr).toContain("set a new imageTag");
     expect(updates(run)).toEqual([]);
     expect(builds(run)).toEqual([]);
+  });
+});
+
+describe("a deploy from a stale or dirty checkout (issue 10, defect 10)", () => {
+  /** The synthesized rollout of the default configuration. */
+  let exec: LocalExec;
+  beforeAll(() => {
+    exec = rollout({});
+  });
+  /** Commits a new version of the handler and returns its SHA. */
+  function commitHandler(version: number): string {
+    writeFileSync(join(repo, "handler", "index.ts"), `export const version = ${version};\n`);
+    git("commit", "--quiet", "-am", `version ${version}`);
+    return git("rev-parse", "HEAD");
+  }
+  const refusal = "THUMBNAILER_ALLOW_ROLLBACK=1";
+
+  it("refuses, before building anything, when HEAD does not contain the commit CI deployed", () => {
+    // Arrange: CI deployed B (its image is tagged with B's SHA); this checkout is still at A
+    const a = git("rev-parse", "HEAD");
+    const b = commitHandler(2);
+    git("checkout", "--quiet", a);
+
+    // Act
+    const run = deploy(exec, { [RUNNING]: [b, "deployed"] }, RUNNING);
+
+    // Assert: what runs, what HEAD is, and the way out
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(
+      `the function runs ${REPOSITORY_URL}@${RUNNING}, built from commit ${b}, which HEAD (${a}) does not contain`,
+    );
+    expect(run.stderr).toContain(refusal);
+    expect(builds(run)).toEqual([]);
+    expect(updates(run)).toEqual([]);
+  });
+
+  it("rolls a checkout that contains the deployed commit forward, recording its commit on the image", () => {
+    // Arrange: CI deployed A; this checkout has moved on to B
+    const a = git("rev-parse", "HEAD");
+    const b = commitHandler(2);
+
+    // Act
+    const run = deploy(exec, { [RUNNING]: [a, "deployed"] }, RUNNING);
+
+    // Assert: rolled out, and the new image says which commit it holds
+    expect(run.stderr).not.toContain("error:");
+    expect(run.status).toBe(0);
+    expect(updates(run)).toHaveLength(1);
+    expect(run.files("registry")).toContain(`commit-amd64-${b} ${BUILT}\n`);
+  });
+
+  it("refuses a rollback past the commit a local deploy recorded on the running image", () => {
+    // Arrange: a colleague deployed B from their checkout; this one is at A
+    const a = git("rev-parse", "HEAD");
+    const b = commitHandler(2);
+    git("checkout", "--quiet", a);
+
+    // Act
+    const run = deploy(exec, { [RUNNING]: [`commit-amd64-${b}`, "deployed"] }, RUNNING);
+
+    // Assert
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(`built from commit ${b}, which HEAD (${a}) does not contain`);
+    expect(updates(run)).toEqual([]);
+  });
+
+  it("asks for a git fetch when the deployed commit is not in this clone", () => {
+    const unknown = "0123456789abcdef0123456789abcdef01234567";
+
+    const run = deploy(exec, { [RUNNING]: [unknown, "deployed"] }, RUNNING);
+
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(`built from commit ${unknown}, which this clone does not have`);
+    expect(run.stderr).toContain("git fetch");
+    expect(builds(run)).toEqual([]);
+  });
+
+  it.each([
+    [
+      "a modified input",
+      () => writeFileSync(join(repo, "handler", "index.ts"), "changed\n"),
+      " M handler/index.ts",
+    ],
+    [
+      "an untracked input",
+      () => writeFileSync(join(repo, "handler", "new.ts"), "new\n"),
+      "?? handler/new.ts",
+    ],
+  ])(
+    "refuses uncommitted image inputs (%s): the image could not be traced to a commit",
+    (_case, change, listed) => {
+      // Arrange: the function runs this very commit; the inputs differ from it
+      const head = git("rev-parse", "HEAD");
+      change();
+
+      // Act
+      const run = deploy(exec, { [RUNNING]: [head, "deployed"] }, RUNNING, {
+        IMAGE_INPUTS: "Dockerfile\nhandler/index.ts\nhandler/new.ts",
+      });
+
+      // Assert
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain("uncommitted changes to the image inputs");
+      expect(run.stderr).toContain(listed);
+      expect(run.stderr).toContain(refusal);
+      expect(builds(run)).toEqual([]);
+      expect(updates(run)).toEqual([]);
+    },
+  );
+
+  it("does not mind changes outside the image inputs (cdktf.json written by bootstrap.sh)", () => {
+    const head = git("rev-parse", "HEAD");
+    writeFileSync(join(repo, "cdktf.json"), "{}\n");
+    writeFileSync(join(repo, "Dockerfile.notes"), "scratch\n");
+    git("add", "cdktf.json");
+
+    const run = deploy(exec, { [RUNNING]: [head, "deployed"] }, RUNNING);
+
+    expect(run.stderr).not.toContain("error:");
+    expect(run.status).toBe(0);
+    expect(run.files("registry")).toContain(`commit-amd64-${head} ${BUILT}\n`);
+  });
+
+  it("with THUMBNAILER_ALLOW_ROLLBACK=1 rolls back once, saying what it replaces", () => {
+    // Arrange: as in the stale case
+    const a = git("rev-parse", "HEAD");
+    const b = commitHandler(2);
+    git("checkout", "--quiet", a);
+
+    // Act
+    const run = deploy(exec, { [RUNNING]: [b, "deployed"] }, RUNNING, {
+      THUMBNAILER_ALLOW_ROLLBACK: "1",
+    });
+
+    // Assert: a warning instead of the refusal; the image records A
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain(`warning: the function runs ${REPOSITORY_URL}@${RUNNING}`);
+    expect(updates(run)).toHaveLength(1);
+    expect(run.files("registry")).toContain(`commit-amd64-${a} ${BUILT}\n`);
+  });
+
+  it("with THUMBNAILER_ALLOW_ROLLBACK=1 deploys uncommitted inputs, and records no commit for them", () => {
+    writeFileSync(join(repo, "handler", "index.ts"), "changed\n");
+
+    const run = deploy(exec, { [RUNNING]: ["deployed"] }, RUNNING, {
+      THUMBNAILER_ALLOW_ROLLBACK: "1",
+    });
+
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain("warning: uncommitted changes to the image inputs");
+    expect(run.files("registry")).not.toContain("commit-");
+  });
+
+  it("refuses a THUMBNAILER_ALLOW_ROLLBACK other than 1, naming the accepted value", () => {
+    const run = deploy(exec, {}, undefined, { THUMBNAILER_ALLOW_ROLLBACK: "yes" });
+
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("THUMBNAILER_ALLOW_ROLLBACK='yes' is not accepted");
+    expect(builds(run)).toEqual([]);
+  });
+
+  it("on the first deploy (no function yet) has no commit to compare, and records HEAD's", () => {
+    const head = git("rev-parse", "HEAD");
+
+    const run = deploy(exec, {}, undefined);
+
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain("does not exist yet");
+    expect(run.files("registry")).toContain(`commit-amd64-${head} ${BUILT}\n`);
+  });
+
+  it("does not check an image without a commit record (deployed before deploys recorded one), and says so", () => {
+    const run = deploy(exec, { [RUNNING]: ["x86_64-0123456789abcdef", "deployed"] }, RUNNING);
+
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain("carries no commit tag");
+    expect(updates(run)).toHaveLength(1);
+  });
+
+  it("refuses to roll out when the function changed while the image was built", () => {
+    // Arrange: CI deploys NEWER between the check and the update
+    const head = git("rev-parse", "HEAD");
+    const NEWER = digest("ee");
+    const answers = `
+    "aws lambda get-function "*)
+      if [ -f "$FAKE_DIR/looked" ]; then echo "${REPOSITORY_URL}@${NEWER}"; else touch "$FAKE_DIR/looked"; echo "${REPOSITORY_URL}@${RUNNING}"; fi ;;`;
+
+    // Act
+    const run = deploy(exec, { [RUNNING]: [head, "deployed"] }, { arm: answers });
+
+    // Assert
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("changed while the image was built");
+    expect(updates(run)).toEqual([]);
   });
 });

@@ -569,6 +569,23 @@ describe("scripts/push-image.sh --inputs-hash (what cdktf deploy passes): an exi
     expect(registry(run)).toContain(`v2 ${OLD}`);
   });
 
+  it("--commit records the commit on an image of these inputs it reuses, not on CI's image of another commit", () => {
+    // Arrange: v1 holds these inputs; CI's image of commit `sha` has no inputs record
+    const head = "1234567890".repeat(4);
+    const sha = "c0ffee".repeat(7).slice(0, 40);
+    const images = { [OLD]: ["v1", `inputs-arm64-${INPUTS}`], [DIGEST]: [sha] };
+
+    // Act
+    const reused = push(images, "v1", ["--inputs-hash", INPUTS, "--commit", head]);
+    const pinned = push(images, sha, ["--inputs-hash", INPUTS, "--commit", head]);
+
+    // Assert
+    expect(reused.status).toBe(0);
+    expect(registry(reused)).toContain(`commit-arm64-${head} ${OLD}`);
+    expect(pinned.status).toBe(0);
+    expect(pinned.files("registry")).not.toContain("commit-");
+  });
+
   it("without --inputs-hash (CI) reuses an existing tag as before", () => {
     const run = push({ [OLD]: ["v1", `inputs-arm64-${OTHER_INPUTS}`] }, "v1");
 

@@ -21,6 +21,7 @@ interface LocalExec {
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 const RUNNING = `sha256:${"cd".repeat(32)}`;
 const REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbs";
+const HEAD = "4ead".repeat(10);
 
 describe("image build and rollout command", () => {
   let infra: SynthedInfra;
@@ -43,12 +44,20 @@ describe("image build and rollout command", () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  /** Fakes: push-image.sh prints `pushOutput`; `aws lambda get-function` answers per `getFunction`. */
+  /**
+   * Fakes: check-rollout.sh prints HEAD; push-image.sh prints `pushOutput`; `aws lambda
+   * get-function` answers per `getFunction`. (rollout-guards.test.ts runs the real scripts.)
+   */
   async function deploy(pushOutput: string, getFunction: "exists" | "missing" | "denied") {
     const log = join(root, "calls.log");
     writeFileSync(
       join(root, "scripts", "push-image.sh"),
       `echo "push-image.sh $*" >>"${log}"\necho "building..." >&2\ncat <<'OUT'\n${pushOutput}\nOUT\n`,
+    );
+    writeFileSync(
+      join(root, "scripts", "check-rollout.sh"),
+      // one line in the log: the image inputs' newlines become commas
+      `echo "check-rollout.sh $(printf '%s' "$*" | tr '\\n' ,)" >>"${log}"\necho "${HEAD}"\n`,
     );
     writeFileSync(
       join(root, "scripts", "tag-deployed.sh"),
@@ -88,6 +97,7 @@ describe("image build and rollout command", () => {
       REPOSITORY_URL: expect.stringContaining("repository_url"),
       TAG: expect.stringMatching(/^arm64-[0-9a-f]{16}$/),
       INPUTS_HASH: infra.imageInputsHash,
+      IMAGE_INPUTS: infra.imageInputs.join("\n"),
       PLATFORM: "linux/arm64",
       ARCHITECTURE: "arm64",
       REGION: "eu-west-1",
@@ -95,13 +105,19 @@ describe("image build and rollout command", () => {
     });
   });
 
-  it("on the first deploy pushes and tags the image and leaves the function to be created from it", async () => {
+  const getFunction =
+    "aws lambda get-function --function-name thumbs --region eu-west-1 --query Code.ResolvedImageUri --output text";
+
+  it("on the first deploy checks, pushes and tags the image and leaves the function to be created from it", async () => {
     const { code, calls, stdout } = await deploy(DIGEST, "missing");
 
     expect(code).toBe(0);
     expect(calls).toEqual([
-      `push-image.sh --repository-url ${REPOSITORY} --tag ${exec.environment.TAG} --inputs-hash ${infra.imageInputsHash} --platform linux/arm64 --region eu-west-1`,
-      "aws lambda get-function --function-name thumbs --region eu-west-1 --query Code.ResolvedImageUri --output text",
+      getFunction,
+      // nothing runs yet: the check has no image to compare, only the checkout
+      `check-rollout.sh --repository-url ${REPOSITORY} --region eu-west-1 --running  --image-inputs ${infra.imageInputs.join(",")}`,
+      `push-image.sh --repository-url ${REPOSITORY} --tag ${exec.environment.TAG} --inputs-hash ${infra.imageInputsHash} --commit ${HEAD} --platform linux/arm64 --region eu-west-1`,
+      getFunction,
       `tag-deployed.sh --repository-url ${REPOSITORY} --deployed ${DIGEST} --region eu-west-1`,
     ]);
     expect(stdout).toContain(`thumbs does not exist yet: it will be created from ${DIGEST}`);
@@ -111,7 +127,10 @@ describe("image build and rollout command", () => {
     const { code, calls } = await deploy(`some output\n${DIGEST}`, "exists");
 
     expect(code).toBe(0);
-    expect(calls.slice(2)).toEqual([
+    expect(calls[1]).toContain(
+      `check-rollout.sh --repository-url ${REPOSITORY} --region eu-west-1 --running ${REPOSITORY}@${RUNNING} `,
+    );
+    expect(calls.slice(4)).toEqual([
       `aws lambda update-function-code --function-name thumbs --region eu-west-1 --image-uri ${REPOSITORY}@${DIGEST} --architectures arm64 --output text --query LastUpdateStatus`,
       "aws lambda wait function-updated --function-name thumbs --region eu-west-1",
       // the image it ran stays as `previous`, the new one becomes `deployed`: neither expires
@@ -124,7 +143,7 @@ describe("image build and rollout command", () => {
 
     expect(code).not.toBe(0);
     expect(stderr).toContain("scripts/push-image.sh printed no digest (last line: 'latest')");
-    expect(calls).toHaveLength(1);
+    expect(calls.some((call) => call.includes("update-function-code"))).toBe(false);
   });
 
   it("fails, and does not update, when the function cannot be read for another reason", async () => {

@@ -124,6 +124,8 @@ describe("synthesized stacks, default configuration", () => {
     expect(exec?.environment).toMatchObject({
       TAG: tag,
       INPUTS_HASH: hash,
+      // what scripts/check-rollout.sh refuses uncommitted
+      IMAGE_INPUTS: infra.imageInputs.join("\n"),
       PLATFORM: "linux/amd64",
       FUNCTION_NAME: "thumbnailer",
     });

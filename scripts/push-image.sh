@@ -10,7 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 usage() {
   cat <<'EOF'
 Usage: scripts/push-image.sh --repository-url URL --platform linux/amd64|linux/arm64
-                             [--tag TAG] [--inputs-hash HASH] [--region REGION] [--no-login]
+                             [--tag TAG] [--inputs-hash HASH [--commit SHA]] [--region REGION]
+                             [--no-login]
                              [--dry-run] [--help]
 
 Builds the Dockerfile with docker buildx for the function's platform, without provenance
@@ -30,12 +31,17 @@ what it was built from, and an existing URL:TAG is used only if it holds these i
     SHA (CI's tags), which identifies the code by itself.
 If URL:TAG is not there but an image of these inputs is, that image is tagged TAG instead of
 being built again.
+With --commit as well, an image that holds these inputs (new, reused or re-tagged) also gets the
+tag commit-<amd64|arm64>-SHA.
 
 Options:
   --repository-url URL  ECR repository, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbnailer
   --platform PLATFORM   linux/amd64 (function architecture x86_64) or linux/arm64 (arm64)
   --tag TAG             image tag (default: the git commit, with -dirty-<time> if the tree has changes)
   --inputs-hash HASH    sha256 (64 hex) of the image inputs: record it, and check an existing tag
+  --commit SHA          the commit that holds the image inputs (scripts/check-rollout.sh prints it):
+                        recorded as the tag commit-<amd64|arm64>-SHA, so a later deploy can tell
+                        which code the function runs; empty: none (with --inputs-hash only)
   --region REGION       the repository's region (default: read from URL)
   --no-login            skip `docker login` (the caller has logged in, e.g. amazon-ecr-login in CI)
   --dry-run             print every command it would run, and run none
@@ -47,23 +53,15 @@ REPOSITORY_URL=""
 PLATFORM=""
 TAG=""
 INPUTS_HASH=""
+COMMIT=""
 REGION=""
 LOGIN=1
 parse_flags "--repository-url REPOSITORY_URL" "--platform PLATFORM" "--tag TAG" \
-  "--inputs-hash INPUTS_HASH" "--region REGION" "--no-login LOGIN=0" -- "$@"
+  "--inputs-hash INPUTS_HASH" "--commit COMMIT" "--region REGION" "--no-login LOGIN=0" -- "$@"
 
-# <account>.dkr.ecr.<region>.amazonaws.com/<name>
 [ -n "$REPOSITORY_URL" ] || { usage >&2 && die "--repository-url is required"; }
-case "$REPOSITORY_URL" in
-  *.dkr.ecr.*.amazonaws.com/* | *.dkr.ecr.*.amazonaws.com.cn/*) ;;
-  *) die "--repository-url '$REPOSITORY_URL' is not an ECR repository URL (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)" ;;
-esac
+ecr_repository
 REGISTRY="${REPOSITORY_URL%%/*}"
-REPOSITORY_NAME="${REPOSITORY_URL#*/}"
-if [ -z "$REGION" ]; then
-  REGION="${REGISTRY#*.dkr.ecr.}"
-  REGION="${REGION%%.*}"
-fi
 case "$PLATFORM" in
   linux/amd64 | linux/arm64) ;;
   "") usage >&2 && die "--platform is required: linux/amd64 or linux/arm64" ;;
@@ -81,6 +79,24 @@ if [ -n "$INPUTS_HASH" ]; then
     die "--inputs-hash '$INPUTS_HASH' is not a sha256 hash (64 hex digits)"
   INPUTS_TAG="inputs-${PLATFORM#linux/}-$INPUTS_HASH"
 fi
+# The record of the commit that holds those inputs: commit-<arch>-<sha> (none without --commit).
+COMMIT_TAG=""
+if [ -n "$COMMIT" ]; then
+  [ -n "$INPUTS_TAG" ] || die "--commit needs --inputs-hash: only an image of known inputs can record their commit"
+  [[ "$COMMIT" =~ ^[0-9a-f]{40}$ ]] || die "--commit '$COMMIT' is not a git commit SHA (40 hex digits)"
+  COMMIT_TAG="commit-${PLATFORM#linux/}-$COMMIT"
+fi
+
+# Puts COMMIT_TAG on the image DIGEST (which holds INPUTS_TAG) unless it has it.
+record_commit() {
+  local tag
+  if [ -z "$COMMIT_TAG" ]; then return 0; fi
+  for tag in $(image_tags "$1"); do
+    if [ "$tag" = "$COMMIT_TAG" ]; then return 0; fi
+  done
+  add_image_tag "$COMMIT_TAG" "$1"
+  info "recorded commit $COMMIT on it ($COMMIT_TAG)"
+}
 
 # Dies unless the image DIGEST (the existing URL:TAG) holds this checkout's inputs.
 check_inputs() {
@@ -89,6 +105,7 @@ check_inputs() {
   for tag in $tags; do
     if [ "$tag" = "$INPUTS_TAG" ]; then
       info "it records these image inputs ($INPUTS_TAG)"
+      record_commit "$1"
       return 0
     fi
     if [[ "$tag" == inputs-* ]]; then recorded="$tag"; fi
@@ -124,6 +141,7 @@ if [ -n "$INPUTS_TAG" ] && [ "$DRY_RUN" = 0 ]; then
   if [ -n "$same" ]; then
     info "yes, as $same: tagging it $TAG instead of building it again"
     add_image_tag "$TAG" "$same"
+    record_commit "$same"
     printf '%s\n' "$same"
     exit 0
   fi
@@ -146,9 +164,9 @@ fi
 
 step "Build for $PLATFORM and push $REPOSITORY_URL:$TAG"
 tags=(--tag "$REPOSITORY_URL:$TAG")
-if [ -n "$INPUTS_TAG" ] && [ "$INPUTS_TAG" != "$TAG" ]; then
-  tags+=(--tag "$REPOSITORY_URL:$INPUTS_TAG")
-fi
+for tag in "$INPUTS_TAG" "$COMMIT_TAG"; do
+  if [ -n "$tag" ] && [ "$tag" != "$TAG" ]; then tags+=(--tag "$REPOSITORY_URL:$tag"); fi
+done
 run docker buildx build --platform "$PLATFORM" --provenance=false --sbom=false \
   "${tags[@]}" --push --file "$ROOT/Dockerfile" "$ROOT" >&2
 if [ "$DRY_RUN" = 1 ]; then exit 0; fi

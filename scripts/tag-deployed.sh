@@ -38,16 +38,9 @@ parse_flags "--repository-url REPOSITORY_URL" "--deployed DEPLOYED" "--previous 
   "--region REGION" -- "$@"
 
 DIGEST_PATTERN='^sha256:[0-9a-f]{64}$'
-case "$REPOSITORY_URL" in
-  *.dkr.ecr.*.amazonaws.com/* | *.dkr.ecr.*.amazonaws.com.cn/*) ;;
-  *) die "--repository-url '$REPOSITORY_URL' is not an ECR repository URL (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)" ;;
-esac
+ecr_repository
 [[ "$DEPLOYED" =~ $DIGEST_PATTERN ]] || die "--deployed '$DEPLOYED' is not an image digest (sha256:<64 hex>)"
-REPOSITORY_NAME="${REPOSITORY_URL#*/}"
-if [ -z "$REGION" ]; then
-  REGION="${REPOSITORY_URL#*.dkr.ecr.}"
-  REGION="${REGION%%.*}"
-fi
+
 # Puts `tag` on `digest`, taking it off the image that has it.
 move_tag() {
   local tag="$1" digest="$2" current

@@ -174,6 +174,14 @@ export const SETTINGS = {
 const PREFIX = "THUMBNAILER_";
 
 /**
+ * Switches for one run of a deploy, not settings: no stack reads them, nothing persists them in
+ * cdktf.json; the scripts the deploy runs read them from the environment it inherits.
+ * THUMBNAILER_ALLOW_ROLLBACK=1 lets scripts/check-rollout.sh roll out a checkout that does not
+ * contain the deployed commit, or uncommitted image inputs (docs/deploy.md).
+ */
+export const ONE_RUN_SWITCHES = ["THUMBNAILER_ALLOW_ROLLBACK"] as const;
+
+/**
  * The handler's settings the stack passes to the function (handler/settings.ts, rows marked
  * `stack`): context key, THUMBNAILER_<variable> here, and the Lambda environment variable. Unset
  * ones are left out so the handler's own defaults apply; they are parsed by the handler's own
@@ -307,13 +315,15 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
 
 /**
  * THUMBNAILER_* variables that are no setting: a typo would otherwise deploy the default
- * silently. Each names the closest setting. The local service's variables are known too.
+ * silently. Each names the closest setting. The local service's variables and the one-run
+ * switches are known too.
  */
 function unknownVariables(env: NodeJS.ProcessEnv): string[] {
   const known = [
     ...Object.values(SETTINGS).map((setting) => setting.env),
     ...STACK_HANDLER_SETTINGS.map((setting) => setting.env),
     ...Object.values(SERVE_SETTINGS).map((setting) => setting.env),
+    ...ONE_RUN_SWITCHES,
   ];
   return Object.keys(env)
     .filter((name) => name.startsWith(PREFIX) && !known.includes(name))

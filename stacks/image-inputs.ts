@@ -52,9 +52,12 @@ export function imageInputs(projectRoot: string): string[] {
 }
 
 /** sha256 (hex) over the image inputs' paths and contents, in a stable order. */
-export function hashImageInputs(projectRoot: string): string {
+export function hashImageInputs(
+  projectRoot: string,
+  inputs: readonly string[] = imageInputs(projectRoot),
+): string {
   const hash = createHash("sha256");
-  for (const file of imageInputs(projectRoot)) {
+  for (const file of inputs) {
     hash.update(`${file}\0`);
     hash.update(readFileSync(join(projectRoot, file)));
     hash.update("\0");

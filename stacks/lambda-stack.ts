@@ -21,6 +21,8 @@ export interface ImageBuild {
   readonly projectRoot: string;
   /** Hash of the image inputs (stacks/image-inputs.ts): a new value rebuilds the image. */
   readonly inputsHash: string;
+  /** The image inputs, relative to projectRoot: the rollout refuses them uncommitted. */
+  readonly inputs: readonly string[];
   readonly tag: string;
 }
 
@@ -46,34 +48,51 @@ export interface LambdaStackProps extends StackBaseProps {
 const PLATFORM = { x86_64: "linux/amd64", arm64: "linux/arm64" } as const;
 
 /**
- * Builds and pushes the image (scripts/push-image.sh reports progress on stderr and prints the
- * digest as its last stdout line; an existing tag is not rebuilt), then points the
- * function at it, unless the function does not exist yet: the first deploy creates it from this
- * image. Either way the image is tagged `deployed` (and the one it replaced `previous`) so ECR
- * expiry never removes them (scripts/tag-deployed.sh). Inputs come from the environment:
- * REPOSITORY_URL TAG INPUTS_HASH PLATFORM ARCHITECTURE REGION FUNCTION_NAME. With the inputs hash,
- * push-image.sh records what the image is built from and refuses a fixed tag that holds other
- * inputs, instead of rolling out stale code.
+ * Reads what the function runs (nothing before the first deploy), then refuses a stale or
+ * uncommitted checkout (scripts/check-rollout.sh prints the commit that holds the image inputs,
+ * or nothing), then builds and pushes the image (scripts/push-image.sh reports progress on stderr
+ * and prints the digest as its last stdout line; an existing tag is used only if it holds these
+ * inputs; the image records its inputs and commit as tags), then points the function at it, unless
+ * the function does not exist yet: the first deploy creates it from this image. If the function
+ * changed while the image was built (CI deployed), nothing is rolled out. Either way the image is
+ * tagged `deployed` (and the one it replaced `previous`) so ECR expiry never removes them
+ * (scripts/tag-deployed.sh). Inputs come from the environment: REPOSITORY_URL TAG INPUTS_HASH
+ * IMAGE_INPUTS PLATFORM ARCHITECTURE REGION FUNCTION_NAME, and THUMBNAILER_ALLOW_ROLLBACK from the
+ * deploy's own environment (stacks/config.ts ONE_RUN_SWITCHES).
  */
 export const BUILD_AND_ROLL_OUT = `set -euo pipefail
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+# The image the function runs, or nothing when it does not exist yet.
+running() {
+  if aws lambda get-function --function-name "$FUNCTION_NAME" --region "$REGION" \\
+    --query Code.ResolvedImageUri --output text 2>"$errors"; then
+    return 0
+  fi
+  case "$(cat "$errors")" in
+    *ResourceNotFoundException*) ;;
+    *) cat "$errors" >&2; return 1 ;;
+  esac
+}
+previous="$(running)"
+commit="$(bash scripts/check-rollout.sh --repository-url "$REPOSITORY_URL" --region "$REGION" \\
+  --running "$previous" --image-inputs "$IMAGE_INPUTS")"
 digest="$(bash scripts/push-image.sh --repository-url "$REPOSITORY_URL" --tag "$TAG" \\
-  --inputs-hash "$INPUTS_HASH" --platform "$PLATFORM" --region "$REGION" | tail -n 1)"
+  --inputs-hash "$INPUTS_HASH" --commit "$commit" --platform "$PLATFORM" --region "$REGION" \\
+  | tail -n 1)"
 if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
   echo "scripts/push-image.sh printed no digest (last line: '$digest')" >&2
   exit 1
 fi
-errors="$(mktemp)"
-trap 'rm -f "$errors"' EXIT
-if ! previous="$(aws lambda get-function --function-name "$FUNCTION_NAME" --region "$REGION" \\
-  --query Code.ResolvedImageUri --output text 2>"$errors")"; then
-  case "$(cat "$errors")" in
-    *ResourceNotFoundException*)
-      bash scripts/tag-deployed.sh --repository-url "$REPOSITORY_URL" --deployed "$digest" --region "$REGION"
-      echo "$FUNCTION_NAME does not exist yet: it will be created from $digest"
-      exit 0
-      ;;
-    *) cat "$errors" >&2; exit 1 ;;
-  esac
+now="$(running)"
+if [ "$now" != "$previous" ]; then
+  echo "$FUNCTION_NAME changed while the image was built (from '$previous' to '$now'): nothing rolled out; deploy again to check against what it runs now" >&2
+  exit 1
+fi
+if [ -z "$previous" ]; then
+  bash scripts/tag-deployed.sh --repository-url "$REPOSITORY_URL" --deployed "$digest" --region "$REGION"
+  echo "$FUNCTION_NAME does not exist yet: it will be created from $digest"
+  exit 0
 fi
 aws lambda update-function-code --function-name "$FUNCTION_NAME" --region "$REGION" \\
   --image-uri "$REPOSITORY_URL@$digest" --architectures "$ARCHITECTURE" --output text --query LastUpdateStatus
@@ -111,6 +130,7 @@ export class LambdaStack extends TerraformStack {
             REPOSITORY_URL: props.repositoryUrl,
             TAG: image.tag,
             INPUTS_HASH: image.inputsHash,
+            IMAGE_INPUTS: image.inputs.join("\n"),
             PLATFORM: platform,
             ARCHITECTURE: config.architecture,
             REGION: config.region,

@@ -72,7 +72,21 @@ run() {
   "$@"
 }
 
-# --- ECR images (the calling script sets REPOSITORY_URL, REPOSITORY_NAME and REGION) ------------
+# --- ECR images (the calling script sets REPOSITORY_URL and REGION, see ecr_repository) ---------
+
+# Checks --repository-url (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME) and sets REPOSITORY_NAME,
+# and REGION when --region was not given.
+ecr_repository() {
+  case "$REPOSITORY_URL" in
+    *.dkr.ecr.*.amazonaws.com/* | *.dkr.ecr.*.amazonaws.com.cn/*) ;;
+    *) die "--repository-url '$REPOSITORY_URL' is not an ECR repository URL (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)" ;;
+  esac
+  REPOSITORY_NAME="${REPOSITORY_URL#*/}"
+  if [ -z "$REGION" ]; then
+    REGION="${REPOSITORY_URL#*.dkr.ecr.}"
+    REGION="${REGION%%.*}"
+  fi
+}
 
 ecr() { aws ecr "$1" --repository-name "$REPOSITORY_NAME" --region "$REGION" "${@:2}"; }
 
