@@ -1,5 +1,7 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import S3rver from "s3rver";
 import { AtomicFilesystemStore } from "./atomic-store";
 import type { S3rverEvent } from "./aws-event";
@@ -57,6 +59,41 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
       const closing = server.close();
       server.httpServer?.closeAllConnections();
       await closing;
+    },
+  };
+}
+
+export interface TemporaryS3Server extends S3Server {
+  /** The temporary folder, removed by close(); storeDir and tmpDir are inside it. */
+  readonly dir: string;
+  readonly storeDir: string;
+  readonly tmpDir: string;
+}
+
+/** The server on a free port of 127.0.0.1, in a fresh temporary folder: tests and benchmarks. */
+export async function startTemporaryS3Server(
+  buckets: readonly string[],
+): Promise<TemporaryS3Server> {
+  const dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-s3rver-"));
+  const storeDir = path.join(dir, "s3");
+  const tmpDir = path.join(dir, "tmp");
+  const server = await startS3Server({
+    host: "127.0.0.1",
+    port: 0,
+    storeDir,
+    tmpDir,
+    buckets,
+    onEvent: () => undefined,
+  });
+  return {
+    endpoint: server.endpoint,
+    port: server.port,
+    dir,
+    storeDir,
+    tmpDir,
+    async close() {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
