@@ -25,6 +25,8 @@ import {
   rules,
 } from "./support/script-rules";
 
+jest.setTimeout(120_000); // bootstrap and deploy scripts synthesize the stacks
+
 const PREFLIGHT = [
   "aws --version",
   "aws sts get-caller-identity --query Account --output text",

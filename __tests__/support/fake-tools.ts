@@ -113,7 +113,7 @@ export function runWithStandIns(command: string[], options: ScriptOptions = {}):
       env,
       input: options.input ?? "",
       encoding: "utf8",
-      timeout: 50_000, // a busy machine; jest's own limit is 60 s
+      timeout: 110_000, // bootstrap synthesizes (~40 s alone, more on a busy machine); tests allow 120 s
     });
     const calls = readFileSync(log, "utf8")
       .split("\n")
