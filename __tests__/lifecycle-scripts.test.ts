@@ -7,7 +7,7 @@
 
 import { runScript, type ScratchProject, scratchProject } from "./support/fake-tools";
 import { resources, scrubbed, synthInfra } from "./support/infra";
-import { rules } from "./support/script-rules";
+import { GITHUB_OIDC_PROVIDER, oidcProviders, rules } from "./support/script-rules";
 
 // Each sequence runs several scripts and real synths: slow on a busy machine.
 jest.setTimeout(120_000);
@@ -171,17 +171,10 @@ describe("teardown with non-empty buckets (forceDestroyBuckets off)", () => {
 });
 
 describe("bootstrap in an account that may already have GitHub's OIDC provider", () => {
-  const PROVIDER = `arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com`;
+  const PROVIDER = GITHUB_OIDC_PROVIDER;
   const OTHER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AB12";
-  /**
-   * Rules for an account whose OIDC providers are `arns`, the GitHub one tagged `owner` (or
-   * untagged), answering the scripts' --query ... --output text as the AWS CLI would.
-   */
-  const account = (arns: string[], owner?: string) =>
-    rules(`
-    "aws iam list-open-id-connect-providers"*) printf '%s\\n' '${arns.join("\t")}' ;;
-    "aws iam list-open-id-connect-provider-tags --open-id-connect-provider-arn ${PROVIDER}"*)
-      echo '${owner ?? "None"}' ;;`);
+  /** Rules for an account whose OIDC providers are `arns`, GitHub's tagged `owner` (or untagged). */
+  const account = (arns: string[], owner?: string) => rules(oidcProviders(arns, owner));
   function bootstrap(rulesText: string) {
     // The real synth the account checks read (scripts/lib/account-checks.sh)
     const planned = synthInfra(

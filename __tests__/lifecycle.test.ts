@@ -1,18 +1,24 @@
 /**
  * Sequences of deploys, not single synths (integration: real Terraform CLI, offline). Each step
  * synthesizes the real app with that step's settings and plans it against the state the
- * previous step's apply would have left (support/offline-deploy.ts).
+ * previous step's apply would have left (support/offline-deploy.ts); where a step is a script
+ * (bootstrap.sh, destroy.sh) it runs for real against the recording stand-ins, and the next
+ * step synthesizes what it left in the checkout.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runScript, scratchProject } from "./support/fake-tools";
 import { type SynthedInfra, synthInfra } from "./support/infra";
 import {
+  changed,
   changeOf,
   created,
   deleted,
   type OfflineDeploy,
   offlineDeploy,
+  type Plan,
 } from "./support/offline-deploy";
+import { GITHUB_OIDC_PROVIDER, oidcProviders, rules } from "./support/script-rules";
 import { dependenciesState, type TerraformCli, terraformCli } from "./support/terraform";
 
 const TIMEOUT = 600_000;
@@ -25,18 +31,26 @@ const deploys: OfflineDeploy[] = [];
 beforeAll(() => {
   cli = terraformCli();
 });
-afterAll(() => {
-  for (const deploy of deploys) deploy.cleanup();
+afterAll(async () => {
+  for (const deploy of deploys) await deploy.cleanup();
   for (const infra of synths) infra.cleanup();
 });
 
-function synth(context: Record<string, unknown>): SynthedInfra {
-  const infra = synthInfra({ region: REGION, name: "thumbs-life", ...context });
+const NAME = "thumbs-life";
+
+function synth(context: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): SynthedInfra {
+  const infra = synthInfra({ region: REGION, name: NAME, ...context }, env);
   synths.push(infra);
   return infra;
 }
 
-/** An offline deploy of the Lambda stack, its cross-stack inputs read from a fake applied state. */
+/** The image the first deploy's image build pushed (the function is created from it). */
+const FIRST_IMAGE = `sha256:${"5e".repeat(32)}`;
+
+/**
+ * An offline deploy of the Lambda stack, its cross-stack inputs read from a fake applied state,
+ * its repository holding the image the first deploy's image build pushes.
+ */
 async function lambdaDeploy(first: SynthedInfra): Promise<OfflineDeploy> {
   const remoteState = join(first.outdir, "dependencies-applied.tfstate");
   writeFileSync(remoteState, dependenciesState(first.stacks.dependencies.json, REGION));
@@ -49,7 +63,16 @@ async function lambdaDeploy(first: SynthedInfra): Promise<OfflineDeploy> {
     },
   });
   deploys.push(deploy);
+  deploy.registry.push(NAME, FIRST_IMAGE);
   return deploy;
+}
+
+/** Addresses of a plan's changes with `actions` (e.g. ["update"]), sorted. */
+function withActions(plan: Plan, actions: string[]): string[] {
+  return (plan.resource_changes ?? [])
+    .filter((c) => c.change.actions.join() === actions.join())
+    .map((c) => c.address)
+    .sort();
 }
 
 describe("default -> arm64 -> back to x86_64 (architecture switch)", () => {
@@ -63,7 +86,7 @@ describe("default -> arm64 -> back to x86_64 (architecture switch)", () => {
       expect(changeOf(first, "aws_lambda_function.function").after?.architectures).toEqual([
         "x86_64",
       ]);
-      deploy.apply(first);
+      await deploy.apply(first);
 
       for (const [architecture, platform] of [
         ["arm64", "linux/arm64"],
@@ -73,7 +96,9 @@ describe("default -> arm64 -> back to x86_64 (architecture switch)", () => {
         const next = synth({ architecture });
         const plan = await deploy.plan(next.stacks.lambda);
 
-        // Assert: the rollout (image-build) runs again for the new platform...
+        // Assert: the rollout (image-build) runs again for the new platform, nothing else
+        // changes...
+        expect(changed(plan)).toEqual(["terraform_data.image-build"]);
         const build = changeOf(plan, "terraform_data.image-build");
         expect(build.actions).toEqual(["delete", "create"]);
         expect(build.after?.triggers_replace).toMatchObject({ platform });
@@ -83,34 +108,171 @@ describe("default -> arm64 -> back to x86_64 (architecture switch)", () => {
         expect({ architectures: fn.after?.architectures }).toEqual({
           architectures: fn.before?.architectures,
         });
-        deploy.apply(plan);
+        await deploy.apply(plan);
       }
     },
     TIMEOUT,
   );
 });
 
-describe("with an existing GitHub OIDC provider", () => {
-  const EXISTING = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+describe("alarm e-mail on -> another address -> off", () => {
+  // What the setting adds (stacks/alarm-topic.ts): the key, the topic, its policy, the subscription
+  const TOPIC_TYPES = [
+    "aws_kms_key",
+    "aws_sns_topic",
+    "aws_sns_topic_policy",
+    "aws_sns_topic_subscription",
+  ];
+  const ALARMS = ["dropped-events", "errors", "failure-queue-depth", "throttles"].map(
+    (id) => `aws_cloudwatch_metric_alarm.${id}`,
+  );
+
+  it(
+    "adds the topic, its key and the subscription, replaces only the subscription, then removes exactly those",
+    async () => {
+      // Arrange: the first deploy, with alarm e-mails
+      const on = synth({ alarmEmail: "ops@example.com" });
+      const deploy = await lambdaDeploy(on);
+      const first = await deploy.plan(on.stacks.lambda);
+      const topic = created(first)
+        .filter((address) => TOPIC_TYPES.includes(address.split(".")[0] ?? ""))
+        .sort();
+      expect(topic).toHaveLength(TOPIC_TYPES.length);
+      await deploy.apply(first);
+
+      // Act 1: another address
+      const moved = await deploy.plan(synth({ alarmEmail: "oncall@example.com" }).stacks.lambda);
+
+      // Assert 1: a new subscription (SNS cannot change an endpoint); topic and key stay, so the
+      // alarms keep their action and nothing else changes
+      expect(changed(moved)).toEqual(["aws_sns_topic_subscription.alarm-email"]);
+      const subscription = changeOf(moved, "aws_sns_topic_subscription.alarm-email");
+      expect(subscription.actions).toEqual(["delete", "create"]);
+      expect(subscription.after?.endpoint).toBe("oncall@example.com");
+      await deploy.apply(moved);
+
+      // Act 2: alarm e-mails off
+      const off = await deploy.plan(synth({}).stacks.lambda);
+
+      // Assert 2: the topic, its policy, the subscription and the key are deleted (the key
+      // scheduled for deletion after 7 days), the four alarms lose their actions in place, and
+      // nothing else changes: not the function, its image, permissions or the trigger
+      expect(withActions(off, ["delete"])).toEqual(topic);
+      const key = topic.find((address) => address.startsWith("aws_kms_key."));
+      expect(changeOf(off, String(key)).before?.deletion_window_in_days).toBe(7);
+      const topicArn = changeOf(off, "aws_sns_topic.alarm-topic").before?.arn;
+      expect(withActions(off, ["update"])).toEqual(ALARMS);
+      for (const alarm of ALARMS) {
+        const { before, after } = changeOf(off, alarm);
+        expect({ alarm, actions: before?.alarm_actions, ok: before?.ok_actions }).toEqual({
+          alarm,
+          actions: [topicArn],
+          ok: [topicArn],
+        });
+        expect({ alarm, actions: after?.alarm_actions, ok: after?.ok_actions }).toEqual({
+          alarm,
+          actions: [],
+          ok: [],
+        });
+      }
+      expect(changed(off).sort()).toEqual([...ALARMS, ...topic].sort());
+      // The function's image was read from the registry, not invented: the plan saw the push.
+      expect(deploy.registry.calls).toContainEqual({
+        operation: "DescribeImages",
+        body: expect.objectContaining({ repositoryName: NAME }),
+      });
+    },
+    TIMEOUT,
+  );
+});
+
+describe("bootstrap -> plain deploy -> destroy, with and without the account's GitHub OIDC provider", () => {
+  const OTHER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AB12";
+  const OURS = "aws_iam_openid_connect_provider.github-oidc";
   const providers = (addresses: string[]) =>
     addresses.filter((a) => a.startsWith("aws_iam_openid_connect_provider."));
 
-  it(
-    "with one passed in: never creates one, and a destroy never deletes it",
-    async () => {
-      const context = { githubRepository: "acme/thumbnailer", githubOidcProviderArn: EXISTING };
-      const infra = synth(context);
-      const deploy = await offlineDeploy(cli, infra.stacks.dependencies);
-      deploys.push(deploy);
-      const first = await deploy.plan(infra.stacks.dependencies);
-      expect(providers(created(first))).toEqual([]);
-      const trust = changeOf(first, "aws_iam_role.deploy-role").after?.assume_role_policy;
-      expect(trust === undefined || String(trust).includes(EXISTING)).toBe(true);
-      deploy.apply(first);
+  it.each([
+    {
+      account: "without one",
+      arns: [OTHER],
+      outcome: "bootstrap creates it, a plain redeploy keeps it, destroy deletes it with the rest",
+      ours: [OURS],
+    },
+    {
+      account: "with another project's",
+      arns: [OTHER, GITHUB_OIDC_PROVIDER],
+      outcome: "the deploy role trusts it, a plain redeploy keeps that, destroy never deletes it",
+      ours: [],
+    },
+  ])(
+    "$account: $outcome",
+    async ({ arns, ours }) => {
+      const project = scratchProject();
+      try {
+        // Step 1: scripts/bootstrap.sh in that account (its account checks read a real synth)
+        const env = { THUMBNAILER_REGION: REGION };
+        const planned = synthInfra({ githubRepository: "acme/thumbs" }, env);
+        const bootstrap = runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+          project: project.dir,
+          rules: rules(oidcProviders(arns)),
+          env: { ...env, SYNTH_OUT: planned.outdir },
+        });
+        planned.cleanup();
+        expect(bootstrap.stderr).not.toMatch(/error:/);
+        expect(bootstrap.status).toBe(0);
 
-      const destroy = await deploy.plan(infra.stacks.dependencies, { destroy: true });
-      expect(deleted(destroy)).toContain("aws_iam_role.deploy-role");
-      expect(providers(deleted(destroy))).toEqual([]);
+        // Step 2: the deploy bootstrap ran (the checkout and environment its cdktf deploy saw)
+        const bootstrapped = synthInfra(
+          JSON.parse(bootstrap.files("deploy-saw-cdktf.json")).context,
+          {
+            ...env,
+            THUMBNAILER_GITHUB_REPOSITORY: bootstrap.files("deploy-saw-repository"),
+          },
+        );
+        synths.push(bootstrapped);
+        const deploy = await offlineDeploy(cli, bootstrapped.stacks.dependencies);
+        deploys.push(deploy);
+        const first = await deploy.plan(bootstrapped.stacks.dependencies);
+        expect(providers(created(first))).toEqual(ours);
+        expect(created(first)).toEqual(
+          expect.arrayContaining(["aws_iam_role.deploy-role", "aws_iam_role_policy.deploy-policy"]),
+        );
+        if (ours.length === 0) {
+          const trust = changeOf(first, "aws_iam_role.deploy-role").after?.assume_role_policy;
+          expect(JSON.parse(String(trust)).Statement[0].Principal).toEqual({
+            Federated: GITHUB_OIDC_PROVIDER,
+          });
+        }
+        await deploy.apply(first);
+
+        // Step 3: `npm run deploy` later, with nothing but the checkout: no change at all
+        const plain = synthInfra(project.context(), {});
+        synths.push(plain);
+        const redeploy = await deploy.plan(plain.stacks.dependencies);
+        expect(changed(redeploy)).toEqual([]);
+
+        // Step 4: scripts/destroy.sh, then the destroy it ran
+        const destroyScript = runScript("destroy.sh", ["--yes"], {
+          project: project.dir,
+          rules: rules(),
+          env: { SYNTH_OUT: plain.outdir },
+        });
+        expect(destroyScript.status).toBe(0);
+        expect(destroyScript.lines).toContain("npx cdktf destroy * --auto-approve");
+        const destroyed = synthInfra(project.context(), {
+          THUMBNAILER_GITHUB_REPOSITORY: destroyScript.files("destroy-saw-repository"),
+        });
+        synths.push(destroyed);
+        const destroy = await deploy.plan(destroyed.stacks.dependencies, { destroy: true });
+
+        // Assert: the destroy deletes exactly what this deployment created, the provider only if
+        // it created it
+        expect(deleted(destroy).sort()).toEqual(created(first).sort());
+        expect(providers(deleted(destroy))).toEqual(ours);
+      } finally {
+        project.cleanup();
+      }
     },
     TIMEOUT,
   );

@@ -8,6 +8,21 @@ export const REPOSITORY_URL = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/thumbn
 export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/thumbnailer-github-deploy`;
 export const DIGEST = `sha256:${"ab12".repeat(16)}`;
 
+/** The ARN of GitHub's OIDC provider in ACCOUNT. */
+export const GITHUB_OIDC_PROVIDER = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
+
+/**
+ * Case arms (for `rules`) for an account whose OIDC providers are `arns`, GitHub's tagged as
+ * deployment `owner` (or untagged), answering the scripts' --query ... --output text as the AWS
+ * CLI would.
+ */
+export function oidcProviders(arns: string[], owner?: string): string {
+  return `
+    "aws iam list-open-id-connect-providers"*) printf '%s\\n' '${arns.join("\t")}' ;;
+    "aws iam list-open-id-connect-provider-tags --open-id-connect-provider-arn ${GITHUB_OIDC_PROVIDER}"*)
+      echo '${owner ?? "None"}' ;;`;
+}
+
 /** `cdktf deploy --outputs-file` contents, shaped like cdktf writes them (stack -> output id). */
 export const OUTPUTS = {
   dependencies: {},

@@ -108,8 +108,13 @@ export function terraformCli(): TerraformCli {
 /**
  * Test-only provider settings: dummy credentials and no AWS calls for them, so plan runs offline.
  * Written as an override file next to cdk.tf.json; `backend` (optional) replaces the stack's.
+ * `endpoints` (optional) sends a service's calls to a local stand-in (e.g. { ecr: url }).
  */
-export function writeOfflineOverride(dir: string, extra: Record<string, unknown> = {}): void {
+export function writeOfflineOverride(
+  dir: string,
+  extra: Record<string, unknown> = {},
+  endpoints?: Record<string, string>,
+): void {
   const override = {
     provider: {
       aws: {
@@ -119,6 +124,7 @@ export function writeOfflineOverride(dir: string, extra: Record<string, unknown>
         skip_requesting_account_id: true,
         skip_metadata_api_check: true,
         skip_region_validation: true,
+        ...(endpoints === undefined ? {} : { endpoints }),
       },
     },
     ...extra,
