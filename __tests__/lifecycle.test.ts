@@ -5,7 +5,7 @@
  * (bootstrap.sh, destroy.sh) it runs for real against the recording stand-ins, and the next
  * step synthesizes what it left in the checkout.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScript, scratchProject } from "./support/fake-tools";
 import { type SynthedInfra, synthInfra } from "./support/infra";
@@ -270,6 +270,111 @@ describe("bootstrap -> plain deploy -> destroy, with and without the account's G
         // it created it
         expect(deleted(destroy).sort()).toEqual(created(first).sort());
         expect(providers(deleted(destroy))).toEqual(ours);
+      } finally {
+        project.cleanup();
+      }
+    },
+    TIMEOUT,
+  );
+});
+
+describe("teardown with non-empty buckets: refused -> forceDestroyBuckets on -> deploy -> destroy", () => {
+  // The deployment keeps its state in S3, where destroy.sh reads it (served from the offline state)
+  const context = { stateBucket: "acme-terraform-state" };
+  const STATE_KEY = `s3://acme-terraform-state/${NAME}/${REGION}/dependencies.tfstate`;
+  const BUCKETS = ["source", "thumbnails"].map((kind) => `${NAME}-${kind}-123456789012-${REGION}`);
+
+  it(
+    "deletes the buckets only once a deploy has recorded forceDestroyBuckets on them",
+    async () => {
+      // Arrange: deployed with forceDestroyBuckets off; the source bucket holds objects
+      const off = synth(context);
+      const deploy = await offlineDeploy(cli, off.stacks.dependencies);
+      deploys.push(deploy);
+      const first = await deploy.plan(off.stacks.dependencies);
+      await deploy.apply(first);
+      const project = scratchProject({ region: REGION, name: NAME, ...context });
+      const destroyScript = (infra: SynthedInfra) =>
+        runScript("destroy.sh", ["--yes"], {
+          project: project.dir,
+          rules: rules(`
+    "aws s3 cp ${STATE_KEY} -"*) cat '${deploy.statePath}' ;;
+    "aws s3api list-object-versions --bucket ${BUCKETS[0]}"*) printf '3\\t1\\tFalse\\n' ;;`),
+          env: { SYNTH_OUT: infra.outdir },
+        });
+      const withForce = () => {
+        const settings = join(project.dir, "cdktf.json");
+        const cdktf = JSON.parse(readFileSync(settings, "utf8"));
+        cdktf.context.forceDestroyBuckets = true;
+        writeFileSync(settings, JSON.stringify(cdktf, null, 2));
+        return synth({ ...context, forceDestroyBuckets: true });
+      };
+      try {
+        // Act 1: the operator sets forceDestroyBuckets in cdktf.json, but deploys nothing yet
+        const on = withForce();
+        const early = destroyScript(on);
+
+        // Assert 1: refused before anything changed: Terraform deletes a bucket with the
+        // force_destroy recorded in its state (still false), after deleting everything else
+        expect(early.stderr).toContain(`s3://${BUCKETS[0]} holds 3 object versions`);
+        expect(early.stderr).toContain(
+          "forceDestroyBuckets is true in cdktf.json, but these buckets were deployed without it",
+        );
+        expect(early.stderr).toContain("Run npm run deploy first");
+        expect(early.status).toBe(1);
+        expect(early.lines.some((line) => line.startsWith("npx cdktf destroy"))).toBe(false);
+
+        // Act 2: npm run deploy
+        const record = await deploy.plan(on.stacks.dependencies);
+
+        // Assert 2: both buckets updated in place (no replacement, their objects stay). The only
+        // other changes are the four policies naming the buckets' ARNs: Terraform defers reading
+        // their policy documents (data sources) to the apply while a bucket has a pending change,
+        // so their policy shows as known after apply. Nothing is created, replaced or deleted.
+        const buckets = withActions(record, ["update"]).filter((a) =>
+          a.startsWith("aws_s3_bucket."),
+        );
+        expect(buckets.map((address) => changeOf(record, address).after?.bucket).sort()).toEqual(
+          [...BUCKETS].sort(),
+        );
+        for (const address of buckets) {
+          const { before, after } = changeOf(record, address);
+          expect({ address, before: before?.force_destroy, after: after?.force_destroy }).toEqual({
+            address,
+            before: false,
+            after: true,
+          });
+        }
+        const others = changed(record)
+          .filter((address) => !buckets.includes(address))
+          .sort();
+        expect(others).toEqual([
+          "aws_iam_role_policy.backfill-policy",
+          "aws_iam_role_policy.execution-policy",
+          "aws_s3_bucket_policy.destination-bucket_policy_C1AAD643",
+          "aws_s3_bucket_policy.source-bucket_policy_5F589E17",
+        ]);
+        expect(withActions(record, ["update"])).toEqual([...buckets, ...others].sort());
+        for (const address of others) {
+          expect({ address, deferred: changeOf(record, address).after_unknown.policy }).toEqual({
+            address,
+            deferred: true,
+          });
+        }
+        await deploy.apply(record);
+
+        // Act 3: destroy.sh again, and the destroy it runs
+        const run = destroyScript(on);
+        const destroy = await deploy.plan(on.stacks.dependencies, { destroy: true });
+
+        // Assert 3: it goes ahead, and Terraform deletes everything, the buckets with their objects
+        expect(run.stderr).not.toContain("Refusing");
+        expect(run.status).toBe(0);
+        expect(run.lines).toContain("npx cdktf destroy * --auto-approve");
+        expect(deleted(destroy).sort()).toEqual(created(first).sort());
+        for (const address of buckets) {
+          expect(changeOf(destroy, address).before?.force_destroy).toBe(true);
+        }
       } finally {
         project.cleanup();
       }

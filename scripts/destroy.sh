@@ -20,7 +20,9 @@ THUMBNAILER_* variable that differs from it is refused, so nothing else is plann
   1. Preflight: AWS CLI v2 with working credentials, Node.js with dependencies installed, no
      THUMBNAILER_* variable disagreeing with cdktf.json, and, when the deployment has a
      githubRepository, the GitHub CLI authenticated.
-  2. Unless forceDestroyBuckets is true: npx cdktf synth, then every bucket the deployment
+  2. Unless forceDestroyBuckets is true and the deployed state records it on every bucket
+     (Terraform deletes a bucket with the setting its state holds, so a forceDestroyBuckets
+     not yet deployed does not count): npx cdktf synth, then every bucket the deployment
      has is checked for object versions and delete markers. If one holds any, it refuses
      before anything is changed, listing them and what to do (docs/deploy.md, Teardown).
   3. Confirmation: asks before destroying anything, unless --yes.
@@ -74,10 +76,22 @@ fi
 # A refused destroy must not strip what it keeps: Terraform deletes the buckets' policies,
 # public access blocks, versioning and lifecycle rules, the repository, queue and logs before it
 # fails on a bucket that still holds objects. So look first, and change nothing if one does.
-if [ "$(settings get forceDestroyBuckets)" = true ]; then
+# Terraform deletes a bucket with the force_destroy its state records, not cdktf.json's: a
+# forceDestroyBuckets set but not deployed yet does not count, and those buckets are checked too.
+force="$(settings get forceDestroyBuckets)"
+unrecorded=""
+if [ "$force" = true ] && [ "$DRY_RUN" != 1 ]; then
+  state="$(deployed_state dependencies)"
+  unrecorded="$(node_tool state-buckets <<<"$state" | awk '$2 != "true" { print $1 }')"
+fi
+if [ "$force" = true ] && [ -z "$unrecorded" ]; then
   step "Buckets: forceDestroyBuckets is true, the destroy deletes them with every object"
 else
-  step "Check the buckets are empty (forceDestroyBuckets is off)"
+  if [ "$force" = true ]; then
+    step "Check the buckets deployed before forceDestroyBuckets was set are empty"
+  else
+    step "Check the buckets are empty (forceDestroyBuckets is off)"
+  fi
   if [ "$DRY_RUN" = 1 ]; then
     run npx cdktf synth
     info "would list each bucket's object versions and delete markers (aws s3api list-object-versions)"
@@ -87,6 +101,10 @@ else
     held=()
     while IFS= read -r bucket; do
       [ -n "$bucket" ] || continue
+      if [ "$force" = true ] && ! grep -qxF "$bucket" <<<"$unrecorded"; then
+        info "s3://$bucket: forceDestroyBuckets is deployed on it, the destroy deletes its objects"
+        continue
+      fi
       errors="$(mktemp "${TMPDIR:-/tmp}/destroy.XXXXXX")"
       # One page of up to 1000 entries: enough to tell empty from not (the source is versioned,
       # so deleted objects leave versions and delete markers that still block the delete).
@@ -113,6 +131,15 @@ else
     if [ "${#held[@]}" -gt 0 ]; then
       printf '\nRefusing to destroy: nothing was changed. These buckets still hold data:\n' >&2
       printf '  - %s\n' "${held[@]}" >&2
+      if [ "$force" = true ]; then
+        cat >&2 <<'EOF'
+forceDestroyBuckets is true in cdktf.json, but these buckets were deployed without it, and
+Terraform deletes a bucket with the setting its state records: the destroy would fail on them
+after deleting everything else. Run npm run deploy first (it records forceDestroyBuckets on the
+buckets in place, replacing and deleting nothing), then scripts/destroy.sh.
+EOF
+        exit 1
+      fi
       cat >&2 <<'EOF'
 Either keep the data: copy what you need out first, then delete every object version and
 delete marker (the console's "Empty bucket", or aws s3api delete-objects over

@@ -40,6 +40,28 @@ export function roleName(config: InfraConfig, purpose: string): string {
   return name;
 }
 
+/** Where a stack's Terraform state lives: a local file, or an S3 object. */
+export type StateLocation =
+  | { readonly kind: "local"; readonly path: string }
+  | { readonly kind: "s3"; readonly bucket: string; readonly key: string; readonly region: string };
+
+/**
+ * One file or S3 object per deployment (name and region) and stack, so deployments never share
+ * state. Local files live in `stateDir` (the project root).
+ */
+export function stateLocation(config: InfraConfig, id: string, stateDir: string): StateLocation {
+  if (config.stateBucket === undefined) {
+    const path = join(stateDir, `terraform.${config.name}-${config.region}-${id}.tfstate`);
+    return { kind: "local", path };
+  }
+  return {
+    kind: "s3",
+    bucket: config.stateBucket,
+    key: `${config.name}/${config.region}/${id}.tfstate`,
+    region: config.stateRegion ?? config.region,
+  };
+}
+
 /** Configures the AWS provider and the state backend of `stack`. */
 export function configureStack(stack: TerraformStack, id: string, props: StackBaseProps): void {
   const { config } = props;
@@ -48,17 +70,15 @@ export function configureStack(stack: TerraformStack, id: string, props: StackBa
     defaultTags: [{ tags: defaultTags(config) }],
   });
 
-  // State: one file or S3 object per deployment (name and region) and stack, so deployments never
-  // share state.
-  if (config.stateBucket === undefined) {
-    new LocalBackend(stack, {
-      path: join(props.stateDir, `terraform.${config.name}-${config.region}-${id}.tfstate`),
-    });
+  // State
+  const state = stateLocation(config, id, props.stateDir);
+  if (state.kind === "local") {
+    new LocalBackend(stack, { path: state.path });
   } else {
     const backend = new S3Backend(stack, {
-      bucket: config.stateBucket,
-      key: `${config.name}/${config.region}/${id}.tfstate`,
-      region: config.stateRegion ?? config.region,
+      bucket: state.bucket,
+      key: state.key,
+      region: state.region,
       encrypt: true,
     });
     // S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3BackendConfig lacks the field.

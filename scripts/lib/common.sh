@@ -357,5 +357,24 @@ synth_planned_names() {
     die "cannot read the synthesized plan in $ROOT/cdktf.out: see the error above"
 }
 
+# Prints the deployed Terraform state of one stack (nothing when it has none), e.g.
+# deployed_state dependencies; stops with nothing changed when it cannot be read.
+deployed_state() {
+  local kind a b c errors
+  read -r kind a b c <<<"$(settings state-location "$1")"
+  case "$kind" in
+    local) if [ -s "$a" ]; then cat "$a"; fi ;;
+    s3)
+      errors="$(mktemp "${TMPDIR:-/tmp}/state.XXXXXX")"
+      if ! aws s3 cp "s3://$a/$b" - --region "$c" 2>"$errors"; then
+        grep -qE '\(404\)|NoSuchKey|Not Found' "$errors" ||
+          die "cannot read the Terraform state s3://$a/$b: $(cat "$errors")
+    Nothing was changed."
+      fi
+      rm -f "$errors"
+      ;;
+  esac
+}
+
 # The planned names of one kind, one a line.
 planned() { awk -v kind="$1" '$1 == kind { print $2 }' <<<"$PLANNED"; }

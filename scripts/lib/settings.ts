@@ -9,6 +9,8 @@
  *       environment and cdktf.json as a synth reads them
  *   node dist/scripts/lib/settings.js overrides        THUMBNAILER_* variables that differ from
  *       the persisted settings, one line each (exit 0 either way)
+ *   node dist/scripts/lib/settings.js state-location STACK   where that stack's Terraform state
+ *       lives (stacks/stack-base.ts stateLocation): "local PATH" or "s3 BUCKET KEY REGION"
  *
  * Run from the project root (where cdktf.json is). scripts/lib/common.sh wraps it as `settings`.
  */
@@ -22,7 +24,7 @@ import {
   readPersisted,
   settingsFromEnv,
 } from "../../stacks/persisted-settings";
-import { ownerTag } from "../../stacks/stack-base";
+import { ownerTag, stateLocation } from "../../stacks/stack-base";
 
 function main(args: string[]): number {
   const file = join(process.cwd(), "cdktf.json");
@@ -65,8 +67,21 @@ function main(args: string[]): number {
       }
       return 0;
     }
+    case "state-location": {
+      const [stack] = rest;
+      if (stack === undefined) throw new Error("state-location needs a STACK");
+      const persisted = readPersisted(file);
+      const config = readInfraConfig({ context: (key) => persisted[key], env: process.env });
+      const state = stateLocation(config, stack, process.cwd());
+      const fields =
+        state.kind === "local" ? [state.path] : [state.bucket, state.key, state.region];
+      process.stdout.write(`${[state.kind, ...fields].join(" ")}\n`);
+      return 0;
+    }
     default:
-      console.error("usage: settings.js persist [KEY=VALUE...] | get KEY | owner-tag | overrides");
+      console.error(
+        "usage: settings.js persist [KEY=VALUE...] | get KEY | owner-tag | overrides | state-location STACK",
+      );
       return 2;
   }
 }
