@@ -7,19 +7,12 @@
  * tell the account and partition: they stay placeholders.
  */
 
-import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { withAccount } from "../../scripts/lib/planned-names";
+import { readSynthStacks, type StackJson, withAccount } from "../../scripts/lib/planned-names";
 import { type Deployment, DeploymentError, OUTPUTS } from "./deployment";
 
 export const UNKNOWN_ACCOUNT = "<account>";
 export const UNKNOWN_PARTITION = "<partition>";
-
-interface StackJson {
-  provider?: { aws?: { region?: string }[] };
-  resource?: Record<string, Record<string, Record<string, unknown>>>;
-  output?: Record<string, { value?: unknown }>;
-}
 
 type Get = (argument: string, fallback?: string) => string;
 
@@ -85,17 +78,14 @@ export function readSynthDeployment(outdir: string): Deployment {
 }
 
 function readStacks(outdir: string): StackJson[] {
-  const stacksDir = path.join(outdir, "stacks");
-  let names: string[];
   try {
-    names = readdirSync(stacksDir).sort();
-  } catch {
-    throw new DeploymentError(`no synthesized stacks in ${stacksDir}: npm run synth`);
+    return readSynthStacks(outdir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new DeploymentError(
+      `no synthesized stacks in ${path.join(outdir, "stacks")}: npm run synth`,
+    );
   }
-  return names.map(
-    (name) =>
-      JSON.parse(readFileSync(path.join(stacksDir, name, "cdk.tf.json"), "utf8")) as StackJson,
-  );
 }
 
 function cannot(output: string, value: unknown): DeploymentError {

@@ -22,10 +22,23 @@ const NAMED: Readonly<Record<string, readonly [string, string]>> = {
   aws_sqs_queue: ["queue", "name"],
 };
 
-interface StackJson {
+/** The parts of a synthesized stack (cdktf.out/stacks/<stack>/cdk.tf.json) that are read. */
+export interface StackJson {
   provider?: { aws?: { region?: string }[] };
   resource?: Record<string, Record<string, Record<string, unknown>>>;
+  output?: Record<string, { value?: unknown }>;
   terraform?: { backend?: { local?: { path: string }; s3?: Record<string, string> } };
+}
+
+/** Every stack `cdktf synth` wrote to `outdir`, in name order. */
+export function readSynthStacks(outdir: string): StackJson[] {
+  const stacksDir = join(outdir, "stacks");
+  return readdirSync(stacksDir)
+    .sort()
+    .map(
+      (stack) =>
+        JSON.parse(readFileSync(join(stacksDir, stack, "cdk.tf.json"), "utf8")) as StackJson,
+    );
 }
 
 /** A synthesized name with the account ID (held as the ECR repository's registry ID) filled in. */
@@ -35,11 +48,7 @@ export function withAccount(raw: string, account: string): string {
 
 export function plannedNames(outdir: string, account: string): string[] {
   const lines: string[] = [];
-  const stacksDir = join(outdir, "stacks");
-  for (const stack of readdirSync(stacksDir).sort()) {
-    const json = JSON.parse(
-      readFileSync(join(stacksDir, stack, "cdk.tf.json"), "utf8"),
-    ) as StackJson;
+  for (const json of readSynthStacks(outdir)) {
     for (const [type, [kind, attribute]] of Object.entries(NAMED)) {
       for (const resource of Object.values(json.resource?.[type] ?? {})) {
         const raw = resource[attribute];
