@@ -1,5 +1,5 @@
 /**
- * `thumbnailer bench` runs end to end in --quick mode on a tiny folder of real images and
+ * `npm run bench` runs end to end in --quick mode on a tiny folder of real images and
  * prints valid --json. Not a timed test: it checks the benchmark works and reports every part,
  * never how fast anything is. Integration: real sharp, real s3rver, real child processes.
  */
@@ -11,11 +11,12 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { sum } from "simple-statistics";
-import { PRODUCT_RENDITIONS } from "../lib/product-renditions";
+import { PRODUCT_RENDITIONS } from "../bench/product-renditions";
 
 const run = promisify(execFile);
 const root = resolve(__dirname, "..");
-const cli = join(root, "bin", "thumbnailer.js");
+/** What `npm run bench` runs. */
+const bench = join(root, "dist", "bench", "index.js");
 
 interface Report {
   corpus: { images: number; classes: Record<string, number> };
@@ -56,11 +57,11 @@ interface Report {
   targets: { name: string; measured: string; met?: boolean }[];
 }
 
-describe("thumbnailer bench (integration: real sharp, s3rver, child processes)", () => {
+describe("npm run bench (integration: real sharp, s3rver, child processes)", () => {
   let dir: string;
 
   beforeAll(async () => {
-    if (!existsSync(join(root, "dist", "local", "bench", "index.js"))) {
+    if (!existsSync(bench)) {
       throw new Error("dist/ is not built: run `npm run build` (npm test does it first)");
     }
     dir = await mkdtemp(join(tmpdir(), "bench-test-"));
@@ -77,15 +78,26 @@ describe("thumbnailer bench (integration: real sharp, s3rver, child processes)",
   });
 
   it("prints its options with --help", async () => {
-    const { stdout } = await run(process.execPath, [cli, "bench", "--help"]);
+    const { stdout } = await run(process.execPath, [bench, "--help"]);
 
-    expect(stdout).toContain("Usage: thumbnailer bench");
+    expect(stdout).toContain("Usage: npm run bench -- [options]");
     expect(stdout).toMatch(/--quick/);
     expect(stdout).toMatch(/--compare/);
   });
 
+  it("names the option meant for a misspelt one", async () => {
+    const failure = await run(process.execPath, [bench, "--round", "9"]).catch(
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+
+    expect(failure).toMatchObject({ code: 2 });
+    expect((failure as { stderr: string }).stderr).toMatch(
+      /Unknown option '--round'; did you mean --rounds\?/,
+    );
+  });
+
   it("rejects an unknown part with a usage error", async () => {
-    const failure = await run(process.execPath, [cli, "bench", "--only", "warp-drive"]).catch(
+    const failure = await run(process.execPath, [bench, "--only", "warp-drive"]).catch(
       (error: unknown) => error as { code: number; stderr: string },
     );
 
@@ -99,7 +111,7 @@ describe("thumbnailer bench (integration: real sharp, s3rver, child processes)",
     beforeAll(async () => {
       const { stdout } = await run(
         process.execPath,
-        [cli, "bench", "--quick", "--json", "--dir", dir, "--processes", "1", "--uploads", "2"],
+        [bench, "--quick", "--json", "--dir", dir, "--processes", "1", "--uploads", "2"],
         { cwd: root, maxBuffer: 16 << 20, timeout: 170_000 },
       );
       report = JSON.parse(stdout) as Report;
@@ -196,7 +208,7 @@ describe("thumbnailer bench (integration: real sharp, s3rver, child processes)",
   it("prints the 3-against-1 table and target in the human report", async () => {
     const { stdout } = await run(
       process.execPath,
-      [cli, "bench", "--quick", "--dir", dir, "--only", "engine"],
+      [bench, "--quick", "--dir", dir, "--only", "engine"],
       { cwd: root, maxBuffer: 16 << 20, timeout: 50_000 },
     );
 

@@ -33,7 +33,7 @@ import {
 } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import sharp from "sharp";
-import { LOCAL_CREDENTIALS } from "../local/serve/service";
+import { LOCAL_CREDENTIALS } from "../cli/serve/service";
 import {
   cmdOf,
   type Dockerfile,
@@ -131,7 +131,9 @@ describe("Dockerfile", () => {
       "main.ts",
       "cdktf.json",
       "cdktf.out/stacks/lambda/cdk.tf.json",
-      "local/cli.ts",
+      "cli/index.ts",
+      "ops/settings.ts",
+      "bench/index.ts",
       ".data/source/photo.jpg",
       "node_modules/sharp/package.json",
       "dist/handler/index.js",

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import sharp from "sharp";
+import { PRODUCT_RENDITIONS } from "../bench/product-renditions";
 import {
   configureSharp,
   DEFAULT_LIMITS,
@@ -13,7 +14,6 @@ import {
   thumbnailSpec,
 } from "../handler/engine";
 import { ConfigError, PermanentInputError } from "../handler/errors";
-import { PRODUCT_RENDITIONS } from "../lib/product-renditions";
 import { heicFixture } from "./support/heic-fixtures";
 import {
   animatedFrames,

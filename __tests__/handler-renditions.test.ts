@@ -6,12 +6,12 @@
 
 import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
+import { createSequencer, type ObjectChange, s3Event } from "../cli/synthetic-event";
 import { readConfig } from "../handler/config";
 import { configureSharp, renditionSpec } from "../handler/engine";
 import { TransientError } from "../handler/errors";
 import { createLogger } from "../handler/log";
 import { processEvent } from "../handler/process-event";
-import { createSequencer, type ObjectChange, s3Event } from "../lib/synthetic-event";
 import { jpeg } from "./support/handler-images";
 import { get, listKeys, localClient, put } from "./support/local-s3";
 import { startTestS3, type TestS3 } from "./support/s3rver";

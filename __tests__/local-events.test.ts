@@ -1,9 +1,9 @@
 /** s3rver's in-process events turned into genuine S3 notification events (unit, no network). */
 
+import { fromS3rver, type S3rverEvent } from "../cli/serve/aws-event";
+import { createSequencer, encodeEventKey } from "../cli/synthetic-event";
 import { decodeEventKey } from "../handler/keys";
 import { parseRecord } from "../handler/s3-event";
-import { createSequencer, encodeEventKey } from "../lib/synthetic-event";
-import { fromS3rver, type S3rverEvent } from "../local/serve/aws-event";
 
 const source = { region: "eu-west-3", sequencer: createSequencer() };
 

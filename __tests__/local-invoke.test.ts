@@ -1,5 +1,5 @@
 /**
- * invoke (local/serve/invoke.ts): one event delivered the way Lambda's asynchronous invocation
+ * invoke (cli/serve/invoke.ts): one event delivered the way Lambda's asynchronous invocation
  * does, with a real on-failure record in a temporary folder. Delays of 0 ms keep it quick; the
  * warn lines say which delay each retry waited.
  */
@@ -7,9 +7,9 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { FailureLog } from "../cli/serve/failure-log";
+import { invoke } from "../cli/serve/invoke";
 import type { LogLevel } from "../handler/log";
-import { FailureLog } from "../local/serve/failure-log";
-import { invoke } from "../local/serve/invoke";
 import { s3Event } from "./support/s3-events";
 
 const event = s3Event({ eventName: "ObjectCreated:Put", bucket: "source", key: "a.jpg" });

@@ -11,13 +11,13 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import sharp from "sharp";
+import { reconcile } from "../cli/reconcile";
+import { createSequencer } from "../cli/synthetic-event";
 import { readConfig } from "../handler/config";
 import { configureSharp, defaultRendition, renditionSpec } from "../handler/engine";
 import { decodeEventKey } from "../handler/keys";
 import { createLogger } from "../handler/log";
 import { processEvent } from "../handler/process-event";
-import { reconcile } from "../lib/reconcile";
-import { createSequencer } from "../lib/synthetic-event";
 import { put } from "./support/local-s3";
 import { startTestS3, type TestS3 } from "./support/s3rver";
 

@@ -10,8 +10,8 @@ import {
   type ListObjectsV2CommandOutput,
   paginateListObjectsV2,
 } from "@aws-sdk/client-s3";
+import { AtomicFilesystemStore } from "../cli/serve/atomic-store";
 import { forEachLimited } from "../handler/bounded";
-import { AtomicFilesystemStore } from "../local/serve/atomic-store";
 import { put } from "./support/local-s3";
 import { startTestS3, type TestS3 } from "./support/s3rver";
 

@@ -15,7 +15,7 @@ import {
   PutObjectTaggingCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { repairStore } from "../local/serve/repair-store";
+import { repairStore } from "../cli/serve/repair-store";
 import { get, put } from "./support/local-s3";
 import { startTestS3, type TestS3 } from "./support/s3rver";
 

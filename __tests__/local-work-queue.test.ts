@@ -1,6 +1,6 @@
 /** The local service's bounded work queue (unit, no network). */
 
-import { WorkQueue } from "../local/serve/work-queue";
+import { WorkQueue } from "../cli/serve/work-queue";
 
 interface Item {
   key: string;

@@ -1,5 +1,5 @@
 /**
- * The Node.js policy (local/node-policy.ts): supported majors get no notice; an end-of-life Node
+ * The Node.js policy (cli/node-policy.ts): supported majors get no notice; an end-of-life Node
  * gets the project's one-line note in `thumbnailer serve`'s banner, ahead of anything the AWS SDK
  * would print (integration: the real CLI process on whatever Node runs the tests).
  */
@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { nodeNotice, SUPPORTED_NODE_MAJOR, takeOverNodeWarning } from "../local/node-policy";
+import { nodeNotice, SUPPORTED_NODE_MAJOR, takeOverNodeWarning } from "../cli/node-policy";
 import { buildDist, CLI } from "./support/build-dist";
 
 describe("nodeNotice", () => {

@@ -5,11 +5,11 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { SERVE_SETTINGS } from "../cli/serve/settings";
+import { defaultText } from "../cli/setting-flags";
 import { readConfig } from "../handler/config";
 import { closest } from "../handler/parse";
 import { HANDLER_SETTINGS } from "../handler/settings";
-import { SERVE_SETTINGS } from "../local/serve/settings";
-import { defaultText } from "../local/setting-flags";
 import { SETTINGS as INFRA_SETTINGS, STACK_HANDLER_SETTINGS } from "../stacks/config";
 import {
   handlerTable,
@@ -25,7 +25,7 @@ const NOT_SETTINGS = [
   "AWS_ACCESS_KEY_ID",
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
-  // The SDK's own switch that local/node-policy.ts turns on for an end-of-life Node.
+  // The SDK's own switch that cli/node-policy.ts turns on for an end-of-life Node.
   "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED",
 ];
 
@@ -63,11 +63,13 @@ describe("the settings table", () => {
   });
 
   // The bench's own process plumbing (BENCH_*, UV_THREADPOOL_SIZE...) is not a setting.
-  it.each(
-    [...sources("handler"), ...sources("stacks"), ...sources("local"), "main.ts"].filter(
-      (file) => !file.startsWith(path.join("local", "bench")),
-    ),
-  )("%s reads no environment variable the tables do not declare", (file) => {
+  it.each([
+    ...sources("handler"),
+    ...sources("stacks"),
+    ...sources("cli"),
+    ...sources("ops"),
+    "main.ts",
+  ])("%s reads no environment variable the tables do not declare", (file) => {
     const text = readFileSync(path.join(ROOT, file), "utf8");
     const names = [
       ...text.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]*)|\[\s*"([A-Z][A-Z0-9_]*)"\s*\])/g),

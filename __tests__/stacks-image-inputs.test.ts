@@ -6,7 +6,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
-import { bundleInputs } from "../lib/bundle";
+import { bundleInputs } from "../stacks/bundle";
 import { hashImageInputs } from "../stacks/image-inputs";
 
 const ROOT = join(__dirname, "..");
@@ -30,8 +30,8 @@ describe("hashImageInputs", () => {
     write("handler/engine/index.ts", "export const handler = () => 1;\n");
     // Laptop-only code, including a file in handler/ that the bundle does not import.
     write("handler/laptop-only.ts", "export const onlyLocal = 1;\n");
-    write("lib/reconcile.ts", 'export { handler } from "../handler/engine";\n');
-    write("local/cli.ts", 'export { onlyLocal } from "../handler/laptop-only";\n');
+    write("cli/reconcile.ts", 'export { handler } from "../handler/engine";\n');
+    write("cli/index.ts", 'export { onlyLocal } from "../handler/laptop-only";\n');
     write("__tests__/handler.test.ts", "// a test\n");
     write("docs/handler.md", "# docs\n");
     write("README.md", "# readme\n");
@@ -71,8 +71,8 @@ describe("hashImageInputs", () => {
 
   it.each([
     "handler/laptop-only.ts",
-    "lib/reconcile.ts",
-    "local/cli.ts",
+    "cli/reconcile.ts",
+    "cli/index.ts",
     "__tests__/handler.test.ts",
     "docs/handler.md",
     "README.md",

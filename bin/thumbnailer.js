@@ -4,7 +4,7 @@
 
 const path = require("node:path");
 
-const entry = path.join(__dirname, "..", "dist", "local", "cli.js");
+const entry = path.join(__dirname, "..", "dist", "cli", "index.js");
 try {
   require.resolve(entry);
 } catch {

@@ -1,6 +1,6 @@
 /**
  * Backfill of one existing object: the per-object logic shared by the function's S3 Batch
- * Operations tasks (batch-event.ts) and `thumbnailer backfill --direct` (local/backfill).
+ * Operations tasks (batch-event.ts) and `thumbnailer backfill --direct` (cli/backfill).
  * It decides whether there is work (mode "missing": only the renditions that are missing or
  * outdated; "force": all of them), then hands the object to processObject, the same code an upload
  * goes through, so a backfilled thumbnail is byte for byte the one an upload would have made.

@@ -3,7 +3,7 @@
  * The Lambda handler as one minified CommonJS file, dist/index.js: the one place its esbuild
  * options are written. `node scripts/bundle.js` (npm run bundle) builds it; the Dockerfile's
  * build stage runs exactly that, `npm run bench` builds the same bundle for the Node it measures
- * (lib/bundle.ts), and the image-input hash asks esbuild which files it reads (stacks/image-inputs.ts).
+ * (stacks/bundle.ts), and the image-input hash asks esbuild which files it reads (stacks/image-inputs.ts).
  *
  * One file to read instead of hundreds, for a short cold start; the AWS SDK taken from its ES
  * modules (mainFields module,main) so the S3 commands the handler never sends are left out.

@@ -6,6 +6,8 @@
  * Precedence: environment variable > cdktf.json "context" > default. An empty environment
  * variable counts as unset.
  */
+
+import { SERVE_SETTINGS } from "../cli/serve/settings";
 import { readConfig as readHandlerConfig } from "../handler/config";
 import { ConfigError } from "../handler/errors";
 import {
@@ -20,7 +22,6 @@ import {
   text,
 } from "../handler/parse";
 import { HANDLER_SETTINGS } from "../handler/settings";
-import { SERVE_SETTINGS } from "../local/serve/settings";
 
 export type Architecture = "x86_64" | "arm64";
 

@@ -5,14 +5,14 @@
  * The image holds the production node_modules (package.json, package-lock.json) and the handler
  * bundle (scripts/bundle.js's options over the files esbuild reads). So the inputs are: the
  * Dockerfile and .dockerignore; every build-context file the Dockerfile COPYs; and of a folder it
- * COPYs (handler/), only the files in esbuild's metafile. A change anywhere else (lib/, local/,
+ * COPYs (handler/), only the files in esbuild's metafile. A change anywhere else (cli/, ops/, bench/,
  * tests, docs, a handler/ file the bundle does not import) never rebuilds or redeploys.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, posix } from "node:path";
 import { type Copy, DockerfileParser } from "dockerfile-ast";
-import { bundleInputs } from "../lib/bundle";
+import { bundleInputs } from "./bundle";
 
 /** The build-context paths the Dockerfile's COPY instructions name (not those --from a stage). */
 function copiedFromContext(dockerfile: string): string[] {

@@ -2,7 +2,7 @@
  * The settings a deployment was made with, kept in the checkout: cdktf.json "context". Every
  * command that synthesizes (npm run deploy/destroy, npx cdktf ..., scripts/*.sh, CI's synth)
  * reads them from there, so they all plan the same resources. scripts/bootstrap.sh writes them;
- * scripts/lib/settings.ts is the command-line face of this module.
+ * ops/settings.ts is the command-line face of this module.
  *
  * An environment variable still wins over the context (stacks/config.ts), for one-off runs;
  * `overrides` lists where it does, so main.ts can say so and scripts/destroy.sh can refuse.

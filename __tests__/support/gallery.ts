@@ -1,8 +1,8 @@
 /** The local service with its gallery page, in-process on free ports, and raw HTTP to it. */
 
 import http, { type IncomingHttpHeaders } from "node:http";
-import { type Gallery, startGallery } from "../../local/serve/gallery/server";
-import type { ServiceOptions } from "../../local/serve/service";
+import { type Gallery, startGallery } from "../../cli/serve/gallery/server";
+import type { ServiceOptions } from "../../cli/serve/service";
 import { startTestService, type TestService } from "./local-service";
 
 export interface TestGallery extends TestService {

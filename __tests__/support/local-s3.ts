@@ -7,8 +7,8 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { LOCAL_CREDENTIALS } from "../../cli/serve/service";
 import { createS3Client } from "../../handler/s3-client";
-import { LOCAL_CREDENTIALS } from "../../local/serve/service";
 
 export function localClient(endpoint: string): S3Client {
   return createS3Client({ endpoint, region: "us-east-1", credentials: LOCAL_CREDENTIALS });

@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { type Service, type ServiceOptions, startService } from "../../cli/serve/service";
 import { configureSharp } from "../../handler/engine";
 import type { LogLevel } from "../../handler/log";
-import { type Service, type ServiceOptions, startService } from "../../local/serve/service";
 import { localClient } from "./local-s3";
 
 export interface TestService {

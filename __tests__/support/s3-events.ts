@@ -1,6 +1,6 @@
 /**
  * Multi-record S3 event notifications for handler tests, built with the product's own
- * one-record builder (lib/synthetic-event.ts). A record can carry a verbatim `rawKey`, to
+ * one-record builder (cli/synthetic-event.ts). A record can carry a verbatim `rawKey`, to
  * test decoding against keys written exactly as AWS encodes them.
  */
 
@@ -9,9 +9,9 @@ import {
   createSequencer,
   type ObjectChange,
   s3Event as oneRecordEvent,
-} from "../../lib/synthetic-event";
+} from "../../cli/synthetic-event";
 
-export { encodeEventKey } from "../../lib/synthetic-event";
+export { encodeEventKey } from "../../cli/synthetic-event";
 
 export interface RecordSpec extends ObjectChange {
   /** Used verbatim as s3.object.key instead of encoding `key`. */

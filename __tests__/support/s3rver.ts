@@ -1,7 +1,7 @@
 /** A real s3rver (the local service's server) on a free port, in a temporary folder, for one test file. */
 
 import type { S3Client } from "@aws-sdk/client-s3";
-import { startTemporaryS3Server } from "../../local/serve/s3-server";
+import { startTemporaryS3Server } from "../../cli/serve/s3-server";
 import { localClient } from "./local-s3";
 
 export interface TestS3 {

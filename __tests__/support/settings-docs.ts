@@ -2,10 +2,11 @@
  * The settings tables of docs/handler.md, docs/local.md and docs/deploy.md, generated from the
  * settings rows; __tests__/settings.test.ts asserts each doc contains its table verbatim.
  */
+
+import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "../../cli/serve/settings";
+import { defaultText } from "../../cli/setting-flags";
 import type { Setting } from "../../handler/settings";
 import { HANDLER_SETTINGS, THUMBNAIL_SETTINGS } from "../../handler/settings";
-import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "../../local/serve/settings";
-import { defaultText } from "../../local/setting-flags";
 import { STACK_HANDLER_SETTINGS } from "../../stacks/config";
 
 type Table = Record<string, Setting<unknown>>;

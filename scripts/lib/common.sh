@@ -219,13 +219,13 @@ check_node() {
 
 # --- Persisted settings (cdktf.json "context", see stacks/persisted-settings.ts) ------------------
 
-# Runs scripts/lib/NAME.ts as compiled by `npm run build` (run here first when a TypeScript
+# Runs ops/NAME.ts as compiled by `npm run build` (run here first when a TypeScript
 # source is newer than the last build), from the project root.
 node_tool() {
-  local tool="$ROOT/dist/scripts/lib/$1.js" stale=""
+  local tool="$ROOT/dist/ops/$1.js" stale=""
   shift
   if [ -f "$tool" ]; then
-    stale="$(find "$ROOT/main.ts" "$ROOT/stacks" "$ROOT/handler" "$ROOT/scripts/lib" -name '*.ts' \
+    stale="$(find "$ROOT/main.ts" "$ROOT/stacks" "$ROOT/handler" "$ROOT/ops" -name '*.ts' \
       -newer "$ROOT/dist/.tsbuildinfo" -print -quit 2>/dev/null || true)"
   fi
   if [ ! -f "$tool" ] || [ -n "$stale" ]; then
@@ -234,7 +234,7 @@ node_tool() {
   (cd "$ROOT" && node "$tool" "$@")
 }
 
-# settings persist [KEY=VALUE...] | get KEY | overrides (scripts/lib/settings.ts)
+# settings persist [KEY=VALUE...] | get KEY | overrides (ops/settings.ts)
 settings() { node_tool settings "$@"; }
 
 # Records one setting of this deployment in cdktf.json, e.g. persist_setting githubOidcProviderArn ARN.
@@ -242,7 +242,7 @@ persist_setting() { settings persist "$1=$2"; }
 
 # An account has at most one GitHub OIDC provider (token.actions.githubusercontent.com). When the
 # deployment has a GitHub repository and no githubOidcProviderArn yet, looks for one: a provider
-# tagged as this deployment's (scripts/lib/settings.ts owner-tag) is Terraform's to manage; any
+# tagged as this deployment's (ops/settings.ts owner-tag) is Terraform's to manage; any
 # other is persisted as githubOidcProviderArn, so no deploy creates a second one and no destroy
 # deletes what others use. Run before anything is created.
 reuse_github_oidc_provider() {
@@ -343,14 +343,14 @@ output_names_for() {
 # Value of a GitHub setting's stack output, from a `cdktf deploy --outputs-file` JSON file.
 stack_output() {
   local file="$1" setting="$2"
-  node "$ROOT/scripts/lib/stack-output.js" "$file" "$(output_names_for "$setting")" ||
+  node "$ROOT/ops/stack-output.js" "$file" "$(output_names_for "$setting")" ||
     die "the deploy did not output $setting (expected one of: $(output_names_for "$setting"))"
 }
 
 # --- What the deployment plans (cdktf synth) ------------------------------------------------------
 
 # Synthesizes the deployment into $ROOT/cdktf.out and sets PLANNED to its "KIND NAME" lines
-# (scripts/lib/planned-names.ts): the names Terraform will create, or delete.
+# (ops/planned-names.ts): the names Terraform will create, or delete.
 synth_planned_names() {
   run npx cdktf synth >&2 || die "cdktf synth failed: see the errors above"
   PLANNED="$(node_tool planned-names "$ROOT/cdktf.out" "$1")" ||

@@ -16,11 +16,11 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
-import { createS3Client } from "../../handler/s3-client";
-import { normalizeETag } from "../../handler/s3-event";
-import { buildBundle } from "../../lib/bundle";
-import { createSequencer, s3Event } from "../../lib/synthetic-event";
-import { LOCAL_CREDENTIALS } from "../serve/service";
+import { LOCAL_CREDENTIALS } from "../cli/serve/service";
+import { createSequencer, s3Event } from "../cli/synthetic-event";
+import { createS3Client } from "../handler/s3-client";
+import { normalizeETag } from "../handler/s3-event";
+import { buildBundle } from "../stacks/bundle";
 import type { CorpusImage } from "./corpus";
 import { percentile, round } from "./stats";
 

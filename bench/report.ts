@@ -3,11 +3,11 @@
  * targets from the issue (reported as met/missed; they are never timed tests).
  */
 import Table from "cli-table3";
-import { PRODUCT_RENDITIONS } from "../../lib/product-renditions";
 import type { ColdStartResult } from "./cold-start";
 import type { Corpus } from "./corpus";
 import type { EndToEndResult } from "./end-to-end";
 import type { ClassStats, EngineResult, RunnerResult } from "./engine";
+import { PRODUCT_RENDITIONS } from "./product-renditions";
 import { percentile, round } from "./stats";
 
 export interface Environment {
@@ -69,7 +69,7 @@ export interface RenditionCost {
 }
 
 export interface RenditionsResult {
-  /** The 3 renditions (lib/product-renditions.ts), as the RENDITIONS setting holds them. */
+  /** The 3 renditions (bench/product-renditions.ts), as the RENDITIONS setting holds them. */
   list: string;
   groups: RenditionCost[];
   /**
@@ -286,7 +286,7 @@ export function formatReport(report: BenchReport): string {
   const env = report.environment;
   const lines: string[] = [];
   lines.push(
-    `thumbnailer bench, ${env.date}: ${env.machine} (${env.cpus} CPUs), node ${env.node}, ` +
+    `npm run bench, ${env.date}: ${env.machine} (${env.cpus} CPUs), node ${env.node}, ` +
       `sharp ${env.sharp} (libvips ${env.libvips}), ${env.threads}${env.quick ? ", --quick" : ""}`,
   );
   const c = report.corpus;

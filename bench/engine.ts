@@ -204,7 +204,7 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean): Clas
 
 /**
  * What an engine worker (engine-worker.ts) can run: our engine with its single default
- * rendition (today's thumbnail), our engine making lib/product-renditions.ts's 3 renditions
+ * rendition (today's thumbnail), our engine making bench/product-renditions.ts's 3 renditions
  * from one decode, or the plain sharp pipeline.
  */
 export const IMPLS = ["engine", "engine-3-renditions", "sharp-plain"] as const;

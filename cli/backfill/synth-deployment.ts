@@ -8,7 +8,7 @@
  */
 
 import path from "node:path";
-import { readSynthStacks, type StackJson, withAccount } from "../../scripts/lib/planned-names";
+import { readSynthStacks, type StackJson, withAccount } from "../../ops/planned-names";
 import { type Deployment, DeploymentError, OUTPUTS } from "./deployment";
 
 export const UNKNOWN_ACCOUNT = "<account>";

@@ -14,11 +14,11 @@ export interface Asset {
 }
 
 /**
- * Reads the page's files from local/serve/gallery/assets/ in the project (plain HTML, CSS and
+ * Reads the page's files from cli/serve/gallery/assets/ in the project (plain HTML, CSS and
  * JavaScript with no build step, so the compiled service in dist/ reads the same folder).
  */
 export function loadAssets(): ReadonlyMap<string, Asset> {
-  const folder = path.join(projectDir(__dirname), "local", "serve", "gallery", "assets");
+  const folder = path.join(projectDir(__dirname), "cli", "serve", "gallery", "assets");
   return new Map(
     Object.entries(FILES).map(([route, { file, type }]) => [
       route,

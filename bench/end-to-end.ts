@@ -1,5 +1,5 @@
 /**
- * End-to-end benchmark through the local service (local/serve): uploads go to its S3-protocol
+ * End-to-end benchmark through the local service (cli/serve): uploads go to its S3-protocol
  * server with the AWS SDK, its event delivery runs the handler, and a thumbnail counts as
  * visible when the handler reports it written (its PutObject has returned) and a HEAD on the
  * destination bucket confirms it.
@@ -12,10 +12,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { configureSharp, DEFAULT_OPTIONS, makeThumbnail } from "../../handler/engine";
-import type { Logger } from "../../handler/log";
-import { createS3Client } from "../../handler/s3-client";
-import { LOCAL_CREDENTIALS, startService } from "../serve/service";
+import { LOCAL_CREDENTIALS, startService } from "../cli/serve/service";
+import { configureSharp, DEFAULT_OPTIONS, makeThumbnail } from "../handler/engine";
+import type { Logger } from "../handler/log";
+import { createS3Client } from "../handler/s3-client";
 import type { CorpusImage } from "./corpus";
 import { percentile, round } from "./stats";
 

@@ -2,7 +2,7 @@
  * The names a synthesized deployment will give its resources, and where its state lives, read
  * from `cdktf synth`'s output, so the scripts check exactly what Terraform will create or delete:
  *
- *   node dist/scripts/lib/planned-names.js OUTDIR ACCOUNT
+ *   node dist/ops/planned-names.js OUTDIR ACCOUNT
  *
  * prints one "KIND NAME" line per named resource (bucket, ecr-repository, log-group, role,
  * function, queue), "reserved-concurrency FUNCTION N" for a function with reserved concurrency,

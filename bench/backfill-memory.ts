@@ -1,7 +1,7 @@
 /**
  * Peak memory of `thumbnailer backfill --direct` as the bucket grows (docs/performance.md):
  *
- *   npm run build && node dist/local/bench/backfill-memory.js [COUNT...]    (default 1000 5000 20000)
+ *   npm run build && node dist/bench/backfill-memory.js [COUNT...]    (default 1000 5000 20000)
  *
  * For each count: a fresh local store (s3rver on the service's store, a temporary folder) with
  * COUNT tiny JPEGs in `source`, nine in ten of them with an up-to-date thumbnail already in
@@ -12,14 +12,14 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import sharp from "sharp";
-import { forEachLimited } from "../../handler/bounded";
-import { readConfig } from "../../handler/config";
-import { renditionSpec } from "../../handler/engine";
-import { destinationKey } from "../../handler/keys";
-import { thumbnailMetadata } from "../../handler/thumbnail-state";
-import { AtomicFilesystemStore } from "../serve/atomic-store";
-import { startTemporaryS3Server } from "../serve/s3-server";
-import { LOCAL_CREDENTIALS } from "../serve/service";
+import { AtomicFilesystemStore } from "../cli/serve/atomic-store";
+import { startTemporaryS3Server } from "../cli/serve/s3-server";
+import { LOCAL_CREDENTIALS } from "../cli/serve/service";
+import { forEachLimited } from "../handler/bounded";
+import { readConfig } from "../handler/config";
+import { renditionSpec } from "../handler/engine";
+import { destinationKey } from "../handler/keys";
+import { thumbnailMetadata } from "../handler/thumbnail-state";
 
 const CLI = path.join(__dirname, "..", "..", "..", "bin", "thumbnailer.js");
 const PROBE = path.join(__dirname, "peak-rss-probe.js");

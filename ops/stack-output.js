@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints one value from a `cdktf deploy --outputs-file` JSON file ({ stack: { output: value } }).
-//   node scripts/lib/stack-output.js FILE name[,other-name...]
+//   node ops/stack-output.js FILE name[,other-name...]
 // Names match loosely (case, "-" and "_" ignored: "source-bucket" matches "sourceBucket"); the
 // first name found (in any stack, at any depth) wins. Exits 1, printing nothing, when none is there.
 const { readFileSync } = require("node:fs");

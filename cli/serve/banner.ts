@@ -12,7 +12,7 @@ export interface BannerFacts {
   readonly failureRecord: string;
   /** The gallery page, unless turned off. */
   readonly galleryUrl: string | undefined;
-  /** local/node-policy.ts's notice when this Node.js is past end of life. */
+  /** cli/node-policy.ts's notice when this Node.js is past end of life. */
   readonly nodeNotice: string | undefined;
 }
 

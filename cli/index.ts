@@ -4,11 +4,9 @@
  * Exit codes: 0 success, 1 some work failed, 2 usage error.
  */
 
-import path from "node:path";
-
 type Run = (args: string[]) => Promise<number>;
 
-/** Loaded on demand: `make` should not pay for s3rver, `serve` not for the benchmark corpus. */
+/** Loaded on demand: `make` should not pay for s3rver, nor `serve` for S3 Batch Operations. */
 const COMMANDS: Record<string, { summary: string; load: () => Run }> = {
   make: {
     summary: "make thumbnails of local image files and folders",
@@ -22,11 +20,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Run }> = {
     summary:
       "make the thumbnails of objects already in the bucket (direct, or S3 Batch Operations)",
     load: () => (require("./backfill") as { run: Run }).run,
-  },
-  bench: {
-    summary: "measure the engine and the pipeline (npm run bench)",
-    // Resolved at run time so that a build without local/bench still runs the other commands.
-    load: () => (require(path.join(__dirname, "bench")) as { main: Run }).main,
   },
 };
 
@@ -56,14 +49,5 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  let run: Run;
-  try {
-    run = command.load();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException | undefined)?.code !== "MODULE_NOT_FOUND") throw error;
-    process.stderr.write(`thumbnailer: the "${name}" command is not available in this build\n`);
-    process.exitCode = 2;
-    return;
-  }
-  process.exitCode = await run(args);
+  process.exitCode = await command.load()(args);
 }

@@ -10,9 +10,9 @@
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import sharp from "sharp";
-import { PRODUCT_RENDITIONS } from "../../lib/product-renditions";
 import { IMPLS, type Impl } from "./engine";
 import { plainThumbnail } from "./plain-sharp";
+import { PRODUCT_RENDITIONS } from "./product-renditions";
 
 /** Bytes of all outputs; width and height of the first. */
 type Thumbnailer = (input: Buffer) => Promise<{ bytes: number; width: number; height: number }>;
@@ -27,7 +27,7 @@ async function load(impl: Impl): Promise<Thumbnailer> {
       return { bytes: data.length, width, height };
     };
   }
-  const engine = await import("../../handler/engine/index");
+  const engine = await import("../handler/engine/index");
   engine.configureSharp();
   const renditions =
     impl === "engine"

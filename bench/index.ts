@@ -1,13 +1,14 @@
 /**
- * `thumbnailer bench` (npm run bench): the command line of the benchmark. Builds or reads the
+ * `npm run bench` (node dist/bench/index.js): the command line of the benchmark, developer tooling
+ * and no `thumbnailer` command. Builds or reads the
  * corpus, runs the engine, cold-start and end-to-end benchmarks, prints a table or --json.
  */
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import sharp from "sharp";
-import { integer, ok } from "../../handler/parse";
-import { parseCommandLine } from "../setting-flags";
+import { parseCommandLine } from "../cli/setting-flags";
+import { integer, ok } from "../handler/parse";
 import { pillowRunner, vipsRunner } from "./compare";
 import { type Corpus, type CorpusImage, folderCorpus, generatedCorpus } from "./corpus";
 import { runtimeEnv } from "./dockerfile";
@@ -21,7 +22,7 @@ import {
   targets,
 } from "./report";
 
-export const HELP = `Usage: thumbnailer bench [options]     (also: npm run bench -- [options])
+export const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/index.js [options])
 
 Measures the thumbnailer and prints a table (or JSON) with the targets met or missed.
   engine      one process, one core: images/s, MP/s, p50/p95 ms per format class, peak RSS;
@@ -226,4 +227,10 @@ function referenceImage(images: readonly CorpusImage[]): CorpusImage | undefined
   const candidates = images.filter((i) => i.cls === "jpeg");
   const pool = candidates.length > 0 ? candidates : images.filter((i) => i.cls.startsWith("png"));
   return [...pool].sort((a, b) => Math.abs(a.megapixels - 12) - Math.abs(b.megapixels - 12))[0];
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { S3Event } from "aws-lambda";
-import { decodeEventKey } from "../../handler/keys";
+import { decodeEventKey } from "../handler/keys";
 import { plainThumbnail } from "./plain-sharp";
 
 const s3 = new S3Client({

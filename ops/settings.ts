@@ -1,21 +1,21 @@
 /**
  * The persisted deployment settings (cdktf.json "context"), for scripts/*.sh:
  *
- *   node dist/scripts/lib/settings.js persist [KEY=VALUE...]  every THUMBNAILER_* setting in the
+ *   node dist/ops/settings.js persist [KEY=VALUE...]  every THUMBNAILER_* setting in the
  *       environment, then the KEY=VALUE pairs, into cdktf.json; prints each change to stderr
- *   node dist/scripts/lib/settings.js get KEY          the persisted value ("" when unset)
- *   node dist/scripts/lib/settings.js owner-tag        the tag (KEY<TAB>VALUE) naming this deployment
+ *   node dist/ops/settings.js get KEY          the persisted value ("" when unset)
+ *   node dist/ops/settings.js owner-tag        the tag (KEY<TAB>VALUE) naming this deployment
  *       on the account-wide resources it creates (stacks/stack-base.ts ownerTag), from the
  *       environment and cdktf.json as a synth reads them
- *   node dist/scripts/lib/settings.js overrides        THUMBNAILER_* variables that differ from
+ *   node dist/ops/settings.js overrides        THUMBNAILER_* variables that differ from
  *       the persisted settings, one line each (exit 0 either way)
- *   node dist/scripts/lib/settings.js state-location STACK   where that stack's Terraform state
+ *   node dist/ops/settings.js state-location STACK   where that stack's Terraform state
  *       lives (stacks/stack-base.ts stateLocation): "local PATH" or "s3 BUCKET KEY REGION"
  *
  * Run from the project root (where cdktf.json is). scripts/lib/common.sh wraps it as `settings`.
  */
 import { join } from "node:path";
-import { readInfraConfig } from "../../stacks/config";
+import { readInfraConfig } from "../stacks/config";
 import {
   type ContextValue,
   describeOverride,
@@ -23,8 +23,8 @@ import {
   persistSettings,
   readPersisted,
   settingsFromEnv,
-} from "../../stacks/persisted-settings";
-import { ownerTag, stateLocation } from "../../stacks/stack-base";
+} from "../stacks/persisted-settings";
+import { ownerTag, stateLocation } from "../stacks/stack-base";
 
 function main(args: string[]): number {
   const file = join(process.cwd(), "cdktf.json");

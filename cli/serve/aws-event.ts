@@ -1,5 +1,5 @@
 import type { S3Event } from "aws-lambda";
-import { type EventSource, s3Event } from "../../lib/synthetic-event";
+import { type EventSource, s3Event } from "../synthetic-event";
 
 /** A record as s3rver emits it in-process (`server.on("event")`): the parts we read. */
 export interface S3rverEvent {

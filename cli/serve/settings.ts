@@ -6,7 +6,7 @@ import path from "node:path";
 import { boolean, integer, list, text } from "../../handler/parse";
 import { SERVICE_SETTINGS, type Setting } from "../../handler/settings";
 
-/** The project folder (dist/local/serve/ -> project): the default data folder lives there. */
+/** The project folder (dist/cli/serve/ -> project): the default data folder lives there. */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 
 /** The local service's own settings (the handler's are in handler/settings.ts). */

@@ -4,7 +4,7 @@
  * not the one in the configuration, so a forceDestroyBuckets not yet deployed still fails on a
  * bucket that holds objects.
  *
- *   node dist/scripts/lib/state-buckets.js < STATE.json
+ *   node dist/ops/state-buckets.js < STATE.json
  *
  * prints "BUCKET true|false" per bucket.
  */
