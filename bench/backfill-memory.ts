@@ -21,7 +21,7 @@ import { renditionSpec } from "../handler/engine";
 import { destinationKey } from "../handler/keys";
 import { thumbnailMetadata } from "../handler/thumbnail-state";
 
-const CLI = path.join(__dirname, "..", "..", "..", "bin", "thumbnailer.js");
+const CLI = path.join(__dirname, "..", "..", "bin", "thumbnailer.js");
 const PROBE = path.join(__dirname, "peak-rss-probe.js");
 
 async function measure(count: number): Promise<string> {

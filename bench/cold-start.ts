@@ -74,7 +74,7 @@ export async function benchColdStart(options: Options): Promise<ColdStartResult>
   const variants: Variant[] = [
     { name: "node (empty)" },
     { name: "plain sharp + S3 client", module: join(__dirname, "cold-start-plain.js") },
-    { name: "handler", module: resolve(__dirname, "../../handler/index.js") },
+    { name: "handler", module: resolve(__dirname, "../handler/index.js") },
   ];
   const bundle = options.bundle
     ? resolve(options.bundle)
@@ -262,7 +262,7 @@ async function bundleFor(
   const outfile = join(cacheDir, "bundle", "index.js");
   const target = `node${nodeVersion.replace(/^v/, "").split(".")[0]}`;
   try {
-    await buildBundle(resolve(__dirname, "../../.."), { outfile, target });
+    await buildBundle(resolve(__dirname, "../.."), { outfile, target });
     notes.push(`bundle: scripts/bundle.js's esbuild options, target ${target}`);
     return outfile;
   } catch (error) {

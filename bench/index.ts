@@ -131,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     log("engine benchmark");
     // The engine runs with the environment the container image sets (Dockerfile ENV), so its
     // figures are those of what ships; the plain sharp pipeline runs without it.
-    const shipped = runtimeEnv(readFileSync(join(__dirname, "../../../Dockerfile"), "utf8"));
+    const shipped = runtimeEnv(readFileSync(join(__dirname, "../../Dockerfile"), "utf8"));
     const settings = Object.entries(shipped).map(([k, v]) => `${k}=${v}`);
     if (settings.length > 0)
       notes.push(`engine environment from the Dockerfile's runtime stage: ${settings.join(" ")}`);
