@@ -343,7 +343,7 @@ output_names_for() {
 # Value of a GitHub setting's stack output, from a `cdktf deploy --outputs-file` JSON file.
 stack_output() {
   local file="$1" setting="$2"
-  node "$ROOT/ops/stack-output.js" "$file" "$(output_names_for "$setting")" ||
+  node_tool stack-output "$file" "$(output_names_for "$setting")" ||
     die "the deploy did not output $setting (expected one of: $(output_names_for "$setting"))"
 }
 
