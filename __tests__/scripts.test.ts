@@ -4,7 +4,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   PROJECT_ROOT,
@@ -180,6 +180,31 @@ describe("scripts/bootstrap.sh", () => {
       expect(run.stderr.includes("is older than 1.10, the oldest this project supports")).toBe(
         refused,
       );
+      expect(run.lines.some((l) => l.startsWith("npx"))).toBe(!refused);
+    },
+  );
+
+  it.each([
+    [`>=${process.versions.node} <${Number(process.versions.node.split(".")[0]) + 1}`, false],
+    [`>=${Number(process.versions.node.split(".")[0]) + 1}.0.0 <99`, true],
+    [
+      `>=${process.versions.node.replace(/\.\d+$/, (patch) => `.${Number(patch.slice(1)) + 1}`)} <99`,
+      true,
+    ],
+  ])(
+    "with package.json engines '%s' refuses (%s) this Node.js before anything is created",
+    (range, refused) => {
+      // Arrange: the scratch project's package.json is the one the preflight reads
+      const file = join(project.dir, "package.json");
+      const pkg = JSON.parse(readFileSync(file, "utf8"));
+      writeFileSync(file, JSON.stringify({ ...pkg, engines: { node: range } }));
+
+      // Act
+      const run = bootstrap(["--yes", "--repo", "acme/thumbs"], { rules: rules("") });
+
+      // Assert
+      expect(run.status).toBe(refused ? 1 : 0);
+      expect(run.stderr.includes(`is outside package.json engines (${range})`)).toBe(refused);
       expect(run.lines.some((l) => l.startsWith("npx"))).toBe(!refused);
     },
   );

@@ -198,17 +198,23 @@ check_terraform() {
   fi
 }
 
-# Node within package.json "engines" (>=20.9 <25), and the project's dependencies installed.
+# Node within package.json "engines" (the one place the range is written), and the project's
+# dependencies installed. The range has the form ">=MAJOR.MINOR.PATCH <MAJOR".
 check_node() {
   need_command node "install Node.js 22 or 24 (https://nodejs.org/)" || return 0
-  local version major minor
+  local version range
   version="$(node --version)"
-  major="${version#v}"
-  major="${major%%.*}"
-  minor="${version#v*.}"
-  minor="${minor%%.*}"
-  if [ "$major" -lt 20 ] || [ "$major" -ge 25 ] || { [ "$major" = 20 ] && [ "$minor" -lt 9 ]; }; then
-    problem "Node.js $version is outside package.json engines (>=20.9.0 <25): use Node.js 22 or 24"
+  range="$(node -p 'require(process.argv[1]).engines.node' "$ROOT/package.json")"
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  if ! node -e '
+    const m = /^>=(\d+)\.(\d+)\.(\d+) <(\d+)$/.exec(process.argv[1]);
+    if (!m) throw new Error(`package.json engines.node: unexpected form "${process.argv[1]}"`);
+    const [, a, b, c, below] = m.map(Number);
+    const [x, y, z] = process.versions.node.split(".").map(Number);
+    const atLeast = x !== a ? x > a : y !== b ? y > b : z >= c;
+    process.exit(atLeast && x < below ? 0 : 1);
+  ' "$range"; then
+    problem "Node.js $version is outside package.json engines ($range): use Node.js 22 or 24"
   else
     info "Node.js $version"
   fi
