@@ -30,6 +30,7 @@ interface Job {
   steps: Step[];
   env?: Record<string, string>;
   container?: { image: string } | string;
+  concurrency?: { group: string; "cancel-in-progress": unknown };
 }
 interface Workflow {
   on: Record<string, unknown>;
@@ -205,8 +206,16 @@ describe("deploy.yml", () => {
   });
 
   it("never runs two deploys at once, and never cancels one halfway", () => {
-    expect(deploy.concurrency?.group).toMatch(/^deploy-/);
-    expect(deploy.concurrency?.["cancel-in-progress"]).toBe(false);
+    const job = deploy.jobs.deploy;
+    expect(job?.concurrency?.group).toMatch(/^deploy-/);
+    expect(job?.concurrency?.["cancel-in-progress"]).toBe(false);
+  });
+
+  it("lets a run whose deploy job is skipped (CI failed) leave a pending deploy alone", () => {
+    // A group holds one pending run: a workflow-level group would put every run that completes
+    // CI, failed ones too, in line, and the newest pending run replaces the older. At job level
+    // only a job that runs joins it.
+    expect(deploy.concurrency).toBeUndefined();
   });
 
   it("gets AWS credentials through OIDC with the deploy role, no static keys", () => {
