@@ -1,5 +1,5 @@
 import { ConfigError } from "../handler/errors";
-import { DEFAULTS, type InfraConfig, readInfraConfig } from "../stacks/config";
+import { type InfraConfig, readInfraConfig } from "../stacks/config";
 
 /** Reads a configuration from a plain context object and environment. */
 function read(context: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}): InfraConfig {
@@ -24,7 +24,18 @@ describe("readInfraConfig", () => {
 
     // Assert
     expect(config).toEqual({
-      ...DEFAULTS,
+      region: "us-east-1",
+      name: "thumbnailer",
+      architecture: "x86_64",
+      memoryMb: 1536,
+      timeoutSeconds: 60,
+      retryAttempts: 2,
+      maxEventAgeSeconds: 21600,
+      logRetentionDays: 30,
+      keepImages: 10,
+      forceDestroyBuckets: false,
+      notificationPrefix: "",
+      notificationSuffix: "",
       reservedConcurrency: undefined,
       githubRepository: undefined,
       githubOidcProviderArn: undefined,
@@ -35,8 +46,6 @@ describe("readInfraConfig", () => {
       handlerEnvironment: {},
       destinationPrefixes: [""],
     });
-    expect(config.memoryMb).toBe(1536);
-    expect(config.forceDestroyBuckets).toBe(false);
   });
 
   it("reads cdktf.json context values, numbers and booleans included", () => {

@@ -1,7 +1,8 @@
 /**
- * The infrastructure's configuration: every setting, its cdktf.json context key, its environment
- * variable, its default and what it accepts. main.ts reads it once and passes the result down;
- * nothing under stacks/ reads process.env.
+ * The infrastructure's configuration: one row per setting (its cdktf.json context key is the
+ * row's name; its environment variable, parser with bounds, default and one-line doc), from which
+ * the InfraConfig type, readInfraConfig and docs/deploy.md's table are derived. main.ts reads it
+ * once and passes the result down; nothing under stacks/ reads process.env.
  *
  * Precedence: environment variable > cdktf.json "context" > default. An empty environment
  * variable counts as unset.
@@ -23,60 +24,24 @@ import {
 } from "../handler/parse";
 import { HANDLER_SETTINGS } from "../handler/settings";
 
-export type Architecture = "x86_64" | "arm64";
-
-export interface InfraConfig {
-  /** AWS region of every resource. */
-  readonly region: string;
-  /** Deployment name: prefixes every resource name, so two deployments can share an account. */
-  readonly name: string;
-  readonly architecture: Architecture;
-  readonly memoryMb: number;
-  readonly timeoutSeconds: number;
-  /** Reserved concurrency; undefined = unreserved (the account's pool). */
-  readonly reservedConcurrency?: number;
-  /** Asynchronous invocation: retries after a failed attempt (0-2). */
-  readonly retryAttempts: number;
-  /** Asynchronous invocation: how long an event may wait before it goes to the failure queue. */
-  readonly maxEventAgeSeconds: number;
-  readonly logRetentionDays: number;
-  /** ECR lifecycle: how many images to keep. */
-  readonly keepImages: number;
-  /** Let `cdktf destroy` delete buckets that still hold objects. */
-  readonly forceDestroyBuckets: boolean;
-  /** "owner/name" of the GitHub repository whose main branch may deploy; undefined = no CI role. */
-  readonly githubRepository?: string;
-  /** ARN of an existing GitHub Actions OIDC provider to reuse; undefined = create one. */
-  readonly githubOidcProviderArn?: string;
-  /** Tag the deploy pushes the image under; undefined = derived from the image inputs' hash. */
-  readonly imageTag?: string;
-  /** S3 notification filters on the source bucket ("" = none). */
-  readonly notificationPrefix: string;
-  readonly notificationSuffix: string;
-  /** Alarm notifications go to this address through SNS; undefined = alarms without actions. */
-  readonly alarmEmail?: string;
-  /** Remote state (S3 backend with a lock file); undefined = local state files. */
-  readonly stateBucket?: string;
-  readonly stateRegion?: string;
-  /** The handler's environment variables (DEST_PREFIX, THUMB_*, ...): only the ones set. */
-  readonly handlerEnvironment: Readonly<Record<string, string>>;
-  /** Where the function writes and deletes: DEST_PREFIX + each rendition's prefix. */
-  readonly destinationPrefixes: readonly string[];
-}
-
-/** Where a setting's raw value comes from. */
-export interface ConfigSources {
-  /** cdktf.json "context" (app.node.tryGetContext). */
-  readonly context: (key: string) => unknown;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-interface Setting<T> {
-  /** cdktf.json context key. */
-  readonly key: string;
+/** One infrastructure setting; `D` is its default's type (undefined: the setting is optional). */
+export interface InfraSetting<T = unknown, D extends T | undefined = T | undefined> {
   /** Environment variable; wins over the context. */
   readonly env: string;
   readonly parse: Parser<T>;
+  /** Used when the setting is unset. */
+  readonly default?: D;
+  /** The default as docs/deploy.md shows it (Markdown), when not the value itself. */
+  readonly shownDefault?: string;
+  /** What the setting does, for docs/deploy.md. */
+  readonly doc: string;
+}
+
+/** A row, its default checked against its parser's type. */
+function setting<T, const D extends T | undefined = undefined>(
+  row: InfraSetting<T, D>,
+): InfraSetting<T, D> {
+  return row;
 }
 
 /** CloudWatch Logs accepts only these retention periods. */
@@ -85,91 +50,175 @@ const LOG_RETENTION_DAYS = [
   3653,
 ] as const;
 
-export const SETTINGS = {
-  region: { key: "region", env: "THUMBNAILER_REGION", parse: region },
+const ROWS = {
+  region: setting({
+    env: "THUMBNAILER_REGION",
+    parse: region,
+    default: "us-east-1",
+    doc: "AWS region of every resource",
+  }),
   // Resource names are "<name>-thumbnails-<account>-<region>" (<= 63 characters for S3).
-  name: {
-    key: "name",
+  name: setting({
     env: "THUMBNAILER_NAME",
     parse: text(
       /^[a-z][a-z0-9-]{1,18}[a-z0-9]$/,
       "3-20 characters: lowercase letters, digits and hyphens, starting with a letter",
     ),
-  },
-  architecture: {
-    key: "architecture",
+    default: "thumbnailer",
+    doc: 'deployment name: prefixes every resource name and state file (see "Several deployments in one account")',
+  }),
+  // The conservative default; the Dockerfile builds either without emulation.
+  architecture: setting({
     env: "THUMBNAILER_ARCHITECTURE",
     parse: oneOf(["x86_64", "arm64"] as const),
-  },
-  memoryMb: { key: "memoryMb", env: "THUMBNAILER_MEMORY_MB", parse: integer(128, 10240) },
-  timeoutSeconds: {
-    key: "timeoutSeconds",
+    default: "x86_64",
+    doc: "the function's CPU; `arm64` is about 20% cheaper per GB-second",
+  }),
+  memoryMb: setting({
+    env: "THUMBNAILER_MEMORY_MB",
+    parse: integer(128, 10240),
+    default: 1536,
+    doc: "the function's memory in MB, sized for sharp, which decodes a whole image in memory (Lambda's CPU share grows with memory)",
+  }),
+  timeoutSeconds: setting({
     env: "THUMBNAILER_TIMEOUT_SECONDS",
     parse: integer(1, 900),
-  },
-  reservedConcurrency: {
-    key: "reservedConcurrency",
+    default: 60,
+    doc: "how long one invocation may run",
+  }),
+  reservedConcurrency: setting({
     env: "THUMBNAILER_RESERVED_CONCURRENCY",
     // 0 would throttle every invocation: refuse it rather than deploy a dead function.
     parse: integer(1, 100000, "an integer of at least 1 (unset = unreserved)"),
-  },
-  retryAttempts: { key: "retryAttempts", env: "THUMBNAILER_RETRY_ATTEMPTS", parse: integer(0, 2) },
-  maxEventAgeSeconds: {
-    key: "maxEventAgeSeconds",
+    shownDefault: "unset (the account's pool)",
+    doc: "caps parallel runs, and so cost",
+  }),
+  retryAttempts: setting({
+    env: "THUMBNAILER_RETRY_ATTEMPTS",
+    parse: integer(0, 2),
+    default: 2,
+    doc: "retries of a failed asynchronous invocation",
+  }),
+  maxEventAgeSeconds: setting({
     env: "THUMBNAILER_MAX_EVENT_AGE_SECONDS",
     parse: integer(60, 21600),
-  },
-  logRetentionDays: {
-    key: "logRetentionDays",
+    // The maximum: an event waiting out a throttle is retried instead of dropped.
+    default: 21600,
+    doc: "how long an event may wait (e.g. while throttled) before it goes to the failure queue; at least `timeoutSeconds`",
+  }),
+  logRetentionDays: setting({
     env: "THUMBNAILER_LOG_RETENTION_DAYS",
     parse: oneOf(LOG_RETENTION_DAYS),
-  },
-  keepImages: { key: "keepImages", env: "THUMBNAILER_KEEP_IMAGES", parse: integer(1, 1000) },
-  forceDestroyBuckets: {
-    key: "forceDestroyBuckets",
+    default: 30,
+    doc: "how long CloudWatch Logs keeps the function's logs",
+  }),
+  keepImages: setting({
+    env: "THUMBNAILER_KEEP_IMAGES",
+    parse: integer(1, 1000),
+    default: 10,
+    doc: "newest images kept in ECR; older ones expire, except the `deployed` and `previous` ones",
+  }),
+  forceDestroyBuckets: setting({
     env: "THUMBNAILER_FORCE_DESTROY_BUCKETS",
     parse: boolean,
-  },
-  githubRepository: {
-    key: "githubRepository",
+    default: false,
+    doc: "`true` lets `destroy` delete buckets that still hold objects",
+  }),
+  githubRepository: setting({
     env: "THUMBNAILER_GITHUB_REPOSITORY",
     parse: text(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "owner/name of a GitHub repository"),
-  },
-  githubOidcProviderArn: {
-    key: "githubOidcProviderArn",
+    shownDefault: "unset (no CI role)",
+    doc: "its `main` branch may assume the deploy role",
+  }),
+  githubOidcProviderArn: setting({
     env: "THUMBNAILER_GITHUB_OIDC_PROVIDER_ARN",
     parse: text(
       /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/,
       "the ARN of an IAM OIDC provider for token.actions.githubusercontent.com",
     ),
-  },
-  imageTag: {
-    key: "imageTag",
+    shownDefault: "unset (create one)",
+    doc: "the account's existing provider, to reuse (an account has at most one); bootstrap.sh persists it when it finds one this deployment did not create",
+  }),
+  imageTag: setting({
     env: "THUMBNAILER_IMAGE_TAG",
     parse: text(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "a Docker tag: [A-Za-z0-9_.-], 1-128 chars"),
-  },
-  notificationPrefix: {
-    key: "notificationPrefix",
+    shownDefault: "`<architecture>-<16 hex of the image inputs' hash>`",
+    doc: "the tag the deploy pushes the image under; tags are immutable, so a fixed tag can be pushed only once: a deploy whose image inputs differ from what it holds is refused (below)",
+  }),
+  notificationPrefix: setting({
     env: "THUMBNAILER_NOTIFICATION_PREFIX",
     parse: anyText(1024),
-  },
-  notificationSuffix: {
-    key: "notificationSuffix",
+    default: "",
+    shownDefault: '`""` (whole bucket)',
+    doc: "only keys under this prefix trigger the function (also the handler's `SOURCE_PREFIX`, and the scope of its read permission)",
+  }),
+  notificationSuffix: setting({
     env: "THUMBNAILER_NOTIFICATION_SUFFIX",
     parse: anyText(1024),
-  },
-  alarmEmail: {
-    key: "alarmEmail",
+    default: "",
+    doc: "only keys ending with this trigger the function, e.g. `.jpg`",
+  }),
+  alarmEmail: setting({
     env: "THUMBNAILER_ALARM_EMAIL",
     parse: text(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "an e-mail address"),
-  },
-  stateBucket: {
-    key: "stateBucket",
+    shownDefault: "unset (alarms without actions)",
+    doc: "alarms notify this address through SNS (confirm the subscription e-mail)",
+  }),
+  stateBucket: setting({
     env: "THUMBNAILER_STATE_BUCKET",
     parse: bucketName,
-  },
-  stateRegion: { key: "stateRegion", env: "THUMBNAILER_STATE_REGION", parse: region },
-} satisfies Record<string, Setting<unknown>>;
+    shownDefault: "unset (local state files)",
+    doc: "keep Terraform state in this existing S3 bucket, key `<name>/<region>/<stack>.tfstate`, encrypted, locked with an S3 lock file",
+  }),
+  stateRegion: setting({
+    env: "THUMBNAILER_STATE_REGION",
+    parse: region,
+    shownDefault: "`region`",
+    doc: "region of the state bucket",
+  }),
+};
+
+type Rows = typeof ROWS;
+type ValueOf<S> = S extends InfraSetting<infer T> ? T : never;
+/** The settings with a default: always set. */
+type Defaulted = {
+  [K in keyof Rows]: Rows[K] extends InfraSetting<infer _T, infer D>
+    ? undefined extends D
+      ? never
+      : K
+    : never;
+}[keyof Rows];
+
+/** Every setting's value, typed by its parser; the ones without a default may be unset. */
+export type InfraConfig = {
+  readonly [K in Defaulted]: ValueOf<Rows[K]>;
+} & {
+  readonly [K in Exclude<keyof Rows, Defaulted>]?: ValueOf<Rows[K]>;
+} & {
+  /** The handler's environment variables (DEST_PREFIX, THUMB_*, ...): only the ones set. */
+  readonly handlerEnvironment: Readonly<Record<string, string>>;
+  /** Where the function writes and deletes: DEST_PREFIX + each rendition's prefix. */
+  readonly destinationPrefixes: readonly string[];
+};
+
+/** Every infrastructure setting, each with its context key. */
+export const SETTINGS = Object.fromEntries(
+  Object.entries(ROWS).map(([key, row]) => [key, { ...row, key }]),
+) as { readonly [K in keyof Rows]: Rows[K] & { readonly key: K } };
+
+/** Where a setting's raw value comes from. */
+export interface ConfigSources {
+  /** cdktf.json "context" (app.node.tryGetContext). */
+  readonly context: (key: string) => unknown;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** A setting as readInfraConfig reads it: context key, environment variable, parser. */
+interface Source<T> {
+  readonly key: string;
+  readonly env: string;
+  readonly parse: Parser<T>;
+}
 
 /** Every infrastructure variable's prefix. */
 const PREFIX = "THUMBNAILER_";
@@ -188,32 +237,13 @@ export const ONE_RUN_SWITCHES = ["THUMBNAILER_ALLOW_ROLLBACK"] as const;
  * ones are left out so the handler's own defaults apply; they are parsed by the handler's own
  * parsers, so both agree on what is accepted.
  */
-export const STACK_HANDLER_SETTINGS: readonly (Setting<unknown> & {
+export const STACK_HANDLER_SETTINGS: readonly (Source<unknown> & {
   readonly lambdaEnv: string;
 })[] = Object.entries(HANDLER_SETTINGS).flatMap(([key, setting]) =>
   "stack" in setting && setting.stack
     ? [{ key, env: `${PREFIX}${setting.env}`, lambdaEnv: setting.env, parse: setting.parse }]
     : [],
 );
-
-export const DEFAULTS = {
-  region: "us-east-1",
-  name: "thumbnailer",
-  // The conservative choice; arm64 is ~20% cheaper per GB-second (the Dockerfile builds either
-  // without emulation).
-  architecture: "x86_64",
-  // sharp decodes a whole image in memory, and Lambda's CPU share grows with memory.
-  memoryMb: 1536,
-  timeoutSeconds: 60,
-  retryAttempts: 2,
-  // The maximum: an event waiting out a throttle is retried instead of dropped.
-  maxEventAgeSeconds: 21600,
-  logRetentionDays: 30,
-  keepImages: 10,
-  forceDestroyBuckets: false,
-  notificationPrefix: "",
-  notificationSuffix: "",
-} as const;
 
 /**
  * Reads and validates the whole configuration. Throws one ConfigError listing every bad setting,
@@ -222,12 +252,12 @@ export const DEFAULTS = {
 export function readInfraConfig(sources: ConfigSources): InfraConfig {
   const problems: string[] = [];
 
-  function rawValue(setting: Setting<unknown>): unknown {
+  function rawValue(setting: Source<unknown>): unknown {
     const fromEnv = sources.env[setting.env];
     return fromEnv !== undefined && fromEnv !== "" ? fromEnv : sources.context(setting.key);
   }
 
-  function read<T>(setting: Setting<T>): T | undefined {
+  function read<T>(setting: Source<T>): T | undefined {
     const raw = rawValue(setting);
     if (raw === undefined || raw === null) return undefined;
     const result = setting.parse(raw);
@@ -240,7 +270,6 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
 
   problems.push(...unknownVariables(sources.env));
 
-  const s = SETTINGS;
   const handlerEnvironment: Record<string, string> = {};
   for (const setting of STACK_HANDLER_SETTINGS) {
     const raw = rawValue(setting);
@@ -249,47 +278,14 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
     if (read(setting) !== undefined) handlerEnvironment[setting.lambdaEnv] = text;
   }
 
-  const config: Omit<InfraConfig, "destinationPrefixes"> = {
-    region: read(s.region) ?? DEFAULTS.region,
-    name: read(s.name) ?? DEFAULTS.name,
-    architecture: read(s.architecture) ?? DEFAULTS.architecture,
-    memoryMb: read(s.memoryMb) ?? DEFAULTS.memoryMb,
-    timeoutSeconds: read(s.timeoutSeconds) ?? DEFAULTS.timeoutSeconds,
-    reservedConcurrency: read(s.reservedConcurrency),
-    retryAttempts: read(s.retryAttempts) ?? DEFAULTS.retryAttempts,
-    maxEventAgeSeconds: read(s.maxEventAgeSeconds) ?? DEFAULTS.maxEventAgeSeconds,
-    logRetentionDays: read(s.logRetentionDays) ?? DEFAULTS.logRetentionDays,
-    keepImages: read(s.keepImages) ?? DEFAULTS.keepImages,
-    forceDestroyBuckets: read(s.forceDestroyBuckets) ?? DEFAULTS.forceDestroyBuckets,
-    githubRepository: read(s.githubRepository),
-    githubOidcProviderArn: read(s.githubOidcProviderArn),
-    imageTag: read(s.imageTag),
-    notificationPrefix: read(s.notificationPrefix) ?? DEFAULTS.notificationPrefix,
-    notificationSuffix: read(s.notificationSuffix) ?? DEFAULTS.notificationSuffix,
-    alarmEmail: read(s.alarmEmail),
-    stateBucket: read(s.stateBucket),
-    stateRegion: read(s.stateRegion),
-    handlerEnvironment,
-  };
-
-  if (config.githubOidcProviderArn !== undefined && config.githubRepository === undefined) {
-    problems.push(
-      `githubOidcProviderArn (${s.githubOidcProviderArn.env}) is set but githubRepository ` +
-        `(${s.githubRepository.env}) is not; expected both, or neither`,
-    );
-  }
-  if (config.stateRegion !== undefined && config.stateBucket === undefined) {
-    problems.push(
-      `stateRegion (${s.stateRegion.env}) is set but stateBucket (${s.stateBucket.env}) is not; ` +
-        "expected a state bucket with it",
-    );
-  }
-  if (config.timeoutSeconds > config.maxEventAgeSeconds) {
-    problems.push(
-      `maxEventAgeSeconds (${s.maxEventAgeSeconds.env}) ${config.maxEventAgeSeconds} is shorter ` +
-        `than timeoutSeconds ${config.timeoutSeconds}; expected at least the timeout`,
-    );
-  }
+  const values = Object.fromEntries(
+    Object.values(SETTINGS).map((setting) => [
+      setting.key,
+      read<unknown>(setting) ?? setting.default,
+    ]),
+  );
+  const config = { ...values, handlerEnvironment } as Omit<InfraConfig, "destinationPrefixes">;
+  problems.push(...crossSettingProblems(config));
 
   // The handler checks its settings together at cold start; checking them here too fails the
   // synth instead of the deployed function. The bucket names are placeholders.
@@ -312,6 +308,31 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
     throw new ConfigError(`Invalid infrastructure configuration:\n  - ${problems.join("\n  - ")}`);
   }
   return { ...config, destinationPrefixes };
+}
+
+/** Settings that are each valid but not together. */
+function crossSettingProblems(config: Omit<InfraConfig, "destinationPrefixes">): string[] {
+  const s = SETTINGS;
+  const problems: string[] = [];
+  if (config.githubOidcProviderArn !== undefined && config.githubRepository === undefined) {
+    problems.push(
+      `githubOidcProviderArn (${s.githubOidcProviderArn.env}) is set but githubRepository ` +
+        `(${s.githubRepository.env}) is not; expected both, or neither`,
+    );
+  }
+  if (config.stateRegion !== undefined && config.stateBucket === undefined) {
+    problems.push(
+      `stateRegion (${s.stateRegion.env}) is set but stateBucket (${s.stateBucket.env}) is not; ` +
+        "expected a state bucket with it",
+    );
+  }
+  if (config.timeoutSeconds > config.maxEventAgeSeconds) {
+    problems.push(
+      `maxEventAgeSeconds (${s.maxEventAgeSeconds.env}) ${config.maxEventAgeSeconds} is shorter ` +
+        `than timeoutSeconds ${config.timeoutSeconds}; expected at least the timeout`,
+    );
+  }
+  return problems;
 }
 
 /**
