@@ -5,10 +5,10 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { closest } from "../cli/did-you-mean";
 import { SERVE_SETTINGS } from "../cli/serve/settings";
 import { defaultText } from "../cli/setting-flags";
 import { readConfig } from "../handler/config";
-import { closest } from "../handler/parse";
 import { HANDLER_SETTINGS } from "../handler/settings";
 import { SETTINGS as INFRA_SETTINGS, STACK_HANDLER_SETTINGS } from "../stacks/config";
 import {

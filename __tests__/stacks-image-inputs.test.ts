@@ -3,11 +3,22 @@
  * then. Integration: real esbuild (its metafile) over a small project laid out like this one,
  * with this repository's Dockerfile, .dockerignore, tsconfig.json and bundle script.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
+import ts from "typescript";
+import { SERVE_SETTINGS } from "../cli/serve/settings";
+import { HANDLER_SETTINGS, type Setting } from "../cli/settings";
 import { bundleInputs } from "../stacks/bundle";
-import { hashImageInputs } from "../stacks/image-inputs";
+import { hashImageInputs, imageInputs } from "../stacks/image-inputs";
 
 const ROOT = join(__dirname, "..");
 
@@ -96,3 +107,53 @@ describe("handler/ (this repository)", () => {
     expect(files.filter((file) => !inputs.has(file))).toEqual([]);
   });
 });
+
+describe("the image inputs (this repository)", () => {
+  // A help-text or flag edit must not rebuild and redeploy the Lambda: the CLI's words live
+  // under cli/, which the image is not built from.
+  const inputs = imageInputs(ROOT).map((file) => ({
+    file,
+    text: readFileSync(join(ROOT, file), "utf8"),
+  }));
+  const rows: Setting<unknown>[] = [
+    ...Object.values(HANDLER_SETTINGS),
+    ...Object.values(SERVE_SETTINGS),
+  ];
+  const helpTexts = rows.flatMap((row) => [row.doc, row.shownDefault ?? []].flat());
+  const flags = rows.flatMap((row) => (row.flag ? [`--${row.flag.name}`] : []));
+
+  it("include nothing under cli/", () => {
+    expect(inputs.filter(({ file }) => file.startsWith("cli/"))).toEqual([]);
+  });
+
+  it("include no setting's help text", () => {
+    expect(helpTexts.length).toBeGreaterThan(10);
+    const found = inputs.flatMap(({ file, text }) =>
+      helpTexts.filter((help) => text.includes(help)).map((help) => `${file}: ${help}`),
+    );
+    expect(found).toEqual([]);
+  });
+
+  it("spell no flag in their code", () => {
+    expect(flags.length).toBeGreaterThan(10);
+    const found = inputs
+      .filter(({ file }) => file.endsWith(".ts"))
+      .flatMap(({ file, text }) =>
+        stringLiterals(text).flatMap((literal) =>
+          flags.filter((flag) => literal.includes(flag)).map((flag) => `${file}: ${flag}`),
+        ),
+      );
+    expect(found).toEqual([]);
+  });
+});
+
+/** The text of the string and template literals of TypeScript source (comments are not code). */
+function stringLiterals(source: string): string[] {
+  const literals: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) literals.push(node.text);
+    ts.forEachChild(node, visit);
+  };
+  visit(ts.createSourceFile("input.ts", source, ts.ScriptTarget.Latest, true));
+  return literals;
+}

@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { forEachLimited } from "../handler/bounded";
-import { engineSettings, readRenditions, THUMB_ROWS } from "../handler/config";
+import { engineSettings, readRenditions } from "../handler/config";
 import {
   configureSharp,
   type Limits,
@@ -11,7 +11,6 @@ import {
   type Rendition,
 } from "../handler/engine";
 import { describeError, ThumbnailError, tooLarge } from "../handler/errors";
-import { SERVICE_SETTINGS, THUMBNAIL_SETTINGS } from "../handler/settings";
 import { removeTemporaryFiles, writeFileAtomic } from "./atomic-write";
 import {
   fileValue,
@@ -22,6 +21,7 @@ import {
   readFlags,
   UsageError,
 } from "./setting-flags";
+import { SERVICE_SETTINGS, THUMB_ROWS, THUMBNAIL_SETTINGS } from "./settings";
 import { walkFiles } from "./walk-files";
 
 /** The handler's CONCURRENCY row, as `make`'s flag: its bounds, with a default for this machine. */

@@ -1,12 +1,12 @@
 /**
- * Settings as command-line flags, derived from their rows (handler/settings.ts and the local
+ * Settings as command-line flags, derived from their rows (cli/settings.ts and the local
  * service's own rows): the parseArgs options, the --help lines, and reading each value from its
  * flag or, for `serve`, its environment variable.
  */
 import { readFile } from "node:fs/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { closest } from "../handler/parse";
-import { readSetting, type Setting, type SettingValues } from "../handler/settings";
+import { closest } from "./did-you-mean";
+import { readSetting, type Setting, type SettingValues } from "./settings";
 
 type Table = Record<string, Setting<unknown>>;
 type Options = NonNullable<ParseArgsConfig["options"]>;

@@ -8,6 +8,7 @@
  * variable counts as unset.
  */
 
+import { closest } from "../cli/did-you-mean";
 import { SERVE_SETTINGS } from "../cli/serve/settings";
 import { readConfig as readHandlerConfig } from "../handler/config";
 import { ConfigError } from "../handler/errors";
@@ -15,7 +16,6 @@ import {
   anyText,
   boolean,
   bucketName,
-  closest,
   integer,
   oneOf,
   type Parser,

@@ -5,8 +5,8 @@
 
 import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "../../cli/serve/settings";
 import { defaultText } from "../../cli/setting-flags";
-import type { Setting } from "../../handler/settings";
-import { HANDLER_SETTINGS, THUMBNAIL_SETTINGS } from "../../handler/settings";
+import type { Setting } from "../../cli/settings";
+import { HANDLER_SETTINGS, THUMBNAIL_SETTINGS } from "../../cli/settings";
 import { STACK_HANDLER_SETTINGS } from "../../stacks/config";
 
 type Table = Record<string, Setting<unknown>>;

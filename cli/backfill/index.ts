@@ -15,12 +15,6 @@ import { configureSharp, parseRenditions } from "../../handler/engine";
 import { ThumbnailError } from "../../handler/errors";
 import { createS3Client } from "../../handler/s3-client";
 import {
-  readSetting,
-  SERVICE_SETTINGS,
-  type Setting,
-  THUMBNAIL_SETTINGS,
-} from "../../handler/settings";
-import {
   fileValue,
   flagHelp,
   flagOptions,
@@ -28,6 +22,7 @@ import {
   readFlags,
   UsageError,
 } from "../setting-flags";
+import { readSetting, SERVICE_SETTINGS, type Setting, THUMBNAIL_SETTINGS } from "../settings";
 import { runBatch } from "./batch";
 import { DEFAULT_CHECKPOINT_FILE } from "./checkpoint";
 import {

@@ -3,12 +3,6 @@ import { type HandlerConfig, readConfig } from "../../handler/config";
 import { configureSharp, parseRenditions } from "../../handler/engine";
 import { describeError, ThumbnailError } from "../../handler/errors";
 import { createLogger } from "../../handler/log";
-import {
-  readSetting,
-  type Setting,
-  type SettingValues,
-  THUMBNAIL_SETTINGS,
-} from "../../handler/settings";
 import { takeOverNodeWarning } from "../node-policy";
 import {
   defaultText,
@@ -21,6 +15,7 @@ import {
   readFlags,
   UsageError,
 } from "../setting-flags";
+import { readSetting, type Setting, type SettingValues, THUMBNAIL_SETTINGS } from "../settings";
 import { banner } from "./banner";
 import { type Gallery, startGallery } from "./gallery/server";
 import { type Service, startService } from "./service";

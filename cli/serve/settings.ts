@@ -1,15 +1,15 @@
 /**
  * The local service's own settings (port, data folder, queue, retries), as rows like the
- * handler's (handler/settings.ts): `serve`'s flags, --help and docs/local.md derive from them.
+ * handler's (cli/settings.ts): `serve`'s flags, --help and docs/local.md derive from them.
  */
 import path from "node:path";
 import { boolean, integer, list, text } from "../../handler/parse";
-import { SERVICE_SETTINGS, type Setting } from "../../handler/settings";
+import { SERVICE_SETTINGS, type Setting } from "../settings";
 
 /** The project folder (dist/cli/serve/ -> project): the default data folder lives there. */
 const PROJECT_DIR = path.resolve(__dirname, "..", "..", "..");
 
-/** The local service's own settings (the handler's are in handler/settings.ts). */
+/** The local service's own settings (the handler's are in handler/settings.ts and cli/settings.ts). */
 export const SERVE_SETTINGS = {
   port: {
     env: "THUMBNAILER_PORT",
