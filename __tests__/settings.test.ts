@@ -6,12 +6,16 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { closest } from "../cli/did-you-mean";
-import { SERVE_SETTINGS } from "../cli/serve/settings";
-import { defaultText } from "../cli/setting-flags";
+import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "../cli/serve/settings";
+import { defaultText, readFlags } from "../cli/setting-flags";
 import { readConfig } from "../handler/config";
 import { HANDLER_SETTINGS } from "../handler/settings";
 import { regenerate, TABLES, updateDocs } from "../scripts/docs";
-import { SETTINGS as INFRA_SETTINGS, STACK_HANDLER_SETTINGS } from "../stacks/config";
+import {
+  SETTINGS as INFRA_SETTINGS,
+  readInfraConfig,
+  STACK_HANDLER_SETTINGS,
+} from "../stacks/config";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -135,5 +139,57 @@ describe("the local service's retry defaults", () => {
     expect(retryDelays.default).toEqual([1000, 2000]);
     expect(shown).toBe("1000,2000");
     expect(retryDelays.parse(shown)).toEqual({ ok: true, value: retryDelays.default });
+  });
+});
+
+describe("a key prefix's spaces (S3 keys may begin or end with them)", () => {
+  // DEST_PREFIX and SOURCE_PREFIX are kept as given on every path: a trimmed prefix writes
+  // thumbnails to other keys than the ones the user asked for.
+  it.each([
+    [" thumbs/ ", " uploads/ "],
+    ["  ", " "],
+  ])("DEST_PREFIX %j and SOURCE_PREFIX %j reach the handler whole", (dest, source) => {
+    const config = readConfig({ DEST_BUCKET: "thumbs", DEST_PREFIX: dest, SOURCE_PREFIX: source });
+
+    expect([config.destPrefix, config.sourcePrefix]).toEqual([dest, source]);
+  });
+
+  it.each([
+    [" thumbs/ ", " uploads/ "],
+    ["  ", " "],
+  ])("the stack passes DEST_PREFIX %j and SOURCE_PREFIX %j on whole", (dest, source) => {
+    const fromEnv = readInfraConfig({
+      context: () => undefined,
+      env: { THUMBNAILER_DEST_PREFIX: dest, THUMBNAILER_NOTIFICATION_PREFIX: source },
+    });
+    const fromContext = readInfraConfig({
+      context: (key) => ({ destPrefix: dest, notificationPrefix: source })[key],
+      env: {},
+    });
+
+    for (const config of [fromEnv, fromContext]) {
+      expect(config.handlerEnvironment.DEST_PREFIX).toBe(dest);
+      expect(config.notificationPrefix).toBe(source);
+      expect(config.destinationPrefixes).toEqual([dest]);
+    }
+  });
+
+  it.each([
+    [" thumbs/ ", " uploads/ "],
+    ["  ", " "],
+  ])("serve's and backfill's flags and variables keep %j and %j whole", (dest, source) => {
+    const fromFlags = readFlags(HANDLER_SERVE_SETTINGS, {
+      "dest-prefix": dest,
+      "source-prefix": source,
+    });
+    const fromEnv = readFlags(
+      HANDLER_SERVE_SETTINGS,
+      {},
+      { DEST_PREFIX: dest, SOURCE_PREFIX: source },
+    );
+
+    for (const values of [fromFlags, fromEnv]) {
+      expect([values.destPrefix, values.sourcePrefix]).toEqual([dest, source]);
+    }
   });
 });

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { closest } from "./did-you-mean";
-import { readSetting, type Setting, type SettingValues } from "./settings";
+import { isUnset, readSetting, type Setting, type SettingValues } from "./settings";
 
 type Table = Record<string, Setting<unknown>>;
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -113,7 +113,7 @@ export function flagText(
   if (typeof flag === "string") return { text: flag, source: `--${setting.flag?.name}` };
   const fromEnv = env[setting.env];
   return {
-    text: fromEnv === undefined || fromEnv.trim() === "" ? setting.serveDefault : fromEnv,
+    text: isUnset(setting, fromEnv) ? setting.serveDefault : fromEnv,
     source: setting.env,
   };
 }

@@ -17,7 +17,7 @@ import {
   type Setting as HandlerSetting,
 } from "../handler/settings";
 
-export { readSetting, type SettingValues } from "../handler/settings";
+export { isUnset, readSetting, type SettingValues } from "../handler/settings";
 
 /** What the command line shows of a setting. */
 export interface SettingHelp {

@@ -158,7 +158,15 @@ export type SettingValues<S extends Record<string, Setting<unknown>>> = {
 };
 
 /**
- * One setting's value from its raw text: blank is unset (the default); anything else must parse.
+ * Whether `raw` leaves the setting unset: undefined or empty, or only spaces where spaces are
+ * not part of the value (a prefix of spaces is a prefix).
+ */
+export function isUnset(setting: Setting<unknown>, raw: string | undefined): raw is undefined {
+  return raw === undefined || (setting.keepSpaces ? raw : raw.trim()) === "";
+}
+
+/**
+ * One setting's value from its raw text: unset (isUnset) is the default; anything else must parse.
  * Throws ConfigError naming `source` (the variable, or the flag it came from) and what is accepted.
  */
 export function readSetting<T>(
@@ -166,7 +174,7 @@ export function readSetting<T>(
   raw: string | undefined,
   source: string = setting.env,
 ): T | undefined {
-  if (raw === undefined || raw.trim() === "") return setting.default;
+  if (isUnset(setting, raw)) return setting.default;
   const value = setting.keepSpaces ? raw : raw.trim();
   const parsed = setting.parse(value);
   if (parsed.ok) return parsed.value;
