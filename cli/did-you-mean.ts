@@ -1,11 +1,11 @@
 /**
  * "Did you mean ...?" for a mistyped flag (cli/setting-flags.ts) or THUMBNAILER_* variable
- * (stacks/config.ts). It lives under cli/, not in handler/, so it is no input of the Lambda image.
+ * (stacks/config.ts). Under cli/, not handler/, so that it is no input of the Lambda image.
  */
 
 /**
- * The name in `known` closest to `name` (Levenshtein distance, at most half its length),
- * for "did you mean ...?" hints; undefined when none is close.
+ * The name in `known` closest to `name` (Levenshtein distance, at most half its length, case
+ * ignored); undefined when none is close.
  */
 export function closest(name: string, known: Iterable<string>): string | undefined {
   let best: string | undefined;
