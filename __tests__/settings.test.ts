@@ -193,3 +193,15 @@ describe("a key prefix's spaces (S3 keys may begin or end with them)", () => {
     }
   });
 });
+
+describe("serve's data folder", () => {
+  it.each([" my data ", "data"])("keeps %j as given", (data) => {
+    expect(readFlags(SERVE_SETTINGS, { data }).data).toBe(data);
+  });
+
+  it("refuses a name of only spaces instead of making a folder named by them", () => {
+    expect(() => readFlags(SERVE_SETTINGS, {}, { THUMBNAILER_DATA: "   " })).toThrow(
+      'THUMBNAILER_DATA="   " is invalid: expected a folder (not only spaces)',
+    );
+  });
+});

@@ -28,7 +28,8 @@ export const SERVE_SETTINGS = {
   data: {
     env: "THUMBNAILER_DATA",
     flag: { name: "data", arg: "DIR" },
-    parse: text(/^[\s\S]+$/, "a folder"),
+    // Spaces around a name are kept (a folder may have them); only spaces name no folder.
+    parse: text(/\S/, "a folder (not only spaces)"),
     default: path.join(PROJECT_DIR, ".data"),
     shownDefault: "./.data",
     keepSpaces: true,
