@@ -1,14 +1,24 @@
 /**
  * The image build-and-rollout command the Lambda stack's terraform_data runs at deploy time,
- * taken from the synthesized JSON and run by real bash. Docker and AWS are not available here,
- * so scripts/push-image.sh and the `aws` CLI are recording fakes in a temp folder.
+ * taken from the synthesized JSON and run by real bash, with the rollout program it names (and
+ * scripts/lib/common.sh) copied into a temp folder. Docker and AWS are not available here, so the
+ * scripts it calls and the `aws` CLI are recording fakes beside it.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { only, type SynthedInfra, synthInfra } from "./support/infra";
+import { only, PROJECT_ROOT, rolloutScript, type SynthedInfra, synthInfra } from "./support/infra";
 
 const run = promisify(execFile);
 
@@ -39,8 +49,12 @@ describe("image build and rollout command", () => {
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), "thumbnailer-rollout-"));
-    mkdirSync(join(root, "scripts"));
+    mkdirSync(join(root, "scripts", "lib"), { recursive: true });
     mkdirSync(join(root, "bin"));
+    // The real rollout program, beside the fakes of the scripts it calls
+    for (const script of [rolloutScript(exec.command), "scripts/lib/common.sh"]) {
+      copyFileSync(join(PROJECT_ROOT, script), join(root, script));
+    }
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
@@ -144,6 +158,23 @@ describe("image build and rollout command", () => {
     expect(code).not.toBe(0);
     expect(stderr).toContain("scripts/push-image.sh printed no digest (last line: 'latest')");
     expect(calls.some((call) => call.includes("update-function-code"))).toBe(false);
+  });
+
+  it("refuses to start without a setting the stack sets, naming each missing one", async () => {
+    const log = join(root, "calls.log");
+    const aws = join(root, "bin", "aws");
+    writeFileSync(aws, `#!/usr/bin/env bash\necho "aws $*" >>"${log}"\n`);
+    chmodSync(aws, 0o755);
+    const { TAG, FUNCTION_NAME, ...partial } = exec.environment;
+    const env = { PATH: `${join(root, "bin")}:${process.env.PATH}`, HOME: root, ...partial };
+
+    const result = await run("bash", ["-c", exec.command], { cwd: root, env }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+
+    expect(result).toMatchObject({ code: 1 });
+    expect(result.stderr).toContain("error: not set: TAG FUNCTION_NAME");
+    expect(existsSync(log)).toBe(false);
   });
 
   it("fails, and does not update, when the function cannot be read for another reason", async () => {

@@ -2,6 +2,8 @@
  * The two stacks as `cdktf synth` writes them (app.synth(), cross-stack wiring included):
  * a scrubbed snapshot of each, and assertions that state what the snapshot is meant to hold.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import "cdktf/lib/testing/adapters/jest"; // types of cdktf's matchers (setup.js registers them)
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
@@ -15,7 +17,15 @@ import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { DataResource } from "cdktf";
-import { only, resources, type SynthedInfra, scrubbed, synthInfra } from "./support/infra";
+import {
+  only,
+  PROJECT_ROOT,
+  resources,
+  rolloutScript,
+  type SynthedInfra,
+  scrubbed,
+  synthInfra,
+} from "./support/infra";
 
 /** Every optional feature switched on. */
 const FULL_CONTEXT = {
@@ -120,7 +130,8 @@ describe("synthesized stacks, default configuration", () => {
       provisioner: { "local-exec": { command: string; environment: Record<string, string> } }[];
     };
     const exec = build.provisioner[0]?.["local-exec"];
-    expect(exec?.command).toContain("bash scripts/push-image.sh");
+    const rollout = readFileSync(join(PROJECT_ROOT, rolloutScript(exec?.command ?? "")), "utf8");
+    expect(rollout).toContain('bash "$ROOT/scripts/push-image.sh"');
     expect(exec?.environment).toMatchObject({
       TAG: tag,
       INPUTS_HASH: hash,

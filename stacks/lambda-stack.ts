@@ -48,59 +48,12 @@ export interface LambdaStackProps extends StackBaseProps {
 const PLATFORM = { x86_64: "linux/amd64", arm64: "linux/arm64" } as const;
 
 /**
- * Reads what the function runs (nothing before the first deploy), then refuses a stale or
- * uncommitted checkout (scripts/check-rollout.sh prints the commit that holds the image inputs,
- * or nothing), then builds and pushes the image (scripts/push-image.sh reports progress on stderr
- * and prints the digest as its last stdout line; an existing tag is used only if it holds these
- * inputs; the image records its inputs and commit as tags), then points the function at it, unless
- * the function does not exist yet: the first deploy creates it from this image. If the function
- * changed while the image was built (CI deployed), nothing is rolled out. Either way the image is
- * tagged `deployed` (and the one it replaced `previous`) so ECR expiry never removes them
- * (scripts/tag-deployed.sh). Inputs come from the environment: REPOSITORY_URL TAG INPUTS_HASH
- * IMAGE_INPUTS PLATFORM ARCHITECTURE REGION FUNCTION_NAME, and THUMBNAILER_ALLOW_ROLLBACK from the
- * deploy's own environment (stacks/config.ts ONE_RUN_SWITCHES).
+ * The image build and rollout program (scripts/build-and-roll-out.sh --help says what it does),
+ * relative to the project root. Terraform runs it with the project root as its working directory
+ * (cdktf deploy runs Terraform in cdktf.out/stacks/lambda), and the script finds its sibling
+ * scripts from its own location. Its settings come from the environment set below.
  */
-export const BUILD_AND_ROLL_OUT = `set -euo pipefail
-errors="$(mktemp)"
-trap 'rm -f "$errors"' EXIT
-# The image the function runs, or nothing when it does not exist yet.
-running() {
-  if aws lambda get-function --function-name "$FUNCTION_NAME" --region "$REGION" \\
-    --query Code.ResolvedImageUri --output text 2>"$errors"; then
-    return 0
-  fi
-  case "$(cat "$errors")" in
-    *ResourceNotFoundException*) ;;
-    *) cat "$errors" >&2; return 1 ;;
-  esac
-}
-previous="$(running)"
-commit="$(bash scripts/check-rollout.sh --repository-url "$REPOSITORY_URL" --region "$REGION" \\
-  --running "$previous" --image-inputs "$IMAGE_INPUTS")"
-digest="$(bash scripts/push-image.sh --repository-url "$REPOSITORY_URL" --tag "$TAG" \\
-  --inputs-hash "$INPUTS_HASH" --commit "$commit" --platform "$PLATFORM" --region "$REGION" \\
-  | tail -n 1)"
-if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
-  echo "scripts/push-image.sh printed no digest (last line: '$digest')" >&2
-  exit 1
-fi
-now="$(running)"
-if [ "$now" != "$previous" ]; then
-  echo "$FUNCTION_NAME changed while the image was built (from '$previous' to '$now'): nothing rolled out; deploy again to check against what it runs now" >&2
-  exit 1
-fi
-if [ -z "$previous" ]; then
-  bash scripts/tag-deployed.sh --repository-url "$REPOSITORY_URL" --deployed "$digest" --region "$REGION"
-  echo "$FUNCTION_NAME does not exist yet: it will be created from $digest"
-  exit 0
-fi
-aws lambda update-function-code --function-name "$FUNCTION_NAME" --region "$REGION" \\
-  --image-uri "$REPOSITORY_URL@$digest" --architectures "$ARCHITECTURE" --output text --query LastUpdateStatus
-aws lambda wait function-updated --function-name "$FUNCTION_NAME" --region "$REGION"
-echo "$FUNCTION_NAME now runs $REPOSITORY_URL@$digest"
-bash scripts/tag-deployed.sh --repository-url "$REPOSITORY_URL" --deployed "$digest" \\
-  --previous "$previous" --region "$REGION"
-`;
+export const ROLLOUT_SCRIPT = "scripts/build-and-roll-out.sh";
 
 export class LambdaStack extends TerraformStack {
   public readonly functionName: string;
@@ -125,7 +78,7 @@ export class LambdaStack extends TerraformStack {
           type: "local-exec",
           workingDir: image.projectRoot,
           interpreter: ["bash", "-c"],
-          command: BUILD_AND_ROLL_OUT,
+          command: `bash ${ROLLOUT_SCRIPT}`,
           environment: {
             REPOSITORY_URL: props.repositoryUrl,
             TAG: image.tag,

@@ -86,6 +86,17 @@ export function scrubbed(infra: SynthedInfra, stack: SynthStack): unknown {
   return JSON.parse(text);
 }
 
+/**
+ * The rollout program a synthesized image-build runs: its `local-exec` command is
+ * `bash scripts/NAME.sh`, run in its working_dir, the project root. The path returned is relative
+ * to the project root (or to a test's copy of scripts/).
+ */
+export function rolloutScript(command: string): string {
+  const script = /^bash (scripts\/[\w.-]+\.sh)$/.exec(command)?.[1];
+  if (script === undefined) throw new Error(`the rollout command runs no scripts/*.sh: ${command}`);
+  return script;
+}
+
 /** All resources of a Terraform type, by name. */
 export function resources(
   json: TerraformJson,
