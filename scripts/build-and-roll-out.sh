@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Lambda stack's image build and rollout: `cdktf deploy` runs it from the project root
-# (terraform_data.image-build's local-exec, stacks/lambda-stack.ts) when the image inputs, tag,
+# (terraform_data.image-build's local-exec, stacks/rollout.ts) when the image inputs, tag,
 # platform or repository change. Settings come from the environment the stack sets.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
