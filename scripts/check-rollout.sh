@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Before a local deploy builds anything: refuses to roll out a checkout that does not contain the
 # code the function runs, or image inputs no commit holds. Prints the commit the image is built
-# from. Called by `cdktf deploy` (stacks/lambda-stack.ts) before scripts/push-image.sh.
+# from. Called by `cdktf deploy` (scripts/build-and-roll-out.sh) before scripts/push-image.sh.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the function's container image for one platform and pushes it to ECR; prints its digest.
-# Called by `cdktf deploy` (stacks/lambda-stack.ts) and by .github/workflows/deploy.yml.
+# Called by `cdktf deploy` (scripts/build-and-roll-out.sh) and by .github/workflows/deploy.yml.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Marks the image the function now runs `deployed` and the one it ran before `previous`: the two
 # tags the ECR lifecycle policy never expires (stacks/dependencies-stack.ts). Called after every
-# rollout: by `cdktf deploy` (stacks/lambda-stack.ts) and by .github/workflows/deploy.yml.
+# rollout: by `cdktf deploy` (scripts/build-and-roll-out.sh) and by .github/workflows/deploy.yml.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
