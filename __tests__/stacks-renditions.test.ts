@@ -6,6 +6,7 @@
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { ConfigError } from "../handler/errors";
 import { readInfraConfig } from "../stacks/config";
+import { SMOKE_TEST_FOLDER } from "../stacks/deploy-role";
 import { dataSources, type SynthedInfra, synthInfra } from "./support/infra";
 
 const RENDITIONS = [
@@ -17,7 +18,13 @@ describe("renditions in the stacks (synth)", () => {
   let infra: SynthedInfra;
 
   beforeAll(() => {
-    infra = synthInfra({ name: "thumbs-renditions", destPrefix: "t/", renditions: RENDITIONS });
+    infra = synthInfra({
+      name: "thumbs-renditions",
+      destPrefix: "t/",
+      renditions: RENDITIONS,
+      notificationPrefix: "in/",
+      githubRepository: "acme/thumbs",
+    });
   });
   afterAll(() => infra.cleanup());
 
@@ -49,6 +56,18 @@ describe("renditions in the stacks (synth)", () => {
       );
       expect(found).toEqual(expected);
     }
+  });
+
+  it("lets the CI smoke test read and delete its thumbnail under every rendition's prefix", () => {
+    const doc = dataSources(infra.stacks.dependencies.json, "aws_iam_policy_document")[
+      "deploy-permissions"
+    ] as { statement: { sid?: string; resources?: string[] }[] };
+    const read = doc.statement.find((s) => s.sid === "SmokeTestReadThumbnail");
+
+    expect(read?.resources?.map((arn) => arn.replace(/^.*destination-bucket[^/]*\//, ""))).toEqual([
+      `t/list/in/${SMOKE_TEST_FOLDER}*`,
+      `t/cards/in/${SMOKE_TEST_FOLDER}*`,
+    ]);
   });
 });
 

@@ -2,6 +2,9 @@
  * Security rules checked over the synthesized Terraform JSON of both stacks, with every option on
  * (GitHub deploy role, alarm e-mail, filters), so every policy the product can create is covered.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { SMOKE_TEST_FOLDER } from "../stacks/deploy-role";
 import {
   dataSources,
   resources,
@@ -323,12 +326,24 @@ const rules: [string, () => void][] = [
       const s3Writes = statements(deps, "deploy-permissions")
         .filter((s) => s.actions?.includes("s3:PutObject"))
         .flatMap((s) => s.resources ?? []);
-      expect(s3Writes).toEqual([`${arnOf("source-bucket")}/uploads/*`]);
+      // Only the smoke test's own folder: a deploy role that may delete versions elsewhere could
+      // permanently delete every original upload.
+      expect(s3Writes).toEqual([`${arnOf("source-bucket")}/uploads/${SMOKE_TEST_FOLDER}*`]);
+      const deletes = (action: string) =>
+        statements(deps, "deploy-permissions")
+          .filter((s) => s.actions?.includes(action))
+          .flatMap((s) => s.resources ?? [])
+          .sort();
       // The smoke test deletes its upload by version ID (the source bucket is versioned).
-      const versionDeletes = statements(deps, "deploy-permissions")
-        .filter((s) => s.actions?.includes("s3:DeleteObjectVersion"))
-        .flatMap((s) => s.resources ?? []);
-      expect(versionDeletes).toEqual([`${arnOf("source-bucket")}/uploads/*`]);
+      expect(deletes("s3:DeleteObjectVersion")).toEqual([
+        `${arnOf("source-bucket")}/uploads/${SMOKE_TEST_FOLDER}*`,
+      ]);
+      expect(deletes("s3:DeleteObject")).toEqual(
+        [
+          `${arnOf("source-bucket")}/uploads/${SMOKE_TEST_FOLDER}*`,
+          `${arnOf("destination-bucket")}/thumbs/uploads/${SMOKE_TEST_FOLDER}*`,
+        ].sort(),
+      );
       expect(statements(lambda, "deploy-function-permissions")).toEqual([
         expect.objectContaining({
           actions: [
@@ -374,6 +389,11 @@ const rules: [string, () => void][] = [
         }),
         expect.objectContaining({
           actions: ["s3:ListBucket"],
+          resources: [arnOf("source-bucket")],
+        }),
+        // S3's manifest generator lists the source through an inventory configuration.
+        expect.objectContaining({
+          actions: ["s3:PutInventoryConfiguration"],
           resources: [arnOf("source-bucket")],
         }),
         expect.objectContaining({
@@ -565,5 +585,13 @@ const rules: [string, () => void][] = [
 describe("security rules over the synthesized stacks", () => {
   it.each(rules)("%s", (_rule, check) => {
     check();
+  });
+});
+
+describe("the smoke test's folder", () => {
+  it("is where scripts/smoke-test.sh uploads, so the deploy role's rights cover its upload", () => {
+    const script = readFileSync(join(__dirname, "..", "scripts", "smoke-test.sh"), "utf8");
+
+    expect(script).toContain(`key="\${source_prefix}${SMOKE_TEST_FOLDER}`);
   });
 });

@@ -108,7 +108,7 @@ export class DependenciesStack extends TerraformStack {
         ownerTags: ownerTag(config),
         repositoryArn: repository.arn,
         sourcePrefix: config.notificationPrefix,
-        destinationPrefix: config.handlerEnvironment.DEST_PREFIX ?? "",
+        destinationPrefixes: config.destinationPrefixes,
       });
       this.deployRoleArn = deploy.arn;
       this.deployRoleName = deploy.name;

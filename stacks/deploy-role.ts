@@ -14,6 +14,12 @@ import { objects } from "./function-roles";
 
 const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 
+/**
+ * Where scripts/smoke-test.sh uploads, under the source prefix; its thumbnails are under each
+ * destination prefix + the source key. The deploy role may write and delete only there.
+ */
+export const SMOKE_TEST_FOLDER = "smoke-test/";
+
 export interface DeployRoleProps {
   readonly roleName: string;
   /** OWNER/NAME: only its main branch may assume the role. */
@@ -26,8 +32,8 @@ export interface DeployRoleProps {
   readonly sourceBucketArn: string;
   readonly sourcePrefix: string;
   readonly destinationBucketArn: string;
-  /** DEST_PREFIX: where the smoke test's thumbnail appears. */
-  readonly destinationPrefix: string;
+  /** DEST_PREFIX + each rendition's prefix: where the smoke test's thumbnails appear. */
+  readonly destinationPrefixes: readonly string[];
 }
 
 /** The deploy role: only this repository's main branch, only this deployment. */
@@ -103,18 +109,22 @@ function pushStatements(repositoryArn: string) {
   ];
 }
 
+/** The smoke test's rights: its own folder only, since a version delete cannot be undone. */
 function smokeTestStatements(props: DeployRoleProps) {
+  const upload = props.sourcePrefix + SMOKE_TEST_FOLDER;
   return [
     {
       // The smoke test deletes its upload by version ID: no delete marker left behind.
       sid: "SmokeTestUpload",
       actions: ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
-      resources: [objects(props.sourceBucketArn, props.sourcePrefix)],
+      resources: [objects(props.sourceBucketArn, upload)],
     },
     {
       sid: "SmokeTestReadThumbnail",
       actions: ["s3:GetObject", "s3:DeleteObject"],
-      resources: [objects(props.destinationBucketArn, props.destinationPrefix)],
+      resources: props.destinationPrefixes.map((prefix) =>
+        objects(props.destinationBucketArn, prefix + upload),
+      ),
     },
     {
       sid: "SmokeTestWaitForThumbnail",

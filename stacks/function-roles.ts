@@ -137,6 +137,12 @@ export function backfillRole(scope: Construct, props: BackfillRoleProps): IamRol
           resources: [props.sourceBucketArn],
         },
         {
+          // ...through an S3 Inventory configuration it puts on the source.
+          sid: "GenerateManifest",
+          actions: ["s3:PutInventoryConfiguration"],
+          resources: [props.sourceBucketArn],
+        },
+        {
           sid: "WriteManifestAndReport",
           actions: ["s3:PutObject", "s3:GetObject"],
           resources: [objects(props.destinationBucketArn, props.reportPrefix)],
