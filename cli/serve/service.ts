@@ -1,21 +1,14 @@
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import type { S3Event } from "aws-lambda";
 import { type HandlerConfig, readConfig } from "../../handler/config";
-import { describeError } from "../../handler/errors";
-import { isInSource } from "../../handler/keys";
 import type { Logger } from "../../handler/log";
-import { processEvent, type RecordResult } from "../../handler/process-event";
 import { createS3Client } from "../../handler/s3-client";
-import { parseRecord, type SourceRecord } from "../../handler/s3-event";
-import { type ReconcileWork, reconcile } from "../reconcile";
 import { createSequencer, type EventSource } from "../synthetic-event";
-import { fromS3rver } from "./aws-event";
+import { type Activity, ActivityFeed } from "./activity";
+import { createEventPump } from "./event-pump";
 import { FailureLog } from "./failure-log";
-import { invoke } from "./invoke";
-import { repairStore } from "./repair-store";
-import { startS3Server } from "./s3-server";
-import { WorkQueue } from "./work-queue";
+import { createReconciliation } from "./reconciliation";
+import { sourceEvents } from "./source-events";
+import { startStore } from "./store";
 
 /** s3rver accepts requests signed with these, and only these. */
 export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
@@ -62,20 +55,6 @@ export interface ServiceStats {
   badInputs: number;
 }
 
-/** What happened to the source bucket's objects, for watchers such as the gallery page. */
-export type Activity =
-  /** S3 announced a change to a source object (created or removed). */
-  | { readonly kind: "notified"; readonly event: S3Event }
-  /** An event is waiting in the queue or running: its object is pending. */
-  | { readonly kind: "queued"; readonly event: S3Event }
-  /** The event was handled: its results, or the invocation failed (recorded) or was aborted. */
-  | {
-      readonly kind: "finished";
-      readonly event: S3Event;
-      readonly outcome: "ok" | "failed" | "aborted";
-      readonly results: readonly RecordResult[];
-    };
-
 export interface Service {
   readonly endpoint: string;
   readonly port: number;
@@ -92,15 +71,15 @@ export interface Service {
 }
 
 /**
- * The whole pipeline on a laptop: s3rver with the source and destination buckets, its object
- * events turned into genuine S3 notification events and delivered to the handler's
- * processEvent like Lambda's asynchronous invocation (bounded queue, retries, on-failure
- * record), and reconciliation at start-up so that nothing uploaded is ever left unprocessed.
+ * The whole pipeline on a laptop: s3rver with the source and destination buckets (the store),
+ * its object events turned into genuine S3 notification events (source-events.ts) and delivered
+ * to the handler's processEvent like Lambda's asynchronous invocation (event-pump.ts: bounded
+ * queue, retries, on-failure record), and reconciliation at start-up (reconciliation.ts) so that
+ * nothing uploaded is ever left unprocessed.
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { log } = options;
   const dataDir = path.resolve(options.dataDir);
-  const storeDir = path.join(dataDir, "s3");
   const failures = new FailureLog(path.join(dataDir, "failures.jsonl"));
   const stats: ServiceStats = {
     received: 0,
@@ -111,161 +90,64 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
   const source: EventSource = { region: options.region, sequencer: createSequencer() };
   const stopping = new AbortController();
-  const watchers = new Set<(activity: Activity) => void>();
-  const notify = (activity: Activity): void => {
-    for (const watcher of watchers) watcher(activity);
-  };
+  const activity = new ActivityFeed();
 
-  for (const file of await repairStore(storeDir)) {
-    log.log("warn", { msg: "removed a damaged s3rver file left by a crash", file });
-  }
-
-  const server = await startS3Server({
+  const store = await startStore({
     host: options.host,
     port: options.port,
-    storeDir,
-    tmpDir: path.join(dataDir, "tmp"),
-    buckets: [...new Set([options.sourceBucket, options.destBucket])],
-    onEvent: (raw) => {
-      // S3 notifies about the source bucket (and prefix) only, as the Lambda stack configures it.
-      for (const event of fromS3rver(raw, source)) {
-        if (!isSourceEvent(event)) continue;
-        stats.received += 1;
-        notify({ kind: "notified", event });
-        if (queue.offer({ event, renditions: config.renditions })) {
-          notify({ kind: "queued", event });
-        } else {
-          stats.spilled += 1;
-          reconciler.request();
-        }
-      }
-    },
+    dataDir,
+    buckets: [options.sourceBucket, options.destBucket],
+    onEvent: (raw) => onEvent(raw),
+    log,
   });
-
   const config = readConfig({
     ...options.handlerEnv,
     SOURCE_BUCKET: options.sourceBucket,
     DEST_BUCKET: options.destBucket,
     AWS_REGION: options.region,
-    AWS_ENDPOINT_URL_S3: options.handlerEndpoint ?? server.endpoint,
+    AWS_ENDPOINT_URL_S3: options.handlerEndpoint ?? store.endpoint,
   });
   // The handler's client signs with the credentials s3rver expects, whatever the environment holds.
   const s3 = createS3Client({ ...config, credentials: LOCAL_CREDENTIALS });
   const deps = { s3, config, log };
-  // The handler's own reading of a record and of SOURCE_BUCKET/SOURCE_PREFIX; a record it cannot
-  // read goes to the handler, which records it as INVALID_RECORD rather than it vanishing here.
-  const isSourceEvent = (event: S3Event): boolean => {
-    const record = event.Records[0];
-    if (record === undefined) return false;
-    let source: SourceRecord;
-    try {
-      source = parseRecord(record);
-    } catch {
-      return true;
-    }
-    return isInSource(source.bucket, source.key, config);
-  };
-
-  // Keys that already had a second chance through reconciliation after failing every retry:
-  // one more failure is final for this run (no endless retry loop on a broken object).
-  const secondChance = new Set<string>();
-  const queue: WorkQueue<ReconcileWork> = new WorkQueue<ReconcileWork>({
+  const queue = createEventPump({
+    deps,
     capacity: options.queueCapacity,
     concurrency: options.concurrency,
-    keyOf: (work) => eventKey(work.event),
-    run: async ({ event, renditions }) => {
-      let results: readonly RecordResult[] = [];
-      const outcome = await invoke(event, {
-        handle: async (e) => {
-          results = await processEvent(e, deps, renditions);
-          for (const result of results) {
-            if (result.outcome !== "failed") continue;
-            stats.badInputs += 1;
-            await failures.append({
-              kind: "bad-input",
-              bucket: result.bucket,
-              key: result.key,
-              code: result.code ?? "UNKNOWN",
-              reason: result.reason ?? "",
-            });
-          }
-        },
-        retryDelaysMs: options.retryDelaysMs,
-        failures,
-        log,
-        signal: stopping.signal,
-      });
-      notify({ kind: "finished", event, outcome, results });
-      if (outcome !== "failed") return;
-      stats.invocationFailures += 1;
-      const key = eventKey(event);
-      if (!secondChance.has(key)) {
-        if (secondChance.size > 10_000) secondChance.clear();
-        secondChance.add(key);
-        reconciler.request();
-      }
-    },
-    onError: (error, work) =>
-      log.log("error", {
-        msg: "event delivery failed",
-        key: eventKey(work.event),
-        ...describeError(error),
-      }),
+    retryDelaysMs: options.retryDelaysMs,
+    failures,
+    stats,
+    activity,
+    signal: stopping.signal,
+    onGaveUp: () => reconciler.request(),
   });
-
-  const reconciler = createReconciler(
-    async () => {
-      let found = 0;
-      let unconfigured = 0;
-      const onUnconfigured = (): void => {
-        unconfigured += 1;
-      };
-      for await (const work of reconcile(deps, source, {
-        prune: options.prune === true,
-        onUnconfigured,
-      })) {
-        if (!(await queue.put(work))) return;
-        notify({ kind: "queued", event: work.event });
-        found += 1;
-        stats.reconciled += 1;
-      }
-      log.log("info", { msg: "reconciled", bucket: config.sourceBucket, events: found });
-      if (unconfigured > 0) {
-        log.log(options.prune === true ? "info" : "warn", {
-          msg:
-            options.prune === true
-              ? "deleted the objects of renditions no longer configured"
-              : "objects of renditions no longer configured left in place (--prune true deletes them)",
-          bucket: config.destBucket,
-          prefix: config.destPrefix,
-          objects: unconfigured,
-        });
-      }
-    },
-    {
-      retryMs: options.reconcileRetryMs,
-      signal: stopping.signal,
-      beforeRepeat: () => queue.idle(),
-      onError: (error) =>
-        log.log("warn", {
-          msg: "reconciliation failed; trying again",
-          retryIn: options.reconcileRetryMs,
-          ...describeError(error),
-        }),
-    },
-  );
+  const reconciler = createReconciliation({
+    deps,
+    source,
+    queue,
+    stats,
+    activity,
+    prune: options.prune === true,
+    retryMs: options.reconcileRetryMs,
+    signal: stopping.signal,
+  });
+  const onEvent = sourceEvents({
+    source,
+    config,
+    queue,
+    stats,
+    activity,
+    onSpill: () => reconciler.request(),
+  });
   reconciler.request();
 
   return {
-    endpoint: server.endpoint,
-    port: server.port,
+    endpoint: store.endpoint,
+    port: store.port,
     failureRecord: failures.file,
     stats,
     config,
-    watch(listener) {
-      watchers.add(listener);
-      return () => watchers.delete(listener);
-    },
+    watch: (listener) => activity.watch(listener),
     async idle() {
       for (;;) {
         await reconciler.idle();
@@ -278,61 +160,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       const dropped = await queue.close();
       await reconciler.idle();
       s3.destroy();
-      await server.close();
+      await store.close();
       log.log("info", { msg: "stopped", waitingEventsLeftToReconciliation: dropped });
-    },
-  };
-}
-
-function eventKey(event: S3Event): string {
-  const record = event.Records[0];
-  return `${record?.s3.bucket.name}/${record?.s3.object.key}`;
-}
-
-/**
- * Runs `pass` whenever requested, one pass at a time; a request during a pass schedules one
- * more pass after it (once the queue has drained). A failed pass is retried after `retryMs`.
- */
-function createReconciler(
-  pass: () => Promise<void>,
-  options: {
-    retryMs: number;
-    signal: AbortSignal;
-    beforeRepeat: () => Promise<void>;
-    onError: (error: unknown) => void;
-  },
-) {
-  let requested = false;
-  let running: Promise<void> | undefined;
-  const loop = async (): Promise<void> => {
-    let first = true;
-    while (requested && !options.signal.aborted) {
-      if (!first) await options.beforeRepeat();
-      first = false;
-      requested = false;
-      try {
-        await pass();
-      } catch (error) {
-        options.onError(error);
-        requested = true;
-        await sleep(options.retryMs, undefined, { signal: options.signal }).catch(() => undefined);
-      }
-    }
-  };
-  const start = (): void => {
-    running = loop().finally(() => {
-      running = undefined;
-      if (requested && !options.signal.aborted) start();
-    });
-  };
-  return {
-    request(): void {
-      requested = true;
-      if (running === undefined) start();
-    },
-    isIdle: (): boolean => running === undefined,
-    idle: async (): Promise<void> => {
-      while (running !== undefined) await running;
     },
   };
 }

@@ -9,8 +9,9 @@ import type { Logger } from "../../../handler/log";
 import { isNotFound } from "../../../handler/s3-errors";
 import { normalizeETag } from "../../../handler/s3-event";
 import { METADATA } from "../../../handler/thumbnail-state";
+import type { Activity } from "../activity";
 import { FailureLog } from "../failure-log";
-import type { Activity, Service } from "../service";
+import type { Service } from "../service";
 
 /** One output the handler makes for every source object. */
 export interface Rendition {
