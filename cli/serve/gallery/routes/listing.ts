@@ -1,0 +1,47 @@
+import type { Cursor } from "../catalogue";
+import { type GalleryContext, type Route, sendJson } from "../http";
+
+/** Objects per page of the listing, at most. */
+const MAX_PAGE = 100;
+
+/** GET /api/objects?limit=N&after=CURSOR: one page of the source objects, newest first. */
+export function listingRoute({ catalogue }: GalleryContext): Route {
+  return async (_request, response, query) => {
+    const cursor = parseCursor(query.get("after"));
+    const limit = Number(query.get("limit") ?? "48");
+    if (cursor === null || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      return sendJson(response, 400, {
+        error: `expected ?limit=1..${MAX_PAGE} and an "after" cursor from a previous page`,
+      });
+    }
+    const page = await catalogue.page(cursor, limit);
+    sendJson(response, 200, {
+      objects: page.cards,
+      total: catalogue.size,
+      next: page.next === undefined ? null : formatCursor(page.next),
+    });
+  };
+}
+
+function formatCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.time, cursor.key])).toString("base64url");
+}
+
+/** undefined: from the start; null: not a cursor. */
+function parseCursor(text: string | null): Cursor | undefined | null {
+  if (text === null || text === "") return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+    if (
+      Array.isArray(value) &&
+      typeof value[0] === "number" &&
+      typeof value[1] === "string" &&
+      value.length === 2
+    ) {
+      return { time: value[0], key: value[1] };
+    }
+  } catch {
+    // not JSON: not a cursor
+  }
+  return null;
+}
