@@ -1,7 +1,6 @@
-import path from "node:path";
 import { type HandlerConfig, readConfig } from "../../handler/config";
 import { configureSharp, parseRenditions } from "../../handler/engine";
-import { describeError, ThumbnailError } from "../../handler/errors";
+import { ThumbnailError } from "../../handler/errors";
 import { createLogger } from "../../handler/log";
 import { takeOverNodeWarning } from "../node-policy";
 import {
@@ -17,9 +16,9 @@ import {
 } from "../setting-flags";
 import { readSetting, type Setting, type SettingValues, THUMBNAIL_SETTINGS } from "../settings";
 import { banner } from "./banner";
-import { type Gallery, startGallery } from "./gallery/server";
-import { type Service, startService } from "./service";
 import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "./settings";
+import { stopOnSignal } from "./shutdown";
+import { startServe } from "./start";
 
 const HELP = `Usage: thumbnailer serve [options]        (npm start)
 
@@ -86,83 +85,35 @@ export async function run(args: string[]): Promise<number> {
     }
     throw error;
   }
-  const { sourceBucket = "", destBucket, concurrency, logLevel, region = "", renditions } = config;
-  const port = serve.port;
-
   configureSharp();
-  const log = createLogger(logLevel);
-  const dataDir = path.resolve(serve.data);
-  let service: Service | undefined;
+  const log = createLogger(config.logLevel);
   // Before the first S3 client: the banner carries the project's notice instead of the SDK's.
   const nodeNotice = takeOverNodeWarning(process.env, process.version);
-  let gallery: Gallery | undefined;
-  try {
-    service = await startService({
-      host: "127.0.0.1",
-      port,
-      dataDir,
-      sourceBucket,
-      destBucket,
-      region,
-      handlerEnv,
-      concurrency,
-      queueCapacity: serve.queueCapacity,
-      retryDelaysMs: serve.retryDelays,
-      prune: serve.prune,
-      reconcileRetryMs: 5000,
-      log,
-    });
-    if (values["no-ui"] !== true) {
-      gallery = await startGallery({ service, host: "127.0.0.1", port: serve.uiPort, log });
-    }
-  } catch (error) {
-    const { code, reason } = describeError(error);
-    const inUse = (error as NodeJS.ErrnoException | undefined)?.code === "EADDRINUSE";
-    const [busy, flag] = service === undefined ? [port, "--port"] : [serve.uiPort, "--ui-port"];
-    await service?.stop();
-    process.stderr.write(
-      `thumbnailer serve: cannot start: ${inUse ? `port ${busy} is in use (try ${flag} 0)` : `${code}: ${reason}`}\n`,
-    );
-    return 1;
-  }
-  const running = service;
+  const started = await startServe({
+    serve,
+    config,
+    handlerEnv,
+    ui: values["no-ui"] !== true,
+    log,
+  });
+  if (started === undefined) return 1;
+  const { service, gallery, dataDir } = started;
   process.stdout.write(
     banner({
       endpoint: service.endpoint,
-      sourceBucket,
-      destBucket,
+      sourceBucket: config.sourceBucket ?? "",
+      destBucket: config.destBucket,
       destPrefix: config.destPrefix,
-      renditions,
+      renditions: config.renditions,
       dataDir,
       failureRecord: service.failureRecord,
       galleryUrl: gallery?.url,
       nodeNotice,
     }),
   );
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        log.log("warn", {
-          msg: "second signal: exiting now; reconciliation redoes unfinished work",
-          signal,
-        });
-        process.exit(130);
-      }
-      stopping = true;
-      log.log("info", { msg: "stopping: finishing the uploads in progress", signal });
-      Promise.resolve(gallery?.close())
-        .then(() => running.stop())
-        .then(
-          () => resolve(0),
-          (error: unknown) => {
-            log.log("error", { msg: "unclean stop", ...describeError(error) });
-            resolve(1);
-          },
-        );
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+  return stopOnSignal(log, async () => {
+    await gallery?.close();
+    await service.stop();
   });
 }
 
