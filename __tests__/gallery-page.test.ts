@@ -1,0 +1,247 @@
+/**
+ * @jest-environment jsdom
+ *
+ * The gallery page's script (cli/serve/gallery/assets/gallery.js) in a DOM without a browser
+ * (jsdom, through jest-environment-jsdom), fed a listing and live changes by a fake gallery
+ * server: what the page makes of the data it is given. gallery-browser.system.test.ts runs the
+ * same page in Chromium against the real service.
+ */
+
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+const ASSETS = path.join(__dirname, "..", "cli", "serve", "gallery", "assets");
+const XSS_KEY = "<img src=x onerror=alert(1)>.jpg";
+const XSS_REASON = '<img src=y onerror="alert(2)"> is <b>not</b> an image';
+
+interface Thumbnail {
+  rendition: string;
+  bucket: string;
+  key: string;
+  bytes: number;
+  format: string;
+}
+
+interface Card {
+  key: string;
+  bytes: number;
+  lastModified: string;
+  eTag: string;
+  state: "made" | "failed" | "pending";
+  failure?: { code: string; reason: string };
+  thumbnails: Thumbnail[];
+}
+
+function made(key: string, minute: number, formats: string[] = ["jpeg"]): Card {
+  return {
+    key,
+    bytes: 2048,
+    lastModified: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
+    eTag: `etag-${minute}`,
+    state: "made",
+    thumbnails: formats.map((format, index) => ({
+      rendition: `r${index}`,
+      bucket: "thumbnails",
+      key: `${key}.r${index}`,
+      bytes: 1000 - index,
+      format,
+    })),
+  };
+}
+
+function failed(key: string, minute: number, reason: string): Card {
+  return {
+    ...made(key, minute, []),
+    state: "failed",
+    failure: { code: "UNSUPPORTED_FORMAT", reason },
+  };
+}
+
+/** The page's EventSource: the test sends the changes the server would stream. */
+class FakeEventSource {
+  static last: FakeEventSource | undefined;
+  private readonly listeners = new Map<string, ((event: { data: string }) => void)[]>();
+
+  constructor(readonly url: string) {
+    FakeEventSource.last = this;
+  }
+
+  addEventListener(type: string, listener: (event: { data: string }) => void): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+
+  send(type: string, data: unknown): void {
+    for (const listener of this.listeners.get(type) ?? []) listener({ data: JSON.stringify(data) });
+  }
+}
+
+/** The parts of the DOM the tests use (this project compiles without the DOM lib). */
+interface Element {
+  readonly tagName: string;
+  readonly textContent: string | null;
+  readonly children: { readonly length: number };
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): Element | null;
+  querySelectorAll(selector: string): ArrayLike<Element> & Iterable<Element>;
+  click(): void;
+  dispatchEvent(event: unknown): boolean;
+}
+
+interface Document {
+  readonly documentElement: { innerHTML: string };
+  getElementById(
+    id: string,
+  ): (Element & { showModal(): void; setAttribute(name: string, value: string): void }) | null;
+  querySelectorAll(selector: string): ArrayLike<Element> & Iterable<Element>;
+}
+
+interface OpenPage {
+  readonly document: Document;
+  readonly events: FakeEventSource;
+  /** The URLs the page fetched. */
+  readonly requests: string[];
+}
+
+/**
+ * index.html with gallery.js run in it; /api/config and /api/objects answered from `listing`.
+ * Resolves once the first page is shown.
+ */
+async function openPage(listing: { objects: Card[]; total?: number }): Promise<OpenPage> {
+  const { document, window } = globalThis as unknown as { document: Document; window: object };
+  document.documentElement.innerHTML = readFileSync(path.join(ASSETS, "index.html"), "utf8");
+  // jsdom has no modal dialogs: the viewer opens as an open dialog.
+  const viewer = document.getElementById("viewer");
+  if (viewer !== null) viewer.showModal = () => viewer.setAttribute("open", "");
+  const requests: string[] = [];
+  const fetch = async (url: string) => {
+    requests.push(url);
+    const body = url.startsWith("/api/config")
+      ? { sourceBucket: "source", sourcePrefix: "", maxInputBytes: 1_000_000 }
+      : { objects: listing.objects, total: listing.total ?? listing.objects.length, next: null };
+    return { ok: true, status: 200, json: async () => JSON.parse(JSON.stringify(body)) };
+  };
+  class NoIntersectionObserver {
+    observe(): void {}
+  }
+  const script = readFileSync(path.join(ASSETS, "gallery.js"), "utf8");
+  new Function("window", "document", "fetch", "EventSource", "IntersectionObserver", script)(
+    window,
+    document,
+    fetch,
+    FakeEventSource,
+    NoIntersectionObserver,
+  );
+  await until(() => document.getElementById("summary")?.textContent?.includes("object(s)"));
+  const events = FakeEventSource.last;
+  if (events === undefined) throw new Error("the page opened no event stream");
+  return { document, events, requests };
+}
+
+/** Lets the page's promises run until `condition` holds (or fails after 200 turns). */
+async function until(condition: () => boolean | undefined): Promise<void> {
+  for (let turn = 0; turn < 200; turn += 1) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  throw new Error(`never true: ${condition}`);
+}
+
+describe("gallery page script (jsdom, fake server)", () => {
+  let page: OpenPage | undefined;
+
+  afterEach(() => {
+    page = undefined;
+  });
+
+  const cardOf = (key: string) =>
+    [...(page?.document.querySelectorAll(".card") ?? [])].find(
+      (node) => node.getAttribute("data-key") === key,
+    );
+  /** Tag names of every element inside the list of objects, in document order. */
+  const tagsInList = () =>
+    [...(page?.document.querySelectorAll("#objects *") ?? [])].map((node) => node.tagName);
+
+  it("shows a key made of HTML as text, in the card and the viewer, and builds nothing from it", async () => {
+    page = await openPage({ objects: [made(XSS_KEY, 1)] });
+
+    const card = cardOf(XSS_KEY);
+    const key = card?.querySelector(".key");
+    expect(key?.textContent).toBe(XSS_KEY);
+    expect(key?.children.length).toBe(0);
+    // The template's elements and one thumbnail's: nothing else.
+    expect(tagsInList()).toEqual([
+      "LI",
+      "H3",
+      "P",
+      "P",
+      "UL",
+      "LI",
+      "BUTTON",
+      "IMG",
+      "P",
+      "BUTTON",
+    ]);
+    expect(page.document.querySelectorAll('img[src="x"]').length).toBe(0);
+    expect(card?.querySelector(".thumbnails img")?.getAttribute("alt")).toBe(`r0 of ${XSS_KEY}`);
+    expect(card?.querySelector(".delete")?.getAttribute("aria-label")).toBe(`Delete ${XSS_KEY}`);
+
+    card?.querySelector(".thumbnails button")?.click();
+
+    const title = page.document.getElementById("viewer-title");
+    expect(title?.textContent).toBe(XSS_KEY);
+    expect(title?.children.length).toBe(0);
+    expect(page.document.querySelectorAll('img[src="x"]').length).toBe(0);
+  });
+
+  it("shows a failure reason made of HTML as text", async () => {
+    page = await openPage({ objects: [failed("<b>bold</b>.jpg", 1, XSS_REASON)] });
+
+    const card = cardOf("<b>bold</b>.jpg");
+    expect(card?.querySelector(".key")?.textContent).toBe("<b>bold</b>.jpg");
+    expect(card?.querySelector(".state")?.textContent).toBe(
+      `failed: UNSUPPORTED_FORMAT — ${XSS_REASON}`,
+    );
+    expect(tagsInList()).toEqual(["LI", "H3", "P", "P", "UL", "BUTTON"]);
+    expect(page.document.querySelectorAll("b, img").length).toBe(2); // the viewer's two images
+  });
+
+  it("shows a key and a reason that arrive live as text", async () => {
+    page = await openPage({ objects: [made("first.jpg", 1)] });
+
+    page.events.send("object", { card: made(XSS_KEY, 2), total: 3 });
+    page.events.send("object", { card: failed("<i>x</i>.png", 3, XSS_REASON), total: 3 });
+
+    expect(
+      [...page.document.querySelectorAll(".card .key")].map((node) => node.textContent),
+    ).toEqual(["<i>x</i>.png", XSS_KEY, "first.jpg"]);
+    expect(cardOf("<i>x</i>.png")?.querySelector(".state")?.textContent).toBe(
+      `failed: UNSUPPORTED_FORMAT — ${XSS_REASON}`,
+    );
+    expect(
+      page.document.querySelectorAll('#objects img[src="x"], #objects b, #objects i').length,
+    ).toBe(0);
+    expect(page.document.querySelectorAll("#objects img").length).toBe(2);
+  });
+
+  it("shows the name of a file chosen for upload made of HTML as text", async () => {
+    page = await openPage({ objects: [] });
+    const picker = page.document.getElementById("picker");
+    const files = [
+      { name: XSS_KEY, size: 2_000_000, type: "image/jpeg" },
+      { name: "<b>small</b>.jpg", size: 10, type: "image/jpeg" },
+    ];
+    Object.defineProperty(picker, "files", { value: files });
+    const { Event } = globalThis as unknown as { Event: new (type: string) => unknown };
+
+    picker?.dispatchEvent(new Event("change"));
+    await until(() => page?.requests.some((url) => url.includes("small")));
+
+    const notes = [...page.document.querySelectorAll("#uploads li")];
+    await until(() => notes.every((note) => !note.textContent?.includes("uploading")));
+    expect(notes.map((note) => note.textContent)).toEqual([
+      "<b>small</b>.jpg: uploaded",
+      `${XSS_KEY}: refused: 1.9 MB is over the input limit of 976.6 KB (MAX_INPUT_BYTES); not uploaded`,
+    ]);
+    expect(notes.map((note) => note.children.length)).toEqual([0, 0]);
+  });
+});
