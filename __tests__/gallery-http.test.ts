@@ -5,7 +5,9 @@
  */
 
 import http from "node:http";
+import sharp from "sharp";
 import { rawRequest, startTestGallery, type TestGallery } from "./support/gallery";
+import { heicFixture } from "./support/heic-fixtures";
 import { goodImages } from "./support/local-fixtures";
 import { exists, put, waitFor } from "./support/local-s3";
 import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy";
@@ -129,6 +131,23 @@ describe("gallery server (integration: real service, raw HTTP)", () => {
     expect(html.status).toBe(415);
     expect(html.headers["content-type"]).toBe("application/json; charset=utf-8");
     expect(html.body.toString()).not.toContain("<script>");
+  });
+
+  it("serves AVIF as image/avif, and HEIC (which browsers do not show) not at all", async () => {
+    const [image] = await goodImages();
+    const avif = await sharp(image?.data).avif().toBuffer();
+    await put(local.s3, "source", "photo.avif", avif);
+    await put(local.s3, "source", "photo.heic", await heicFixture("marked-16x16"));
+
+    const shown = await rawRequest(`${origin}/api/file?bucket=source&key=photo.avif`);
+    const heic = await rawRequest(`${origin}/api/file?bucket=source&key=photo.heic`);
+
+    expect(shown.status).toBe(200);
+    expect(shown.headers["content-type"]).toBe("image/avif");
+    expect(shown.headers["content-security-policy"]).toContain("sandbox");
+    expect(shown.body.equals(avif)).toBe(true);
+    expect(heic.status).toBe(415);
+    expect(JSON.parse(heic.body.toString()).error).toContain("HEIC");
   });
 
   it("has no route from a request to the file system", async () => {

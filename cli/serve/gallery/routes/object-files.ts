@@ -1,20 +1,25 @@
 import type { ServerResponse } from "node:http";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import sharp from "sharp";
 import { type Container, detectContainer } from "../../../../handler/engine/detect";
 import { isNotFound } from "../../../../handler/s3-errors";
 import { COMMON_HEADERS, IMAGE_POLICY } from "../guard";
 import { type GalleryContext, type Route, sendJson } from "../http";
 
+/** A container, with HEIF told apart by codec: AVIF (AV1) or HEIC (HEVC, or unreadable). */
+type ImageFormat = Exclude<Container, "heif"> | "avif" | "HEIC";
+
 /**
  * The Content-Type an image is served with, by its content (never by the type its uploader
- * claimed): only formats every browser shows in an <img>. HEIC, TIFF and anything else are not
- * served, so no upload can be opened here as a page.
+ * claimed): only formats every current browser shows in an <img>. HEIC, TIFF and anything else
+ * are not served, so no upload can be opened here as a page.
  */
-const SHOWN_TYPES: Partial<Record<Container, string>> = {
+const SHOWN_TYPES: Partial<Record<ImageFormat, string>> = {
   jpeg: "image/jpeg",
   png: "image/png",
   gif: "image/gif",
   webp: "image/webp",
+  avif: "image/avif",
 };
 
 /** GET /api/file?bucket=B&key=K: a source object or a thumbnail, as an image in a sandbox. */
@@ -52,11 +57,11 @@ async function sendImage(
     if (isNotFound(error)) return sendJson(response, 404, { error: "no such object" });
     throw error;
   }
-  const container = detectContainer(bytes);
-  const type = container === undefined ? undefined : SHOWN_TYPES[container];
+  const format = await imageFormat(bytes);
+  const type = format === undefined ? undefined : SHOWN_TYPES[format];
   if (type === undefined) {
     return sendJson(response, 415, {
-      error: `not shown: its content is ${container ?? "not an image"}, which browsers do not all display`,
+      error: `not shown: its content is ${format ?? "not an image"}, which browsers do not all display`,
     });
   }
   response.writeHead(200, {
@@ -66,4 +71,17 @@ async function sendImage(
     "Content-Security-Policy": IMAGE_POLICY,
   });
   response.end(bytes);
+}
+
+/**
+ * The image's format by its content: its container, with the HEIF container told apart by its
+ * codec as the handler does (AV1: AVIF, which browsers show; HEVC: HEIC, which most do not).
+ */
+async function imageFormat(bytes: Uint8Array): Promise<ImageFormat | undefined> {
+  const container = detectContainer(bytes);
+  if (container !== "heif") return container;
+  const { compression } = await sharp(bytes)
+    .metadata()
+    .catch(() => ({ compression: undefined }));
+  return compression === "av1" ? "avif" : "HEIC";
 }
