@@ -12,7 +12,7 @@ import { launchChromium, type TestBrowser } from "./support/browser";
 import { PROJECT_DIR } from "./support/build-dist";
 import { startTestGallery, type TestGallery } from "./support/gallery";
 import { goodImages } from "./support/local-fixtures";
-import { exists, waitFor } from "./support/local-s3";
+import { exists, put, waitFor } from "./support/local-s3";
 
 /** Test artefacts (gitignored): look at them after a run. */
 const ARTEFACTS = path.join(PROJECT_DIR, "test-artefacts");
@@ -260,5 +260,59 @@ describe("gallery page (integration: real Chromium, real service)", () => {
     await page.screenshot({ path: file, fullPage: true });
 
     expect(await card("landscape.jpg").isVisible()).toBe(true);
+  });
+});
+
+describe("gallery page with an AVIF rendition (integration: real Chromium, real service)", () => {
+  let local: TestGallery;
+  let browser: TestBrowser;
+  let page: Page;
+
+  beforeAll(async () => {
+    local = await startTestGallery({
+      handlerEnv: {
+        RENDITIONS: JSON.stringify([
+          { name: "large", width: 320, height: 320, format: "avif" },
+          { name: "small", width: 128, height: 128, format: "jpeg" },
+        ]),
+      },
+    });
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    await page.goto(local.gallery.url);
+    await page.locator("#summary").filter({ hasText: "object(s)" }).waitFor();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await local?.close();
+  });
+
+  it("shows the AVIF rendition on the card and opens it, the largest, in the viewer", async () => {
+    const [landscape] = await goodImages();
+    await put(local.s3, "source", "avif.jpg", landscape?.data ?? Buffer.alloc(0));
+    const images = page.locator(".card .thumbnails img");
+    await images.nth(1).waitFor();
+
+    for (const image of await images.elementHandles()) {
+      await page.waitForFunction((img: ImageFacts) => img.complete && img.naturalWidth > 0, image);
+    }
+    await images.first().click();
+    const viewed = page.locator("#viewer-thumbnail");
+    await page.waitForFunction(
+      (img: ImageFacts) => img.complete && img.naturalWidth > 0,
+      await viewed.elementHandle(),
+    );
+
+    expect(await page.locator(".card .caption").allTextContents()).toEqual([
+      expect.stringMatching(/^large · .* · avif$/),
+      expect.stringMatching(/^small · .* · jpeg$/),
+    ]);
+    expect(
+      await viewed.evaluate((img: ImageFacts) => [img.naturalWidth, img.naturalHeight]),
+    ).toEqual([320, 240]);
+    expect(await page.locator("#viewer-thumbnail-caption").textContent()).toMatch(
+      /^large · .* · avif$/,
+    );
   });
 });

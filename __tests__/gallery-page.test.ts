@@ -106,7 +106,11 @@ interface OpenPage {
  * index.html with gallery.js run in it; /api/config and /api/objects answered from `listing`.
  * Resolves once the first page is shown.
  */
-async function openPage(listing: { objects: Card[]; total?: number }): Promise<OpenPage> {
+async function openPage(listing: {
+  objects: Card[];
+  total?: number;
+  counts?: Record<string, number>;
+}): Promise<OpenPage> {
   const { document, window } = globalThis as unknown as { document: Document; window: object };
   document.documentElement.innerHTML = readFileSync(path.join(ASSETS, "index.html"), "utf8");
   // jsdom has no modal dialogs: the viewer opens as an open dialog.
@@ -115,9 +119,22 @@ async function openPage(listing: { objects: Card[]; total?: number }): Promise<O
   const requests: string[] = [];
   const fetch = async (url: string) => {
     requests.push(url);
+    const state = new URL(url, "http://x/").searchParams.get("state");
+    const tally = (wanted: string) =>
+      listing.objects.filter((card) => card.state === wanted).length;
     const body = url.startsWith("/api/config")
       ? { sourceBucket: "source", sourcePrefix: "", maxInputBytes: 1_000_000 }
-      : { objects: listing.objects, total: listing.total ?? listing.objects.length, next: null };
+      : {
+          objects: listing.objects.filter((card) => state === null || card.state === state),
+          total: listing.total ?? listing.objects.length,
+          counts: listing.counts ?? {
+            made: tally("made"),
+            failed: tally("failed"),
+            pending: tally("pending"),
+            unchecked: 0,
+          },
+          next: null,
+        };
     return { ok: true, status: 200, json: async () => JSON.parse(JSON.stringify(body)) };
   };
   class NoIntersectionObserver {
@@ -208,8 +225,9 @@ describe("gallery page script (jsdom, fake server)", () => {
   it("shows a key and a reason that arrive live as text", async () => {
     page = await openPage({ objects: [made("first.jpg", 1)] });
 
-    page.events.send("object", { card: made(XSS_KEY, 2), total: 3 });
-    page.events.send("object", { card: failed("<i>x</i>.png", 3, XSS_REASON), total: 3 });
+    const counts = { made: 2, failed: 1, pending: 0, unchecked: 0 };
+    page.events.send("object", { card: made(XSS_KEY, 2), total: 3, counts });
+    page.events.send("object", { card: failed("<i>x</i>.png", 3, XSS_REASON), total: 3, counts });
 
     expect(
       [...page.document.querySelectorAll(".card .key")].map((node) => node.textContent),
@@ -243,5 +261,31 @@ describe("gallery page script (jsdom, fake server)", () => {
       `${XSS_KEY}: refused: 1.9 MB is over the input limit of 976.6 KB (MAX_INPUT_BYTES); not uploaded`,
     ]);
     expect(notes.map((note) => note.children.length)).toEqual([0, 0]);
+  });
+
+  it("opens the largest rendition the browser shows: on an image error, the next largest", async () => {
+    page = await openPage({ objects: [made("photo.jpg", 1, ["avif", "webp", "jpeg"])] });
+    const image = page.document.getElementById("viewer-thumbnail");
+    const caption = page.document.getElementById("viewer-thumbnail-caption");
+    const { Event } = globalThis as unknown as { Event: new (type: string) => unknown };
+    const shown = () =>
+      new URL(String(image?.getAttribute("src")), "http://x/").searchParams.get("key");
+
+    cardOf("photo.jpg")?.querySelector(".thumbnails button")?.click();
+    const first = shown();
+    image?.dispatchEvent(new Event("error"));
+    const second = shown();
+    image?.dispatchEvent(new Event("error"));
+    const third = [shown(), caption?.textContent];
+    image?.dispatchEvent(new Event("error"));
+
+    expect([first, second, third]).toEqual([
+      "photo.jpg.r0",
+      "photo.jpg.r1",
+      ["photo.jpg.r2", "r2 · 998 B · jpeg"],
+    ]);
+    expect(shown()).toBe("photo.jpg.r2");
+    expect(caption?.textContent).toBe("r2 · 998 B · jpeg · not shown by this browser");
+    expect(page.document.getElementById("viewer-title")?.textContent).toBe("photo.jpg");
   });
 });

@@ -140,20 +140,36 @@ async function reload() {
   await loadPage();
 }
 
+/** The viewer's card and which of its renditions it shows (largest first). */
+let viewing = null;
+
 function showLargest(card) {
-  const largest = card.thumbnails[0];
-  if (!largest) return;
+  if (card.thumbnails.length === 0) return;
   $("viewer-title").textContent = card.key;
-  const thumbnail = $("viewer-thumbnail");
-  thumbnail.src = fileUrl(largest.bucket, largest.key, card.eTag);
-  thumbnail.alt = `${largest.rendition} of ${card.key}`;
-  $("viewer-thumbnail-caption").textContent =
-    `${largest.rendition} · ${formatBytes(largest.bytes)} · ${largest.format}`;
+  showRendition(card, 0);
   const source = $("viewer-source");
   source.src = fileUrl(settings.sourceBucket, card.key, card.eTag);
   source.alt = `the source ${card.key} (not shown if the browser cannot display its format)`;
   $("viewer-source-caption").textContent = `source · ${formatBytes(card.bytes)}`;
   viewer.showModal();
+}
+
+function showRendition(card, index) {
+  const rendition = card.thumbnails[index];
+  viewing = { card, index };
+  const image = $("viewer-thumbnail");
+  image.src = fileUrl(rendition.bucket, rendition.key, card.eTag);
+  image.alt = `${rendition.rendition} of ${card.key}`;
+  $("viewer-thumbnail-caption").textContent =
+    `${rendition.rendition} · ${formatBytes(rendition.bytes)} · ${rendition.format}`;
+}
+
+/** The browser cannot show this rendition (its format, or it is gone): the next largest. */
+function showNextRendition() {
+  if (viewing === null) return;
+  const { card, index } = viewing;
+  if (index + 1 < card.thumbnails.length) return showRendition(card, index + 1);
+  $("viewer-thumbnail-caption").textContent += " · not shown by this browser";
 }
 
 async function deleteObject(key, button) {
@@ -249,6 +265,7 @@ async function start() {
   new IntersectionObserver((seen) => {
     if (seen.some((entry) => entry.isIntersecting) && next !== null && !more.disabled) loadPage();
   }).observe(more);
+  $("viewer-thumbnail").addEventListener("error", showNextRendition);
   $("viewer-close").addEventListener("click", () => viewer.close());
   listen();
   await loadPage();
