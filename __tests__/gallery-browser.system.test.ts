@@ -253,6 +253,30 @@ describe("gallery page (integration: real Chromium, real service)", () => {
     expect(shown.length).toBeGreaterThanOrEqual(5);
   });
 
+  it("counts the whole bucket and shows only the failed objects when asked", async () => {
+    const response = await fetch(`${local.gallery.url}api/objects?limit=100`);
+    const { objects } = (await response.json()) as { objects: { key: string; state: string }[] };
+    const failedKeys = objects.filter((o) => o.state === "failed").map((o) => o.key);
+    const made = objects.filter((o) => o.state === "made").length;
+
+    await page.locator("#filter").selectOption("failed");
+    await page.locator("#summary").filter({ hasText: "showing 1 failed" }).waitFor();
+    const shown = await page.locator(".card .key").allTextContents();
+    const summary = await page.locator("#summary").textContent();
+    await page.locator("#filter").selectOption("");
+    await page
+      .locator("#summary")
+      .filter({ hasText: `showing ${objects.length}` })
+      .waitFor();
+
+    expect(failedKeys).toEqual(["notes.jpg"]);
+    expect(shown).toEqual(failedKeys);
+    expect(summary).toBe(
+      `${objects.length} object(s) in the source bucket: ${made} made, 1 failed, 0 pending; showing 1 failed`,
+    );
+    expect(await notReloaded()).toBe(true);
+  });
+
   it("saves a screenshot of the populated page", async () => {
     await mkdir(ARTEFACTS, { recursive: true });
     const file = path.join(ARTEFACTS, "gallery.png");

@@ -6,6 +6,7 @@
 
 import http from "node:http";
 import sharp from "sharp";
+import { startGallery } from "../cli/serve/gallery/server";
 import { rawRequest, startTestGallery, type TestGallery } from "./support/gallery";
 import { heicFixture } from "./support/heic-fixtures";
 import { goodImages } from "./support/local-fixtures";
@@ -188,6 +189,74 @@ describe("gallery server (integration: real service, raw HTTP)", () => {
     expect(listed).toEqual(expect.arrayContaining(keys));
     const times = seen.map((card) => Date.parse(card.lastModified));
     expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
+
+  it("counts the states of the whole bucket on every page, and lists only failed ones when asked", async () => {
+    await put(local.s3, "source", "broken-1.jpg", Buffer.from("not a photo"));
+    await put(local.s3, "source", "broken-2.jpg", Buffer.from("not one either"));
+    await local.service.idle();
+    type Listing = {
+      objects: { key: string; state: string }[];
+      total: number;
+      counts: Record<string, number>;
+    };
+    const list = async (query: string): Promise<Listing> =>
+      JSON.parse((await rawRequest(`${origin}/api/objects?${query}`)).body.toString());
+    const all = await waitFor("every object checked, none pending", async () => {
+      const listing = await list("limit=100");
+      const pending = listing.objects.some((card) => card.state === "pending");
+      return pending || listing.counts.unchecked !== 0 ? undefined : listing;
+    });
+    const tally = (state: string) => all.objects.filter((card) => card.state === state).length;
+
+    const first = await list("limit=1");
+    const failed = await list("limit=100&state=failed");
+    const bogus = await rawRequest(`${origin}/api/objects?state=lost`);
+
+    expect(first.objects).toHaveLength(1);
+    expect(first.total).toBe(all.objects.length);
+    expect(first.counts).toEqual({
+      made: tally("made"),
+      failed: tally("failed"),
+      pending: 0,
+      unchecked: 0,
+    });
+    expect(first.counts.failed).toBeGreaterThanOrEqual(2);
+    expect(failed.objects.map((card) => card.key).sort()).toEqual(
+      all.objects
+        .filter((card) => card.state === "failed")
+        .map((card) => card.key)
+        .sort(),
+    );
+    expect(failed.objects.map((card) => card.key)).toEqual(
+      expect.arrayContaining(["broken-1.jpg", "broken-2.jpg"]),
+    );
+    expect(bogus.status).toBe(400);
+  });
+
+  it("checks every object listed at start-up, so a new gallery's counts are complete", async () => {
+    const listing = async (url: string) =>
+      JSON.parse((await rawRequest(`${url}api/objects?limit=1`)).body.toString()) as {
+        counts: Record<string, number>;
+      };
+    const before = await listing(local.gallery.url);
+    const second = await startGallery({
+      service: local.service,
+      host: "127.0.0.1",
+      port: 0,
+      log: { log: () => undefined },
+    });
+    try {
+      const counts = await waitFor("the new gallery's counts", async () => {
+        const { counts } = await listing(second.url);
+        return counts.unchecked === 0 ? counts : undefined;
+      });
+
+      expect(before.counts.made).toBeGreaterThan(5);
+      expect(counts).toEqual(before.counts);
+    } finally {
+      await second.close();
+    }
   });
 });
 

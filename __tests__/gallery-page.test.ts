@@ -288,4 +288,49 @@ describe("gallery page script (jsdom, fake server)", () => {
     expect(caption?.textContent).toBe("r2 · 998 B · jpeg · not shown by this browser");
     expect(page.document.getElementById("viewer-title")?.textContent).toBe("photo.jpg");
   });
+
+  it("counts the whole bucket in the summary, not the loaded page", async () => {
+    page = await openPage({
+      objects: [made("a.jpg", 2), failed("b.jpg", 1, "bad")],
+      total: 48,
+      counts: { made: 40, failed: 6, pending: 2, unchecked: 0 },
+    });
+    const summary = () => page?.document.getElementById("summary")?.textContent;
+
+    const loaded = summary();
+    page.events.send("object", {
+      card: made("c.jpg", 3),
+      total: 49,
+      counts: { made: 40, failed: 6, pending: 2, unchecked: 1 },
+    });
+
+    expect(loaded).toBe(
+      "48 object(s) in the source bucket: 40 made, 6 failed, 2 pending; showing 2",
+    );
+    expect(summary()).toBe(
+      "49 object(s) in the source bucket: 40 made, 6 failed, 2 pending, 1 not checked yet; showing 3",
+    );
+  });
+
+  it("shows only failed objects when asked, from the server and as they change live", async () => {
+    page = await openPage({
+      objects: [made("a.jpg", 4), failed("b.jpg", 3, "bad"), failed("c.jpg", 2, "bad")],
+    });
+    const filter = page.document.getElementById("filter") as unknown as Element & { value: string };
+    const { Event } = globalThis as unknown as { Event: new (type: string) => unknown };
+    const shown = () =>
+      [...(page?.document.querySelectorAll(".card .key") ?? [])].map((node) => node.textContent);
+
+    filter.value = "failed";
+    filter.dispatchEvent(new Event("change"));
+    await until(() => page?.requests.some((url) => url.includes("state=failed")));
+    await until(() => shown().length === 2);
+    const filtered = shown();
+    page.events.send("object", { card: made("d.jpg", 5), total: 4, counts: {} });
+    page.events.send("object", { card: made("b.jpg", 3), total: 4, counts: {} });
+
+    expect(filtered).toEqual(["b.jpg", "c.jpg"]);
+    expect(shown()).toEqual(["c.jpg"]);
+    expect(page.document.getElementById("summary")?.textContent).toMatch(/; showing 1 failed$/);
+  });
 });

@@ -68,9 +68,18 @@ export interface Card {
   readonly thumbnails: readonly Thumbnail[];
 }
 
+export type State = Card["state"];
+
+export const STATES: readonly State[] = ["made", "failed", "pending"];
+
+/** Objects of the whole bucket per state; unchecked: not described yet since start-up. */
+export type Counts = Record<State | "unchecked", number>;
+
 export type Change =
   | { readonly kind: "object"; readonly card: Card }
-  | { readonly kind: "removed"; readonly key: string };
+  | { readonly kind: "removed"; readonly key: string }
+  /** Every object listed at start-up has been checked: the counts are complete. */
+  | { readonly kind: "counted" };
 
 /** A position in the listing: the last object of the previous page. */
 export interface Cursor {
@@ -99,6 +108,9 @@ export class Catalogue {
   /** Updates of one key run one after another, so the last one sent is the latest state. */
   private readonly updates = new Map<string, Promise<void>>();
   private readonly listeners = new Set<(change: Change) => void>();
+  /** Each object's state when it was last described. */
+  private readonly states = new Map<string, State>();
+  private closed = false;
   private readonly renditions: readonly Rendition[];
   private readonly sourceBucket: string;
   private readonly unwatch: () => void;
@@ -119,6 +131,7 @@ export class Catalogue {
   static async open(service: Service, s3: S3Client, log: Logger): Promise<Catalogue> {
     const catalogue = new Catalogue(service, s3, log);
     await catalogue.load();
+    void catalogue.checkAll();
     return catalogue;
   }
 
@@ -126,17 +139,35 @@ export class Catalogue {
     return this.order.length;
   }
 
-  /** Up to `limit` objects after `cursor` (from the newest when undefined), and the next cursor. */
+  /** The whole bucket's objects per state, as last described. */
+  counts(): Counts {
+    const counts: Counts = { made: 0, failed: 0, pending: 0, unchecked: 0 };
+    for (const entry of this.order) counts[this.states.get(entry.key) ?? "unchecked"] += 1;
+    return counts;
+  }
+
+  /**
+   * Up to `limit` objects after `cursor` (from the newest when undefined), only those last seen
+   * in `state` when given, and the next cursor.
+   */
   async page(
     cursor: Cursor | undefined,
     limit: number,
+    state?: State,
   ): Promise<{ cards: Card[]; next: Cursor | undefined }> {
     const start = cursor === undefined ? 0 : this.indexAfter(cursor);
-    const entries = this.order.slice(start, start + limit);
+    const wanted = (entry: Entry): boolean =>
+      state === undefined || this.states.get(entry.key) === state;
+    const entries: Entry[] = [];
+    let index = start;
+    for (; index < this.order.length && entries.length < limit; index += 1) {
+      const entry = this.order[index] as Entry;
+      if (wanted(entry)) entries.push(entry);
+    }
     const last = entries.at(-1);
-    const more = start + entries.length < this.order.length;
+    const more = this.order.slice(index).some(wanted);
     return {
-      cards: await Promise.all(entries.map((entry) => this.describe(entry))),
+      cards: await Promise.all(entries.map((entry) => this.cardOf(entry))),
       next: more && last !== undefined ? { time: last.time, key: last.key } : undefined,
     };
   }
@@ -144,7 +175,7 @@ export class Catalogue {
   /** The object's card, or undefined when it is not in the source bucket. */
   async card(key: string): Promise<Card | undefined> {
     const entry = this.entries.get(key);
-    return entry === undefined ? undefined : this.describe(entry);
+    return entry === undefined ? undefined : this.cardOf(entry);
   }
 
   /** Calls `listener` with every change from now on; returns the unsubscribe function. */
@@ -154,6 +185,7 @@ export class Catalogue {
   }
 
   close(): void {
+    this.closed = true;
     this.unwatch();
     this.listeners.clear();
   }
@@ -231,8 +263,11 @@ export class Catalogue {
     });
   }
 
-  /** Runs `work` after the key's earlier updates; its errors are logged, never thrown. */
-  private update(key: string, work: () => Promise<void>): void {
+  /**
+   * Runs `work` after the key's earlier updates (so the state remembered for a key is the latest
+   * described); its errors are logged, never thrown.
+   */
+  private update(key: string, work: () => Promise<void>): Promise<void> {
     const next = (this.updates.get(key) ?? Promise.resolve())
       .then(work)
       .catch((error: unknown) =>
@@ -242,6 +277,7 @@ export class Catalogue {
         if (this.updates.get(key) === next) this.updates.delete(key);
       });
     this.updates.set(key, next);
+    return next;
   }
 
   /** Reads the object's size, ETag and date again (created or overwritten). */
@@ -268,6 +304,7 @@ export class Catalogue {
   private async remove(key: string): Promise<void> {
     if (!this.removeFromOrder(key)) return;
     this.entries.delete(key);
+    this.states.delete(key);
     this.emit({ kind: "removed", key });
   }
 
@@ -291,7 +328,34 @@ export class Catalogue {
     return low;
   }
 
+  /**
+   * Describes every object listed at start-up that no page or event has described yet, a few at a
+   * time, so that the counts cover the whole bucket; then tells the watchers.
+   */
+  private async checkAll(): Promise<void> {
+    const unchecked = [...this.order];
+    const worker = async (): Promise<void> => {
+      for (let entry = unchecked.shift(); entry !== undefined; entry = unchecked.shift()) {
+        if (this.closed) return;
+        const { key } = entry;
+        await this.update(key, async () => {
+          const current = this.entries.get(key);
+          if (current !== undefined && !this.states.has(key)) await this.describe(current);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+    if (!this.closed) this.emit({ kind: "counted" });
+  }
+
+  /** The object's card, its state remembered for the counts (called in the key's updates only). */
   private async describe(entry: Entry): Promise<Card> {
+    const card = await this.cardOf(entry);
+    if (this.entries.get(entry.key) === entry) this.states.set(entry.key, card.state);
+    return card;
+  }
+
+  private async cardOf(entry: Entry): Promise<Card> {
     const outputs = await Promise.all(this.renditions.map((r) => this.currentOutput(r, entry)));
     const thumbnails = outputs.filter((output) => output !== undefined);
     const base = {

@@ -9,11 +9,14 @@ const more = $("more");
 const summary = $("summary");
 const uploads = $("uploads");
 const viewer = $("viewer");
+const filter = $("filter");
 
 /** Cards on the page by key, and where the next page starts (null: everything is loaded). */
 const cards = new Map();
 let next = null;
 let total = 0;
+/** The whole bucket's objects per state, from the server. */
+let counts = { made: 0, failed: 0, pending: 0, unchecked: 0 };
 let settings = { sourcePrefix: "", maxInputBytes: Number.POSITIVE_INFINITY };
 
 function formatBytes(bytes) {
@@ -80,6 +83,8 @@ function render(card) {
 }
 
 function place(card) {
+  // Not in the chosen state (any more): not shown.
+  if (filter.value !== "" && card.state !== filter.value) return removeCard(card.key);
   const old = cards.get(card.key);
   if (old) {
     old.node.remove();
@@ -107,18 +112,25 @@ function removeCard(key) {
 }
 
 function showSummary() {
-  const counts = { made: 0, failed: 0, pending: 0 };
-  for (const { card } of cards.values()) counts[card.state] += 1;
+  const unchecked = counts.unchecked > 0 ? `, ${counts.unchecked} not checked yet` : "";
   summary.textContent =
-    `${total} object(s) in the source bucket; showing ${cards.size}: ` +
-    `${counts.made} made, ${counts.failed} failed, ${counts.pending} pending`;
+    `${total} object(s) in the source bucket: ${counts.made} made, ${counts.failed} failed, ` +
+    `${counts.pending} pending${unchecked}; showing ${cards.size}` +
+    (filter.value === "" ? "" : ` ${filter.value}`);
   more.hidden = next === null;
+}
+
+/** The totals every listing and change carries. */
+function takeTotals(message) {
+  total = message.total;
+  counts = message.counts;
 }
 
 async function loadPage() {
   more.disabled = true;
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (next) query.set("after", next);
+  if (filter.value !== "") query.set("state", filter.value);
   const response = await fetch(`/api/objects?${query}`);
   const page = await response.json();
   for (const card of page.objects) {
@@ -128,7 +140,7 @@ async function loadPage() {
     cards.set(card.key, { card, node });
   }
   next = page.next;
-  total = page.total;
+  takeTotals(page);
   more.disabled = false;
   showSummary();
 }
@@ -224,13 +236,17 @@ function listen() {
   let broken = false;
   events.addEventListener("object", (event) => {
     const change = JSON.parse(event.data);
-    total = change.total;
+    takeTotals(change);
     place(change.card);
   });
   events.addEventListener("removed", (event) => {
     const change = JSON.parse(event.data);
-    total = change.total;
+    takeTotals(change);
     removeCard(change.key);
+  });
+  events.addEventListener("counted", (event) => {
+    takeTotals(JSON.parse(event.data));
+    showSummary();
   });
   events.addEventListener("error", () => {
     broken = true;
@@ -262,6 +278,7 @@ async function start() {
     upload([...event.dataTransfer.files]);
   });
   more.addEventListener("click", loadPage);
+  filter.addEventListener("change", reload);
   new IntersectionObserver((seen) => {
     if (seen.some((entry) => entry.isIntersecting) && next !== null && !more.disabled) loadPage();
   }).observe(more);

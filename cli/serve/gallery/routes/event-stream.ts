@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { Change } from "../catalogue";
+import type { Change, Counts } from "../catalogue";
 import { COMMON_HEADERS } from "../guard";
 import type { GalleryContext, Route } from "../http";
 
@@ -21,7 +21,7 @@ export function createEventStream({ catalogue }: GalleryContext): EventStream {
       response.write("retry: 1000\n\n");
       streams.add(response);
       const unsubscribe = catalogue.subscribe((change) =>
-        sendChange(response, change, catalogue.size),
+        sendChange(response, change, { total: catalogue.size, counts: catalogue.counts() }),
       );
       request.on("close", () => {
         unsubscribe();
@@ -34,8 +34,12 @@ export function createEventStream({ catalogue }: GalleryContext): EventStream {
   };
 }
 
-/** One change as an SSE message, with the number of objects after it. */
-function sendChange(response: ServerResponse, change: Change, total: number): void {
-  const data = change.kind === "object" ? { card: change.card, total } : { key: change.key, total };
-  response.write(`event: ${change.kind}\ndata: ${JSON.stringify(data)}\n\n`);
+/** One change as an SSE message, with the number of objects and their counts after it. */
+function sendChange(
+  response: ServerResponse,
+  change: Change,
+  totals: { total: number; counts: Counts },
+): void {
+  const { kind, ...data } = change;
+  response.write(`event: ${kind}\ndata: ${JSON.stringify({ ...data, ...totals })}\n\n`);
 }

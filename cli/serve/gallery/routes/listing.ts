@@ -1,23 +1,34 @@
-import type { Cursor } from "../catalogue";
+import { type Cursor, STATES, type State } from "../catalogue";
 import { type GalleryContext, type Route, sendJson } from "../http";
 
 /** Objects per page of the listing, at most. */
 const MAX_PAGE = 100;
 
-/** GET /api/objects?limit=N&after=CURSOR: one page of the source objects, newest first. */
+/**
+ * GET /api/objects?limit=N&after=CURSOR&state=STATE: one page of the source objects, newest
+ * first (only those in STATE when given), with the counts of the whole bucket.
+ */
 export function listingRoute({ catalogue }: GalleryContext): Route {
   return async (_request, response, query) => {
     const cursor = parseCursor(query.get("after"));
     const limit = Number(query.get("limit") ?? "48");
-    if (cursor === null || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    const state = query.get("state") ?? undefined;
+    if (
+      cursor === null ||
+      !Number.isInteger(limit) ||
+      limit < 1 ||
+      limit > MAX_PAGE ||
+      (state !== undefined && !STATES.includes(state as State))
+    ) {
       return sendJson(response, 400, {
-        error: `expected ?limit=1..${MAX_PAGE} and an "after" cursor from a previous page`,
+        error: `expected ?limit=1..${MAX_PAGE}, an "after" cursor from a previous page and a state (${STATES.join(", ")})`,
       });
     }
-    const page = await catalogue.page(cursor, limit);
+    const page = await catalogue.page(cursor, limit, state as State | undefined);
     sendJson(response, 200, {
       objects: page.cards,
       total: catalogue.size,
+      counts: catalogue.counts(),
       next: page.next === undefined ? null : formatCursor(page.next),
     });
   };
