@@ -1,86 +1,26 @@
 /**
  * Comparators for `--compare`: Python Pillow (Image.draft + thumbnail, the original Python
- * design) in ONE long-lived process fed file paths, and libvips' `vipsthumbnail` run in
- * batches with its process start-up subtracted (see vipsRunner). Both produce the same 256x256-inside JPEG q80 as our engine.
+ * design; bench/pillow.py) in ONE long-lived process fed file paths, and libvips'
+ * `vipsthumbnail` run in batches with its process start-up subtracted (see vipsRunner). Both
+ * produce the same 256x256-inside JPEG q80 as our engine.
  */
 import { execFile } from "node:child_process";
-import { constants } from "node:fs";
-import { access, mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type Runner, workerRunner } from "./engine";
-import { round } from "./stats";
-import { WorkerClient } from "./worker-client";
+import { ROOT, round } from "./stats";
 
 const run = promisify(execFile);
 
-const PILLOW_WORKER = String.raw`
-import io, json, resource, sys, time
-import PIL
-from PIL import Image, ImageOps
-
-def reply(message):
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-def thumbnail(path):
-    with Image.open(path) as im:
-        im.draft("RGB", (256, 256))  # JPEG: let libjpeg decode at 1/2, 1/4 or 1/8 scale
-        if im.mode in ("P", "1"):
-            # Pillow resizes palette images with nearest neighbour (aliased): convert first so
-            # its thumbnail is antialiased like ours, a like-for-like comparison.
-            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-        im.thumbnail((256, 256))
-        im = ImageOps.exif_transpose(im)
-        if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
-            im = im.convert("RGBA")
-            flat = Image.new("RGB", im.size, (255, 255, 255))
-            flat.paste(im, mask=im.getchannel("A"))
-            im = flat
-        elif im.mode != "RGB":
-            im = im.convert("RGB")
-        out = io.BytesIO()
-        im.save(out, "JPEG", quality=80)
-        return out.getbuffer().nbytes, im.size
-
-reply({"ready": True, "settings": {"pillow": PIL.__version__, "python": sys.version.split()[0], "threads": 1}})
-for line in sys.stdin:
-    request = json.loads(line)
-    if request.get("rss"):
-        reply({"maxRssKb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
-        continue
-    c0 = time.process_time()
-    t0 = time.perf_counter()
-    try:
-        nbytes, (w, h) = thumbnail(request["path"])
-        reply({"ms": (time.perf_counter() - t0) * 1000, "cpuMs": (time.process_time() - c0) * 1000,
-               "bytes": nbytes, "width": w, "height": h})
-    except Exception as error:
-        reply({"error": type(error).__name__ + ": " + str(error)})
-`;
-
-/** Pillow via the first of `python3`, `/usr/bin/python3` that can import PIL. */
+/** Pillow (bench/pillow.py) on the first of `python3`, `/usr/bin/python3` that has it. */
 export function pillowRunner(): Runner {
-  return workerRunner("pillow", async () => {
-    const python = await findPython();
-    return {
-      client: new WorkerClient(python, ["-u", "-c", PILLOW_WORKER], process.env),
-      settings: { interpreter: python },
-    };
-  });
-}
-
-async function findPython(): Promise<string> {
-  for (const candidate of ["python3", "/usr/bin/python3"]) {
-    try {
-      await run(candidate, ["-c", "import PIL"]);
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error("no python3 with Pillow (try: apt-get install python3-pil)");
+  // Not compiled to dist/: read from the source tree.
+  const program = join(ROOT, "bench", "pillow.py");
+  const commands = ["python3", "/usr/bin/python3"].map((python) => [python, "-u", program]);
+  return workerRunner("pillow", commands, process.env);
 }
 
 /**
@@ -95,29 +35,22 @@ export function vipsRunner(threads: number): Runner {
   let outDir = "";
   let peakKb: number | undefined;
   let startup = { ms: Number.POSITIVE_INFINITY, cpuMs: Number.POSITIVE_INFINITY };
-  const env: NodeJS.ProcessEnv =
-    threads > 0 ? { ...process.env, VIPS_CONCURRENCY: String(threads) } : process.env;
+  const env = { ...process.env, ...(threads > 0 && { VIPS_CONCURRENCY: String(threads) }) };
+  const withTime = existsSync("/usr/bin/time");
 
   const timed = async (args: string[]): Promise<{ ms: number; cpuMs?: number }> => {
     const timeFile = join(outDir, "time.txt");
-    const withTime = await hasUsrBinTime;
     const t0 = performance.now();
     if (withTime) {
-      await run("/usr/bin/time", ["-f", "%U %S %M", "-o", timeFile, "vipsthumbnail", ...args], {
-        env,
-      });
-    } else {
-      await run("vipsthumbnail", args, { env });
-    }
+      const time = ["-f", "%U %S %M", "-o", timeFile];
+      await run("/usr/bin/time", [...time, "vipsthumbnail", ...args], { env });
+    } else await run("vipsthumbnail", args, { env });
     const ms = performance.now() - t0;
     if (!withTime) return { ms };
-    const [user, sys, rssKb] = (await readFile(timeFile, "utf8"))
-      .trim()
-      .split(/\s+/)
-      .slice(-3)
-      .map(Number);
-    if (rssKb !== undefined && Number.isFinite(rssKb)) peakKb = Math.max(peakKb ?? 0, rssKb);
-    return { ms, cpuMs: user !== undefined && sys !== undefined ? (user + sys) * 1000 : undefined };
+    const figures = (await readFile(timeFile, "utf8")).trim().split(/\s+/).slice(-3);
+    const [user = Number.NaN, sys = Number.NaN, rssKb = Number.NaN] = figures.map(Number);
+    if (Number.isFinite(rssKb)) peakKb = Math.max(peakKb ?? 0, rssKb);
+    return { ms, cpuMs: (user + sys) * 1000 };
   };
   const measureStartup = async () => {
     const once = await timed(["--vips-version"]);
@@ -176,8 +109,3 @@ export function vipsRunner(threads: number): Runner {
     },
   };
 }
-
-const hasUsrBinTime = access("/usr/bin/time", constants.X_OK).then(
-  () => true,
-  () => false,
-);

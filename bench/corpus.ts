@@ -7,22 +7,26 @@
  * look unrealistically fast) and are byte-identical from run to run on the same sharp version.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { promisify } from "node:util";
-import sharp from "sharp";
+import sharp, { type Metadata } from "sharp";
 
 const run = promisify(execFile);
 
-export type FormatClass =
-  | "jpeg"
-  | "jpeg-progressive"
-  | "png"
-  | "png-alpha"
-  | "webp"
-  | "heic"
-  | "gif"
-  | "other";
+/** Every class, in the order the engine benchmark runs them (small to large, HEIC last). */
+export const FORMAT_CLASSES = [
+  "jpeg",
+  "jpeg-progressive",
+  "webp",
+  "png",
+  "png-alpha",
+  "gif",
+  "other",
+  "heic",
+] as const;
+export type FormatClass = (typeof FORMAT_CLASSES)[number];
 
 export interface CorpusImage {
   /** Absolute path. */
@@ -45,66 +49,56 @@ export interface Corpus {
 /** Bump when the generator changes so stale caches are rebuilt. */
 const GENERATOR_VERSION = 2;
 
+type Generated = Exclude<FormatClass, "other">;
 /**
- * Megapixel sizes per format class. PNG, WebP, HEIC and GIF stop lower, as real ones rarely go
- * larger (and a 24 MP photo PNG is over the engine's default 50 MB input limit).
+ * Per generated class: file extension and megapixel sizes. PNG, WebP, HEIC and GIF stop lower,
+ * as real ones rarely go larger (and a 24 MP photo PNG is over the engine's 50 MB input limit).
  */
-const FULL_SIZES: Record<Exclude<FormatClass, "other">, number[]> = {
-  jpeg: [0.3, 2, 5, 12, 24],
-  "jpeg-progressive": [0.3, 2, 5, 12, 24],
-  png: [0.3, 2, 5, 12],
-  "png-alpha": [0.3, 2, 5, 12],
-  webp: [0.3, 2, 5, 12],
-  heic: [0.3, 2, 12],
-  gif: [0.3, 2],
+const GENERATED: Record<Generated, [string, number[]]> = {
+  jpeg: ["jpg", [0.3, 2, 5, 12, 24]],
+  "jpeg-progressive": ["jpg", [0.3, 2, 5, 12, 24]],
+  png: ["png", [0.3, 2, 5, 12]],
+  "png-alpha": ["png", [0.3, 2, 5, 12]],
+  webp: ["webp", [0.3, 2, 5, 12]],
+  heic: ["heic", [0.3, 2, 12]],
+  gif: ["gif", [0.3, 2]],
 };
 const QUICK_SIZES = [0.3, 2, 12];
 
-export interface GenerateOptions {
+/** Returns the generated corpus, building whatever is missing from the cache. */
+export async function generatedCorpus(options: {
   cacheDir: string;
   quick: boolean;
   log: (line: string) => void;
-}
-
-/** Returns the generated corpus, building whatever is missing from the cache. */
-export async function generatedCorpus(options: GenerateOptions): Promise<Corpus> {
+}): Promise<Corpus> {
   const dir = resolve(options.cacheDir, `corpus-v${GENERATOR_VERSION}`);
   await mkdir(dir, { recursive: true });
-  const notes: string[] = [];
   const heifEnc = await hasHeifEnc();
-  if (!heifEnc) notes.push("heif-enc not found (Debian: libheif-examples): HEIC class skipped");
-
-  const variants = options.quick ? ["a"] : ["a", "b"];
-  const wanted: { cls: Exclude<FormatClass, "other">; mp: number; variant: string }[] = [];
-  for (const [cls, sizes] of Object.entries(FULL_SIZES) as [
-    Exclude<FormatClass, "other">,
-    number[],
-  ][]) {
-    if (cls === "heic" && !heifEnc) continue;
-    for (const mp of options.quick ? sizes.filter((s) => QUICK_SIZES.includes(s)) : sizes) {
-      for (const variant of variants) wanted.push({ cls, mp, variant });
-    }
-  }
-
-  const images: CorpusImage[] = [];
+  const notes = heifEnc
+    ? []
+    : ["heif-enc not found (Debian: libheif-examples): HEIC class skipped"];
   // One base picture per (size, variant) is shared by every format, so classes differ only
   // in their codec.
-  const bySize = new Map<string, typeof wanted>();
-  for (const w of wanted) {
-    const key = `${w.mp}-${w.variant}`;
-    bySize.set(key, [...(bySize.get(key) ?? []), w]);
+  const bySize = new Map<string, { cls: Generated; mp: number; variant: string }[]>();
+  for (const [cls, [, sizes]] of Object.entries(GENERATED) as [Generated, [string, number[]]][]) {
+    if (cls === "heic" && !heifEnc) continue;
+    for (const mp of options.quick ? sizes.filter((s) => QUICK_SIZES.includes(s)) : sizes) {
+      for (const variant of options.quick ? ["a"] : ["a", "b"]) {
+        bySize.set(`${mp}-${variant}`, [
+          ...(bySize.get(`${mp}-${variant}`) ?? []),
+          { cls, mp, variant },
+        ]);
+      }
+    }
   }
+  const images: CorpusImage[] = [];
   for (const group of bySize.values()) {
-    const first = group[0];
-    if (!first) continue;
     let base: RawImage | undefined;
     for (const { cls, mp, variant } of group) {
-      const path = join(dir, `${cls}-${mp}mp-${variant}.${EXTENSION[cls]}`);
-      if (!(await exists(path))) {
-        if (!base) {
-          options.log(`  generating ${mp} MP picture ${variant}...`);
-          base = await renderBase(mp, variant);
-        }
+      const path = join(dir, `${cls}-${mp}mp-${variant}.${GENERATED[cls][0]}`);
+      if (!existsSync(path)) {
+        if (!base) options.log(`  generating ${mp} MP picture ${variant}...`);
+        base ??= await renderBase(mp, variant);
         await encode(base, cls, variant, path);
       }
       images.push(await describe(path, dir, cls));
@@ -113,34 +107,26 @@ export async function generatedCorpus(options: GenerateOptions): Promise<Corpus>
   return { source: `generated (${relative(process.cwd(), dir) || dir})`, images, notes };
 }
 
-/** Every image in a folder (recursively), classified by its actual format. */
+/** Every image in a folder (recursively, dot-files aside), classified by its actual format. */
 export async function folderCorpus(folder: string): Promise<Corpus> {
   const root = resolve(folder);
   const images: CorpusImage[] = [];
   const notes: string[] = [];
-  for (const path of await listFiles(root)) {
-    let cls: FormatClass;
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  const files = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+    .filter((name) => !name.split(sep).some((part) => part.startsWith(".")));
+  for (const name of files.sort()) {
     try {
-      cls = await classify(path);
+      images.push(await describe(join(root, name), root));
     } catch {
-      notes.push(`skipped ${relative(root, path)}: not an image sharp can read`);
-      continue;
+      notes.push(`skipped ${name}: not an image sharp can read`);
     }
-    images.push(await describe(path, root, cls));
   }
   if (images.length === 0) throw new Error(`no readable images in ${root}`);
   return { source: root, images, notes };
 }
-
-const EXTENSION: Record<Exclude<FormatClass, "other">, string> = {
-  jpeg: "jpg",
-  "jpeg-progressive": "jpg",
-  png: "png",
-  "png-alpha": "png",
-  webp: "webp",
-  heic: "heic",
-  gif: "gif",
-};
 
 interface RawImage {
   data: Buffer;
@@ -149,7 +135,7 @@ interface RawImage {
 }
 
 /** 4:3 dimensions (even) for a megapixel count; variant "b" is portrait. */
-export function dimensions(mp: number, variant: string): { width: number; height: number } {
+function dimensions(mp: number, variant: string): { width: number; height: number } {
   const long = Math.round(Math.sqrt((mp * 1e6 * 4) / 3) / 2) * 2;
   const short = Math.round((long * 3) / 4 / 2) * 2;
   return variant === "b" ? { width: short, height: long } : { width: long, height: short };
@@ -232,112 +218,64 @@ function addNoise(data: Buffer, channels: number, random: () => number, amplitud
   }
 }
 
-async function encode(
-  base: RawImage,
-  cls: Exclude<FormatClass, "other">,
-  variant: string,
-  path: string,
-): Promise<void> {
+async function encode(base: RawImage, cls: Generated, variant: string, path: string) {
   const { data, width, height } = base;
-  const image = () => sharp(data, { raw: { width, height, channels: 3 } });
   const tmp = `${path}.tmp`;
-  switch (cls) {
-    case "jpeg":
-    case "jpeg-progressive": {
-      // Camera-like: q92, 4:2:0. Portrait variant stored the way phones do it: landscape
-      // pixels plus EXIF Orientation 6 (so the engine must rotate).
-      let pipeline = image();
-      if (variant === "b") pipeline = pipeline.rotate(-90).withMetadata({ orientation: 6 });
-      await pipeline
-        .jpeg({ quality: 92, progressive: cls === "jpeg-progressive", mozjpeg: false })
-        .toFile(tmp);
-      break;
-    }
-    case "png":
-      await image().png({ compressionLevel: 6 }).toFile(tmp);
-      break;
-    case "png-alpha": {
-      // A soft-edged cut-out, like a product shot with a transparent background.
-      const mask = await sharp(
-        Buffer.from(
-          `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
-            `<ellipse cx="${width / 2}" cy="${height / 2}" rx="${width * 0.42}" ry="${height * 0.42}" fill="#fff"/></svg>`,
-        ),
-      )
-        .extractChannel(3)
-        .blur(Math.max(1, Math.min(width, height) / 200))
-        .raw()
-        .toBuffer();
-      await image()
-        .joinChannel(mask, { raw: { width, height, channels: 1 } })
-        .png({ compressionLevel: 6 })
-        .toFile(tmp);
-      break;
-    }
-    case "webp":
-      await image().webp({ quality: 85 }).toFile(tmp);
-      break;
-    case "gif":
-      await image().gif().toFile(tmp);
-      break;
-    case "heic": {
-      const png = `${path}.src.png`;
-      await image().png({ compressionLevel: 1 }).toFile(png);
-      try {
-        await run("heif-enc", ["-q", "80", "-o", tmp, png], { maxBuffer: 1 << 20 });
-      } finally {
-        await rm(png, { force: true });
-      }
-      break;
-    }
+  let image = sharp(data, { raw: { width, height, channels: 3 } });
+  // Camera-like JPEG: q92, 4:2:0. The portrait variant is stored the way phones do it:
+  // landscape pixels plus EXIF Orientation 6 (so the engine must rotate).
+  if (cls.startsWith("jpeg") && variant === "b") {
+    image = image.rotate(-90).withMetadata({ orientation: 6 });
   }
+  if (cls === "png-alpha") {
+    // A soft-edged cut-out, like a product shot with a transparent background.
+    const ellipse = `<ellipse cx="${width / 2}" cy="${height / 2}" rx="${width * 0.42}" ry="${height * 0.42}" fill="#fff"/>`;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${ellipse}</svg>`;
+    const mask = await sharp(Buffer.from(svg))
+      .extractChannel(3)
+      .blur(Math.max(1, Math.min(width, height) / 200))
+      .raw()
+      .toBuffer();
+    image = image.joinChannel(mask, { raw: { width, height, channels: 1 } });
+  }
+  if (cls === "heic") {
+    const png = `${path}.src.png`;
+    await image.png({ compressionLevel: 1 }).toFile(png);
+    try {
+      await run("heif-enc", ["-q", "80", "-o", tmp, png], { maxBuffer: 1 << 20 });
+    } finally {
+      await rm(png, { force: true });
+    }
+  } else if (cls === "webp") await image.webp({ quality: 85 }).toFile(tmp);
+  else if (cls === "gif") await image.gif().toFile(tmp);
+  else if (cls.startsWith("png")) await image.png({ compressionLevel: 6 }).toFile(tmp);
+  else await image.jpeg({ quality: 92, progressive: cls !== "jpeg", mozjpeg: false }).toFile(tmp);
   await rename(tmp, path);
 }
 
 /** By sharp's reading of the header (which it can do for HEIC too, without an HEVC decoder). */
-async function classify(path: string): Promise<FormatClass> {
-  const meta = await sharp(path).metadata();
-  switch (meta.format) {
-    case "jpeg":
-      return meta.isProgressive ? "jpeg-progressive" : "jpeg";
-    case "png":
-      return meta.hasAlpha ? "png-alpha" : "png";
-    case "webp":
-      return "webp";
-    case "gif":
-      return "gif";
-    case "heif":
-      return "heic";
-    default:
-      return "other";
-  }
+function classOf({ format, isProgressive, hasAlpha }: Metadata): FormatClass {
+  if (format === "jpeg") return isProgressive ? "jpeg-progressive" : "jpeg";
+  if (format === "png") return hasAlpha ? "png-alpha" : "png";
+  if (format === "heif") return "heic";
+  return format === "webp" || format === "gif" ? format : "other";
 }
 
-async function describe(path: string, root: string, cls: FormatClass): Promise<CorpusImage> {
-  const bytes = (await stat(path)).size;
+async function describe(path: string, root: string, cls?: FormatClass): Promise<CorpusImage> {
   const meta = await sharp(path).metadata();
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
+  const { size: bytes } = await stat(path);
+  const megapixels = (width * height) / 1e6;
   return {
     path,
     name: relative(root, path),
-    cls,
+    cls: cls ?? classOf(meta),
     width,
     height,
-    megapixels: (width * height) / 1e6,
+    megapixels,
     bytes,
   };
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith(".")) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out.sort();
 }
 
 async function hasHeifEnc(): Promise<boolean> {
@@ -348,13 +286,6 @@ async function hasHeifEnc(): Promise<boolean> {
     // Older heif-enc has no --version and exits non-zero after its banner: still present.
     return !(error instanceof Error && "code" in error && error.code === "ENOENT");
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 function hash(text: string): number {

@@ -11,7 +11,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { LOCAL_CREDENTIALS, startService } from "../cli/serve/service";
 import { configureSharp, DEFAULT_OPTIONS, makeThumbnail } from "../handler/engine";
 import type { Logger } from "../handler/log";
@@ -19,29 +19,7 @@ import { createS3Client } from "../handler/s3-client";
 import type { CorpusImage } from "./corpus";
 import { percentile, round } from "./stats";
 
-export interface EndToEndResult {
-  image: string;
-  /** Uploads of the burst phase. */
-  uploads: number;
-  totalSeconds: number;
-  throughput: number;
-  /** One upload at a time: PUT start to thumbnail visible. */
-  latencyP50Ms: number;
-  latencyP95Ms: number;
-  /** One upload at a time: the PUT itself (request sent to response received), p50. */
-  putP50Ms: number;
-  /** Engine alone on the same image in the same process (p50). */
-  engineMs: number;
-  /** PUT start to visible, minus engine time: includes sending the upload itself. */
-  overheadP50Ms: number;
-  /** PUT acknowledged to visible, minus engine time: what the pipeline adds after the upload. */
-  overheadAfterPutP50Ms: number;
-  /** Burst phase: PUT start to thumbnail visible. */
-  burstLatencyP50Ms: number;
-  burstLatencyP95Ms: number;
-  serviceConcurrency: number;
-  skipped?: string;
-}
+export type EndToEndResult = Awaited<ReturnType<typeof benchEndToEnd>>;
 
 const SOURCE = "bench-uploads";
 const DEST = "bench-thumbs";
@@ -54,19 +32,10 @@ interface Options {
   log: (line: string) => void;
 }
 
-export async function benchEndToEnd(options: Options): Promise<EndToEndResult> {
+export async function benchEndToEnd(options: Options) {
   configureSharp(); // the engine and the service run in this process
   const body = await readFile(options.image.path);
-
-  // Engine alone, same process, same image: what the pipeline adds is measured against this.
-  const engineTimes: number[] = [];
-  for (let i = 0; i < 6; i++) {
-    const t0 = performance.now();
-    await makeThumbnail(body, DEFAULT_OPTIONS);
-    if (i > 0) engineTimes.push(performance.now() - t0); // first run warms the codecs
-  }
-  const engineMs = percentile(engineTimes, 50);
-
+  const engineMs = await engineAlone(body);
   const written = new Map<string, (at: number) => void>();
   const log: Logger = {
     log(level, fields) {
@@ -92,61 +61,57 @@ export async function benchEndToEnd(options: Options): Promise<EndToEndResult> {
     reconcileRetryMs: 1000,
     log,
   });
-  const s3 = createS3Client({
-    region: "us-east-1",
-    endpoint: service.endpoint,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const endpoint = service.endpoint;
+  const s3 = createS3Client({ region: "us-east-1", endpoint, credentials: LOCAL_CREDENTIALS });
   try {
     await service.idle(); // start-up reconciliation of the empty bucket
-
-    const puts: number[] = [];
-    const upload = async (key: string): Promise<number> => {
+    /** PUT start to thumbnail visible, and the PUT alone (request sent to response received). */
+    const upload = async (key: string) => {
       const visible = new Promise<number>((resolve) => written.set(key, resolve));
       const t0 = performance.now();
       await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: body }));
-      puts.push(performance.now() - t0);
+      const putMs = performance.now() - t0;
       const at = await withTimeout(visible, 60_000, `thumbnail of ${key} never appeared`);
       written.delete(key);
-      return at - t0;
+      return { ms: at - t0, putMs };
     };
-
     await upload("e2e/warm-up.jpg");
-    const sequential: number[] = [];
-    const afterPut: number[] = [];
-    puts.length = 0;
-    for (let i = 0; i < options.sequential; i++) {
-      sequential.push(await upload(`e2e/seq-${i}.jpg`));
-      afterPut.push((sequential.at(-1) ?? 0) - (puts.at(-1) ?? 0));
-    }
-    const putP50Ms = percentile(puts, 50);
+    const seqKeys = Array.from({ length: options.sequential }, (_, i) => `e2e/seq-${i}.jpg`);
+    const sequential = [];
+    for (const key of seqKeys) sequential.push(await upload(key));
     options.log(`  end to end: ${options.sequential} uploads one at a time done`);
-
+    const burstKeys = Array.from({ length: options.burst }, (_, i) => `e2e/burst-${i}.jpg`);
     const t0 = performance.now();
-    const burst = await Promise.all(
-      Array.from({ length: options.burst }, (_, i) => upload(`e2e/burst-${i}.jpg`)),
-    );
+    const burst = (await Promise.all(burstKeys.map(upload))).map((u) => u.ms);
     const totalMs = performance.now() - t0;
     options.log(`  end to end: ${options.burst} uploads at once done`);
-
-    const keys = [
-      ...Array.from({ length: options.sequential }, (_, i) => `e2e/seq-${i}.jpg`),
-      ...Array.from({ length: options.burst }, (_, i) => `e2e/burst-${i}.jpg`),
-    ];
-    await confirmVisible(s3, keys);
-
-    const latencyP50Ms = percentile(sequential, 50);
+    for (const key of [...seqKeys, ...burstKeys]) {
+      const { ContentType } = await s3.send(new HeadObjectCommand({ Bucket: DEST, Key: key }));
+      if (ContentType !== "image/jpeg") throw new Error(`thumbnail ${key} is ${ContentType}`);
+    }
+    const latency = sequential.map((u) => u.ms);
+    const afterPut = sequential.map((u) => u.ms - u.putMs);
     return {
       image: options.image.name,
+      /** Uploads of the burst phase. */
       uploads: options.burst,
       totalSeconds: round(totalMs / 1000, 2),
       throughput: round((options.burst / totalMs) * 1000, 1),
-      latencyP50Ms: round(latencyP50Ms),
-      latencyP95Ms: round(percentile(sequential, 95)),
-      putP50Ms: round(putP50Ms),
+      /** One upload at a time: PUT start to thumbnail visible; the PUT itself (p50). */
+      latencyP50Ms: round(percentile(latency, 50)),
+      latencyP95Ms: round(percentile(latency, 95)),
+      putP50Ms: round(
+        percentile(
+          sequential.map((u) => u.putMs),
+          50,
+        ),
+      ),
+      /** Engine alone on the same image in the same process (p50). */
       engineMs: round(engineMs),
-      overheadP50Ms: round(latencyP50Ms - engineMs),
+      /** Beyond engine time: from PUT start (sending the upload included), from PUT acknowledged. */
+      overheadP50Ms: round(percentile(latency, 50) - engineMs),
       overheadAfterPutP50Ms: round(percentile(afterPut, 50) - engineMs),
+      /** Burst phase: PUT start to thumbnail visible. */
       burstLatencyP50Ms: round(percentile(burst, 50)),
       burstLatencyP95Ms: round(percentile(burst, 95)),
       serviceConcurrency: options.concurrency,
@@ -158,12 +123,15 @@ export async function benchEndToEnd(options: Options): Promise<EndToEndResult> {
   }
 }
 
-async function confirmVisible(s3: S3Client, keys: string[]): Promise<void> {
-  for (const key of keys) {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: DEST, Key: key }));
-    if (head.ContentType !== "image/jpeg")
-      throw new Error(`thumbnail ${key} is ${head.ContentType}`);
+/** Engine alone, same process, same image: what the pipeline adds is measured against this. */
+async function engineAlone(body: Buffer): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    await makeThumbnail(body, DEFAULT_OPTIONS);
+    if (i > 0) times.push(performance.now() - t0); // the first run warms the codecs
   }
+  return percentile(times, 50);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

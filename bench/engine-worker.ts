@@ -2,8 +2,8 @@
  * Child process run by the engine benchmark: loads one thumbnailer (our engine with its single
  * default rendition, our engine making the 3 renditions of a product page from one decode, or
  * the plain sharp pipeline it is measured against), then thumbnails the files it is sent, one
- * at a time, timing each from file read to the last encoded output. Protocol: see
- * worker-client.ts.
+ * at a time, timing each from file read to the last encoded output. Protocol: engine.ts's
+ * workerRunner.
  *
  * Usage: node engine-worker.js IMPL   (one of IMPLS; threads from BENCH_THREADS, default 1)
  */
@@ -14,57 +14,39 @@ import { IMPLS, type Impl } from "./engine";
 import { plainThumbnail } from "./plain-sharp";
 import { PRODUCT_RENDITIONS } from "./product-renditions";
 
-/** Bytes of all outputs; width and height of the first. */
-type Thumbnailer = (input: Buffer) => Promise<{ bytes: number; width: number; height: number }>;
-
-/** What the engine makes of each file, for the report: "name spec, ...". */
-let made: string | undefined;
-
-async function load(impl: Impl): Promise<Thumbnailer> {
-  if (impl === "sharp-plain") {
-    return async (input) => {
-      const { data, width, height } = await plainThumbnail(input);
-      return { bytes: data.length, width, height };
-    };
-  }
+/** Makes every output of one input; returns what the engine makes ("name spec, ...") too. */
+async function load(impl: Impl): Promise<[(input: Buffer) => Promise<unknown>, string?]> {
+  if (impl === "sharp-plain") return [plainThumbnail];
   const engine = await import("../handler/engine/index");
   engine.configureSharp();
   const renditions =
     impl === "engine"
       ? [engine.defaultRendition()]
       : engine.parseRenditions(JSON.stringify(PRODUCT_RENDITIONS), "the bench's renditions");
-  made = renditions.map((r) => `${r.name} ${engine.renditionSpec(r)}`).join(", ");
-  return async (input) => {
-    const { outputs } = await engine.makeRenditions(input, renditions);
-    const bytes = outputs.reduce((total, output) => total + output.data.length, 0);
-    return { bytes, width: outputs[0]?.width ?? 0, height: outputs[0]?.height ?? 0 };
-  };
+  const made = renditions.map((r) => `${r.name} ${engine.renditionSpec(r)}`).join(", ");
+  return [(input) => engine.makeRenditions(input, renditions), made];
 }
 
 function reply(message: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(message)}\n`);
 }
 
-async function main(): Promise<void> {
-  const impl = process.argv[2] ?? "engine";
+async function main(impl: string): Promise<void> {
   if (!(IMPLS as readonly string[]).includes(impl)) {
     throw new Error(`unknown implementation ${impl}; accepted: ${IMPLS.join(", ")}`);
   }
-  const thumbnail = await load(impl as Impl);
+  const [thumbnail, made] = await load(impl as Impl);
   const threads = Number(process.env.BENCH_THREADS ?? "1");
   if (threads > 0) sharp.concurrency(threads); // after configureSharp: the bench decides
   const cache = sharp.cache(); // no argument: reads the limits the engine chose
-  reply({
-    ready: true,
-    settings: {
-      "sharp.concurrency": sharp.concurrency(),
-      UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "default (4)",
-      "sharp.cache": `${cache.memory.max} MB, ${cache.files.max} files, ${cache.items.max} ops`,
-      ...(made && { renditions: made }),
-    },
-  });
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
+  const settings = {
+    "sharp.concurrency": sharp.concurrency(),
+    UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "default (4)",
+    "sharp.cache": `${cache.memory.max} MB, ${cache.files.max} files, ${cache.items.max} ops`,
+    ...(made && { renditions: made }),
+  };
+  reply({ ready: true, settings });
+  for await (const line of createInterface({ input: process.stdin })) {
     const request = JSON.parse(line) as { path?: string; rss?: boolean };
     if (request.rss) {
       reply({ maxRssKb: process.resourceUsage().maxRSS });
@@ -73,24 +55,17 @@ async function main(): Promise<void> {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     try {
-      const input = await readFile(String(request.path));
-      const out = await thumbnail(input);
+      await thumbnail(await readFile(String(request.path)));
       const ms = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
-      reply({
-        ms,
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        bytes: out.bytes,
-        width: out.width,
-        height: out.height,
-      });
+      reply({ ms, cpuMs: (cpu.user + cpu.system) / 1000 });
     } catch (error) {
       reply({ error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
     }
   }
 }
 
-main().catch((error: unknown) => {
+main(process.argv[2] ?? "engine").catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });

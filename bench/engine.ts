@@ -1,16 +1,17 @@
 /**
  * Engine benchmark: thumbnails the corpus through one or more thumbnailers ("runners": our
  * engine, and with --compare the plain sharp pipeline, Pillow and vipsthumbnail), interleaved
- * group by group (format class and size) and round by round so background load hits all of them alike.
+ * group by group (format class and size) and round by round so background load hits all alike.
  *
  * Per image the best of the rounds is kept (the least-disturbed measurement on a shared
  * machine); throughput is computed from those, p50/p95 from every sample.
  */
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { sum } from "simple-statistics";
-import type { CorpusImage, FormatClass } from "./corpus";
-import { percentile, round } from "./stats";
-import { WorkerClient } from "./worker-client";
+import { type CorpusImage, FORMAT_CLASSES } from "./corpus";
+import { errorText, percentile, round } from "./stats";
 
 export interface Sample {
   ms: number;
@@ -29,50 +30,16 @@ export interface Runner {
   close(): Promise<void>;
 }
 
-export interface ClassStats {
-  group: string;
-  images: number;
-  megapixels: number;
-  /** Sum over images of the best-of-rounds milliseconds. */
-  totalMs: number;
-  imagesPerSec: number;
-  megapixelsPerSec: number;
-  p50Ms: number;
-  p95Ms: number;
-  /** CPU milliseconds (all threads), best of rounds, summed; the steadier figure when busy. */
-  cpuMs: number;
-  /** The runner's peak RSS after this group in the first round (groups run in a fixed order). */
-  rssHighWaterMb?: number;
-  errors: string[];
-}
+export type ClassStats = ReturnType<typeof summarise>[number];
+export type RunnerResult = Awaited<ReturnType<typeof finish>>;
+export type EngineResult = Awaited<ReturnType<typeof benchEngines>>;
 
-const CLASS_ORDER: FormatClass[] = [
-  "jpeg",
-  "jpeg-progressive",
-  "webp",
-  "png",
-  "png-alpha",
-  "gif",
-  "other",
-  "heic",
-];
-
-export interface RunnerResult {
-  name: string;
+interface Active {
+  runner: Runner;
   settings: Record<string, string | number>;
-  peakRssMb?: number;
   unsupported: Record<string, string>;
-  groups: ClassStats[];
-  /** Per image made in every round (by name): the best of the rounds, milliseconds. */
-  bestMs: Record<string, number>;
-  /** The same for CPU time (all threads): the steadier figure on a busy machine. */
-  bestCpuMs: Record<string, number>;
-}
-
-export interface EngineResult {
-  rounds: number;
-  runners: RunnerResult[];
-  notes: string[];
+  samples: Map<CorpusImage, Sample[]>;
+  rssAfter: Map<string, number | undefined>;
 }
 
 /** Format class plus size tier: the rows of the engine table. */
@@ -80,63 +47,49 @@ export function groupOf(image: CorpusImage): string {
   return `${image.cls} ${image.megapixels < 5 ? "<5MP" : ">=5MP"}`;
 }
 
+/** Every image's list in `map` under `key(image)`, in the images' order. */
+function groupBy<K>(images: readonly CorpusImage[], key: (image: CorpusImage) => K) {
+  const map = new Map<K, CorpusImage[]>();
+  for (const image of images) map.set(key(image), [...(map.get(key(image)) ?? []), image]);
+  return map;
+}
+
 export async function benchEngines(
   images: readonly CorpusImage[],
   runners: Runner[],
   options: { rounds: number; log: (line: string) => void },
-): Promise<EngineResult> {
+) {
   const notes: string[] = [];
-  const active: {
-    runner: Runner;
-    result: RunnerResult;
-    samples: Map<CorpusImage, Sample[]>;
-    rssAfter: Map<string, number | undefined>;
-  }[] = [];
+  const active: Active[] = [];
   for (const runner of runners) {
     try {
       const settings = await runner.start();
-      active.push({
-        runner,
-        result: emptyResult(runner.name, settings),
-        samples: new Map(),
-        rssAfter: new Map(),
-      });
+      active.push({ runner, settings, unsupported: {}, samples: new Map(), rssAfter: new Map() });
     } catch (error) {
-      notes.push(`${runner.name} not run: ${error instanceof Error ? error.message : error}`);
+      notes.push(`${runner.name} not run: ${errorText(error)}`);
       await runner.close();
     }
   }
-
-  const byClass = new Map<FormatClass, CorpusImage[]>();
-  for (const image of images) byClass.set(image.cls, [...(byClass.get(image.cls) ?? []), image]);
-
   // Warm-up on each class's smallest image: loads codecs, and finds what a runner cannot read.
-  for (const [cls, list] of byClass) {
+  for (const [cls, list] of groupBy(images, (image) => image.cls)) {
     const smallest = [...list].sort((a, b) => a.megapixels - b.megapixels)[0];
-    if (!smallest) continue;
-    for (const entry of active) {
-      const [sample] = await entry.runner.run([smallest]);
-      if (sample?.error) entry.result.unsupported[cls] = sample.error.slice(0, 200);
+    for (const entry of smallest ? active : []) {
+      const [sample] = await entry.runner.run([smallest as CorpusImage]);
+      if (sample?.error) entry.unsupported[cls] = sample.error.slice(0, 200);
     }
   }
-
   // Groups in a fixed order, small before large and HEIC (decoded in WebAssembly, whose memory
   // never shrinks) last, so the RSS high-water mark after each group shows what raised it.
-  const byGroup = new Map<string, CorpusImage[]>();
-  const ordered = [...images].sort(
-    (a, b) =>
-      CLASS_ORDER.indexOf(a.cls) - CLASS_ORDER.indexOf(b.cls) || a.megapixels - b.megapixels,
-  );
-  for (const image of ordered)
-    byGroup.set(groupOf(image), [...(byGroup.get(groupOf(image)) ?? []), image]);
+  const order = (image: CorpusImage) => FORMAT_CLASSES.indexOf(image.cls);
+  const sorted = [...images].sort((a, b) => order(a) - order(b) || a.megapixels - b.megapixels);
+  const groups = groupBy(sorted, groupOf);
   for (let round = 0; round < options.rounds; round++) {
     options.log(`  engine round ${round + 1}/${options.rounds}`);
-    for (const [group, list] of byGroup) {
-      const cls = list[0]?.cls ?? "other";
+    for (const [group, list] of groups) {
       // Rotate the order each round so no runner always goes first (or last) after another.
-      const order = active.map((_, i) => active[(i + round) % active.length]);
-      for (const entry of order) {
-        if (!entry || entry.result.unsupported[cls]) continue;
+      const rotated = active.map((_, i) => active[(i + round) % active.length] as Active);
+      for (const entry of rotated) {
+        if (entry.unsupported[list[0]?.cls ?? "other"]) continue;
         const samples = await entry.runner.run(list);
         list.forEach((image, i) => {
           const sample = samples[i] ?? { ms: Number.NaN, error: "no reply" };
@@ -146,47 +99,50 @@ export async function benchEngines(
       }
     }
   }
+  const results = [];
+  for (const entry of active) results.push(await finish(entry));
+  return { rounds: options.rounds, runners: results, notes };
+}
 
-  for (const entry of active) {
-    entry.result.groups = summarise(entry.samples, entry.runner.perImage).map((g) => ({
-      ...g,
-      rssHighWaterMb: entry.rssAfter.get(g.group),
-    }));
-    for (const [image, list] of entry.samples) {
-      if (list.some((s) => s.error)) continue;
-      entry.result.bestMs[image.name] = round(Math.min(...list.map((s) => s.ms)), 2);
-      const cpu = Math.min(...list.map((s) => s.cpuMs ?? Number.NaN));
-      if (Number.isFinite(cpu)) entry.result.bestCpuMs[image.name] = round(cpu, 2);
-    }
-    entry.result.peakRssMb = await entry.runner.peakRssMb();
-    await entry.runner.close();
+async function finish({ runner, settings, unsupported, samples, rssAfter }: Active) {
+  const bestMs: Record<string, number> = {};
+  const bestCpuMs: Record<string, number> = {};
+  for (const [image, list] of samples) {
+    if (list.some((s) => s.error)) continue;
+    bestMs[image.name] = round(Math.min(...list.map((s) => s.ms)), 2);
+    const cpu = Math.min(...list.map((s) => s.cpuMs ?? Number.NaN));
+    if (Number.isFinite(cpu)) bestCpuMs[image.name] = round(cpu, 2);
   }
-  return { rounds: options.rounds, runners: active.map((e) => e.result), notes };
+  const groups = summarise(samples, runner.perImage).map((g) => ({
+    ...g,
+    /** The peak RSS after this group in the first round (groups run in a fixed order). */
+    rssHighWaterMb: rssAfter.get(g.group),
+  }));
+  const peakRssMb = await runner.peakRssMb();
+  await runner.close();
+  /** bestMs, bestCpuMs: per image made in every round, the best of the rounds (wall, CPU). */
+  return { name: runner.name, settings, peakRssMb, unsupported, groups, bestMs, bestCpuMs };
 }
 
-function emptyResult(name: string, settings: Record<string, string | number>): RunnerResult {
-  return { name, settings, unsupported: {}, groups: [], bestMs: {}, bestCpuMs: {} };
-}
-
-function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean): ClassStats[] {
-  const groups = new Map<string, [CorpusImage, Sample[]][]>();
+function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean) {
+  const byGroup = new Map<string, [CorpusImage, Sample[]][]>();
   for (const [image, list] of samples) {
     for (const key of [groupOf(image), "all"]) {
-      groups.set(key, [...(groups.get(key) ?? []), [image, list]]);
+      byGroup.set(key, [...(byGroup.get(key) ?? []), [image, list]]);
     }
   }
-  const out: ClassStats[] = [];
-  for (const [group, entries] of groups) {
+  const out = [...byGroup].map(([group, entries]) => {
     const ok = entries.filter(([, list]) => list.every((s) => !s.error));
     const errors = entries
       .filter(([, list]) => list.some((s) => s.error))
       .map(([image, list]) => `${image.name}: ${list.find((s) => s.error)?.error}`);
+    // Per image the best of the rounds, summed: throughput; every sample: percentiles.
     const best = (list: Sample[], of: (s: Sample) => number) => Math.min(...list.map(of));
     const totalMs = sum(ok.map(([, list]) => best(list, (s) => s.ms)));
     const cpuMs = sum(ok.map(([, list]) => best(list, (s) => s.cpuMs ?? Number.NaN)));
     const all = ok.flatMap(([, list]) => list.map((s) => s.ms));
     const megapixels = sum(ok.map(([image]) => image.megapixels));
-    out.push({
+    return {
       group,
       images: ok.length,
       megapixels: round(megapixels, 2),
@@ -197,8 +153,8 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean): Clas
       p95Ms: perImage ? round(percentile(all, 95)) : Number.NaN,
       cpuMs: round(cpuMs),
       errors,
-    });
-  }
+    };
+  });
   return out.sort((a, b) => (a.group === "all" ? 1 : b.group === "all" ? -1 : 0));
 }
 
@@ -211,9 +167,9 @@ export const IMPLS = ["engine", "engine-3-renditions", "sharp-plain"] as const;
 export type Impl = (typeof IMPLS)[number];
 
 /**
- * One of IMPLS in its own process, one core by default, with
- * `baseEnv` added to this process's environment. `extraEnv` runs a variant in a different
- * environment (e.g. MALLOC_ARENA_MAX=2; an empty value unsets), named after it.
+ * One of IMPLS in its own process, one core by default, with `baseEnv` added to this process's
+ * environment. `extraEnv` runs a variant in a different environment (e.g. MALLOC_ARENA_MAX=2;
+ * an empty value unsets), named after it.
  */
 export function nodeRunner(
   impl: Impl,
@@ -222,58 +178,91 @@ export function nodeRunner(
   extraEnv: Record<string, string> = {},
 ): Runner {
   const variant = Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`);
-  const name = variant.length > 0 ? `${impl} ${variant.join(" ")}` : impl;
-  return workerRunner(name, async () => {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...baseEnv,
-      ...extraEnv,
-      BENCH_THREADS: String(threads),
-    };
-    for (const [key, value] of Object.entries(env)) if (value === "") delete env[key];
-    if (threads > 0) {
-      env.UV_THREADPOOL_SIZE = String(threads);
-      env.VIPS_CONCURRENCY = String(threads);
-    }
-    return {
-      client: new WorkerClient(process.execPath, [join(__dirname, "engine-worker.js"), impl], env),
-    };
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, ...baseEnv, ...extraEnv };
+  env.BENCH_THREADS = String(threads);
+  for (const [key, value] of Object.entries(env)) if (value === "") delete env[key];
+  if (threads > 0) env.UV_THREADPOOL_SIZE = env.VIPS_CONCURRENCY = String(threads);
+  const command = [process.execPath, join(__dirname, "engine-worker.js"), impl];
+  return workerRunner([impl, ...variant].join(" "), [command], env);
+}
+
+export interface WorkerReply {
+  ms?: number;
+  cpuMs?: number;
+  maxRssKb?: number;
+  settings?: Record<string, string | number>;
+  error?: string;
 }
 
 /**
- * A runner backed by a long-lived worker process (worker-client.ts's line protocol): `launch`
- * spawns it and may add settings to report; the worker answers one request per image.
+ * A runner backed by a long-lived worker process (engine-worker.ts, pillow.py), the first of
+ * `commands` that starts, on a line protocol: one JSON request per line on its stdin ({path} or
+ * {rss: true}), one JSON reply per line on its stdout, the first saying it is ready. Keeping the
+ * worker alive means per-image numbers exclude process start (the cold-start benchmark's job).
  */
-export function workerRunner(
-  name: string,
-  launch: () => Promise<{ client: WorkerClient; settings?: Record<string, string | number> }>,
-): Runner {
-  let client: WorkerClient | undefined;
+export function workerRunner(name: string, commands: string[][], env: NodeJS.ProcessEnv): Runner {
+  let worker: ReturnType<typeof startWorker> | undefined;
+  const request = async (message: object) =>
+    (await worker?.request(message)) ?? { error: "not started" };
   return {
     name,
     perImage: true,
     async start() {
-      const launched = await launch();
-      client = launched.client;
-      const ready = await client.ready();
-      if (ready.error) throw new Error(ready.error);
-      return { ...ready.settings, ...launched.settings };
+      let ready: WorkerReply = {};
+      for (const [command = "", ...args] of commands) {
+        worker = startWorker(command, args, env);
+        ready = await worker.request();
+        if (!ready.error) return ready.settings ?? {};
+        await worker.close();
+      }
+      throw new Error(ready.error);
     },
     async run(images) {
       const out: Sample[] = [];
       for (const image of images) {
-        const reply = (await client?.request({ path: image.path })) ?? { error: "not started" };
+        const reply = await request({ path: image.path });
         out.push({ ms: reply.ms ?? Number.NaN, cpuMs: reply.cpuMs, error: reply.error });
       }
       return out;
     },
     async peakRssMb() {
-      const reply = await client?.request({ rss: true });
-      return reply?.maxRssKb === undefined ? undefined : round(reply.maxRssKb / 1024);
+      const { maxRssKb } = await request({ rss: true });
+      return maxRssKb === undefined ? undefined : round(maxRssKb / 1024);
     },
     async close() {
-      await client?.close();
+      await worker?.close();
+    },
+  };
+}
+
+function startWorker(command: string, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(command, args, { env, stdio: "pipe" });
+  let stderr = "";
+  const ended = new Promise((resolve) => child.on("exit", resolve).on("error", resolve));
+  child.on("error", (error) => (stderr += error.message));
+  child.stdin.on("error", () => undefined); // a worker that died: its replies say so
+  child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    /** Sends `message` (none: the first reply says "ready") and reads the next JSON line. */
+    async request(message?: object): Promise<WorkerReply> {
+      if (message) child.stdin.write(`${JSON.stringify(message)}\n`);
+      for (let line = await lines.next(); !line.done; line = await lines.next()) {
+        try {
+          return JSON.parse(line.value) as WorkerReply;
+        } catch {
+          // stray output (a library printing to stdout) is not a reply
+        }
+      }
+      return {
+        error: `worker ${command} ended: ${stderr.trim().slice(-500)}`,
+      };
+    },
+    async close() {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await ended;
+      clearTimeout(timer);
     },
   };
 }

@@ -1,26 +1,27 @@
 /**
  * `npm run bench` (node dist/bench/index.js): the command line of the benchmark, developer tooling
- * and no `thumbnailer` command. Builds or reads the
- * corpus, runs the engine, cold-start and end-to-end benchmarks, prints a table or --json.
+ * and no `thumbnailer` command. Builds or reads the corpus, runs the engine, cold-start and
+ * end-to-end benchmarks, prints a table or --json.
  */
 import { readFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { join, resolve } from "node:path";
-import sharp from "sharp";
+import { DockerfileParser } from "dockerfile-ast";
 import { parseCommandLine } from "../cli/setting-flags";
 import { integer, ok } from "../handler/parse";
 import { pillowRunner, vipsRunner } from "./compare";
-import { type Corpus, type CorpusImage, folderCorpus, generatedCorpus } from "./corpus";
-import { runtimeEnv } from "./dockerfile";
-import { benchEngines, nodeRunner, type Runner } from "./engine";
+import { type CorpusImage, folderCorpus, generatedCorpus } from "./corpus";
+import { benchEngines, nodeRunner } from "./engine";
 import {
   type BenchReport,
   corpusSummary,
+  environment,
   formatReport,
   ratios,
   renditionCosts,
+  THREE,
   targets,
 } from "./report";
+import { errorText, ROOT } from "./stats";
 
 export const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/index.js [options])
 
@@ -58,149 +59,43 @@ built on first use and cached. Targets are reported, never enforced: the exit co
 the benchmark itself failed.`;
 
 const PARTS = ["engine", "cold-start", "end-to-end"] as const;
-type Part = (typeof PARTS)[number];
+
+type Options = ReturnType<typeof readOptions>;
+type Partial = Omit<BenchReport, "targets">;
+const log = (line: string) => process.stderr.write(`${line}\n`);
 
 export async function main(argv: string[]): Promise<number> {
-  let values: ReturnType<typeof parse>;
+  let options: Options;
   try {
-    values = parse(argv);
+    options = readOptions(argv);
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : error}\n\n${HELP}\n`);
+    process.stderr.write(`${errorText(error)}\n\n${HELP}\n`);
     return 2;
   }
-  if (values.help) {
+  if (options.help) {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const quick = values.quick ?? false;
-  const only = (values.only ?? PARTS.join(",")).split(",").map((p) => p.trim());
-  const unknown = only.filter((p) => !PARTS.includes(p as Part));
-  if (unknown.length > 0) {
-    process.stderr.write(
-      `--only: unknown part ${unknown.join(", ")}; accepted: ${PARTS.join(", ")}\n`,
-    );
-    return 2;
-  }
-  const count = (name: string, raw: string | undefined, fallback: number, minimum: number) => {
-    const parsed = raw === undefined ? ok(fallback) : integer(minimum)(raw);
-    if (!parsed.ok) throw new Error(`--${name} must be ${integer(minimum).accepted}`);
-    return parsed.value;
-  };
-  let rounds: number;
-  let threads: number;
-  let processes: number;
-  let uploads: number;
-  let alsoEnv: Record<string, string>;
-  try {
-    rounds = count("rounds", values.rounds, quick ? 1 : 3, 1);
-    threads = count("threads", values.threads, 1, 0);
-    processes = count("processes", values.processes, quick ? 3 : 5, 1);
-    uploads = count("uploads", values.uploads, quick ? 6 : 20, 1);
-    alsoEnv = envOf(values["also-env"] ?? []);
-  } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : error}\n`);
-    return 2;
-  }
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-
-  log(values.dir ? `reading images in ${values.dir}` : "preparing the generated corpus");
-  const corpus: Corpus = values.dir
-    ? await folderCorpus(values.dir)
-    : await generatedCorpus({ cacheDir: resolve(values.cache ?? ".bench-cache"), quick, log });
-  const notes = [...corpus.notes];
-
-  const partial: Omit<BenchReport, "targets"> = {
-    environment: {
-      date: new Date().toISOString(),
-      machine: cpus()[0]?.model.trim() ?? "unknown CPU",
-      cpus: cpus().length,
-      node: process.versions.node,
-      sharp: sharp.versions.sharp ?? "?",
-      libvips: sharp.versions.vips,
-      threads:
-        threads === 0
-          ? "library default threads"
-          : `engine threads ${threads} (sharp.concurrency(${threads}), UV_THREADPOOL_SIZE=${threads})`,
-      quick,
-    },
+  log(options.dir ? `reading images in ${options.dir}` : "preparing the generated corpus");
+  const corpus = options.dir
+    ? await folderCorpus(options.dir)
+    : await generatedCorpus({ cacheDir: options.cacheDir, quick: options.quick, log });
+  const report: Partial = {
+    environment: environment(options.threads, options.quick),
     corpus: corpusSummary(corpus),
-    notes,
+    notes: [...corpus.notes],
   };
-
-  if (only.includes("engine")) {
-    log("engine benchmark");
-    // The engine runs with the environment the container image sets (Dockerfile ENV), so its
-    // figures are those of what ships; the plain sharp pipeline runs without it.
-    const shipped = runtimeEnv(readFileSync(join(__dirname, "../../Dockerfile"), "utf8"));
-    const settings = Object.entries(shipped).map(([k, v]) => `${k}=${v}`);
-    if (settings.length > 0)
-      notes.push(`engine environment from the Dockerfile's runtime stage: ${settings.join(" ")}`);
-    const runners: Runner[] = [
-      nodeRunner("engine", threads, shipped),
-      nodeRunner("engine-3-renditions", threads, shipped),
-    ];
-    if (Object.keys(alsoEnv).length > 0)
-      runners.push(nodeRunner("engine", threads, shipped, alsoEnv));
-    if (values.compare)
-      runners.push(nodeRunner("sharp-plain", threads), pillowRunner(), vipsRunner(threads));
-    partial.engine = await benchEngines(corpus.images, runners, { rounds, log });
-    notes.push(...partial.engine.notes);
-    partial.renditions = renditionCosts(partial.engine);
-    if (values.compare) partial.ratios = ratios(partial.engine);
-  }
-
-  const reference = referenceImage(corpus.images);
+  if (options.only.includes("engine")) await benchEngine(options, corpus.images, report);
   // The parts below are loaded only now: they load the engine, which blocks libvips' SVG loader
   // for the whole process, and the corpus generator draws with SVG.
-  if (only.includes("cold-start")) {
-    if (!reference) notes.push("cold start skipped: the corpus has no JPEG or PNG");
-    else {
-      log("cold-start benchmark");
-      const { benchColdStart } = await import("./cold-start");
-      partial.coldStart = await benchColdStart({
-        processes,
-        image: reference,
-        bundle: values.bundle,
-        node: values.node,
-        cacheDir: resolve(values.cache ?? ".bench-cache"),
-        log,
-      });
-    }
-  }
-  if (only.includes("end-to-end")) {
-    if (!reference) notes.push("end to end skipped: the corpus has no JPEG or PNG");
-    else {
-      log("end-to-end benchmark");
-      const { benchEndToEnd } = await import("./end-to-end");
-      partial.endToEnd = await benchEndToEnd({
-        image: reference,
-        sequential: quick ? 3 : 10,
-        burst: uploads,
-        concurrency: 4,
-        log,
-      });
-    }
-  }
-
-  const report: BenchReport = { ...partial, targets: targets(partial) };
-  process.stdout.write(
-    values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`,
-  );
+  await benchPipeline(options, corpus.images, report);
+  const full: BenchReport = { ...report, targets: targets(report) };
+  process.stdout.write(`${options.json ? JSON.stringify(full, null, 2) : formatReport(full)}\n`);
   return 0;
 }
 
-function envOf(pairs: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf("=");
-    if (at < 1) throw new Error(`--also-env ${pair}: expected NAME=VALUE`);
-    env[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return env;
-}
-
-function parse(argv: string[]) {
-  return parseCommandLine({
+function readOptions(argv: string[]) {
+  const { values } = parseCommandLine({
     args: argv,
     allowPositionals: false,
     options: {
@@ -219,14 +114,105 @@ function parse(argv: string[]) {
       cache: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
-  }).values;
+  });
+  const quick = values.quick ?? false;
+  const only = (values.only ?? PARTS.join(",")).split(",").map((part) => part.trim());
+  const unknown = only.filter((part) => !(PARTS as readonly string[]).includes(part));
+  if (unknown.length > 0) {
+    throw new Error(`--only: unknown part ${unknown.join(", ")}; accepted: ${PARTS.join(", ")}`);
+  }
+  const count = (name: "rounds" | "threads" | "processes" | "uploads", fallback: number) => {
+    const minimum = name === "threads" ? 0 : 1;
+    const parsed = values[name] === undefined ? ok(fallback) : integer(minimum)(values[name]);
+    if (!parsed.ok) throw new Error(`--${name} must be ${integer(minimum).accepted}`);
+    return parsed.value;
+  };
+  const alsoEnv = (values["also-env"] ?? []).map((pair) => {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new Error(`--also-env ${pair}: expected NAME=VALUE`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
+  return {
+    ...values,
+    quick,
+    only,
+    rounds: count("rounds", quick ? 1 : 3),
+    threads: count("threads", 1),
+    processes: count("processes", quick ? 3 : 5),
+    uploads: count("uploads", quick ? 6 : 20),
+    alsoEnv: Object.fromEntries(alsoEnv) as Record<string, string>,
+    cacheDir: resolve(values.cache ?? ".bench-cache"),
+  };
 }
 
-/** The image for cold start and end to end: the baseline JPEG nearest 12 MP (the targets' case). */
-function referenceImage(images: readonly CorpusImage[]): CorpusImage | undefined {
-  const candidates = images.filter((i) => i.cls === "jpeg");
-  const pool = candidates.length > 0 ? candidates : images.filter((i) => i.cls.startsWith("png"));
-  return [...pool].sort((a, b) => Math.abs(a.megapixels - 12) - Math.abs(b.megapixels - 12))[0];
+async function benchEngine(options: Options, images: CorpusImage[], report: Partial) {
+  log("engine benchmark");
+  // The engine runs with the environment the container image sets (Dockerfile ENV), so its
+  // figures are those of what ships; the plain sharp pipeline runs without it.
+  const shipped = runtimeEnv(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+  const settings = Object.entries(shipped).map(([k, v]) => `${k}=${v}`);
+  if (settings.length > 0) {
+    report.notes.push(
+      `engine environment from the Dockerfile's runtime stage: ${settings.join(" ")}`,
+    );
+  }
+  const { threads, alsoEnv } = options;
+  const runners = [nodeRunner("engine", threads, shipped), nodeRunner(THREE, threads, shipped)];
+  if (Object.keys(alsoEnv).length > 0)
+    runners.push(nodeRunner("engine", threads, shipped, alsoEnv));
+  if (options.compare) {
+    runners.push(nodeRunner("sharp-plain", threads), pillowRunner(), vipsRunner(threads));
+  }
+  report.engine = await benchEngines(images, runners, { rounds: options.rounds, log });
+  report.notes.push(...report.engine.notes);
+  report.renditions = renditionCosts(report.engine);
+  if (options.compare) report.ratios = ratios(report.engine);
+}
+
+/** Cold start and end to end, on the baseline JPEG nearest 12 MP (the targets' case). */
+async function benchPipeline(options: Options, images: CorpusImage[], report: Partial) {
+  const jpegs = images.filter((i) => i.cls === "jpeg");
+  const pool = jpegs.length > 0 ? jpegs : images.filter((i) => i.cls.startsWith("png"));
+  const distance = (image: CorpusImage) => Math.abs(image.megapixels - 12);
+  const image = [...pool].sort((a, b) => distance(a) - distance(b))[0];
+  for (const part of ["cold-start", "end-to-end"] as const) {
+    if (!options.only.includes(part)) continue;
+    if (!image) {
+      report.notes.push(`${part.replace("-", " ")} skipped: the corpus has no JPEG or PNG`);
+    } else if (part === "cold-start") {
+      log("cold-start benchmark");
+      const { benchColdStart } = await import("./cold-start");
+      report.coldStart = await benchColdStart({ ...options, image, log });
+    } else {
+      log("end-to-end benchmark");
+      const { benchEndToEnd } = await import("./end-to-end");
+      const sequential = options.quick ? 3 : 10;
+      const burst = options.uploads;
+      report.endToEnd = await benchEndToEnd({ image, sequential, burst, concurrency: 4, log });
+    }
+  }
+}
+
+/**
+ * The environment the container image's runtime stage sets (its ENV instructions), so the
+ * engine runs with the settings that ship rather than a copy of them that could drift. Parsed
+ * with dockerfile-ast, the parser behind VS Code's Dockerfile support.
+ */
+export function runtimeEnv(dockerfile: string): Record<string, string> {
+  const parsed = DockerfileParser.parse(dockerfile);
+  const runtimeFrom = parsed.getFROMs().at(-1)?.getRange().start.line ?? 0;
+  const env: Record<string, string> = {};
+  for (const instruction of parsed.getENVs()) {
+    if (instruction.getRange().start.line < runtimeFrom) continue;
+    for (const property of instruction.getProperties()) {
+      const value = property.getValue() ?? "";
+      if (value.includes("$")) {
+        throw new Error(`Dockerfile: ENV ${property.getName()}=${value}: literal values only`);
+      }
+      env[property.getName()] = value;
+    }
+  }
+  return env;
 }
 
 if (require.main === module) {

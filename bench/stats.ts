@@ -1,4 +1,5 @@
 /** The benchmarks' figures: quantiles from simple-statistics, rounded for display and JSON. */
+import { resolve } from "node:path";
 import { quantile } from "simple-statistics";
 
 /** The p-th percentile (p in 0..100; linear interpolation, numpy's default); NaN for none. */
@@ -12,3 +13,11 @@ export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** A caught value's message, for notes and errors. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The project folder, for files the build does not copy (Dockerfile, bench/pillow.py). */
+export const ROOT = resolve(__dirname, "../..");
