@@ -22,7 +22,7 @@ export async function handler(event: S3Event): Promise<{ outcome: string }[]> {
       const Key = decodeEventKey(record.s3.object.key);
       const object = await s3.send(new GetObjectCommand({ Bucket: record.s3.bucket.name, Key }));
       const body = await object.Body?.transformToByteArray();
-      const { data } = await plainThumbnail(body ?? new Uint8Array());
+      const data = await plainThumbnail(body ?? new Uint8Array());
       await s3.send(new PutObjectCommand({ Bucket: process.env.DEST_BUCKET, Key, Body: data }));
       return { outcome: "created" };
     }),

@@ -1,12 +1,9 @@
 /**
- * Cold-start benchmark: wall time from spawning a fresh Node process to the handler module
- * being ready (modules loaded, configuration read, S3 client built), and to its first
- * thumbnail written to a local S3-protocol server (s3rver), over several processes. Measured
- * for bare Node (the floor), the plain sharp + S3 client handler the target is stated against,
- * the handler as compiled (dist/handler/index.js) and the handler bundled the way the
- * image's build stage bundles it (scripts/bundle.js) (or a bundle given with --bundle); on Node >= 22.1 also
- * that bundle with a warm V8 compile cache. `--node` runs them on another Node binary, e.g. the
- * Lambda runtime's major version.
+ * Cold-start benchmark: wall time from spawning a fresh Node process to the handler module being
+ * ready (modules loaded, configuration read, S3 client built) and to its first thumbnail written
+ * to a local S3-protocol server, for bare Node (the floor), the plain sharp + S3 client handler
+ * the target is stated against, the compiled handler and the handler bundled as the image bundles
+ * it (or --bundle); on Node >= 22.1 also that bundle with a warm V8 compile cache.
  */
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -22,51 +19,22 @@ import { createS3Client } from "../handler/s3-client";
 import { normalizeETag } from "../handler/s3-event";
 import { buildBundle } from "../stacks/bundle";
 import type { CorpusImage } from "./corpus";
-import { errorText, percentile, ROOT, round } from "./stats";
+import type { BenchOptions } from "./index";
+import { errorText, log, percentile, ROOT, round } from "./stats";
 
 export type ColdStartResult = Awaited<ReturnType<typeof benchColdStart>>;
 
 const exec = promisify(execFile);
-const SOURCE = "bench-uploads";
-const DEST = "bench-thumbs";
+const [SOURCE, DEST] = ["bench-uploads", "bench-thumbs"];
 
-interface Sample {
-  readyMs: number;
-  readyCpuMs: number;
-  firstMs?: number;
-}
+type Sample = { readyMs: number; readyCpuMs: number; firstMs?: number };
+/** `compileCache`: with Node's compile cache, filled by one unmeasured process first. */
+type Variant = { name: string; module?: string; compileCache?: boolean };
 
-/** What cold-start-probe.ts prints. */
-interface ProbeLine {
-  probe: "ready" | "done";
-  cpuMs?: number;
-  results?: { outcome?: string; code?: string }[];
-}
-
-interface Variant {
-  name: string;
-  module?: string;
-  env?: Record<string, string>;
-  /** Run one unmeasured process first (to fill a cache). */
-  warm?: boolean;
-}
-
-interface Options {
-  processes: number;
-  image: CorpusImage;
-  bundle?: string;
-  /** The Node binary to run the processes with (default: this one). */
-  node?: string;
-  /** Where the bundle is built when none is given. */
-  cacheDir: string;
-  log: (line: string) => void;
-}
-
-export async function benchColdStart(options: Options) {
-  const notes: string[] = [];
+export async function benchColdStart(options: BenchOptions, image: CorpusImage) {
   const node = options.node ?? process.execPath;
   const version = (await exec(node, ["--version"])).stdout.trim();
-  notes.push(`cold start: processes run ${node} (${version})`);
+  const notes = [`cold start: processes run ${node} (${version})`];
   const variants: Variant[] = [
     { name: "node (empty)" },
     { name: "plain sharp + S3 client", module: join(__dirname, "cold-start-plain.js") },
@@ -74,34 +42,23 @@ export async function benchColdStart(options: Options) {
   ];
   const bundle = options.bundle
     ? resolve(options.bundle)
-    : await bundleFor(options.cacheDir, version, notes);
+    : await bundleFor(options, version, notes);
   if (bundle) variants.push({ name: "bundle", module: bundle });
-  const server = await startTemporaryS3Server([SOURCE, DEST]);
-  try {
-    if (bundle && (await supportsCompileCache(node))) {
-      const env = { BENCH_COMPILE_CACHE: join(server.dir, "compile-cache") };
-      variants.push({ name: "bundle + compile cache", module: bundle, warm: true, env });
-      notes.push(
-        "bundle + compile cache: Node's V8 compile cache, filled by one warm-up process " +
-          "(not shipped in the image)",
-      );
-    }
-    const samples = await probeAll(node, variants, options, server.endpoint);
-    return {
-      processes: options.processes,
-      image: options.image.name,
-      variants: variants.map((variant) => summarise(variant, samples.get(variant.name) ?? [])),
-      notes,
-    };
-  } finally {
-    await server.close();
+  const { stdout } = await exec(node, ["-p", "typeof require('node:module').enableCompileCache"]);
+  if (bundle && stdout.trim() === "function") {
+    variants.push({ name: "bundle + compile cache", module: bundle, compileCache: true });
+    notes.push(
+      "bundle + compile cache: Node's V8 compile cache, filled by one warm-up process " +
+        "(not shipped in the image)",
+    );
   }
-}
-
-/** Every variant `processes` times, interleaved process by process so load hits them alike. */
-async function probeAll(node: string, variants: Variant[], options: Options, endpoint: string) {
-  const s3 = createS3Client({ region: "us-east-1", endpoint, credentials: LOCAL_CREDENTIALS });
-  const body = await readFile(options.image.path);
+  const server = await startTemporaryS3Server([SOURCE, DEST]);
+  const s3 = createS3Client({
+    region: "us-east-1",
+    endpoint: server.endpoint,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const body = await readFile(image.path);
   const sequencer = createSequencer();
   const upload = async (key: string) => {
     const put = await s3.send(new PutObjectCommand({ Bucket: SOURCE, Key: key, Body: body }));
@@ -117,44 +74,43 @@ async function probeAll(node: string, variants: Variant[], options: Options, end
     DEST_BUCKET: DEST,
     SOURCE_BUCKET: SOURCE,
     AWS_REGION: "us-east-1",
-    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ENDPOINT_URL_S3: server.endpoint,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     LOG_LEVEL: "warn",
   };
-  const samples = new Map<string, Sample[]>();
+  const samples = new Map<Variant, Sample[]>(variants.map((variant) => [variant, []]));
   try {
+    // Interleaved process by process, so background load hits every variant alike.
     for (let i = 0; i < options.processes; i++) {
-      for (const { name, module, env: extra, warm } of variants) {
-        const event = module ? await upload(`cold/${name}-${i}-${options.image.name}`) : "";
-        const probeEnv = { ...env, ...extra, BENCH_EVENT: event };
-        if (warm && i === 0) await probeOnce(node, module, probeEnv);
-        const sample = await probeOnce(node, module, probeEnv);
-        samples.set(name, [...(samples.get(name) ?? []), sample]);
+      for (const [variant, list] of samples) {
+        const event = variant.module ? await upload(`cold/${variant.name}-${i}-${image.name}`) : "";
+        const cache = variant.compileCache ? join(server.dir, "compile-cache") : "";
+        const probeEnv = { ...env, BENCH_COMPILE_CACHE: cache, BENCH_EVENT: event };
+        if (cache && i === 0) await probeOnce(node, variant.module, probeEnv);
+        list.push(await probeOnce(node, variant.module, probeEnv));
       }
-      options.log(`  cold start ${i + 1}/${options.processes}`);
+      log(`  cold start ${i + 1}/${options.processes}`);
     }
   } finally {
     s3.destroy();
+    await server.close();
   }
-  return samples;
+  const results = [...samples].map(([variant, list]) => summarise(variant, list));
+  return { processes: options.processes, image: image.name, variants: results, notes };
 }
 
 function summarise(variant: Variant, list: Sample[]) {
   const ready = list.map((s) => s.readyMs);
   const first = list.flatMap((s) => (s.firstMs === undefined ? [] : [s.firstMs]));
+  const cpu = list.map((s) => s.readyCpuMs);
   return {
     name: variant.name,
     module: variant.module ?? "(none)",
     readyP50Ms: round(percentile(ready, 50)),
     readyMaxMs: round(Math.max(...ready)),
     /** CPU time of the process (all threads) when ready: steadier than wall time when busy. */
-    readyCpuP50Ms: round(
-      percentile(
-        list.map((s) => s.readyCpuMs),
-        50,
-      ),
-    ),
+    readyCpuP50Ms: round(percentile(cpu, 50)),
     firstP50Ms: round(percentile(first, 50)),
     firstMaxMs: first.length ? round(Math.max(...first)) : Number.NaN,
     samples: list.map((s) => ({
@@ -163,11 +119,6 @@ function summarise(variant: Variant, list: Sample[]) {
       firstMs: s.firstMs && round(s.firstMs),
     })),
   };
-}
-
-async function supportsCompileCache(node: string): Promise<boolean> {
-  const { stdout } = await exec(node, ["-p", "typeof require('node:module').enableCompileCache"]);
-  return stdout.trim() === "function";
 }
 
 /** One fresh process; times measured on this side, from spawn to each line. */
@@ -186,7 +137,11 @@ async function probeOnce(node: string, module: string | undefined, env: NodeJS.P
     const now = performance.now() - t0;
     // The probe's lines only: the handler's own JSON logs go to stdout too.
     if (!line.startsWith(`{"probe":`)) return;
-    const message = JSON.parse(line) as ProbeLine;
+    const message = JSON.parse(line) as {
+      probe: "ready" | "done";
+      cpuMs?: number;
+      results?: { outcome?: string; code?: string }[];
+    };
     if (message.probe === "ready") {
       sample.readyMs = now;
       sample.readyCpuMs = message.cpuMs ?? Number.NaN;
@@ -210,11 +165,7 @@ async function probeOnce(node: string, module: string | undefined, env: NodeJS.P
  * only the output file and the target changed to the measured Node. Placed under the cache folder
  * inside the repository so the external modules (sharp, libheif-js) resolve from its node_modules.
  */
-async function bundleFor(
-  cacheDir: string,
-  nodeVersion: string,
-  notes: string[],
-): Promise<string | undefined> {
+async function bundleFor({ cacheDir }: BenchOptions, nodeVersion: string, notes: string[]) {
   const outfile = join(cacheDir, "bundle", "index.js");
   const target = `node${nodeVersion.replace(/^v/, "").split(".")[0]}`;
   try {

@@ -8,10 +8,11 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { promisify } from "node:util";
 import sharp, { type Metadata } from "sharp";
+import { groupBy, log } from "./stats";
 
 const run = promisify(execFile);
 
@@ -28,23 +29,8 @@ export const FORMAT_CLASSES = [
 ] as const;
 export type FormatClass = (typeof FORMAT_CLASSES)[number];
 
-export interface CorpusImage {
-  /** Absolute path. */
-  path: string;
-  /** Path shown in reports (relative to the corpus folder). */
-  name: string;
-  cls: FormatClass;
-  width: number;
-  height: number;
-  megapixels: number;
-  bytes: number;
-}
-
-export interface Corpus {
-  source: string;
-  images: CorpusImage[];
-  notes: string[];
-}
+export type CorpusImage = Awaited<ReturnType<typeof describe>>;
+export type Corpus = { source: string; images: CorpusImage[]; notes: string[] };
 
 /** Bump when the generator changes so stale caches are rebuilt. */
 const GENERATOR_VERSION = 2;
@@ -66,44 +52,36 @@ const GENERATED: Record<Generated, [string, number[]]> = {
 const QUICK_SIZES = [0.3, 2, 12];
 
 /** Returns the generated corpus, building whatever is missing from the cache. */
-export async function generatedCorpus(options: {
-  cacheDir: string;
-  quick: boolean;
-  log: (line: string) => void;
-}): Promise<Corpus> {
+export async function generatedCorpus(options: { cacheDir: string; quick: boolean }) {
   const dir = resolve(options.cacheDir, `corpus-v${GENERATOR_VERSION}`);
   await mkdir(dir, { recursive: true });
   const heifEnc = await hasHeifEnc();
-  const notes = heifEnc
-    ? []
-    : ["heif-enc not found (Debian: libheif-examples): HEIC class skipped"];
+  const wanted = (Object.entries(GENERATED) as [Generated, [string, number[]]][]).flatMap(
+    ([cls, [, sizes]]) =>
+      (cls === "heic" && !heifEnc ? [] : sizes)
+        .filter((mp) => !options.quick || QUICK_SIZES.includes(mp))
+        .flatMap((mp) =>
+          (options.quick ? ["a"] : ["a", "b"]).map((variant) => ({ cls, mp, variant })),
+        ),
+  );
+  const images: CorpusImage[] = [];
   // One base picture per (size, variant) is shared by every format, so classes differ only
   // in their codec.
-  const bySize = new Map<string, { cls: Generated; mp: number; variant: string }[]>();
-  for (const [cls, [, sizes]] of Object.entries(GENERATED) as [Generated, [string, number[]]][]) {
-    if (cls === "heic" && !heifEnc) continue;
-    for (const mp of options.quick ? sizes.filter((s) => QUICK_SIZES.includes(s)) : sizes) {
-      for (const variant of options.quick ? ["a"] : ["a", "b"]) {
-        bySize.set(`${mp}-${variant}`, [
-          ...(bySize.get(`${mp}-${variant}`) ?? []),
-          { cls, mp, variant },
-        ]);
-      }
-    }
-  }
-  const images: CorpusImage[] = [];
-  for (const group of bySize.values()) {
+  for (const group of groupBy(wanted, ({ mp, variant }) => `${mp}-${variant}`).values()) {
     let base: RawImage | undefined;
     for (const { cls, mp, variant } of group) {
       const path = join(dir, `${cls}-${mp}mp-${variant}.${GENERATED[cls][0]}`);
       if (!existsSync(path)) {
-        if (!base) options.log(`  generating ${mp} MP picture ${variant}...`);
+        if (!base) log(`  generating ${mp} MP picture ${variant}...`);
         base ??= await renderBase(mp, variant);
         await encode(base, cls, variant, path);
       }
       images.push(await describe(path, dir, cls));
     }
   }
+  const notes = heifEnc
+    ? []
+    : ["heif-enc not found (Debian: libheif-examples): HEIC class skipped"];
   return { source: `generated (${relative(process.cwd(), dir) || dir})`, images, notes };
 }
 
@@ -261,21 +239,11 @@ function classOf({ format, isProgressive, hasAlpha }: Metadata): FormatClass {
   return format === "webp" || format === "gif" ? format : "other";
 }
 
-async function describe(path: string, root: string, cls?: FormatClass): Promise<CorpusImage> {
+/** `path` is absolute; `name`, shown in reports, relative to the corpus folder. */
+async function describe(path: string, root: string, cls?: FormatClass) {
   const meta = await sharp(path).metadata();
-  const width = meta.width ?? 0;
-  const height = meta.pageHeight ?? meta.height ?? 0;
-  const { size: bytes } = await stat(path);
-  const megapixels = (width * height) / 1e6;
-  return {
-    path,
-    name: relative(root, path),
-    cls: cls ?? classOf(meta),
-    width,
-    height,
-    megapixels,
-    bytes,
-  };
+  const megapixels = ((meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0)) / 1e6;
+  return { path, name: relative(root, path), cls: cls ?? classOf(meta), megapixels };
 }
 
 async function hasHeifEnc(): Promise<boolean> {

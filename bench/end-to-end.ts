@@ -1,12 +1,8 @@
 /**
- * End-to-end benchmark through the local service (cli/serve): uploads go to its S3-protocol
- * server with the AWS SDK, its event delivery runs the handler, and a thumbnail counts as
- * visible when the handler reports it written (its PutObject has returned) and a HEAD on the
- * destination bucket confirms it.
- *
- * Two phases, both with the same image: one upload at a time (latency and the overhead beyond
- * engine time, the figure the target is about), then N uploads at once (time until every
- * thumbnail is visible, throughput, latency under load).
+ * End-to-end benchmark through the local service (cli/serve): uploads with the AWS SDK; a
+ * thumbnail is visible when the handler reports it written (a HEAD confirms each afterwards).
+ * One upload at a time (latency, overhead beyond engine time: the target's figure), then N at
+ * once (time until all are visible, throughput, latency under load).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,32 +13,25 @@ import { configureSharp, DEFAULT_OPTIONS, makeThumbnail } from "../handler/engin
 import type { Logger } from "../handler/log";
 import { createS3Client } from "../handler/s3-client";
 import type { CorpusImage } from "./corpus";
-import { percentile, round } from "./stats";
+import type { BenchOptions } from "./index";
+import { log, percentile, round } from "./stats";
 
 export type EndToEndResult = Awaited<ReturnType<typeof benchEndToEnd>>;
 
-const SOURCE = "bench-uploads";
-const DEST = "bench-thumbs";
+const [SOURCE, DEST] = ["bench-uploads", "bench-thumbs"];
+const CONCURRENCY = 4;
 
-interface Options {
-  image: CorpusImage;
-  sequential: number;
-  burst: number;
-  concurrency: number;
-  log: (line: string) => void;
-}
-
-export async function benchEndToEnd(options: Options) {
+export async function benchEndToEnd(options: BenchOptions, image: CorpusImage) {
   configureSharp(); // the engine and the service run in this process
-  const body = await readFile(options.image.path);
+  const body = await readFile(image.path);
   const engineMs = await engineAlone(body);
   const written = new Map<string, (at: number) => void>();
-  const log: Logger = {
+  const serviceLog: Logger = {
     log(level, fields) {
       if (fields.outcome === "created" && typeof fields.key === "string") {
         written.get(fields.key)?.(performance.now());
       } else if (level === "warn" || level === "error") {
-        options.log(`  service ${level}: ${JSON.stringify(fields).slice(0, 300)}`);
+        log(`  service ${level}: ${JSON.stringify(fields).slice(0, 300)}`);
       }
     },
   };
@@ -55,11 +44,11 @@ export async function benchEndToEnd(options: Options) {
     destBucket: DEST,
     region: "us-east-1",
     handlerEnv: { LOG_LEVEL: "info" },
-    concurrency: options.concurrency,
+    concurrency: CONCURRENCY,
     queueCapacity: 10_000,
     retryDelaysMs: [1000, 2000],
     reconcileRetryMs: 1000,
-    log,
+    log: serviceLog,
   });
   const endpoint = service.endpoint;
   const s3 = createS3Client({ region: "us-east-1", endpoint, credentials: LOCAL_CREDENTIALS });
@@ -76,15 +65,15 @@ export async function benchEndToEnd(options: Options) {
       return { ms: at - t0, putMs };
     };
     await upload("e2e/warm-up.jpg");
-    const seqKeys = Array.from({ length: options.sequential }, (_, i) => `e2e/seq-${i}.jpg`);
+    const seqKeys = Array.from({ length: options.quick ? 3 : 10 }, (_, i) => `e2e/seq-${i}.jpg`);
     const sequential = [];
     for (const key of seqKeys) sequential.push(await upload(key));
-    options.log(`  end to end: ${options.sequential} uploads one at a time done`);
-    const burstKeys = Array.from({ length: options.burst }, (_, i) => `e2e/burst-${i}.jpg`);
+    log(`  end to end: ${seqKeys.length} uploads one at a time done`);
+    const burstKeys = Array.from({ length: options.uploads }, (_, i) => `e2e/burst-${i}.jpg`);
     const t0 = performance.now();
     const burst = (await Promise.all(burstKeys.map(upload))).map((u) => u.ms);
     const totalMs = performance.now() - t0;
-    options.log(`  end to end: ${options.burst} uploads at once done`);
+    log(`  end to end: ${options.uploads} uploads at once done`);
     for (const key of [...seqKeys, ...burstKeys]) {
       const { ContentType } = await s3.send(new HeadObjectCommand({ Bucket: DEST, Key: key }));
       if (ContentType !== "image/jpeg") throw new Error(`thumbnail ${key} is ${ContentType}`);
@@ -92,11 +81,11 @@ export async function benchEndToEnd(options: Options) {
     const latency = sequential.map((u) => u.ms);
     const afterPut = sequential.map((u) => u.ms - u.putMs);
     return {
-      image: options.image.name,
+      image: image.name,
       /** Uploads of the burst phase. */
-      uploads: options.burst,
+      uploads: options.uploads,
       totalSeconds: round(totalMs / 1000, 2),
-      throughput: round((options.burst / totalMs) * 1000, 1),
+      throughput: round((options.uploads / totalMs) * 1000, 1),
       /** One upload at a time: PUT start to thumbnail visible; the PUT itself (p50). */
       latencyP50Ms: round(percentile(latency, 50)),
       latencyP95Ms: round(percentile(latency, 95)),
@@ -114,7 +103,7 @@ export async function benchEndToEnd(options: Options) {
       /** Burst phase: PUT start to thumbnail visible. */
       burstLatencyP50Ms: round(percentile(burst, 50)),
       burstLatencyP95Ms: round(percentile(burst, 95)),
-      serviceConcurrency: options.concurrency,
+      serviceConcurrency: CONCURRENCY,
     };
   } finally {
     s3.destroy();

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { sum } from "simple-statistics";
 import { type CorpusImage, FORMAT_CLASSES } from "./corpus";
-import { errorText, percentile, round } from "./stats";
+import { errorText, groupBy, log, percentile, round } from "./stats";
 
 export interface Sample {
   ms: number;
@@ -47,17 +47,10 @@ export function groupOf(image: CorpusImage): string {
   return `${image.cls} ${image.megapixels < 5 ? "<5MP" : ">=5MP"}`;
 }
 
-/** Every image's list in `map` under `key(image)`, in the images' order. */
-function groupBy<K>(images: readonly CorpusImage[], key: (image: CorpusImage) => K) {
-  const map = new Map<K, CorpusImage[]>();
-  for (const image of images) map.set(key(image), [...(map.get(key(image)) ?? []), image]);
-  return map;
-}
-
 export async function benchEngines(
   images: readonly CorpusImage[],
   runners: Runner[],
-  options: { rounds: number; log: (line: string) => void },
+  rounds: number,
 ) {
   const notes: string[] = [];
   const active: Active[] = [];
@@ -83,8 +76,8 @@ export async function benchEngines(
   const order = (image: CorpusImage) => FORMAT_CLASSES.indexOf(image.cls);
   const sorted = [...images].sort((a, b) => order(a) - order(b) || a.megapixels - b.megapixels);
   const groups = groupBy(sorted, groupOf);
-  for (let round = 0; round < options.rounds; round++) {
-    options.log(`  engine round ${round + 1}/${options.rounds}`);
+  for (let round = 0; round < rounds; round++) {
+    log(`  engine round ${round + 1}/${rounds}`);
     for (const [group, list] of groups) {
       // Rotate the order each round so no runner always goes first (or last) after another.
       const rotated = active.map((_, i) => active[(i + round) % active.length] as Active);
@@ -101,7 +94,7 @@ export async function benchEngines(
   }
   const results = [];
   for (const entry of active) results.push(await finish(entry));
-  return { rounds: options.rounds, runners: results, notes };
+  return { rounds, runners: results, notes };
 }
 
 async function finish({ runner, settings, unsupported, samples, rssAfter }: Active) {
@@ -125,13 +118,9 @@ async function finish({ runner, settings, unsupported, samples, rssAfter }: Acti
 }
 
 function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean) {
-  const byGroup = new Map<string, [CorpusImage, Sample[]][]>();
-  for (const [image, list] of samples) {
-    for (const key of [groupOf(image), "all"]) {
-      byGroup.set(key, [...(byGroup.get(key) ?? []), [image, list]]);
-    }
-  }
-  const out = [...byGroup].map(([group, entries]) => {
+  const entries = [...samples];
+  const groups = [...groupBy(entries, ([image]) => groupOf(image)), ["all", entries] as const];
+  return groups.map(([group, entries]) => {
     const ok = entries.filter(([, list]) => list.every((s) => !s.error));
     const errors = entries
       .filter(([, list]) => list.some((s) => s.error))
@@ -155,14 +144,10 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean) {
       errors,
     };
   });
-  return out.sort((a, b) => (a.group === "all" ? 1 : b.group === "all" ? -1 : 0));
 }
 
-/**
- * What an engine worker (engine-worker.ts) can run: our engine with its single default
- * rendition (today's thumbnail), our engine making bench/product-renditions.ts's 3 renditions
- * from one decode, or the plain sharp pipeline.
- */
+/** What engine-worker.ts runs: our engine with its default rendition or the 3 of
+ * bench/product-renditions.ts (one decode), or the plain sharp pipeline. */
 export const IMPLS = ["engine", "engine-3-renditions", "sharp-plain"] as const;
 export type Impl = (typeof IMPLS)[number];
 

@@ -1,7 +1,6 @@
 /**
- * `npm run bench` (node dist/bench/index.js): the command line of the benchmark, developer tooling
- * and no `thumbnailer` command. Builds or reads the corpus, runs the engine, cold-start and
- * end-to-end benchmarks, prints a table or --json.
+ * `npm run bench` (node dist/bench/index.js): the benchmark's command line, developer tooling and
+ * no `thumbnailer` command. Builds or reads the corpus, runs the parts, prints a table or --json.
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -21,7 +20,7 @@ import {
   THREE,
   targets,
 } from "./report";
-import { errorText, ROOT } from "./stats";
+import { errorText, log, ROOT } from "./stats";
 
 export const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/index.js [options])
 
@@ -58,14 +57,13 @@ progressive JPEG, PNG with and without alpha, WebP, HEIC when heif-enc is instal
 built on first use and cached. Targets are reported, never enforced: the exit code is 0 unless
 the benchmark itself failed.`;
 
-const PARTS = ["engine", "cold-start", "end-to-end"] as const;
+const PARTS = ["engine", "cold-start", "end-to-end"];
 
-type Options = ReturnType<typeof readOptions>;
+export type BenchOptions = ReturnType<typeof readOptions>;
 type Partial = Omit<BenchReport, "targets">;
-const log = (line: string) => process.stderr.write(`${line}\n`);
 
 export async function main(argv: string[]): Promise<number> {
-  let options: Options;
+  let options: BenchOptions;
   try {
     options = readOptions(argv);
   } catch (error) {
@@ -77,9 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   log(options.dir ? `reading images in ${options.dir}` : "preparing the generated corpus");
-  const corpus = options.dir
-    ? await folderCorpus(options.dir)
-    : await generatedCorpus({ cacheDir: options.cacheDir, quick: options.quick, log });
+  const corpus = options.dir ? await folderCorpus(options.dir) : await generatedCorpus(options);
   const report: Partial = {
     environment: environment(options.threads, options.quick),
     corpus: corpusSummary(corpus),
@@ -117,20 +113,19 @@ function readOptions(argv: string[]) {
   });
   const quick = values.quick ?? false;
   const only = (values.only ?? PARTS.join(",")).split(",").map((part) => part.trim());
-  const unknown = only.filter((part) => !(PARTS as readonly string[]).includes(part));
+  const unknown = only.filter((part) => !PARTS.includes(part));
   if (unknown.length > 0) {
     throw new Error(`--only: unknown part ${unknown.join(", ")}; accepted: ${PARTS.join(", ")}`);
   }
   const count = (name: "rounds" | "threads" | "processes" | "uploads", fallback: number) => {
-    const minimum = name === "threads" ? 0 : 1;
-    const parsed = values[name] === undefined ? ok(fallback) : integer(minimum)(values[name]);
-    if (!parsed.ok) throw new Error(`--${name} must be ${integer(minimum).accepted}`);
+    const parse = integer(name === "threads" ? 0 : 1);
+    const parsed = values[name] === undefined ? ok(fallback) : parse(values[name]);
+    if (!parsed.ok) throw new Error(`--${name} must be ${parse.accepted}`);
     return parsed.value;
   };
   const alsoEnv = (values["also-env"] ?? []).map((pair) => {
-    const at = pair.indexOf("=");
-    if (at < 1) throw new Error(`--also-env ${pair}: expected NAME=VALUE`);
-    return [pair.slice(0, at), pair.slice(at + 1)];
+    if (pair.indexOf("=") < 1) throw new Error(`--also-env ${pair}: expected NAME=VALUE`);
+    return [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
   });
   return {
     ...values,
@@ -145,11 +140,11 @@ function readOptions(argv: string[]) {
   };
 }
 
-async function benchEngine(options: Options, images: CorpusImage[], report: Partial) {
+async function benchEngine(options: BenchOptions, images: CorpusImage[], report: Partial) {
   log("engine benchmark");
   // The engine runs with the environment the container image sets (Dockerfile ENV), so its
   // figures are those of what ships; the plain sharp pipeline runs without it.
-  const shipped = runtimeEnv(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+  const shipped = runtimeEnv();
   const settings = Object.entries(shipped).map(([k, v]) => `${k}=${v}`);
   if (settings.length > 0) {
     report.notes.push(
@@ -163,56 +158,49 @@ async function benchEngine(options: Options, images: CorpusImage[], report: Part
   if (options.compare) {
     runners.push(nodeRunner("sharp-plain", threads), pillowRunner(), vipsRunner(threads));
   }
-  report.engine = await benchEngines(images, runners, { rounds: options.rounds, log });
+  report.engine = await benchEngines(images, runners, options.rounds);
   report.notes.push(...report.engine.notes);
   report.renditions = renditionCosts(report.engine);
   if (options.compare) report.ratios = ratios(report.engine);
 }
 
 /** Cold start and end to end, on the baseline JPEG nearest 12 MP (the targets' case). */
-async function benchPipeline(options: Options, images: CorpusImage[], report: Partial) {
+async function benchPipeline(options: BenchOptions, images: CorpusImage[], report: Partial) {
   const jpegs = images.filter((i) => i.cls === "jpeg");
   const pool = jpegs.length > 0 ? jpegs : images.filter((i) => i.cls.startsWith("png"));
   const distance = (image: CorpusImage) => Math.abs(image.megapixels - 12);
   const image = [...pool].sort((a, b) => distance(a) - distance(b))[0];
-  for (const part of ["cold-start", "end-to-end"] as const) {
-    if (!options.only.includes(part)) continue;
+  for (const part of ["cold-start", "end-to-end"].filter((p) => options.only.includes(p))) {
     if (!image) {
       report.notes.push(`${part.replace("-", " ")} skipped: the corpus has no JPEG or PNG`);
     } else if (part === "cold-start") {
       log("cold-start benchmark");
       const { benchColdStart } = await import("./cold-start");
-      report.coldStart = await benchColdStart({ ...options, image, log });
+      report.coldStart = await benchColdStart(options, image);
     } else {
       log("end-to-end benchmark");
       const { benchEndToEnd } = await import("./end-to-end");
-      const sequential = options.quick ? 3 : 10;
-      const burst = options.uploads;
-      report.endToEnd = await benchEndToEnd({ image, sequential, burst, concurrency: 4, log });
+      report.endToEnd = await benchEndToEnd(options, image);
     }
   }
 }
 
 /**
- * The environment the container image's runtime stage sets (its ENV instructions), so the
- * engine runs with the settings that ship rather than a copy of them that could drift. Parsed
- * with dockerfile-ast, the parser behind VS Code's Dockerfile support.
+ * The environment the container image's runtime stage sets (its ENV instructions), read with
+ * dockerfile-ast (the parser behind VS Code's Dockerfile support) rather than copied.
  */
-export function runtimeEnv(dockerfile: string): Record<string, string> {
-  const parsed = DockerfileParser.parse(dockerfile);
+function runtimeEnv(): Record<string, string> {
+  const parsed = DockerfileParser.parse(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
   const runtimeFrom = parsed.getFROMs().at(-1)?.getRange().start.line ?? 0;
-  const env: Record<string, string> = {};
-  for (const instruction of parsed.getENVs()) {
-    if (instruction.getRange().start.line < runtimeFrom) continue;
-    for (const property of instruction.getProperties()) {
-      const value = property.getValue() ?? "";
-      if (value.includes("$")) {
-        throw new Error(`Dockerfile: ENV ${property.getName()}=${value}: literal values only`);
-      }
-      env[property.getName()] = value;
-    }
-  }
-  return env;
+  const runtime = parsed.getENVs().filter((env) => env.getRange().start.line >= runtimeFrom);
+  const pairs = runtime
+    .flatMap((env) => env.getProperties())
+    .map((property) => {
+      const [name, value] = [property.getName(), property.getValue() ?? ""];
+      if (value.includes("$")) throw new Error(`Dockerfile: ENV ${name}=${value}: literals only`);
+      return [name, value];
+    });
+  return Object.fromEntries(pairs);
 }
 
 if (require.main === module) {

@@ -5,13 +5,10 @@
  */
 import sharp from "sharp";
 
-export async function plainThumbnail(
-  input: Buffer | Uint8Array,
-): Promise<{ data: Buffer; width: number; height: number }> {
-  const { data, info } = await sharp(input)
+export function plainThumbnail(input: Buffer | Uint8Array): Promise<Buffer> {
+  return sharp(input)
     .rotate()
     .resize(256, 256, { fit: "inside", withoutEnlargement: true })
     .jpeg({ quality: 80 })
-    .toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height };
+    .toBuffer();
 }

@@ -1,4 +1,4 @@
-/** The benchmarks' figures: quantiles from simple-statistics, rounded for display and JSON. */
+/** Helpers of every part: figures (quantiles from simple-statistics, rounded), errors, paths. */
 import { resolve } from "node:path";
 import { quantile } from "simple-statistics";
 
@@ -21,3 +21,15 @@ export function errorText(error: unknown): string {
 
 /** The project folder, for files the build does not copy (Dockerfile, bench/pillow.py). */
 export const ROOT = resolve(__dirname, "../..");
+
+/** The items by `key(item)`, each list in the items' order. */
+export function groupBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, T[]> {
+  const map = new Map<K, T[]>();
+  for (const item of items) map.set(key(item), [...(map.get(key(item)) ?? []), item]);
+  return map;
+}
+
+/** Progress goes to stderr, so --json's stdout holds only the report. */
+export function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
