@@ -4,7 +4,7 @@
  * For each count: a fresh local store with COUNT tiny JPEGs in `source`, nine in ten of them with
  * an up-to-date thumbnail already in `thumbnails` (so the run lists and checks every object and
  * makes one in ten), then the built CLI against it in a child process, whose own peak RSS
- * (peak-rss-probe.ts) is reported. Measured, never enforced.
+ * (probe.ts, preloaded) is reported. Measured, never enforced.
  */
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -54,11 +54,7 @@ async function measure(count: number): Promise<string> {
       }
     });
     // The built CLI in a child process, with the peak-RSS probe preloaded.
-    const args = [
-      "--require",
-      join(__dirname, "peak-rss-probe.js"),
-      join(ROOT, "bin/thumbnailer.js"),
-    ];
+    const args = ["--require", join(__dirname, "probe.js"), join(ROOT, "bin/thumbnailer.js")];
     args.push("backfill", "--direct", "--endpoint", server.endpoint);
     args.push("--source-bucket", "source", "--dest-bucket", "thumbnails");
     args.push("--checkpoint", join(server.dir, "checkpoint.json"));

@@ -1,7 +1,7 @@
 /**
  * The reference the cold-start target is stated against: a plain sharp pipeline and an S3
  * client as a first handler would have them (unbundled; no configuration checks, logging or
- * error handling). cold-start-probe.js loads it like the real handler, from the same event.
+ * error handling). probe.js loads it like the real handler, from the same event.
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { S3Event } from "aws-lambda";

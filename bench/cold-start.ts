@@ -123,7 +123,7 @@ function summarise(variant: Variant, list: Sample[]) {
 
 /** One fresh process; times measured on this side, from spawn to each line. */
 async function probeOnce(node: string, module: string | undefined, env: NodeJS.ProcessEnv) {
-  const args = [join(__dirname, "cold-start-probe.js"), ...(module ? [module] : [])];
+  const args = [join(__dirname, "probe.js"), ...(module ? [module] : [])];
   const t0 = performance.now();
   const stdio: ["ignore", "pipe", "pipe"] = ["ignore", "pipe", "pipe"];
   const child = spawn(node, args, { env, stdio, timeout: 60_000, killSignal: "SIGKILL" });

@@ -1,11 +1,7 @@
 /**
- * Child process run by the engine benchmark: loads one thumbnailer (our engine with its single
- * default rendition, our engine making the 3 renditions of a product page from one decode, or
- * the plain sharp pipeline it is measured against), then thumbnails the files it is sent, one
- * at a time, timing each from file read to the last encoded output. Protocol: engine.ts's
- * workerRunner.
- *
- * Usage: node engine-worker.js IMPL   (one of IMPLS; threads from BENCH_THREADS, default 1)
+ * Child process of the engine benchmark (engine.ts's workerRunner protocol): loads one of IMPLS,
+ * then thumbnails the files it is sent one at a time, timing each from file read to the last
+ * encoded output. Usage: node engine-worker.js IMPL   (threads from BENCH_THREADS, default 1)
  */
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
@@ -27,9 +23,7 @@ async function load(impl: Impl): Promise<[(input: Buffer) => Promise<unknown>, s
   return [(input) => engine.makeRenditions(input, renditions), made];
 }
 
-function reply(message: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(message)}\n`);
-}
+const reply = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
 async function main(impl: string): Promise<void> {
   if (!(IMPLS as readonly string[]).includes(impl)) {

@@ -1,7 +1,5 @@
-"""The --compare Pillow runner (bench/compare.ts): Image.draft + thumbnail, the original Python
-design, in one long-lived process on bench/engine.ts's line protocol (one JSON request per stdin
-line, one JSON reply per stdout line; the first says it is ready). Same output as our engine: a
-256x256-inside JPEG q80, alpha flattened onto white."""
+"""--compare's Pillow (bench/compare.ts): Image.draft + thumbnail, the original Python design, on
+bench/engine.ts's worker protocol. Same output as our engine: 256x256-inside JPEG q80 on white."""
 import io, json, resource, sys, time
 
 try:
