@@ -36,30 +36,25 @@ export function vipsRunner(threads: number): Runner {
   let peakKb: number | undefined;
   let startup = { ms: Number.POSITIVE_INFINITY, cpuMs: Number.POSITIVE_INFINITY };
   const env = { ...process.env, ...(threads > 0 && { VIPS_CONCURRENCY: String(threads) }) };
-  const withTime = existsSync("/usr/bin/time");
-
-  const timed = async (args: string[]): Promise<{ ms: number; cpuMs?: number }> => {
+  const time = existsSync("/usr/bin/time") ? ["/usr/bin/time", "-f", "%U %S %M", "-o"] : [];
+  /** Wall time, and CPU time (NaN without /usr/bin/time), of one vipsthumbnail process. */
+  const timed = async (args: string[]) => {
     const timeFile = join(outDir, "time.txt");
+    const [command = "", ...rest] = time.length
+      ? [...time, timeFile, "vipsthumbnail"]
+      : ["vipsthumbnail"];
     const t0 = performance.now();
-    if (withTime) {
-      const time = ["-f", "%U %S %M", "-o", timeFile];
-      await run("/usr/bin/time", [...time, "vipsthumbnail", ...args], { env });
-    } else await run("vipsthumbnail", args, { env });
+    await run(command, [...rest, ...args], { env });
     const ms = performance.now() - t0;
-    if (!withTime) return { ms };
-    const figures = (await readFile(timeFile, "utf8")).trim().split(/\s+/).slice(-3);
-    const [user = Number.NaN, sys = Number.NaN, rssKb = Number.NaN] = figures.map(Number);
+    const figures = time.length ? (await readFile(timeFile, "utf8")).trim().split(/\s+/) : [];
+    const [user = Number.NaN, sys = Number.NaN, rssKb = Number.NaN] = figures.slice(-3).map(Number);
     if (Number.isFinite(rssKb)) peakKb = Math.max(peakKb ?? 0, rssKb);
     return { ms, cpuMs: (user + sys) * 1000 };
   };
   const measureStartup = async () => {
     const once = await timed(["--vips-version"]);
-    startup = {
-      ms: Math.min(startup.ms, once.ms),
-      cpuMs: Math.min(startup.cpuMs, once.cpuMs ?? Number.POSITIVE_INFINITY),
-    };
+    startup = { ms: Math.min(startup.ms, once.ms), cpuMs: Math.min(startup.cpuMs, once.cpuMs) };
   };
-
   return {
     name: "vipsthumbnail",
     perImage: false,
@@ -79,21 +74,12 @@ export function vipsRunner(threads: number): Runner {
       const repeat = Math.max(1, Math.ceil((small ? 24 : 8) / files.length));
       const batch = Array.from({ length: repeat }, () => files).flat();
       // No operation cache: a repeated file would be served from it, and our engine has none.
-      const args = [
-        "--vips-cache-max=0",
-        "-s",
-        "256x256",
-        "-o",
-        join(outDir, "%s.jpg[Q=80,strip]"),
-      ];
+      const output = join(outDir, "%s.jpg[Q=80,strip]");
       try {
         await measureStartup();
-        const result = await timed([...args, ...batch]);
+        const result = await timed(["--vips-cache-max=0", "-s", "256x256", "-o", output, ...batch]);
         const ms = Math.max(0, result.ms - startup.ms) / batch.length;
-        const cpuMs =
-          result.cpuMs === undefined || !Number.isFinite(startup.cpuMs)
-            ? undefined
-            : Math.max(0, result.cpuMs - startup.cpuMs) / batch.length;
+        const cpuMs = Math.max(0, result.cpuMs - startup.cpuMs) / batch.length;
         return images.map(() => ({ ms, cpuMs }));
       } catch (err) {
         const stderr = err instanceof Error && "stderr" in err ? String(err.stderr) : "";

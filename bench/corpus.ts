@@ -1,10 +1,8 @@
 /**
- * The benchmark corpus: a deterministic set of photo-like images across sizes and formats,
- * generated once and cached, or a folder of the user's own images (`--dir`).
- *
- * Generated images are gradients + soft shapes + mid-frequency texture + per-pixel grain, all
- * from a seeded PRNG, so they compress like photographs (flat colour would make every codec
- * look unrealistically fast) and are byte-identical from run to run on the same sharp version.
+ * The corpus: a folder of the user's images (`--dir`), or photo-like images across sizes and
+ * formats generated once and cached: gradients, soft shapes, mid-frequency texture and grain from
+ * a seeded PRNG, so they compress like photographs (flat colour would flatter every codec) and
+ * are byte-identical from run to run on the same sharp version.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -106,11 +104,7 @@ export async function folderCorpus(folder: string): Promise<Corpus> {
   return { source: root, images, notes };
 }
 
-interface RawImage {
-  data: Buffer;
-  width: number;
-  height: number;
-}
+type RawImage = { data: Buffer; width: number; height: number };
 
 /** 4:3 dimensions (even) for a megapixel count; variant "b" is portrait. */
 function dimensions(mp: number, variant: string): { width: number; height: number } {
@@ -139,45 +133,39 @@ async function renderBase(mp: number, variant: string): Promise<RawImage> {
 }
 
 function svgScene(width: number, height: number, random: () => number): string {
-  const colour = () =>
-    `rgb(${Math.floor(random() * 256)},${Math.floor(random() * 256)},${Math.floor(random() * 256)})`;
-  const shapes: string[] = [];
-  const defs: string[] = [
-    `<linearGradient id="sky" x1="0" y1="0" x2="${random().toFixed(2)}" y2="1">` +
-      `<stop offset="0" stop-color="${colour()}"/><stop offset="0.6" stop-color="${colour()}"/>` +
-      `<stop offset="1" stop-color="${colour()}"/></linearGradient>`,
+  const byte = () => Math.floor(random() * 256);
+  const colour = () => `rgb(${byte()},${byte()},${byte()})`;
+  const stop = (offset: number) => `<stop offset="${offset}" stop-color="${colour()}"/>`;
+  const f = (n: number) => n.toFixed(1);
+  const x2 = random().toFixed(2);
+  const defs = [
+    `<linearGradient id="sky" x1="0" y1="0" x2="${x2}" y2="1">${stop(0)}${stop(0.6)}${stop(1)}` +
+      "</linearGradient>",
   ];
+  const shapes: string[] = [];
   const count = 24 + Math.floor(random() * 16);
   for (let i = 0; i < count; i++) {
     const x = random() * width;
     const y = random() * height;
     const r = (0.03 + random() * 0.25) * Math.min(width, height);
     const opacity = (0.35 + random() * 0.6).toFixed(2);
-    defs.push(
-      `<radialGradient id="g${i}"><stop offset="0" stop-color="${colour()}"/>` +
-        `<stop offset="1" stop-color="${colour()}"/></radialGradient>`,
-    );
-    const fill = random() < 0.6 ? `url(#g${i})` : colour();
+    defs.push(`<radialGradient id="g${i}">${stop(0)}${stop(1)}</radialGradient>`);
+    const paint = `fill="${random() < 0.6 ? `url(#g${i})` : colour()}" fill-opacity="${opacity}"`;
     const kind = random();
     if (kind < 0.4) {
-      shapes.push(
-        `<ellipse cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" rx="${r.toFixed(1)}" ` +
-          `ry="${(r * (0.4 + random())).toFixed(1)}" fill="${fill}" fill-opacity="${opacity}"/>`,
-      );
+      const ry = f(r * (0.4 + random()));
+      shapes.push(`<ellipse cx="${f(x)}" cy="${f(y)}" rx="${f(r)}" ry="${ry}" ${paint}/>`);
     } else if (kind < 0.7) {
-      const angle = (random() * 90).toFixed(1);
-      shapes.push(
-        `<rect x="${(x - r).toFixed(1)}" y="${(y - r / 2).toFixed(1)}" width="${(2 * r).toFixed(1)}" ` +
-          `height="${r.toFixed(1)}" transform="rotate(${angle} ${x.toFixed(1)} ${y.toFixed(1)})" ` +
-          `fill="${fill}" fill-opacity="${opacity}"/>`,
-      );
+      const rotate = `rotate(${(random() * 90).toFixed(1)} ${f(x)} ${f(y)})`;
+      const box = `x="${f(x - r)}" y="${f(y - r / 2)}" width="${f(2 * r)}" height="${f(r)}"`;
+      shapes.push(`<rect ${box} transform="${rotate}" ${paint}/>`);
     } else {
       const points = Array.from({ length: 3 + Math.floor(random() * 4) }, () => {
         const a = random() * Math.PI * 2;
         const d = r * (0.5 + random());
-        return `${(x + Math.cos(a) * d).toFixed(1)},${(y + Math.sin(a) * d).toFixed(1)}`;
-      }).join(" ");
-      shapes.push(`<polygon points="${points}" fill="${fill}" fill-opacity="${opacity}"/>`);
+        return `${f(x + Math.cos(a) * d)},${f(y + Math.sin(a) * d)}`;
+      });
+      shapes.push(`<polygon points="${points.join(" ")}" ${paint}/>`);
     }
   }
   return (
@@ -207,8 +195,10 @@ async function encode(base: RawImage, cls: Generated, variant: string, path: str
   }
   if (cls === "png-alpha") {
     // A soft-edged cut-out, like a product shot with a transparent background.
-    const ellipse = `<ellipse cx="${width / 2}" cy="${height / 2}" rx="${width * 0.42}" ry="${height * 0.42}" fill="#fff"/>`;
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${ellipse}</svg>`;
+    const [cx, cy, rx, ry] = [width / 2, height / 2, width * 0.42, height * 0.42];
+    const svg =
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
+      `<ellipse cx="${cx}" cy="${cy}" rx="${rx}" ry="${ry}" fill="#fff"/></svg>`;
     const mask = await sharp(Buffer.from(svg))
       .extractChannel(3)
       .blur(Math.max(1, Math.min(width, height) / 200))

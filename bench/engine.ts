@@ -1,10 +1,7 @@
 /**
- * Engine benchmark: thumbnails the corpus through one or more thumbnailers ("runners": our
- * engine, and with --compare the plain sharp pipeline, Pillow and vipsthumbnail), interleaved
- * group by group (format class and size) and round by round so background load hits all alike.
- *
- * Per image the best of the rounds is kept (the least-disturbed measurement on a shared
- * machine); throughput is computed from those, p50/p95 from every sample.
+ * Engine benchmark: the corpus through each thumbnailer ("runner"), interleaved group by group
+ * (format class and size tier) and round by round so background load hits all alike. Per image
+ * the best of the rounds counts for throughput, every sample for p50/p95.
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -13,11 +10,7 @@ import { sum } from "simple-statistics";
 import { type CorpusImage, FORMAT_CLASSES } from "./corpus";
 import { errorText, groupBy, log, percentile, round } from "./stats";
 
-export interface Sample {
-  ms: number;
-  cpuMs?: number;
-  error?: string;
-}
+export type Sample = { ms: number; cpuMs?: number; error?: string };
 
 export interface Runner {
   readonly name: string;
@@ -146,15 +139,14 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean) {
   });
 }
 
-/** What engine-worker.ts runs: our engine with its default rendition or the 3 of
- * bench/product-renditions.ts (one decode), or the plain sharp pipeline. */
+/** engine-worker.ts's: our engine with its default rendition or the 3 of product-renditions.ts
+ * (one decode), or the plain sharp pipeline. */
 export const IMPLS = ["engine", "engine-3-renditions", "sharp-plain"] as const;
 export type Impl = (typeof IMPLS)[number];
 
 /**
- * One of IMPLS in its own process, one core by default, with `baseEnv` added to this process's
- * environment. `extraEnv` runs a variant in a different environment (e.g. MALLOC_ARENA_MAX=2;
- * an empty value unsets), named after it.
+ * One of IMPLS in its own process with `baseEnv` added to this one's environment; `extraEnv`
+ * (an empty value unsets) makes a variant named after it, e.g. "engine MALLOC_ARENA_MAX=".
  */
 export function nodeRunner(
   impl: Impl,
@@ -171,19 +163,14 @@ export function nodeRunner(
   return workerRunner([impl, ...variant].join(" "), [command], env);
 }
 
-export interface WorkerReply {
-  ms?: number;
-  cpuMs?: number;
-  maxRssKb?: number;
-  settings?: Record<string, string | number>;
-  error?: string;
-}
+type WorkerReply = Partial<
+  Sample & { maxRssKb: number; settings: Record<string, string | number> }
+>;
 
 /**
- * A runner backed by a long-lived worker process (engine-worker.ts, pillow.py), the first of
- * `commands` that starts, on a line protocol: one JSON request per line on its stdin ({path} or
- * {rss: true}), one JSON reply per line on its stdout, the first saying it is ready. Keeping the
- * worker alive means per-image numbers exclude process start (the cold-start benchmark's job).
+ * A long-lived worker process (engine-worker.ts, pillow.py: the first of `commands` that starts),
+ * so per-image figures exclude process start. One JSON request per stdin line ({path} or {rss:
+ * true}), one JSON reply per stdout line, the first saying it is ready with its settings.
  */
 export function workerRunner(name: string, commands: string[][], env: NodeJS.ProcessEnv): Runner {
   let worker: ReturnType<typeof startWorker> | undefined;
