@@ -10,21 +10,14 @@ import { integer, ok } from "../handler/parse";
 import { pillowRunner, vipsRunner } from "./compare";
 import { type CorpusImage, folderCorpus, generatedCorpus } from "./corpus";
 import { benchEngines, nodeRunner } from "./engine";
-import {
-  type BenchReport,
-  corpusSummary,
-  environment,
-  formatReport,
-  ratios,
-  renditionCosts,
-  THREE,
-  targets,
-} from "./report";
+import type { BenchReport } from "./report";
+import * as figures from "./report";
 import { errorText, log, ROOT } from "./stats";
 
 export const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/index.js [options])
 
-Measures the thumbnailer and prints a table (or JSON) with the targets met or missed.
+Measures the thumbnailer (docs/performance.md) and prints a table, or JSON, with the targets
+met or missed (never enforced: the exit code is 0 unless the benchmark itself failed).
   engine      one process, one core: images/s, MP/s, p50/p95 ms per format class, peak RSS;
               and the 3 renditions of a product page (one decode) against the 1 default
   cold-start  fresh processes: time to handler ready and to the first thumbnail
@@ -33,29 +26,21 @@ Measures the thumbnailer and prints a table (or JSON) with the targets met or mi
 Options:
   --quick            a short run (smaller corpus, fewer rounds): under a minute once cached
   --json             print the results as JSON on stdout (progress still goes to stderr)
-  --compare          also run Pillow (python3 + PIL: draft + thumbnail, one long-lived process),
-                     vipsthumbnail (batched) and the plain sharp pipeline, interleaved; prints ratios
-  --dir DIR          benchmark the images in DIR (recursively) instead of the generated corpus
+  --compare          also run Pillow (python3 + PIL), vipsthumbnail and the plain sharp pipeline
+  --dir DIR          the images in DIR (recursively) instead of the generated corpus
   --only LIST        comma-separated parts to run: engine,cold-start,end-to-end (default: all)
   --rounds N         engine passes over the corpus; best of N per image (default 3, quick 1)
   --threads N        libvips threads and UV_THREADPOOL_SIZE for the engine (default 1: one
                      core, like for like with Pillow); 0 leaves the libraries' defaults
   --processes N      fresh processes for the cold start (default 5, quick 3)
   --uploads N        uploads for the end-to-end burst (default 20, quick 6)
-  --also-env K=V     also run the engine with this environment variable changed (repeatable;
-                     K= unsets it), interleaved with the engine as it ships, e.g.
-                     --also-env MALLOC_ARENA_MAX= (without the image's setting)
-  --bundle FILE      the handler bundle to measure at cold start (default: bundled here by
-                     scripts/bundle.js's options, as the image does, into the cache folder)
-  --node PATH        the Node binary for the cold-start processes (default: this one), e.g. a
-                     Node 24 like the Lambda image's; on Node >= 22.1 the compile cache is measured too
+  --also-env K=V     also run the engine with this variable changed (repeatable; K= unsets
+                     it), e.g. --also-env MALLOC_ARENA_MAX= (without the image's setting)
+  --bundle FILE      the handler bundle for the cold start (default: bundled as the image does)
+  --node PATH        the Node binary for the cold start (default: this one), e.g. the image's
+                     Node 24; on Node >= 22.1 the compile cache is measured too
   --cache DIR        where the generated corpus is kept (default .bench-cache)
-  -h, --help         this help
-
-The generated corpus (photo-like noise, gradients and shapes; 0.3 to 24 MP; baseline and
-progressive JPEG, PNG with and without alpha, WebP, HEIC when heif-enc is installed, GIF) is
-built on first use and cached. Targets are reported, never enforced: the exit code is 0 unless
-the benchmark itself failed.`;
+  -h, --help         this help`;
 
 const PARTS = ["engine", "cold-start", "end-to-end"];
 
@@ -77,16 +62,18 @@ export async function main(argv: string[]): Promise<number> {
   log(options.dir ? `reading images in ${options.dir}` : "preparing the generated corpus");
   const corpus = options.dir ? await folderCorpus(options.dir) : await generatedCorpus(options);
   const report: Partial = {
-    environment: environment(options.threads, options.quick),
-    corpus: corpusSummary(corpus),
+    environment: figures.environment(options.threads, options.quick),
+    corpus: figures.corpusSummary(corpus),
     notes: [...corpus.notes],
   };
   if (options.only.includes("engine")) await benchEngine(options, corpus.images, report);
   // The parts below are loaded only now: they load the engine, which blocks libvips' SVG loader
   // for the whole process, and the corpus generator draws with SVG.
   await benchPipeline(options, corpus.images, report);
-  const full: BenchReport = { ...report, targets: targets(report) };
-  process.stdout.write(`${options.json ? JSON.stringify(full, null, 2) : formatReport(full)}\n`);
+  const full: BenchReport = { ...report, targets: figures.targets(report) };
+  process.stdout.write(
+    `${options.json ? JSON.stringify(full, null, 2) : figures.formatReport(full)}\n`,
+  );
   return 0;
 }
 
@@ -146,22 +133,20 @@ async function benchEngine(options: BenchOptions, images: CorpusImage[], report:
   // figures are those of what ships; the plain sharp pipeline runs without it.
   const shipped = runtimeEnv();
   const settings = Object.entries(shipped).map(([k, v]) => `${k}=${v}`);
-  if (settings.length > 0) {
-    report.notes.push(
-      `engine environment from the Dockerfile's runtime stage: ${settings.join(" ")}`,
-    );
-  }
-  const { threads, alsoEnv } = options;
-  const runners = [nodeRunner("engine", threads, shipped), nodeRunner(THREE, threads, shipped)];
-  if (Object.keys(alsoEnv).length > 0)
-    runners.push(nodeRunner("engine", threads, shipped, alsoEnv));
-  if (options.compare) {
-    runners.push(nodeRunner("sharp-plain", threads), pillowRunner(), vipsRunner(threads));
-  }
+  report.notes.push(
+    `engine environment from the Dockerfile's runtime stage: ${settings.join(" ")}`,
+  );
+  const { threads, alsoEnv, compare } = options;
+  const runners = [
+    nodeRunner("engine", threads, shipped),
+    nodeRunner(figures.THREE, threads, shipped),
+    ...(Object.keys(alsoEnv).length > 0 ? [nodeRunner("engine", threads, shipped, alsoEnv)] : []),
+    ...(compare ? [nodeRunner("sharp-plain", threads), pillowRunner(), vipsRunner(threads)] : []),
+  ];
   report.engine = await benchEngines(images, runners, options.rounds);
   report.notes.push(...report.engine.notes);
-  report.renditions = renditionCosts(report.engine);
-  if (options.compare) report.ratios = ratios(report.engine);
+  report.renditions = figures.renditionCosts(report.engine);
+  if (compare) report.ratios = figures.ratios(report.engine);
 }
 
 /** Cold start and end to end, on the baseline JPEG nearest 12 MP (the targets' case). */
