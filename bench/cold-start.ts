@@ -47,17 +47,11 @@ export async function benchColdStart(options: BenchOptions, image: CorpusImage) 
   const { stdout } = await exec(node, ["-p", "typeof require('node:module').enableCompileCache"]);
   if (bundle && stdout.trim() === "function") {
     variants.push({ name: "bundle + compile cache", module: bundle, compileCache: true });
-    notes.push(
-      "bundle + compile cache: Node's V8 compile cache, filled by one warm-up process " +
-        "(not shipped in the image)",
-    );
+    notes.push("bundle + compile cache: filled by one warm-up process (not shipped in the image)");
   }
   const server = await startTemporaryS3Server([SOURCE, DEST]);
-  const s3 = createS3Client({
-    region: "us-east-1",
-    endpoint: server.endpoint,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const { endpoint } = server;
+  const s3 = createS3Client({ region: "us-east-1", endpoint, credentials: LOCAL_CREDENTIALS });
   const body = await readFile(image.path);
   const sequencer = createSequencer();
   const upload = async (key: string) => {
@@ -74,7 +68,7 @@ export async function benchColdStart(options: BenchOptions, image: CorpusImage) 
     DEST_BUCKET: DEST,
     SOURCE_BUCKET: SOURCE,
     AWS_REGION: "us-east-1",
-    AWS_ENDPOINT_URL_S3: server.endpoint,
+    AWS_ENDPOINT_URL_S3: endpoint,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     LOG_LEVEL: "warn",

@@ -19,7 +19,7 @@ const run = promisify(execFile);
 export function pillowRunner(): Runner {
   // Not compiled to dist/: read from the source tree.
   const program = join(ROOT, "bench", "pillow.py");
-  const commands = ["python3", "/usr/bin/python3"].map((python) => [python, "-u", program]);
+  const commands = ["python3", "/usr/bin/python3"].map((python) => [python, program]);
   return workerRunner("pillow", commands, process.env);
 }
 

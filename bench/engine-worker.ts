@@ -1,10 +1,9 @@
 /**
- * Child process of the engine benchmark (engine.ts's workerRunner protocol): loads one of IMPLS,
+ * Child process of the engine benchmark (engine.ts's workerRunner, over Node's IPC channel): loads one of IMPLS,
  * then thumbnails the files it is sent one at a time, timing each from file read to the last
  * encoded output. Usage: node engine-worker.js IMPL   (threads from BENCH_THREADS, default 1)
  */
 import { readFile } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import sharp from "sharp";
 import { IMPLS, type Impl } from "./engine";
 import { plainThumbnail } from "./plain-sharp";
@@ -23,7 +22,7 @@ async function load(impl: Impl): Promise<[(input: Buffer) => Promise<unknown>, s
   return [(input) => engine.makeRenditions(input, renditions), made];
 }
 
-const reply = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`);
+const reply = (message: object) => process.send?.(message);
 
 async function main(impl: string): Promise<void> {
   if (!(IMPLS as readonly string[]).includes(impl)) {
@@ -40,11 +39,10 @@ async function main(impl: string): Promise<void> {
     ...(made && { renditions: made }),
   };
   reply({ ready: true, settings });
-  for await (const line of createInterface({ input: process.stdin })) {
-    const request = JSON.parse(line) as { path?: string; rss?: boolean };
+  process.on("message", async (request: { path?: string; rss?: boolean }) => {
     if (request.rss) {
       reply({ maxRssKb: process.resourceUsage().maxRSS });
-      continue;
+      return;
     }
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -56,7 +54,7 @@ async function main(impl: string): Promise<void> {
     } catch (error) {
       reply({ error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
     }
-  }
+  });
 }
 
 main(process.argv[2] ?? "engine").catch((error: unknown) => {

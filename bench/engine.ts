@@ -3,9 +3,9 @@
  * (format class and size tier) and round by round so background load hits all alike. Per image
  * the best of the rounds counts for throughput, every sample for p50/p95.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { sum } from "simple-statistics";
 import { type CorpusImage, FORMAT_CLASSES } from "./corpus";
 import { errorText, groupBy, log, percentile, round } from "./stats";
@@ -169,23 +169,43 @@ type WorkerReply = Partial<
 
 /**
  * A long-lived worker process (engine-worker.ts, pillow.py: the first of `commands` that starts),
- * so per-image figures exclude process start. One JSON request per stdin line ({path} or {rss:
- * true}), one JSON reply per stdout line, the first saying it is ready with its settings.
+ * so per-image figures exclude process start. Node's IPC channel carries one JSON request
+ * ({path} or {rss: true}) and one reply at a time, the first reply saying it is ready.
  */
 export function workerRunner(name: string, commands: string[][], env: NodeJS.ProcessEnv): Runner {
-  let worker: ReturnType<typeof startWorker> | undefined;
-  const request = async (message: object) =>
-    (await worker?.request(message)) ?? { error: "not started" };
+  let child: ChildProcess | undefined;
+  let ended = Promise.resolve<WorkerReply>({ error: "not started" });
+  /** Sends `message` (none: the first reply, "ready") and waits for the worker's reply. */
+  const request = (message?: object): Promise<WorkerReply> => {
+    if (message && child?.connected) child.send(message);
+    const reply = child ? once(child, "message").then(([r]) => r as WorkerReply) : ended;
+    return Promise.race([reply, ended]);
+  };
+  const close = async () => {
+    if (child?.connected) child.disconnect(); // the worker's last request: it exits
+    const timer = setTimeout(() => child?.kill("SIGKILL"), 5000);
+    await ended;
+    clearTimeout(timer);
+  };
   return {
     name,
     perImage: true,
     async start() {
       let ready: WorkerReply = {};
       for (const [command = "", ...args] of commands) {
-        worker = startWorker(command, args, env);
-        ready = await worker.request();
+        let stderr = "";
+        child = spawn(command, args, { env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+        child.stderr?.on("data", (chunk: Buffer) => (stderr = `${stderr}${chunk}`.slice(-4000)));
+        ended = new Promise((resolve) => {
+          const end = (why: unknown) =>
+            resolve({
+              error: `${command} ended (${errorText(why)}): ${stderr.trim().slice(-500)}`,
+            });
+          child?.on("exit", end).on("error", end);
+        });
+        ready = await request();
         if (!ready.error) return ready.settings ?? {};
-        await worker.close();
+        await close();
       }
       throw new Error(ready.error);
     },
@@ -201,40 +221,6 @@ export function workerRunner(name: string, commands: string[][], env: NodeJS.Pro
       const { maxRssKb } = await request({ rss: true });
       return maxRssKb === undefined ? undefined : round(maxRssKb / 1024);
     },
-    async close() {
-      await worker?.close();
-    },
-  };
-}
-
-function startWorker(command: string, args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(command, args, { env, stdio: "pipe" });
-  let stderr = "";
-  const ended = new Promise((resolve) => child.on("exit", resolve).on("error", resolve));
-  child.on("error", (error) => (stderr += error.message));
-  child.stdin.on("error", () => undefined); // a worker that died: its replies say so
-  child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  return {
-    /** Sends `message` (none: the first reply says "ready") and reads the next JSON line. */
-    async request(message?: object): Promise<WorkerReply> {
-      if (message) child.stdin.write(`${JSON.stringify(message)}\n`);
-      for (let line = await lines.next(); !line.done; line = await lines.next()) {
-        try {
-          return JSON.parse(line.value) as WorkerReply;
-        } catch {
-          // stray output (a library printing to stdout) is not a reply
-        }
-      }
-      return {
-        error: `worker ${command} ended: ${stderr.trim().slice(-500)}`,
-      };
-    },
-    async close() {
-      child.stdin.end();
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-      await ended;
-      clearTimeout(timer);
-    },
+    close,
   };
 }

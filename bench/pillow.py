@@ -1,6 +1,6 @@
 """--compare's Pillow (bench/compare.ts): Image.draft + thumbnail, the original Python design, on
 bench/engine.ts's worker protocol. Same output as our engine: 256x256-inside JPEG q80 on white."""
-import io, json, resource, sys, time
+import io, json, os, resource, sys, time
 
 try:
     import PIL
@@ -9,9 +9,13 @@ except ImportError:
     sys.exit(f"no Pillow for {sys.executable} (Debian: apt-get install python3-pil)")
 
 
+# Node's IPC channel (spawn with "ipc" in stdio): one JSON message per line, both ways.
+channel = int(os.environ["NODE_CHANNEL_FD"])
+replies = os.fdopen(os.dup(channel), "w", buffering=1)
+
+
 def reply(message):
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+    replies.write(json.dumps(message) + "\n")
 
 
 def thumbnail(path):
@@ -36,7 +40,7 @@ def thumbnail(path):
 python = sys.version.split()[0]
 settings = {"pillow": PIL.__version__, "python": python, "interpreter": sys.executable, "threads": 1}
 reply({"ready": True, "settings": settings})
-for line in sys.stdin:
+for line in os.fdopen(channel):
     request = json.loads(line)
     if request.get("rss"):
         reply({"maxRssKb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})

@@ -29,7 +29,9 @@ export interface BenchReport {
 
 /** The runners renditionCosts compares (engine.ts's IMPLS). */
 const [ONE, THREE] = ["engine", "engine-3-renditions"] as const;
+
 export { THREE };
+
 /** Issue 12: 3 renditions from one decode take at most this many times 1. */
 const RENDITIONS_TARGET = 1.5;
 
