@@ -155,9 +155,8 @@ async function probeOnce(node: string, module: string | undefined, env: NodeJS.P
 }
 
 /**
- * The handler bundled as the image's build stage bundles it (scripts/bundle.js's options), with
- * only the output file and the target changed to the measured Node. Placed under the cache folder
- * inside the repository so the external modules (sharp, libheif-js) resolve from its node_modules.
+ * The handler bundled with the image's options (scripts/bundle.js), targeting the measured Node,
+ * in the cache folder: inside the project, so sharp and libheif-js resolve from node_modules.
  */
 async function bundleFor({ cacheDir }: BenchOptions, nodeVersion: string, notes: string[]) {
   const outfile = join(cacheDir, "bundle", "index.js");

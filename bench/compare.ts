@@ -1,9 +1,4 @@
-/**
- * Comparators for `--compare`: Python Pillow (Image.draft + thumbnail, the original Python
- * design; bench/pillow.py) in ONE long-lived process fed file paths, and libvips'
- * `vipsthumbnail` run in batches with its process start-up subtracted (see vipsRunner). Both
- * produce the same 256x256-inside JPEG q80 as our engine.
- */
+/** `--compare`'s Pillow and vipsthumbnail, both making the engine's 256x256-inside JPEG q80. */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";

@@ -1,7 +1,6 @@
 /**
- * Child process of the engine benchmark (engine.ts's workerRunner, over Node's IPC channel): loads one of IMPLS,
- * then thumbnails the files it is sent one at a time, timing each from file read to the last
- * encoded output. Usage: node engine-worker.js IMPL   (threads from BENCH_THREADS, default 1)
+ * The engine benchmark's worker (engine.ts's workerRunner): `node engine-worker.js IMPL` loads
+ * one of IMPLS, then times each file it is sent from read to the last encoded output.
  */
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";

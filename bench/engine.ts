@@ -7,24 +7,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { sum } from "simple-statistics";
-import { type CorpusImage, FORMAT_CLASSES } from "./corpus";
+import { CLASS_ORDER, type CorpusImage } from "./corpus";
 import { errorText, groupBy, log, percentile, round } from "./stats";
 
 export type Sample = { ms: number; cpuMs?: number; error?: string };
 
-export interface Runner {
-  readonly name: string;
-  /** False when only a mean per batch (one group) is known: no per-image percentiles. */
-  readonly perImage: boolean;
-  /** Loads the thumbnailer; returns its settings, or throws when it is not available. */
-  start(): Promise<Record<string, string | number>>;
-  run(images: readonly CorpusImage[]): Promise<Sample[]>;
-  peakRssMb(): Promise<number | undefined>;
-  close(): Promise<void>;
-}
+/** A thumbnailer the engine benchmark runs: a worker process, or vipsthumbnail (compare.ts). */
+export type Runner = ReturnType<typeof workerRunner>;
 
-export type ClassStats = ReturnType<typeof summarise>[number];
-export type RunnerResult = Awaited<ReturnType<typeof finish>>;
 export type EngineResult = Awaited<ReturnType<typeof benchEngines>>;
 
 interface Active {
@@ -36,15 +26,9 @@ interface Active {
 }
 
 /** Format class plus size tier: the rows of the engine table. */
-export function groupOf(image: CorpusImage): string {
-  return `${image.cls} ${image.megapixels < 5 ? "<5MP" : ">=5MP"}`;
-}
+const groupOf = (image: CorpusImage) => `${image.cls} ${image.megapixels < 5 ? "<5MP" : ">=5MP"}`;
 
-export async function benchEngines(
-  images: readonly CorpusImage[],
-  runners: Runner[],
-  rounds: number,
-) {
+export async function benchEngines(images: CorpusImage[], runners: Runner[], rounds: number) {
   const notes: string[] = [];
   const active: Active[] = [];
   for (const runner of runners) {
@@ -66,7 +50,7 @@ export async function benchEngines(
   }
   // Groups in a fixed order, small before large and HEIC (decoded in WebAssembly, whose memory
   // never shrinks) last, so the RSS high-water mark after each group shows what raised it.
-  const order = (image: CorpusImage) => FORMAT_CLASSES.indexOf(image.cls);
+  const order = (image: CorpusImage) => CLASS_ORDER.indexOf(image.cls);
   const sorted = [...images].sort((a, b) => order(a) - order(b) || a.megapixels - b.megapixels);
   const groups = groupBy(sorted, groupOf);
   for (let round = 0; round < rounds; round++) {
@@ -143,17 +127,13 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean) {
  * (one decode), or the plain sharp pipeline. */
 export const IMPLS = ["engine", "engine-3-renditions", "sharp-plain"] as const;
 export type Impl = (typeof IMPLS)[number];
+type Env = Record<string, string>;
 
 /**
  * One of IMPLS in its own process with `baseEnv` added to this one's environment; `extraEnv`
  * (an empty value unsets) makes a variant named after it, e.g. "engine MALLOC_ARENA_MAX=".
  */
-export function nodeRunner(
-  impl: Impl,
-  threads: number,
-  baseEnv: Record<string, string> = {},
-  extraEnv: Record<string, string> = {},
-): Runner {
+export function nodeRunner(impl: Impl, threads: number, baseEnv: Env = {}, extraEnv: Env = {}) {
   const variant = Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`);
   const env: NodeJS.ProcessEnv = { ...process.env, ...baseEnv, ...extraEnv };
   env.BENCH_THREADS = String(threads);
@@ -172,7 +152,7 @@ type WorkerReply = Partial<
  * so per-image figures exclude process start. Node's IPC channel carries one JSON request
  * ({path} or {rss: true}) and one reply at a time, the first reply saying it is ready.
  */
-export function workerRunner(name: string, commands: string[][], env: NodeJS.ProcessEnv): Runner {
+export function workerRunner(name: string, commands: string[][], env: NodeJS.ProcessEnv) {
   let child: ChildProcess | undefined;
   let ended = Promise.resolve<WorkerReply>({ error: "not started" });
   /** Sends `message` (none: the first reply, "ready") and waits for the worker's reply. */
@@ -189,8 +169,10 @@ export function workerRunner(name: string, commands: string[][], env: NodeJS.Pro
   };
   return {
     name,
+    /** False when only a mean per batch (one group) is known: no per-image percentiles. */
     perImage: true,
-    async start() {
+    /** Loads the thumbnailer; returns its settings, or throws when it is not available. */
+    async start(): Promise<Record<string, string | number>> {
       let ready: WorkerReply = {};
       for (const [command = "", ...args] of commands) {
         let stderr = "";
@@ -209,7 +191,7 @@ export function workerRunner(name: string, commands: string[][], env: NodeJS.Pro
       }
       throw new Error(ready.error);
     },
-    async run(images) {
+    async run(images: readonly CorpusImage[]): Promise<Sample[]> {
       const out: Sample[] = [];
       for (const image of images) {
         const reply = await request({ path: image.path });
@@ -217,7 +199,7 @@ export function workerRunner(name: string, commands: string[][], env: NodeJS.Pro
       }
       return out;
     },
-    async peakRssMb() {
+    async peakRssMb(): Promise<number | undefined> {
       const { maxRssKb } = await request({ rss: true });
       return maxRssKb === undefined ? undefined : round(maxRssKb / 1024);
     },

@@ -16,12 +16,9 @@ import { errorText, log, ROOT } from "./stats";
 
 export const HELP = `Usage: npm run bench -- [options]     (or: node dist/bench/index.js [options])
 
-Measures the thumbnailer (docs/performance.md) and prints a table, or JSON, with the targets
-met or missed (never enforced: the exit code is 0 unless the benchmark itself failed).
-  engine      one process, one core: images/s, MP/s, p50/p95 ms per format class, peak RSS;
-              and the 3 renditions of a product page (one decode) against the 1 default
-  cold-start  fresh processes: time to handler ready and to the first thumbnail
-  end-to-end  uploads through the local service: PUT -> thumbnail visible, throughput
+Measures the engine (per format class; 3 renditions against 1), the cold start and the local
+pipeline end to end (docs/performance.md), and prints a table or JSON with the targets met or
+missed (never enforced: the exit code is 0 unless the benchmark itself failed).
 
 Options:
   --quick            a short run (smaller corpus, fewer rounds): under a minute once cached

@@ -1,8 +1,7 @@
 /**
- * A product page's renditions, the example of issue 12's "done when" and docs/local.md: a
- * list-view JPEG, a subject-keeping WebP square and an animated WebP preview. Written as a
- * user writes it (the RENDITIONS / --renditions JSON), so `JSON.stringify` gives the setting.
- * The benchmark measures 3 renditions against 1 with it; the tests make it.
+ * A product page's renditions (issue 12, docs/local.md): a list-view JPEG, a subject-keeping WebP
+ * square and an animated WebP preview, as a user writes the RENDITIONS JSON. The benchmark
+ * measures 3 renditions against 1 with it; the tests make it.
  */
 export const PRODUCT_RENDITIONS = [
   { name: "small", width: 256, height: 256, fit: "inside", format: "jpeg" },
