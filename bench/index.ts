@@ -10,7 +10,6 @@ import { integer, ok } from "../handler/parse";
 import { pillowRunner, vipsRunner } from "./compare";
 import { type CorpusImage, folderCorpus, generatedCorpus } from "./corpus";
 import { benchEngines, nodeRunner } from "./engine";
-import type { BenchReport } from "./report";
 import * as figures from "./report";
 import { errorText, log, ROOT } from "./stats";
 
@@ -42,7 +41,7 @@ Options:
 const PARTS = ["engine", "cold-start", "end-to-end"];
 
 export type BenchOptions = ReturnType<typeof readOptions>;
-type Partial = Omit<BenchReport, "targets">;
+type Partial = Omit<figures.BenchReport, "targets">;
 
 export async function main(argv: string[]): Promise<number> {
   let options: BenchOptions;
@@ -67,10 +66,9 @@ export async function main(argv: string[]): Promise<number> {
   // The parts below are loaded only now: they load the engine, which blocks libvips' SVG loader
   // for the whole process, and the corpus generator draws with SVG.
   await benchPipeline(options, corpus.images, report);
-  const full: BenchReport = { ...report, targets: figures.targets(report) };
-  process.stdout.write(
-    `${options.json ? JSON.stringify(full, null, 2) : figures.formatReport(full)}\n`,
-  );
+  const full = { ...report, targets: figures.targets(report) };
+  const text = options.json ? JSON.stringify(full, null, 2) : figures.formatReport(full);
+  process.stdout.write(`${text}\n`);
   return 0;
 }
 
