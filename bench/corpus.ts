@@ -96,15 +96,11 @@ export async function folderCorpus(folder: string): Promise<Corpus> {
 
 type RawImage = { data: Buffer; width: number; height: number };
 
-/** 4:3 dimensions (even) for a megapixel count; variant "b" is portrait. */
-function dimensions(mp: number, variant: string): { width: number; height: number } {
+async function renderBase(mp: number, variant: string): Promise<RawImage> {
+  // 4:3, even dimensions; variant "b" is portrait.
   const long = Math.round(Math.sqrt((mp * 1e6 * 4) / 3) / 2) * 2;
   const short = Math.round((long * 3) / 4 / 2) * 2;
-  return variant === "b" ? { width: short, height: long } : { width: long, height: short };
-}
-
-async function renderBase(mp: number, variant: string): Promise<RawImage> {
-  const { width, height } = dimensions(mp, variant);
+  const [width, height] = variant === "b" ? [short, long] : [long, short];
   const random = mulberry32(hash(`${mp}-${variant}`));
   // Shapes and gradients at quarter resolution, upscaled: soft edges like a real lens.
   const sw = Math.max(16, Math.round(width / 4));
@@ -226,15 +222,12 @@ async function describe(path: string, root: string, cls?: FormatClass) {
   return { path, name: relative(root, path), cls: cls ?? classOf(meta), megapixels };
 }
 
-async function hasHeifEnc(): Promise<boolean> {
-  try {
-    await run("heif-enc", ["--version"]);
-    return true;
-  } catch (error) {
-    // Older heif-enc has no --version and exits non-zero after its banner: still present.
-    return !(error instanceof Error && "code" in error && error.code === "ENOENT");
-  }
-}
+/** Older heif-enc has no --version and exits non-zero after its banner: still present. */
+const hasHeifEnc = () =>
+  run("heif-enc", ["--version"]).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => error.code !== "ENOENT",
+  );
 
 function hash(text: string): number {
   let h = 2166136261;

@@ -26,8 +26,8 @@ Options:
   --dir DIR          the images in DIR (recursively) instead of the generated corpus
   --only LIST        comma-separated parts to run: engine,cold-start,end-to-end (default: all)
   --rounds N         engine passes over the corpus; best of N per image (default 3, quick 1)
-  --threads N        libvips threads and UV_THREADPOOL_SIZE for the engine (default 1: one
-                     core, like for like with Pillow); 0 leaves the libraries' defaults
+  --threads N        the engine's libvips threads and UV_THREADPOOL_SIZE (default 1, like
+                     Pillow); 0 leaves the libraries' defaults
   --processes N      fresh processes for the cold start (default 5, quick 3)
   --uploads N        uploads for the end-to-end burst (default 20, quick 6)
   --also-env K=V     also run the engine with this variable changed (repeatable; K= unsets

@@ -9,9 +9,7 @@ export function percentile(values: readonly number[], p: number): number {
 
 /** Rounds for display and JSON: no 17-digit floats. */
 export function round(value: number, digits = 1): number {
-  if (!Number.isFinite(value)) return value;
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
+  return Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : value;
 }
 
 /** A caught value's message, for notes and errors. */
