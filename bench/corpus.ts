@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
-import { join, relative, resolve, sep } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import sharp, { type Metadata } from "sharp";
 import { groupBy, log } from "./stats";
@@ -80,10 +80,9 @@ export async function folderCorpus(folder: string): Promise<Corpus> {
   const notes: string[] = [];
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   const files = entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
-    .filter((name) => !name.split(sep).some((part) => part.startsWith(".")));
-  for (const name of files.sort()) {
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath, e.name)));
+  for (const name of files.filter((file) => !/(^|[\\/])\./.test(file)).sort()) {
     try {
       images.push(await describe(join(root, name), root));
     } catch {
