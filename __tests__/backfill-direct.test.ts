@@ -9,11 +9,14 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { runDirect } from "../cli/backfill/direct";
 import { LOCAL_CREDENTIALS } from "../cli/serve/service";
 import { forEachLimited } from "../handler/bounded";
+import { readConfig } from "../handler/config";
+import { configureSharp } from "../handler/engine";
 import { buildDist, CLI } from "./support/build-dist";
 import { jpeg, truncatedJpeg } from "./support/handler-images";
-import { get, listKeys, put } from "./support/local-s3";
+import { get, listKeys, localClient, put } from "./support/local-s3";
 import { runCli } from "./support/run-cli";
 import { startTestS3, type TestS3 } from "./support/s3rver";
 
@@ -331,4 +334,124 @@ describe("thumbnailer backfill --direct (integration: real s3rver, built CLI)", 
       child.on("close", (code) => resolve({ code, stdout, stderr }));
     });
   }
+});
+
+/**
+ * The same command in this process (the CLI's own run(), or runDirect for a configuration the
+ * flags cannot express) against a real s3rver: a few objects each, and the S3 calls the run
+ * makes counted, delayed or failed where a test needs it.
+ */
+describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
+  let local: TestS3;
+  let work: string;
+  let pair = 0;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    configureSharp();
+    local = await startTestS3(Array.from({ length: 10 }, (_, i) => [`in-${i}`, `out-${i}`]).flat());
+    work = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-"));
+    // run() builds its client with the default credential chain, as the CLI does.
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY,
+      AWS_REGION: env.AWS_REGION,
+    });
+  });
+
+  afterAll(async () => {
+    for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    await local.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  /** A fresh pair of buckets holding `keys` (small real JPEGs); returns their ETags by key. */
+  async function buckets(keys: readonly string[]) {
+    const source = `in-${pair}`;
+    const dest = `out-${pair}`;
+    pair += 1;
+    const image = await jpeg(40, 30);
+    const eTags: Record<string, string> = {};
+    for (const key of keys) eTags[key] = await put(local.s3, source, key, image);
+    const checkpoint = path.join(work, `${source}.checkpoint.json`);
+    const flags = (...more: string[]) => [
+      "backfill",
+      "--direct",
+      "--endpoint",
+      local.endpoint,
+      "--source-bucket",
+      source,
+      "--dest-bucket",
+      dest,
+      "--checkpoint",
+      checkpoint,
+      "--json",
+      ...more,
+    ];
+    return { source, dest, eTags, checkpoint, flags };
+  }
+
+  /** Runs `fn` with stdout and stderr captured, and the SIGINT handlers it adds removed after. */
+  async function captured(fn: () => Promise<number>) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const capture = (into: string[]) => (chunk: unknown) => {
+      into.push(String(chunk));
+      return true;
+    };
+    jest.spyOn(process.stdout, "write").mockImplementation(capture(out));
+    jest.spyOn(process.stderr, "write").mockImplementation(capture(err));
+    const before = new Set(process.listeners("SIGINT"));
+    try {
+      const code = await fn();
+      return { code, stdout: out.join(""), stderr: err.join(""), lines: parseLines(out.join("")) };
+    } finally {
+      for (const listener of process.listeners("SIGINT")) {
+        if (!before.has(listener)) process.removeListener("SIGINT", listener);
+      }
+      jest.restoreAllMocks();
+    }
+  }
+
+  it("counts an object whose processing ended fatal (a configuration that cannot work) as failed, with its reason, and exits 1", async () => {
+    // Arrange: limits no flag accepts, so the engine refuses them with a ConfigError
+    const { source, dest, checkpoint } = await buckets(["a.jpg", "b.jpg"]);
+    const config = readConfig({ SOURCE_BUCKET: source, DEST_BUCKET: dest });
+    const broken = { ...config, limits: { ...config.limits, maxInputPixels: 0 } };
+    const s3 = localClient(local.endpoint);
+
+    // Act
+    const result = await captured(() =>
+      runDirect({
+        s3,
+        config: broken,
+        mode: "missing",
+        concurrency: 1,
+        dryRun: false,
+        json: true,
+        checkpointFile: checkpoint,
+        resume: false,
+        stopRequested: new Promise(() => undefined),
+      }),
+    );
+    s3.destroy();
+
+    // Assert
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("0 made, 0 skipped (up to date), 1 failed");
+    expect(result.stderr).toMatch(
+      /failed s3:\/\/in-\d+\/a\.jpg: INVALID_CONFIG Invalid limit maxInputPixels: 0/,
+    );
+    // Stopped at the first: every other object would fail the same way.
+    expect(result.lines.map((l) => [l.key, l.outcome, l.code])).toEqual([
+      ["a.jpg", "fatal", "INVALID_CONFIG"],
+    ]);
+    expect(result.stderr).toContain("stopped: the configuration cannot work");
+    expect(await listKeys(local.s3, dest)).toEqual([]);
+  });
 });

@@ -18,7 +18,7 @@ import {
 import { forEachLimited } from "../../handler/bounded";
 import type { HandlerConfig } from "../../handler/config";
 import type { Logger } from "../../handler/log";
-import type { RecordResult } from "../../handler/process-record";
+import type { Outcome, RecordResult } from "../../handler/process-record";
 import { s3Failure } from "../../handler/s3-errors";
 import {
   type BackfillScope,
@@ -97,6 +97,7 @@ export async function runDirect(options: DirectOptions): Promise<number> {
   const started = performance.now();
 
   let listingError: string | undefined;
+  let fatal: RecordResult | undefined;
   try {
     const listing = listSource(s3, sourceBucket, config.sourcePrefix, startAfter, (n) => {
       counts.listed += n;
@@ -112,7 +113,13 @@ export async function runDirect(options: DirectOptions): Promise<number> {
           : await backfillObject(object, mode, deps);
         counts.seen += 1;
         tally(result, counts);
-        watermark.complete(item.index, item.key);
+        if (result.outcome === "fatal") {
+          // The configuration cannot work for any object: stop, as the handler does.
+          fatal ??= result;
+          stopping = true;
+        } else {
+          watermark.complete(item.index, item.key);
+        }
         if (result.outcome !== "skipped") report(result, json, progress);
         show();
       },
@@ -132,6 +139,13 @@ export async function runDirect(options: DirectOptions): Promise<number> {
     `backfill${dryRun ? " (dry run)" : ""}: ${counts.seen} seen, ${counts.made} ${dryRun ? "to make" : "made"}, ` +
       `${counts.skipped} skipped (up to date), ${counts.failed} failed in ${seconds.toFixed(1)}s (${rate}/s)\n`,
   );
+  if (fatal !== undefined) {
+    process.stderr.write(
+      `backfill: stopped: the configuration cannot work (${fatal.code ?? "INVALID_CONFIG"} ${fatal.reason ?? ""}); ` +
+        "nothing was recorded on the object. Fix the setting and run the same command again\n",
+    );
+    return 1;
+  }
   if (interrupted) {
     await saveCheckpoint();
     if (listingError !== undefined) process.stderr.write(`backfill: ${listingError}\n`);
@@ -169,16 +183,19 @@ async function planOnly(
   };
 }
 
+/** Outcomes counted (and reported) as failed: the object has no up-to-date thumbnail. */
+const FAILED: readonly Outcome[] = ["failed", "retry", "fatal"];
+
 function tally(result: RecordResult, counts: { made: number; skipped: number; failed: number }) {
   if (result.outcome === "created") counts.made += 1;
-  else if (result.outcome === "failed" || result.outcome === "retry") counts.failed += 1;
+  else if (FAILED.includes(result.outcome)) counts.failed += 1;
   else counts.skipped += 1;
 }
 
 /** Failures are always reported with their reason; made objects only as --json lines. */
 function report(result: RecordResult, json: boolean, progress: ReturnType<typeof createProgress>) {
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  if (result.outcome === "failed" || result.outcome === "retry") {
+  if (FAILED.includes(result.outcome)) {
     progress.log(
       `failed s3://${result.bucket}/${result.key}: ${result.code ?? "ERROR"} ${result.reason ?? ""}`,
     );
