@@ -8,13 +8,24 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { run } from "../cli/backfill";
+import { writeCheckpoint } from "../cli/backfill/checkpoint";
 import { runDirect } from "../cli/backfill/direct";
 import { LOCAL_CREDENTIALS } from "../cli/serve/service";
 import { forEachLimited } from "../handler/bounded";
 import { readConfig } from "../handler/config";
 import { configureSharp } from "../handler/engine";
+import { FAILURE_TAGS } from "../handler/failure-record";
 import { buildDist, CLI } from "./support/build-dist";
+import { serviceError } from "./support/fake-s3";
 import { jpeg, truncatedJpeg } from "./support/handler-images";
 import { get, listKeys, localClient, put } from "./support/local-s3";
 import { runCli } from "./support/run-cli";
@@ -379,8 +390,8 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
     const eTags: Record<string, string> = {};
     for (const key of keys) eTags[key] = await put(local.s3, source, key, image);
     const checkpoint = path.join(work, `${source}.checkpoint.json`);
+    // run() takes what follows `thumbnailer backfill`.
     const flags = (...more: string[]) => [
-      "backfill",
       "--direct",
       "--endpoint",
       local.endpoint,
@@ -418,6 +429,20 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
     }
   }
 
+  type Send = (this: S3Client, command: unknown) => Promise<unknown>;
+  /** Every S3 call of every client goes through `around` (the real call is `send`). */
+  function interceptS3(
+    around: (command: unknown, send: () => Promise<unknown>) => Promise<unknown>,
+  ) {
+    const original = S3Client.prototype.send as unknown as Send;
+    jest.spyOn(S3Client.prototype, "send").mockImplementation(function (
+      this: S3Client,
+      command: unknown,
+    ) {
+      return around(command, () => original.call(this, command)) as never;
+    });
+  }
+
   it("counts an object whose processing ended fatal (a configuration that cannot work) as failed, with its reason, and exits 1", async () => {
     // Arrange: limits no flag accepts, so the engine refuses them with a ConfigError
     const { source, dest, checkpoint } = await buckets(["a.jpg", "b.jpg"]);
@@ -453,5 +478,154 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
     ]);
     expect(result.stderr).toContain("stopped: the configuration cannot work");
     expect(await listKeys(local.s3, dest)).toEqual([]);
+  });
+  /** The S3 calls made while `fn` runs, as "Command bucket/key". */
+  function recordS3(delay: (name: string) => number = () => 0): {
+    calls: string[];
+    maxInFlight: (name: string) => number;
+  } {
+    const calls: string[] = [];
+    const inFlight = new Map<string, number>();
+    const most = new Map<string, number>();
+    interceptS3(async (command, send) => {
+      const name = (command as object).constructor.name;
+      const input = (command as { input: { Bucket?: string; Key?: string } }).input;
+      calls.push(`${name} ${input.Bucket}/${input.Key}`);
+      inFlight.set(name, (inFlight.get(name) ?? 0) + 1);
+      most.set(name, Math.max(most.get(name) ?? 0, inFlight.get(name) ?? 0));
+      try {
+        await sleep(delay(name));
+        return await send();
+      } finally {
+        inFlight.set(name, (inFlight.get(name) ?? 1) - 1);
+      }
+    });
+    return { calls, maxInFlight: (name) => most.get(name) ?? 0 };
+  }
+
+  it("counts an object whose thumbnail write failed as failed (exit 1), not as skipped", async () => {
+    const { source, dest, flags } = await buckets(["a.jpg", "b.jpg"]);
+    interceptS3(async (command, send) => {
+      const { input } = command as { input: { Bucket?: string; Key?: string } };
+      if (command instanceof PutObjectCommand && input.Bucket === dest && input.Key === "b.jpg") {
+        throw serviceError("InternalError", 500);
+      }
+      return send();
+    });
+
+    const result = await captured(() => run(flags()));
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("2 seen, 1 made, 0 skipped (up to date), 1 failed");
+    expect(result.stderr).toContain(
+      `failed s3://${source}/b.jpg: S3_ERROR PutObject s3://${dest}/b.jpg failed (HTTP 500)`,
+    );
+    expect(result.lines.map((l) => [l.key, l.outcome]).sort()).toEqual([
+      ["a.jpg", "created"],
+      ["b.jpg", "retry"],
+    ]);
+    expect(await listKeys(local.s3, dest)).toEqual(["a.jpg"]);
+  });
+
+  it("--dry-run says what would be made and writes nothing: no thumbnail, no tag, no checkpoint", async () => {
+    const { source, dest, checkpoint, flags } = await buckets(["a.jpg", "b.jpg", "c.jpg"]);
+    const s3 = recordS3();
+
+    const result = await captured(() => run(flags("--dry-run")));
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      "backfill (dry run): 3 seen, 3 to make, 0 skipped (up to date), 0 failed",
+    );
+    expect(result.lines.map((l) => [l.key, l.outcome]).sort()).toEqual([
+      ["a.jpg", "created"],
+      ["b.jpg", "created"],
+      ["c.jpg", "created"],
+    ]);
+    // Listed and checked only: the source never downloaded, nothing written anywhere.
+    const names = new Set(s3.calls.map((call) => call.split(" ")[0]));
+    expect([...names].sort()).toEqual([
+      "GetObjectTaggingCommand",
+      "HeadObjectCommand",
+      "ListObjectsV2Command",
+    ]);
+    expect(await listKeys(local.s3, dest)).toEqual([]);
+    expect((await listKeys(local.s3, source)).sort()).toEqual(["a.jpg", "b.jpg", "c.jpg"]);
+    await expect(readFile(checkpoint)).rejects.toThrow();
+  });
+
+  it("--concurrency bounds the objects in flight: 1 is one at a time, 3 is three", async () => {
+    const keys = ["1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "6.jpg"];
+    const { flags } = await buckets(keys);
+    // Each download takes a while, so objects in flight overlap as far as the limit lets them.
+    const slow = (name: string) => (name === "GetObjectCommand" ? 150 : 0);
+
+    const one = recordS3(slow);
+    const first = await captured(() => run(flags("--concurrency", "1")));
+    const oneAtATime = one.maxInFlight("GetObjectCommand");
+    const three = recordS3(slow);
+    const second = await captured(() => run(flags("--concurrency", "3", "--force")));
+
+    expect([first.code, second.code]).toEqual([0, 0]);
+    expect(first.stderr).toContain("6 seen, 6 made");
+    expect(second.stderr).toContain("6 seen, 6 made");
+    expect(oneAtATime).toBe(1);
+    expect(three.maxInFlight("GetObjectCommand")).toBe(3);
+  });
+
+  it("--resume refuses the checkpoint of another prefix (exit 2, nothing made) and resumes its own", async () => {
+    const keys = ["a/1.jpg", "a/2.jpg", "b/1.jpg", "b/2.jpg"];
+    const { source, dest, checkpoint, flags } = await buckets(keys);
+    const scope = { sourceBucket: source, destBucket: dest, destPrefix: "" };
+    // A run over b/ stopped after b/1.jpg; resuming it over a/ would skip every a/ key.
+    await writeCheckpoint(checkpoint, {
+      scope: { ...scope, sourcePrefix: "b/" },
+      after: "b/1.jpg",
+    });
+
+    const other = await captured(() => run(flags("--source-prefix", "a/", "--resume")));
+    const made = await listKeys(local.s3, dest);
+    const own = await captured(() => run(flags("--source-prefix", "b/", "--resume")));
+
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('the checkpoint of another backfill (sourcePrefix "b/")');
+    expect(made).toEqual([]);
+    expect(own.code).toBe(0);
+    expect(own.lines.map((l) => [l.key, l.outcome])).toEqual([["b/2.jpg", "created"]]);
+    expect(await listKeys(local.s3, dest)).toEqual(["b/2.jpg"]);
+  });
+
+  it("retries an object whose failure tag is for an older version; one failed at this version is reported, not downloaded", async () => {
+    const { source, dest, eTags, flags } = await buckets(["replaced.jpg", "failed.jpg"]);
+    const tag = (key: string, eTag: string) =>
+      local.s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: source,
+          Key: key,
+          Tagging: {
+            TagSet: [
+              { Key: FAILURE_TAGS.code, Value: "CORRUPT_INPUT" },
+              { Key: FAILURE_TAGS.eTag, Value: eTag },
+            ],
+          },
+        }),
+      );
+    // replaced.jpg failed as an earlier upload (another ETag), then was replaced by a good one.
+    await tag("replaced.jpg", "0123456789abcdef0123456789abcdef");
+    await tag("failed.jpg", eTags["failed.jpg"] ?? "");
+    const s3 = recordS3();
+
+    const result = await captured(() => run(flags()));
+
+    expect(result.code).toBe(1);
+    expect(result.lines.map((l) => [l.key, l.outcome, l.code]).sort()).toEqual([
+      ["failed.jpg", "failed", "CORRUPT_INPUT"],
+      ["replaced.jpg", "created", undefined],
+    ]);
+    expect(result.stderr).toMatch(/failed s3:\/\/in-\d+\/failed\.jpg: CORRUPT_INPUT failed before/);
+    expect(await listKeys(local.s3, dest)).toEqual(["replaced.jpg"]);
+    expect(s3.calls.filter((call) => call.startsWith("GetObjectCommand"))).toEqual([
+      `GetObjectCommand ${source}/replaced.jpg`,
+    ]);
   });
 });
