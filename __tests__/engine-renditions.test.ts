@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import sharp from "sharp";
 import { PRODUCT_RENDITIONS } from "../bench/product-renditions";
+import { readConfig } from "../handler/config";
 import {
   configureSharp,
   DEFAULT_LIMITS,
@@ -177,6 +178,30 @@ describe("parseRenditions", () => {
     const error = configError(() => parseRenditions(json, "RENDITIONS"));
 
     expect(error.message).toContain(message);
+  });
+
+  // Expected by name, not from ANIMATED_FORMATS: a format added there by mistake must fail here.
+  it.each([
+    ["webp", true],
+    ["gif", true],
+    ["avif", false],
+    ["jpeg", false],
+    ["png", false],
+  ])("animated %s: accepted only where the format can hold frames (%s)", (format, animates) => {
+    const still = { name: "a", width: 10, height: 10, format };
+    const json = JSON.stringify([{ ...still, animated: true }]);
+
+    // The same rendition without animation is fine: animation alone decides.
+    expect(parseRenditions(JSON.stringify([still]), "RENDITIONS")[0]?.animated).toBe(false);
+    if (animates) {
+      expect(parseRenditions(json, "RENDITIONS")[0]).toMatchObject({ format, animated: true });
+    } else {
+      const error = configError(() => parseRenditions(json, "RENDITIONS"));
+      expect([error.name, error.code]).toEqual(["ConfigError", "INVALID_CONFIG"]);
+      // As the function reads it at start-up: refused before any object is touched.
+      const startUp = configError(() => readConfig({ DEST_BUCKET: "thumbs", RENDITIONS: json }));
+      expect([startUp.code, startUp.setting]).toEqual(["INVALID_CONFIG", "RENDITIONS"]);
+    }
   });
 
   it("names the setting it was read from", () => {

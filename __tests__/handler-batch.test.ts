@@ -15,7 +15,7 @@ import { processBatchEvent } from "../handler/batch-event";
 import { readConfig } from "../handler/config";
 import { configureSharp, defaultRendition, renditionSpec } from "../handler/engine";
 import { createLogger } from "../handler/log";
-import { batchEventV1, batchEventV2 } from "./support/batch-events";
+import { batchEventV1, batchEventV2, type TaskSpec } from "./support/batch-events";
 import { describeImage, jpeg, truncatedJpeg } from "./support/handler-images";
 import { get, localClient, put } from "./support/local-s3";
 import { startTestS3, type TestS3 } from "./support/s3rver";
@@ -31,7 +31,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
 
   beforeAll(async () => {
     local = await startTestS3(
-      Array.from({ length: 10 }, (_, index) => [`source-${index}`, `thumbs-${index}`]).flat(),
+      Array.from({ length: 14 }, (_, index) => [`source-${index}`, `thumbs-${index}`]).flat(),
     );
     s3 = local.s3;
   });
@@ -338,6 +338,62 @@ describe("processBatchEvent (integration: real s3rver)", () => {
     expect(force.results[0]?.resultCode).toBe("Succeeded");
   });
 
+  it.each([
+    ["schema 1.0 (no user arguments)", (task: TaskSpec) => batchEventV1(task)],
+    ["schema 2.0 without a mode", (task: TaskSpec) => batchEventV2({}, task)],
+  ])("%s: mode missing, so an up-to-date thumbnail is kept, not remade", async (_, event) => {
+    const { source, dest, deps } = setup();
+    const eTag = await put(s3, source, "a.jpg", await jpeg(100, 50));
+    const current = {
+      "source-bucket": source,
+      "source-key": "a.jpg",
+      "source-etag": eTag,
+      "thumbnail-spec": renditionSpec(defaultRendition()),
+    };
+    const kept = await s3.send(
+      new PutObjectCommand({ Bucket: dest, Key: "a.jpg", Body: "kept", Metadata: current }),
+    );
+
+    const response = await processBatchEvent(event({ bucket: source, key: "a.jpg" }), deps);
+
+    expect(response.results).toEqual([
+      {
+        taskId: "task-0",
+        resultCode: "Succeeded",
+        resultString: "skipped: every rendition is up to date",
+      },
+    ]);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: dest, Key: "a.jpg" }));
+    expect(head.ETag).toBe(kept.ETag);
+  });
+
+  it("answers PermanentFailure with the reason when the configuration cannot work: Batch must not retry it", async () => {
+    // Arrange: limits readConfig would refuse, so the engine refuses them (ConfigError)
+    const { source, dest, config, deps } = setup();
+    await put(s3, source, "a.jpg", await jpeg(20, 20));
+    const broken = { ...config, limits: { ...config.limits, maxInputPixels: 0 } };
+
+    // Act
+    const response = await processBatchEvent(
+      batchEventV2({ mode: "missing" }, { bucket: source, key: "a.jpg" }),
+      { ...deps, config: broken },
+    );
+
+    // Assert: permanent, the code and the reason; nothing written, nothing recorded
+    expect(response.results).toEqual([
+      {
+        taskId: "task-0",
+        resultCode: "PermanentFailure",
+        resultString: expect.stringMatching(
+          /^fatal INVALID_CONFIG: Invalid limit maxInputPixels: 0; expected /,
+        ),
+      },
+    ]);
+    expect(await get(s3, dest, "a.jpg")).toBeUndefined();
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: source, Key: "a.jpg" }));
+    expect(tags.TagSet).toEqual([]);
+  });
+
   it("fails every task permanently, writing nothing, when the mode argument is unknown", async () => {
     const { source, dest, deps } = setup();
     await put(s3, source, "a.jpg", await jpeg(20, 20));
@@ -379,7 +435,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
         taskId: "task-0",
         resultCode: "TemporaryFailure",
         resultString: expect.stringMatching(
-          /^retry S3_ERROR: HeadObject s3:\/\/source-\d\/a\.jpg failed/,
+          /^retry S3_ERROR: HeadObject s3:\/\/source-\d+\/a\.jpg failed/,
         ),
       },
     ]);
