@@ -205,6 +205,17 @@ describe("a deploy from a stale or dirty checkout (issue 10, defect 10)", () => 
       () => writeFileSync(join(repo, "handler", "new.ts"), "new\n"),
       "?? handler/new.ts",
     ],
+    [
+      "an input git ignores",
+      () => {
+        // The build copies it into the image all the same: no commit holds it.
+        writeFileSync(join(repo, ".gitignore"), "handler/new.ts\n");
+        git("add", ".gitignore");
+        git("commit", "--quiet", "-m", "ignore");
+        writeFileSync(join(repo, "handler", "new.ts"), "generated\n");
+      },
+      "!! handler/new.ts",
+    ],
   ])(
     "refuses uncommitted image inputs (%s): the image could not be traced to a commit",
     (_case, change, listed) => {
