@@ -91,8 +91,8 @@ what only AWS can tell. The renditions are the deployed function's own
 creating the job. Needs s3:CreateJob and iam:PassRole on the backfill role (docs/deploy.md,
 "Backfill").
 
-Exit status: 0 all done, 1 any object failed (each is reported with its reason), 2 usage error,
-130 interrupted.
+Exit status: 0 all done, 1 any object failed (each is reported with its reason; a configuration
+that cannot work stops the run at the first object), 2 usage error, 130 interrupted.
 
 Options (--batch):
   --outputs FILE          the deployment's outputs [terraform output in ${STACK_DIR}]
