@@ -4,7 +4,7 @@
  * and one PutObject failing once.
  */
 
-import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectTaggingCommand, type S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { createSequencer, type ObjectChange, s3Event } from "../cli/synthetic-event";
 import { readConfig } from "../handler/config";
@@ -13,6 +13,7 @@ import { TransientError } from "../handler/errors";
 import { createLogger } from "../handler/log";
 import { processEvent } from "../handler/process-event";
 import { jpeg } from "./support/handler-images";
+import { animatedFrames, GREEN, RED } from "./support/images";
 import { get, listKeys, localClient, put } from "./support/local-s3";
 import { startTestS3, type TestS3 } from "./support/s3rver";
 
@@ -170,6 +171,41 @@ describe("renditions in the handler (integration: real s3rver)", () => {
       change.eTag,
       change.eTag,
       change.eTag,
+    ]);
+  });
+
+  it("makes the still renditions of a GIF whose frames are over the pixel limit; only the animated one fails, recorded", async () => {
+    // 40 frames of 100x100 (0.4 MP in all) against a limit of 0.1 MP: one frame fits.
+    const animated = [
+      { name: "small", width: 64, height: 64, format: "jpeg" },
+      { name: "anim", width: 64, height: 64, format: "webp", animated: true },
+    ];
+    const limited = readConfig({
+      SOURCE_BUCKET: "photos",
+      DEST_BUCKET: "thumbs",
+      RENDITIONS: JSON.stringify(animated),
+      MAX_INPUT_PIXELS: "100000",
+    });
+    const colours = Array.from({ length: 40 }, (_, i) => (i % 2 ? GREEN : RED));
+    const key = "screencast.gif";
+    const change = await created(key, await animatedFrames(100, 100, colours).gif().toBuffer());
+
+    const [result] = await processEvent(s3Event(change, events), { s3, config: limited, log });
+
+    expect(result).toMatchObject({
+      outcome: "failed",
+      code: "TOO_MANY_PIXELS",
+      reason: 'rendition "anim": Input is 40 frames of 100×100 = 0.4 MP, over the 0.1 MP limit',
+    });
+    expect(result?.outputs?.map((output) => output.key)).toEqual([`small/${key}`]);
+    const small = await get(s3, "thumbs", `small/${key}`);
+    expect(small?.metadata["source-etag"]).toBe(change.eTag);
+    expect(await get(s3, "thumbs", `anim/${key}`)).toBeUndefined();
+    // The failure is recorded for this version, so a backfill does not decode it again.
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: "photos", Key: key }));
+    expect(tags.TagSet).toEqual([
+      { Key: "thumbnailer-error", Value: "TOO_MANY_PIXELS" },
+      { Key: "thumbnailer-error-etag", Value: change.eTag },
     ]);
   });
 

@@ -245,7 +245,10 @@ async function makeOne(
     const { code, reason } = describeError(error);
     return failed(code, reason);
   }
-  const lines: Line[] = [];
+  // Renditions this input cannot give (the others are made), each with its own reason.
+  const lines: Line[] = made.failures.map(({ rendition, error }) =>
+    line(rendition, { code: error.code, reason: error.message }),
+  );
   for (const { rendition, data, width, height } of made.outputs) {
     const output = outputOf(rendition);
     const resolved = path.resolve(output);
@@ -263,7 +266,8 @@ async function makeOne(
     }
     lines.push(line(rendition, { output, outcome: "ok", width, height }));
   }
-  return lines;
+  const order = (l: Line) => settings.renditions.findIndex((r) => r.name === l.rendition);
+  return lines.sort((a, b) => order(a) - order(b));
 }
 
 function errnoMessage(error: unknown): string {

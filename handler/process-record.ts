@@ -15,7 +15,13 @@ import {
 } from "@aws-sdk/client-s3";
 import type { S3EventRecord } from "aws-lambda";
 import type { HandlerConfig } from "./config";
-import { makeRenditions, type Rendition, type RenditionOutput, renditionSpec } from "./engine";
+import {
+  makeRenditions,
+  type Rendition,
+  type RenditionFailure,
+  type RenditionOutput,
+  renditionSpec,
+} from "./engine";
 import {
   classify,
   type Disposition,
@@ -178,6 +184,10 @@ async function created(
     const outputs = await settleAll(
       made.outputs.map((output) => upload(source, object.eTag, output, deps)),
     );
+    if (made.failures.length > 0) {
+      // The renditions that could be made are written; the object fails for the others.
+      return { ...(await fail(source, eTag, renditionsFailed(made.failures), deps)), outputs };
+    }
     return { outcome: "created", input: made.input, outputs };
   } catch (error) {
     if (error instanceof PermanentInputError && classify(error) === "failed") {
@@ -253,6 +263,15 @@ async function fail(
     reason: recorded ? error.message : `${error.message} (object gone: not tagged)`,
     ...(size === undefined ? {} : { input: { bytes: size } }),
   };
+}
+
+/** One error for the renditions an input cannot give: the first's code, each one's reason. */
+function renditionsFailed(failures: readonly RenditionFailure[]): PermanentInputError {
+  const [first] = failures as [RenditionFailure];
+  const reasons = failures.map(
+    ({ rendition, error }) => `rendition "${rendition.name}": ${error.message}`,
+  );
+  return new PermanentInputError(first.error.code, reasons.join("; "));
 }
 
 /** Refuses, before any request, what the event already says is empty or too large. */

@@ -34,6 +34,7 @@ export {
   type InputInfo,
   makeRenditions,
   makeThumbnail,
+  type RenditionFailure,
   type RenditionOutput,
   type Renditions,
   type Thumbnail,

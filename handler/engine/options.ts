@@ -113,22 +113,42 @@ export function checkLimits(limits: Limits): void {
   }
 }
 
-/**
- * Throws PermanentInputError (TOO_MANY_PIXELS) if width x height exceeds the limit; `what`
- * (e.g. "40 frames of 300x200: ") says whose pixels were counted.
- */
+/** Throws pixelLimitError's error, if any. */
 export function checkPixels(
   width: number,
   height: number,
   maxInputPixels: number,
-  what = "",
+  frames = 1,
 ): void {
-  if (width * height > maxInputPixels) {
-    throw new PermanentInputError(
-      "TOO_MANY_PIXELS",
-      `Input is ${what}${width}x${height} = ${width * height} pixels; the limit is ${maxInputPixels}`,
-    );
-  }
+  const error = pixelLimitError(width, height, maxInputPixels, frames);
+  if (error !== undefined) throw error;
+}
+
+/**
+ * PermanentInputError (TOO_MANY_PIXELS) if `frames` frames of width x height exceed the limit,
+ * e.g. "Input is 783 frames of 640×421 = 211 MP, over the 100 MP limit"; else undefined.
+ */
+export function pixelLimitError(
+  width: number,
+  height: number,
+  maxInputPixels: number,
+  frames = 1,
+): PermanentInputError | undefined {
+  const pixels = width * height * frames;
+  if (pixels <= maxInputPixels) return undefined;
+  let [counted, limit] = [megapixels(pixels), megapixels(maxInputPixels)];
+  // Rounded alike (100,000,001 and 100,000,000): the exact counts say which is over.
+  if (counted === limit) [counted, limit] = [`${pixels} pixels`, `${maxInputPixels}-pixel`];
+  const what = `${frames > 1 ? `${frames} frames of ` : ""}${width}×${height}`;
+  return new PermanentInputError(
+    "TOO_MANY_PIXELS",
+    `Input is ${what} = ${counted}, over the ${limit} limit`,
+  );
+}
+
+/** 210971520 -> "211 MP", 2560000 -> "2.56 MP" (3 significant digits); 400 -> "400 pixels". */
+function megapixels(pixels: number): string {
+  return pixels < 10_000 ? `${pixels} pixels` : `${Number((pixels / 1e6).toPrecision(3))} MP`;
 }
 
 function show(value: unknown): string {

@@ -12,11 +12,11 @@ import { ACCEPTED_FORMATS, type Container, detectContainer } from "./detect";
 import { decodeHeic } from "./heic";
 import {
   checkLimits,
-  checkPixels,
   DEFAULT_LIMITS,
   DEFAULT_OPTIONS,
   type Limits,
   type OutputFormat,
+  pixelLimitError,
   type ThumbnailOptions,
 } from "./options";
 import { defaultRendition, type Rendition } from "./renditions";
@@ -45,8 +45,18 @@ export interface RenditionOutput {
 
 export interface Renditions {
   input: InputInfo;
-  /** In the order of the renditions asked for. */
+  /** In the order of the renditions asked for, less those in `failures`. */
   outputs: RenditionOutput[];
+  /**
+   * Renditions this input cannot give while the others can (an animated rendition of frames
+   * over the pixel limit), each with its own reason. Empty when every rendition was made.
+   */
+  failures: RenditionFailure[];
+}
+
+export interface RenditionFailure {
+  rendition: Rendition;
+  error: PermanentInputError;
 }
 
 export interface Thumbnail {
@@ -69,7 +79,9 @@ const CONTENT_TYPES: Record<OutputFormat, string> = {
 /**
  * Makes every rendition of an upload's bytes from one decode. Throws PermanentInputError
  * (EMPTY_INPUT, INPUT_TOO_LARGE, TOO_MANY_PIXELS, UNSUPPORTED_FORMAT, CORRUPT_INPUT) for bad
- * input and ConfigError for unusable limits.
+ * input and ConfigError for unusable limits. When only the animated renditions cannot be made
+ * (every frame's pixels over the limit), the others are, from the first frame, and those are
+ * returned in `failures`; when no rendition can be made, the error is thrown.
  *
  * With one rendition the pipeline runs straight from the decoder, as the single thumbnail
  * always has (same bytes). With several, the input is decoded once and scaled to the smallest
@@ -98,10 +110,19 @@ export async function makeRenditions(
 
   const allFrames = renditions.some((rendition) => rendition.animated);
   const source = await open(input, container, limits, allFrames);
+  const refused = source.framesRefused;
+  const failures = refused
+    ? renditions.filter((r) => r.animated).map((rendition) => ({ rendition, error: refused }))
+    : [];
+  const made = refused ? renditions.filter((rendition) => !rendition.animated) : renditions;
+  if (refused && made.length === 0) {
+    source.release?.();
+    throw refused;
+  }
   const outputs: RenditionOutput[] = [];
   try {
-    const decoded = renditions.length === 1 ? direct(source) : await shared(source, renditions);
-    for (const rendition of renditions) {
+    const decoded = made.length === 1 ? direct(source) : await shared(source, made);
+    for (const rendition of made) {
       const image = rendition.animated ? decoded.allFrames() : decoded.firstFrame();
       outputs.push(await render(image, rendition, source));
     }
@@ -111,7 +132,7 @@ export async function makeRenditions(
     source.release?.();
   }
   const { format, width, height } = source;
-  return { input: { format, width, height, bytes: input.byteLength }, outputs };
+  return { input: { format, width, height, bytes: input.byteLength }, outputs, failures };
 }
 
 /** Makes one thumbnail with the THUMB_* options: the default rendition. */
@@ -140,6 +161,8 @@ interface Source {
   iccProfile?: Buffer;
   /** Set when the pixels live outside the input (HEIC): call once the pipeline is done. */
   release?: () => void;
+  /** Every frame was asked for but their pixels are over the limit: only the first is loaded. */
+  framesRefused?: PermanentInputError;
 }
 
 /** The decoded pixels that renditions are made from. */
@@ -276,14 +299,13 @@ async function open(
   const srgbProfile = metadata.icc !== undefined && isSrgbProfile(metadata.icc);
 
   const pages = metadata.pages ?? 1;
-  if (allFrames && pages > 1 && (container === "gif" || container === "webp")) {
-    // A frame's pixels cost what a still image's do: 10,000 small frames are a bomb too.
-    checkPixels(
-      width,
-      height * pages,
-      limits.maxInputPixels,
-      `${pages} frames of ${width}x${height}: `,
-    );
+  const animated = allFrames && pages > 1 && (container === "gif" || container === "webp");
+  // A frame's pixels cost what a still image's do: 10,000 small frames are a bomb too. Over the
+  // limit, only the first frame is loaded, for the still renditions.
+  const framesRefused = animated
+    ? pixelLimitError(width, height, limits.maxInputPixels, pages)
+    : undefined;
+  if (animated && framesRefused === undefined) {
     return {
       image: load(srgbProfile, -1),
       format: container,
@@ -296,7 +318,14 @@ async function open(
   }
   if (container !== "heif" || metadata.compression === "av1") {
     const format = container === "heif" ? "avif" : container;
-    return { image: srgbProfile ? load(true) : image, format, width, height, frames: 1 };
+    return {
+      image: srgbProfile ? load(true) : image,
+      format,
+      width,
+      height,
+      frames: 1,
+      ...(framesRefused && { framesRefused }),
+    };
   }
   if (metadata.compression !== "hevc") {
     throw new PermanentInputError(
