@@ -628,4 +628,69 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
       `GetObjectCommand ${source}/replaced.jpg`,
     ]);
   });
+
+  describe("checks credentials, the endpoint and the source bucket before listing anything", () => {
+    const names = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SHARED_CREDENTIALS_FILE"];
+    const more = ["AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_EC2_METADATA_DISABLED"];
+    const kept: Record<string, string | undefined> = {};
+    beforeEach(() => {
+      for (const name of [...names, ...more]) kept[name] = process.env[name];
+    });
+    afterEach(() => {
+      for (const [name, value] of Object.entries(kept)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+
+    /** Exit 2, one message, and neither a progress line nor a summary nor a raw SDK error. */
+    function expectRefused(result: { code: number; stderr: string; stdout: string }) {
+      expect(result.code).toBe(2);
+      expect(result.stderr).not.toMatch(/\d+\/\d+|seen|Error:/);
+      expect(result.stdout).toBe("");
+    }
+
+    it("without credentials: says what to set", async () => {
+      const { flags } = await buckets([]);
+      // No credentials anywhere the SDK looks: variables, files, instance metadata.
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      delete process.env.AWS_PROFILE;
+      process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(work, "no-credentials");
+      process.env.AWS_CONFIG_FILE = path.join(work, "no-config");
+      process.env.AWS_EC2_METADATA_DISABLED = "true";
+
+      const result = await captured(() => run(flags()));
+
+      expectRefused(result);
+      expect(result.stderr).toContain(
+        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for the local service, npm start: S3RVER and S3RVER), or AWS_PROFILE",
+      );
+    });
+
+    it("an endpoint nothing answers on: names it", async () => {
+      const { flags } = await buckets([]);
+      const args = flags();
+      args[args.indexOf("--endpoint") + 1] = "http://127.0.0.1:9";
+
+      const result = await captured(() => run(args));
+
+      expectRefused(result);
+      expect(result.stderr).toContain("cannot reach the S3 endpoint http://127.0.0.1:9 (");
+      expect(result.stderr).toContain("ECONNREFUSED");
+    });
+
+    it("a source bucket that does not exist: names it", async () => {
+      const { flags } = await buckets([]);
+      const args = flags();
+      args[args.indexOf("--source-bucket") + 1] = "no-such-bucket";
+
+      const result = await captured(() => run(args));
+
+      expectRefused(result);
+      expect(result.stderr).toContain(
+        `the source bucket no-such-bucket does not exist at ${local.endpoint}`,
+      );
+    });
+  });
 });

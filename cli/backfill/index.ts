@@ -33,6 +33,7 @@ import {
   SYNTH_DIR,
 } from "./deployment";
 import { runDirect } from "./direct";
+import { sourceProblem } from "./preflight";
 import { readSynthDeployment, UNKNOWN_ACCOUNT, UNKNOWN_PARTITION } from "./synth-deployment";
 
 /** The handler's settings direct mode takes as flags (the same rows, the same checks). */
@@ -92,7 +93,9 @@ creating the job. Needs s3:CreateJob and iam:PassRole on the backfill role (docs
 "Backfill").
 
 Exit status: 0 all done, 1 any object failed (each is reported with its reason; a configuration
-that cannot work stops the run at the first object), 2 usage error, 130 interrupted.
+that cannot work stops the run at the first object), 2 usage error, or (--direct) no
+credentials, an endpoint that does not answer or a source bucket that cannot be listed, said
+before anything starts, 130 interrupted.
 
 Options (--batch):
   --outputs FILE          the deployment's outputs [terraform output in ${STACK_DIR}]
@@ -253,6 +256,13 @@ async function direct(values: Values, mode: BackfillMode): Promise<number> {
 
   configureSharp();
   const s3 = createS3Client(config);
+  // Credentials, endpoint and bucket are checked before the progress bar, with what to set.
+  const problem = await sourceProblem(s3, config);
+  if (problem !== undefined) {
+    s3.destroy();
+    process.stderr.write(`thumbnailer backfill: ${problem}\n`);
+    return 2;
+  }
   // The first Ctrl+C stops cleanly (checkpoint written); a second one quits at once.
   const stopRequested = new Promise<void>((resolve) => {
     process.once("SIGINT", () => {
