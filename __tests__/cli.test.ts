@@ -10,6 +10,7 @@ import path from "node:path";
 import { PRODUCT_RENDITIONS } from "../bench/product-renditions";
 import type { Line } from "../cli/make";
 import { buildDist } from "./support/build-dist";
+import { animatedFrames, GREEN, RED } from "./support/images";
 import {
   type BadInput,
   badInputs,
@@ -160,6 +161,48 @@ describe("thumbnailer make (real command)", () => {
         if (line.rendition === "square") expect([info.width, info.height]).toEqual([200, 200]);
       }
     }
+  });
+
+  it("makes the still rendition of a GIF whose frames are over --max-input-pixels; the animated one fails alone", async () => {
+    // 40 frames of 100x100 (0.4 MP in all) against a limit of 0.1 MP: one frame fits.
+    const gif = await animatedFrames(
+      100,
+      100,
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? GREEN : RED)),
+    )
+      .gif()
+      .toBuffer();
+    await writeFile(path.join(work, "screencast.gif"), gif);
+    const list = [
+      { name: "still", width: 64, height: 64 },
+      { name: "moving", width: 64, height: 64, format: "webp", animated: true },
+    ];
+
+    const result = await runCli(
+      ["make", "--renditions", JSON.stringify(list), "--max-input-pixels", "100000"].concat([
+        "--out",
+        "LONG",
+        "screencast.gif",
+      ]),
+      { cwd: work },
+    );
+
+    expect(result.code).toBe(1);
+    expect(
+      parseLines(result.stdout).map((l) => [l.rendition, l.outcome, l.output, l.code, l.reason]),
+    ).toEqual([
+      ["still", "ok", path.join("LONG", "still", "screencast.jpg"), null, null],
+      [
+        "moving",
+        "failed",
+        null,
+        "TOO_MANY_PIXELS",
+        "Input is 40 frames of 100×100 = 0.4 MP, over the 0.1 MP limit",
+      ],
+    ]);
+    expect(await filesUnder(path.join(work, "LONG"))).toEqual([
+      path.join("still", "screencast.jpg"),
+    ]);
   });
 
   it("replaces an existing thumbnail by renaming a complete file over it, never writing into it", async () => {
