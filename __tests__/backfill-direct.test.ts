@@ -2,6 +2,8 @@
  * `thumbnailer backfill --direct` end to end (integration: the built CLI in a child process,
  * against a real s3rver on a free port, real sharp): exact counts over 1,000 objects, exit codes,
  * a second run that makes nothing, and Ctrl+C (SIGINT) then --resume with nothing made twice.
+ * Then, in process (the CLI's run() on a few objects each): failed writes, fatal outcomes,
+ * --dry-run, --concurrency, --resume's scope, failure tags, and the checks before listing.
  */
 
 import { spawn } from "node:child_process";
@@ -415,8 +417,10 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
       into.push(String(chunk));
       return true;
     };
-    jest.spyOn(process.stdout, "write").mockImplementation(capture(out));
-    jest.spyOn(process.stderr, "write").mockImplementation(capture(err));
+    const spies = [
+      jest.spyOn(process.stdout, "write").mockImplementation(capture(out)),
+      jest.spyOn(process.stderr, "write").mockImplementation(capture(err)),
+    ];
     const before = new Set(process.listeners("SIGINT"));
     try {
       const code = await fn();
@@ -425,7 +429,7 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
       for (const listener of process.listeners("SIGINT")) {
         if (!before.has(listener)) process.removeListener("SIGINT", listener);
       }
-      jest.restoreAllMocks();
+      for (const spy of spies) spy.mockRestore();
     }
   }
 
@@ -441,6 +445,38 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
     ) {
       return around(command, () => original.call(this, command)) as never;
     });
+  }
+
+  /** The S3 calls made, as "Command bucket/key", and the most of each in flight at once. */
+  function recordS3(delay: (name: string) => number = () => 0): {
+    calls: string[];
+    maxInFlight: (name: string) => number;
+    reset: () => void;
+  } {
+    const calls: string[] = [];
+    const inFlight = new Map<string, number>();
+    const most = new Map<string, number>();
+    interceptS3(async (command, send) => {
+      const name = (command as object).constructor.name;
+      const input = (command as { input: { Bucket?: string; Key?: string } }).input;
+      calls.push(`${name} ${input.Bucket}/${input.Key}`);
+      inFlight.set(name, (inFlight.get(name) ?? 0) + 1);
+      most.set(name, Math.max(most.get(name) ?? 0, inFlight.get(name) ?? 0));
+      try {
+        await sleep(delay(name));
+        return await send();
+      } finally {
+        inFlight.set(name, (inFlight.get(name) ?? 1) - 1);
+      }
+    });
+    return {
+      calls,
+      maxInFlight: (name) => most.get(name) ?? 0,
+      reset: () => {
+        calls.length = 0;
+        most.clear();
+      },
+    };
   }
 
   it("counts an object whose processing ended fatal (a configuration that cannot work) as failed, with its reason, and exits 1", async () => {
@@ -479,29 +515,6 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
     expect(result.stderr).toContain("stopped: the configuration cannot work");
     expect(await listKeys(local.s3, dest)).toEqual([]);
   });
-  /** The S3 calls made while `fn` runs, as "Command bucket/key". */
-  function recordS3(delay: (name: string) => number = () => 0): {
-    calls: string[];
-    maxInFlight: (name: string) => number;
-  } {
-    const calls: string[] = [];
-    const inFlight = new Map<string, number>();
-    const most = new Map<string, number>();
-    interceptS3(async (command, send) => {
-      const name = (command as object).constructor.name;
-      const input = (command as { input: { Bucket?: string; Key?: string } }).input;
-      calls.push(`${name} ${input.Bucket}/${input.Key}`);
-      inFlight.set(name, (inFlight.get(name) ?? 0) + 1);
-      most.set(name, Math.max(most.get(name) ?? 0, inFlight.get(name) ?? 0));
-      try {
-        await sleep(delay(name));
-        return await send();
-      } finally {
-        inFlight.set(name, (inFlight.get(name) ?? 1) - 1);
-      }
-    });
-    return { calls, maxInFlight: (name) => most.get(name) ?? 0 };
-  }
 
   it("counts an object whose thumbnail write failed as failed (exit 1), not as skipped", async () => {
     const { source, dest, flags } = await buckets(["a.jpg", "b.jpg"]);
@@ -560,17 +573,17 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
     // Each download takes a while, so objects in flight overlap as far as the limit lets them.
     const slow = (name: string) => (name === "GetObjectCommand" ? 150 : 0);
 
-    const one = recordS3(slow);
+    const s3 = recordS3(slow);
     const first = await captured(() => run(flags("--concurrency", "1")));
-    const oneAtATime = one.maxInFlight("GetObjectCommand");
-    const three = recordS3(slow);
+    const oneAtATime = s3.maxInFlight("GetObjectCommand");
+    s3.reset();
     const second = await captured(() => run(flags("--concurrency", "3", "--force")));
 
     expect([first.code, second.code]).toEqual([0, 0]);
     expect(first.stderr).toContain("6 seen, 6 made");
     expect(second.stderr).toContain("6 seen, 6 made");
     expect(oneAtATime).toBe(1);
-    expect(three.maxInFlight("GetObjectCommand")).toBe(3);
+    expect(s3.maxInFlight("GetObjectCommand")).toBe(3);
   });
 
   it("--resume refuses the checkpoint of another prefix (exit 2, nothing made) and resumes its own", async () => {
