@@ -33,7 +33,7 @@ import {
 } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 import sharp from "sharp";
-import { LOCAL_CREDENTIALS } from "../cli/serve/service";
+import { LOCAL_CREDENTIALS } from "../cli/serve/credentials";
 import {
   cmdOf,
   type Dockerfile,

@@ -2,7 +2,7 @@
 
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { LOCAL_CREDENTIALS } from "../../cli/serve/service";
+import { LOCAL_CREDENTIALS } from "../../cli/serve/credentials";
 
 export const AWS_CLI_V2 = "/usr/bin/aws";
 

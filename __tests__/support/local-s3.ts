@@ -7,7 +7,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { LOCAL_CREDENTIALS } from "../../cli/serve/service";
+import { LOCAL_CREDENTIALS } from "../../cli/serve/credentials";
 import { createS3Client } from "../../handler/s3-client";
 
 export function localClient(endpoint: string): S3Client {

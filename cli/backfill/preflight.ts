@@ -7,7 +7,7 @@
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import type { HandlerConfig } from "../../handler/config";
 import { httpStatus, isNotFound } from "../../handler/s3-errors";
-import { LOCAL_CREDENTIALS } from "../serve/service";
+import { LOCAL_CREDENTIALS } from "../serve/credentials";
 
 /** Undefined when the source bucket can be listed; else what is wrong and what to set. */
 export async function sourceProblem(

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { type Rendition, renditionSpec } from "../../handler/engine";
-import { LOCAL_CREDENTIALS } from "./service";
+import { LOCAL_CREDENTIALS } from "./credentials";
 
 export interface BannerFacts {
   readonly endpoint: string;

@@ -4,14 +4,12 @@ import type { Logger } from "../../handler/log";
 import { createS3Client } from "../../handler/s3-client";
 import { createSequencer, type EventSource } from "../synthetic-event";
 import { type Activity, ActivityFeed } from "./activity";
+import { LOCAL_CREDENTIALS } from "./credentials";
 import { createEventPump } from "./event-pump";
 import { FailureLog } from "./failure-log";
 import { createReconciliation } from "./reconciliation";
 import { sourceEvents } from "./source-events";
 import { startStore } from "./store";
-
-/** s3rver accepts requests signed with these, and only these. */
-export const LOCAL_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 
 export interface ServiceOptions {
   readonly host: string;
