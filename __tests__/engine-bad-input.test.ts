@@ -107,14 +107,14 @@ describe("makeThumbnail: bad input is a permanent, typed error", () => {
     const heic = await heicFixture("marked-64x48");
 
     // (Pixels decoded despite the limit are released, or the next decode would wait for them.)
-    const over = await decodeHeic(heic, 0, 64 * 48 - 1).then(
+    const over = await decodeHeic(heic, { index: 0, maxInputPixels: 64 * 48 - 1 }).then(
       (pixels) => {
         pixels.release();
         return pixels;
       },
       (error: unknown) => error,
     );
-    const decoded = await decodeHeic(heic, 0, 64 * 48);
+    const decoded = await decodeHeic(heic, { index: 0, maxInputPixels: 64 * 48 });
     decoded.release();
 
     expect(over).toBeInstanceOf(PermanentInputError);

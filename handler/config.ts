@@ -84,7 +84,11 @@ export function engineSettings(values: SettingValues<typeof THUMBNAIL_SETTINGS>)
       quality: values.thumbQuality,
       background: values.thumbBackground,
     },
-    limits: { maxInputBytes: values.maxInputBytes, maxInputPixels: values.maxInputPixels },
+    limits: {
+      maxInputBytes: values.maxInputBytes,
+      maxInputPixels: values.maxInputPixels,
+      heicThumbnails: values.heicThumbnails,
+    },
   };
 }
 

@@ -11,7 +11,7 @@ import { DEFAULT_LIMITS, DEFAULT_OPTIONS, LIMIT_PARSER, OPTION_PARSERS } from ".
 import { RENDITIONS_TEXT } from "./engine/renditions";
 import { ConfigError } from "./errors";
 import { LOG_LEVELS } from "./log";
-import { anyText, bucketName, httpUrl, integer, oneOf, type Parser, text } from "./parse";
+import { anyText, boolean, bucketName, httpUrl, integer, oneOf, type Parser, text } from "./parse";
 
 export interface Setting<T> {
   /** The environment variable the handler reads. */
@@ -84,6 +84,14 @@ export const THUMBNAIL_SETTINGS = {
     parse: LIMIT_PARSER,
     default: DEFAULT_LIMITS.maxInputPixels,
     stack: true,
+  },
+  heicThumbnails: {
+    env: "HEIC_THUMBNAILS",
+    flag: { name: "heic-thumbnails", arg: "BOOL" },
+    parse: boolean,
+    default: true,
+    stack: true,
+    doc: "decode a HEIC's embedded thumbnail, not its full image, when large enough for every rendition (false: never)",
   },
 } as const satisfies Record<string, Setting<unknown>>;
 

@@ -1,14 +1,29 @@
 /**
  * The HEIC test images, committed under __tests__/fixtures/heic/ so that `npm test` needs no
- * HEVC encoder. Each row says how its file was made: a PNG from ./images.ts, encoded with Debian's
- * heif-enc and the flags given. __tests__/heic-fixtures.system.test.ts (npm run test:system)
- * checks every file against a fresh encode, and rewrites them with UPDATE_HEIC_FIXTURES=1.
+ * HEVC encoder. Each row says how its file was made: HEIC_FIXTURES, a PNG from ./images.ts
+ * encoded with Debian's heif-enc and the flags given; IPHONE_FIXTURES, iPhone-structured files
+ * (a grid of tiles, a Display P3 profile, rotation, thumbnail items) written by
+ * ./heif-container.ts around images heif-enc coded. __tests__/heic-fixtures.system.test.ts
+ * (npm run test:system) checks every file against a fresh encode, and rewrites them with
+ * UPDATE_HEIC_FIXTURES=1.
  */
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
-import { BLUE, GREEN, halfTransparentPng, markedImage, noisy, RED, solid } from "./images";
+import { type CodedImage, codedImage, type HeifLayout, heifFile } from "./heif-container";
+import {
+  BLUE,
+  GREEN,
+  halfTransparentPng,
+  heicFromPng,
+  markedImage,
+  noisy,
+  RED,
+  type Rgb,
+  solid,
+  steadyPhoto,
+} from "./images";
 
 export const HEIC_FIXTURE_DIR = join(__dirname, "..", "fixtures", "heic");
 
@@ -42,7 +57,153 @@ export const HEIC_FIXTURES = {
   },
 } as const satisfies Record<string, { png: () => Promise<Buffer>; flags: readonly string[] }>;
 
-export type HeicFixture = keyof typeof HEIC_FIXTURES;
+/** Quality of every coded image of IPHONE_FIXTURES: low, to keep the files tens of KB. */
+const IPHONE_QUALITY = ["-q", "50"];
+
+/**
+ * The scene of IPHONE_FIXTURES as raw Display P3 values, as an iPhone stores them: smooth
+ * photo-like grain with a red square (sRGB red, stored as P3's rgb(234, 51, 35)) in its
+ * top-left corner, a third of the short side; `extra`, when given, adds a square of that colour
+ * in the bottom-right corner (what tells a thumbnail item apart from the primary).
+ */
+async function scene(width: number, height: number, extra?: Rgb): Promise<Buffer> {
+  // steadyPhoto's grain made four times coarser: smooth, so the files stay small.
+  const pixels = await (await steadyPhoto(width / 4, height / 4))
+    .resize(width, height, { kernel: "cubic" })
+    .raw()
+    .toBuffer();
+  const side = Math.floor(Math.min(width, height) / 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (x < side && y < side) pixels.set(RED, (y * width + x) * 3);
+      if (extra && x >= width - side && y >= height - side) pixels.set(extra, (y * width + x) * 3);
+    }
+  }
+  // sRGB values to P3 ones: what sharp writes for a P3 output, without the profile kept.
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .withIccProfile("p3")
+    .raw()
+    .toBuffer();
+}
+
+/** Codes raw pixels (no profile) with heif-enc. */
+async function code(pixels: Buffer, width: number, height: number): Promise<CodedImage> {
+  const png = await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
+  return codedImage(await heicFromPng(png, IPHONE_QUALITY));
+}
+
+/** A scene's pixels scaled to width x height (a thumbnail's content). */
+const scaled = (pixels: Buffer, from: [number, number], width: number, height: number) =>
+  sharp(pixels, { raw: { width: from[0], height: from[1], channels: 3 } })
+    .resize(width, height, { fit: "fill" })
+    .raw()
+    .toBuffer();
+
+/** The Display P3 colr box heif-enc writes for a PNG with libvips' P3 profile. */
+async function p3Colr(): Promise<Buffer> {
+  const png = await solid(64, 64, RED).withIccProfile("p3").png().toBuffer();
+  const { colr } = codedImage(await heicFromPng(png, IPHONE_QUALITY));
+  if (!colr) throw new Error("heif-enc wrote no colour profile");
+  return colr;
+}
+
+/** A grid primary of 256x256 tiles (an iPhone's are 512x512) with thumbnails scaled from it. */
+async function iphoneGrid(
+  width: number,
+  height: number,
+  thumbnails: [number, number][],
+  rotation: HeifLayout["rotation"] = 0,
+): Promise<Buffer> {
+  const pixels = await scene(width, height);
+  const tiles: CodedImage[] = [];
+  const tile = 256;
+  for (let top = 0; top < height; top += tile) {
+    for (let left = 0; left < width; left += tile) {
+      const part = await sharp(pixels, { raw: { width, height, channels: 3 } })
+        .extract({ left, top, width: tile, height: tile })
+        .raw()
+        .toBuffer();
+      tiles.push(await code(part, tile, tile));
+    }
+  }
+  return heifFile({
+    primary: { columns: width / tile, rows: height / tile, tiles },
+    width,
+    height,
+    colr: await p3Colr(),
+    rotation,
+    thumbnails: await Promise.all(
+      thumbnails.map(async ([w, h]) => ({
+        image: await code(await scaled(pixels, [width, height], w, h), w, h),
+      })),
+    ),
+  });
+}
+
+/**
+ * A 512x384 primary whose thumbnail item carries a green square in its bottom-right corner that
+ * the primary lacks (`thumbnail`: its size; `thumbnailRotation`: its own irot), so an output
+ * shows which of the two was decoded.
+ */
+async function markedThumbnail(
+  [w, h]: [number, number],
+  rotation: HeifLayout["rotation"] = 0,
+  thumbnailRotation: HeifLayout["rotation"] = rotation,
+): Promise<Buffer> {
+  const [width, height] = [512, 384];
+  const marked = await scene(width, height, GREEN);
+  return heifFile({
+    primary: await code(await scene(width, height), width, height),
+    colr: await p3Colr(),
+    rotation,
+    thumbnails: [
+      {
+        image: await code(await scaled(marked, [width, height], w, h), w, h),
+        rotation: thumbnailRotation,
+      },
+    ],
+  });
+}
+
+/**
+ * iPhone-structured HEIC files. An iPhone's 12 MP photo is a 4032x3024 grid of 512x512 tiles
+ * with a Display P3 profile, a 320x240 thumbnail item (some models add one in a 512 box) and,
+ * for portraits, a rotation; these are the same structure scaled down.
+ */
+export const IPHONE_FIXTURES = {
+  /** A 4x3 grid with thumbnails of 320x240 and 512x384 (the 512 box). */
+  "iphone-grid-1024x768-p3-thumbs": () =>
+    iphoneGrid(
+      1024,
+      768,
+      [
+        [320, 240],
+        [512, 384],
+      ],
+      0,
+    ),
+  /** The same, stored landscape and turned a quarter counter-clockwise (irot) to portrait. */
+  "iphone-grid-1024x768-p3-thumbs-irot90": () =>
+    iphoneGrid(
+      1024,
+      768,
+      [
+        [320, 240],
+        [512, 384],
+      ],
+      1,
+    ),
+  /** The thumbnail item (320x240) differs: a green bottom-right corner. */
+  "thumbnail-marked-512x384": () => markedThumbnail([320, 240]),
+  /** The same, but the thumbnail is square: an aspect ratio the primary does not have. */
+  "thumbnail-marked-square-512x384": () => markedThumbnail([240, 240]),
+  /** The primary is turned half a turn (irot); its thumbnail item is not. */
+  "thumbnail-marked-unrotated-512x384": () => markedThumbnail([320, 240], 2, 0),
+} as const satisfies Record<string, () => Promise<Buffer>>;
+
+export type HeicFixture = keyof typeof HEIC_FIXTURES | keyof typeof IPHONE_FIXTURES;
 
 export function heicFixture(name: HeicFixture): Promise<Buffer> {
   return readFile(join(HEIC_FIXTURE_DIR, `${name}.heic`));

@@ -13,7 +13,7 @@
 
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import type { HeifImage, Libheif } from "libheif-js/libheif-wasm/libheif-bundle.js";
+import type { Libheif, Pointer } from "libheif-js/libheif-wasm/libheif-bundle.js";
 import { PermanentInputError } from "../errors";
 import { checkPixels } from "./options";
 
@@ -25,6 +25,28 @@ export interface HeicPixels {
   data: Uint8Array;
   /** Frees the pixels and lets the next HEIC decode; call once the pixels have been read. */
   release(): void;
+  /** The primary image's size as displayed, which `width` x `height` may be a smaller copy of. */
+  primaryWidth: number;
+  primaryHeight: number;
+  /** True when the primary's thumbnail item was decoded instead of the primary. */
+  fromThumbnail: boolean;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** What decodeHeic is asked for: which image, the pixel limit, and how much of it is needed. */
+export interface HeicRequest {
+  /** Of the top-level images, as the container lists them (the primary's, as its header names it). */
+  index: number;
+  maxInputPixels: number;
+  /**
+   * The smallest size, given the image's size as displayed, that the caller can make its output
+   * from. Unset: the primary image itself.
+   */
+  needed?: (width: number, height: number) => Size;
 }
 
 type Factory = () => Libheif;
@@ -47,15 +69,14 @@ let heapFree: Promise<void> = Promise.resolve();
 const HEAP_KEPT_BYTES = 64 * 1024 * 1024;
 
 /**
- * Decodes the top-level image at `index` (the primary image, as the container's header names
- * it). Throws PermanentInputError: TOO_MANY_PIXELS before decoding, CORRUPT_INPUT if it cannot
- * decode. The caller must call release() on success.
+ * Decodes the top-level image at `request.index`, or, when `request.needed` is given, the
+ * smallest representation of it that suffices: its thumbnail item when that is at least the size
+ * needed in both dimensions, has the image's aspect ratio and the same orientation, else the
+ * image itself (never a thumbnail enlarged). Throws PermanentInputError: TOO_MANY_PIXELS (for the
+ * image's own size) before decoding, CORRUPT_INPUT if it cannot decode. The caller must call
+ * release() on success.
  */
-export async function decodeHeic(
-  input: Uint8Array,
-  index: number,
-  maxInputPixels: number,
-): Promise<HeicPixels> {
+export async function decodeHeic(input: Uint8Array, request: HeicRequest): Promise<HeicPixels> {
   // With the extension: in the image's bundle this stays an ES import(), which needs the file.
   factory ??= import("libheif-js/libheif-wasm/libheif-bundle.js").then((module) => module.default);
   const create = await factory;
@@ -77,9 +98,9 @@ export async function decodeHeic(
     unlock();
   };
   try {
-    const { image, ...pixels } = decodeImage(heif, input, index, maxInputPixels);
+    const { image, ...pixels } = decodeImage(heif, input, request);
     const release = () => {
-      heif.heif_image_release(image);
+      heif._heif_image_release(image);
       done();
     };
     return { ...pixels, release };
@@ -89,54 +110,198 @@ export async function decodeHeic(
   }
 }
 
-function decodeImage(
-  heif: Libheif,
-  input: Uint8Array,
-  index: number,
-  maxInputPixels: number,
-): Omit<HeicPixels, "release"> & { image: HeifImage } {
-  const context = heif.heif_context_alloc();
+type Decoded = Omit<HeicPixels, "release"> & { image: Pointer };
+
+/** libheif's C API through the heap: calls that report a heif_error, and lists of IDs. */
+class Heap {
+  /** A heif_error (12 bytes), then one pointer-sized result. */
+  private readonly scratch: Pointer;
+  private readonly allocated: Pointer[] = [];
+
+  constructor(readonly heif: Libheif) {
+    this.scratch = this.alloc(16);
+  }
+
+  alloc(bytes: number): Pointer {
+    const pointer = this.heif._malloc(bytes);
+    if (pointer === 0) throw corrupt("out of memory");
+    this.allocated.push(pointer);
+    return pointer;
+  }
+
+  /** Runs a call that writes a heif_error and one pointer; returns the pointer, or throws. */
+  call(run: (error: Pointer, result: Pointer) => void): Pointer {
+    const result = this.scratch + 12;
+    run(this.scratch, result);
+    const words = this.heif.HEAPU32;
+    if (words[this.scratch >> 2] !== 0) throw corrupt(this.text(words[(this.scratch >> 2) + 2]));
+    return words[result >> 2] ?? 0;
+  }
+
+  /** Up to `count` 32-bit IDs that `list` writes. */
+  ids(count: number, list: (ids: Pointer, count: number) => number): number[] {
+    if (count <= 0) return [];
+    const ids = this.alloc(4 * count);
+    const written = list(ids, count);
+    return [...this.heif.HEAPU32.subarray(ids >> 2, (ids >> 2) + written)];
+  }
+
+  free(): void {
+    for (const pointer of this.allocated) this.heif._free(pointer);
+  }
+
+  private text(pointer: number | undefined): string {
+    if (!pointer) return "unknown error";
+    const bytes = this.heif.HEAPU8;
+    const end = bytes.indexOf(0, pointer);
+    return Buffer.from(bytes.subarray(pointer, end < 0 ? pointer : end)).toString("utf8");
+  }
+}
+
+function decodeImage(heif: Libheif, input: Uint8Array, request: HeicRequest): Decoded {
+  const heap = new Heap(heif);
+  const context = heif._heif_context_alloc();
   try {
-    const read = heif.heif_context_read_from_memory(context, input);
-    if (read.code !== heif.heif_error_code.heif_error_Ok) throw corrupt(read.message);
-    const ids: number[] = heif.heif_js_context_get_list_of_top_level_image_IDs(context);
-    const id = ids[index] ?? ids[0];
+    const data = heap.alloc(input.byteLength);
+    heif.HEAPU8.set(input, data);
+    heap.call((error) =>
+      heif._heif_context_read_from_memory_without_copy(error, context, data, input.byteLength, 0),
+    );
+    const ids = heap.ids(heif._heif_context_get_number_of_top_level_images(context), (out, n) =>
+      heif._heif_context_get_list_of_top_level_image_IDs(context, out, n),
+    );
+    const id = ids[request.index] ?? ids[0];
     if (id === undefined) throw corrupt("it contains no image");
-    const handle = heif.heif_js_context_get_image_handle(context, id);
-    if (handle.code !== undefined) throw corrupt(handle.message ?? "no image handle");
+    const primary = heap.call((error, out) =>
+      heif._heif_context_get_image_handle(error, context, id, out),
+    );
     try {
-      const width = heif.heif_image_handle_get_width(handle);
-      const height = heif.heif_image_handle_get_height(handle);
-      checkPixels(width, height, maxInputPixels);
-      const channels = heif.heif_image_handle_has_alpha_channel(handle) ? 4 : 3;
-      const decoded = heif.heif_js_decode_image2(
-        handle,
-        heif.heif_colorspace.heif_colorspace_RGB,
-        channels === 4
-          ? heif.heif_chroma.heif_chroma_interleaved_RGBA
-          : heif.heif_chroma.heif_chroma_interleaved_RGB,
-      );
-      if (decoded.code !== undefined) throw corrupt(decoded.message);
-      const plane = decoded.channels.find(
-        (channel) => channel.id === heif.heif_channel.heif_channel_interleaved,
-      );
-      if (!plane) {
-        heif.heif_image_release(decoded.image);
-        throw corrupt("no interleaved pixels");
+      const width = heif._heif_image_handle_get_width(primary);
+      const height = heif._heif_image_handle_get_height(primary);
+      checkPixels(width, height, request.maxInputPixels);
+      const wanted = request.needed?.(width, height);
+      const thumbnail = wanted && smallestThumbnail(heap, context, primary, wanted);
+      try {
+        const pixels = decodeHandle(heap, thumbnail ?? primary);
+        return {
+          ...pixels,
+          primaryWidth: width,
+          primaryHeight: height,
+          fromThumbnail: thumbnail !== undefined,
+        };
+      } finally {
+        if (thumbnail !== undefined) heif._heif_image_handle_release(thumbnail);
       }
-      return {
-        width: plane.width,
-        height: plane.height,
-        channels,
-        data: unpadded(plane.data, plane.width * channels, plane.stride, plane.height),
-        image: decoded.image,
-      };
     } finally {
-      heif.heif_image_handle_release(handle);
+      heif._heif_image_handle_release(primary);
     }
   } finally {
-    heif.heif_context_free(context);
+    // The decoded image holds its own pixels: the context and the input can go.
+    heif._heif_context_free(context);
+    heap.free();
   }
+}
+
+/**
+ * The handle of the smallest thumbnail item of `primary` that is at least `wanted` in both
+ * dimensions (as displayed), is a scaled copy (aspect ratio within a pixel: some files carry
+ * unrelated or broken thumbnails) and has the same rotation and mirroring. Undefined when none
+ * is, or when `wanted` is the primary's whole size: a thumbnail is never enlarged.
+ */
+function smallestThumbnail(
+  heap: Heap,
+  context: Pointer,
+  primary: Pointer,
+  wanted: Size,
+): Pointer | undefined {
+  const { heif } = heap;
+  const width = heif._heif_image_handle_get_width(primary);
+  const height = heif._heif_image_handle_get_height(primary);
+  if (wanted.width >= width || wanted.height >= height) return undefined;
+  const orientation = transformations(heap, context, primary);
+  const ids = heap.ids(heif._heif_image_handle_get_number_of_thumbnails(primary), (out, n) =>
+    heif._heif_image_handle_get_list_of_thumbnail_IDs(primary, out, n),
+  );
+  let best: { handle: Pointer; pixels: number } | undefined;
+  for (const id of ids) {
+    let handle: Pointer;
+    try {
+      handle = heap.call((error, out) =>
+        heif._heif_image_handle_get_thumbnail(error, primary, id, out),
+      );
+    } catch {
+      continue; // A broken thumbnail item is no reason to refuse the image.
+    }
+    const w = heif._heif_image_handle_get_width(handle);
+    const h = heif._heif_image_handle_get_height(handle);
+    const fits =
+      w >= wanted.width &&
+      h >= wanted.height &&
+      Math.abs((w * height) / width - h) <= 1 &&
+      Math.abs((h * width) / height - w) <= 1 &&
+      transformations(heap, context, handle) === orientation &&
+      (best === undefined || w * h < best.pixels);
+    if (fits) {
+      if (best) heif._heif_image_handle_release(best.handle);
+      best = { handle, pixels: w * h };
+    } else {
+      heif._heif_image_handle_release(handle);
+    }
+  }
+  return best?.handle;
+}
+
+/** The item's rotation and mirroring (irot, imir), in the order applied, as text to compare. */
+function transformations(heap: Heap, context: Pointer, handle: Pointer): string {
+  const { heif } = heap;
+  const item = heif._heif_image_handle_get_item_id(handle);
+  const MAX = 8;
+  const properties = heap.ids(MAX, (out, n) =>
+    heif._heif_item_get_transformation_properties(context, item, out, n),
+  );
+  return properties
+    .map((property) => {
+      const rotation = heif._heif_item_get_property_transform_rotation_ccw(context, item, property);
+      const mirror = heif._heif_item_get_property_transform_mirror(context, item, property);
+      return rotation >= 0 ? `rotate ${rotation}` : mirror >= 0 ? `mirror ${mirror}` : "";
+    })
+    .filter(Boolean)
+    .join(", ");
+}
+
+/** Decodes to interleaved 8-bit RGB, or RGBA when the image has alpha, transformations applied. */
+function decodeHandle(
+  heap: Heap,
+  handle: Pointer,
+): Omit<Decoded, "primaryWidth" | "primaryHeight" | "fromThumbnail"> {
+  const { heif } = heap;
+  const channels = heif._heif_image_handle_has_alpha_channel(handle) ? 4 : 3;
+  const chroma =
+    channels === 4
+      ? heif.heif_chroma.heif_chroma_interleaved_RGBA
+      : heif.heif_chroma.heif_chroma_interleaved_RGB;
+  const image = heap.call((error, out) =>
+    heif._heif_decode_image(
+      error,
+      handle,
+      out,
+      heif.heif_colorspace.heif_colorspace_RGB.value,
+      chroma.value,
+      0,
+    ),
+  );
+  const channel = heif.heif_channel.heif_channel_interleaved.value;
+  const strideAt = heap.alloc(4);
+  const plane = heif._heif_image_get_plane_readonly2(image, channel, strideAt);
+  if (plane === 0) {
+    heif._heif_image_release(image);
+    throw corrupt("no interleaved pixels");
+  }
+  const width = heif._heif_image_get_width(image, channel);
+  const height = heif._heif_image_get_height(image, channel);
+  const stride = heif.HEAPU32[strideAt >> 2] ?? 0;
+  const data = heif.HEAPU8.subarray(plane, plane + stride * height);
+  return { width, height, channels, data: unpadded(data, width * channels, stride, height), image };
 }
 
 /** Rows padded to an alignment (small images) are copied out contiguous; others are a view. */

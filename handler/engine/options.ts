@@ -33,6 +33,11 @@ export interface Limits {
   maxInputBytes: number;
   /** Inputs whose header declares more pixels (width x height) are refused before decoding. */
   maxInputPixels: number;
+  /**
+   * false: always decode a HEIC's primary image, never its embedded thumbnail item (unset or
+   * true: the thumbnail when it is large enough, as libvips does).
+   */
+  heicThumbnails?: boolean;
 }
 
 export const DEFAULT_OPTIONS: Readonly<ThumbnailOptions> = Object.freeze({

@@ -108,8 +108,7 @@ export async function makeRenditions(
     );
   }
 
-  const allFrames = renditions.some((rendition) => rendition.animated);
-  const source = await open(input, container, limits, allFrames);
+  const source = await open(input, container, limits, renditions);
   const refused = source.framesRefused;
   const failures = refused
     ? renditions.filter((r) => r.animated).map((rendition) => ({ rendition, error: refused }))
@@ -177,22 +176,34 @@ function direct(source: Source): Decoded {
 }
 
 /**
+ * The smallest size (of an image of `width` x `height` as displayed, never larger) that every
+ * rendition can be made from without enlarging: the image scaled by the largest factor any
+ * rendition needs, rounded up.
+ */
+export function neededSize(
+  renditions: readonly Rendition[],
+  width: number,
+  height: number,
+): { width: number; height: number } {
+  const needed = renditions.map((rendition) => {
+    const x = rendition.width / width;
+    const y = rendition.height / height;
+    return rendition.fit === "cover" ? Math.max(x, y) : Math.min(x, y);
+  });
+  const scale = Math.min(1, Math.max(...needed));
+  return { width: Math.ceil(width * scale), height: Math.ceil(height * scale) };
+}
+
+/**
  * Several renditions: one decode, scaled to what the most demanding rendition needs (never
  * enlarged) and converted to 8-bit sRGB with any alpha kept, held as raw pixels that each
  * rendition resizes, flattens and encodes on its own.
  */
 async function shared(source: Source, renditions: readonly Rendition[]): Promise<Decoded> {
-  const needed = renditions.map(({ width, height, fit }) => {
-    const x = width / source.width;
-    const y = height / source.height;
-    return fit === "cover" ? Math.max(x, y) : Math.min(x, y);
-  });
-  const scale = Math.min(1, Math.max(...needed));
   // "outside" keeps the aspect ratio with neither side under the rounded-up target, so no
   // rendition comes out a pixel short of its box.
   let pipeline = source.image.resize({
-    width: Math.ceil(source.width * scale),
-    height: Math.ceil(source.height * scale),
+    ...neededSize(renditions, source.width, source.height),
     fit: "outside",
     withoutEnlargement: true,
   });
@@ -260,15 +271,17 @@ async function render(
 
 /**
  * Reads the header (dimensions, codec, orientation, frames) and sets up a single decode: of
- * the first frame, or with `allFrames` of every frame of an animated GIF or WebP, whose
- * pixels then all count against the limit.
+ * the first frame, or when a rendition is animated of every frame of an animated GIF or WebP,
+ * whose pixels then all count against the limit; of a HEIC, of the smallest representation
+ * that the renditions can be made from.
  */
 async function open(
   input: Uint8Array,
   container: Container,
   limits: Limits,
-  allFrames: boolean,
+  renditions: readonly Rendition[],
 ): Promise<Source> {
+  const allFrames = renditions.some((rendition) => rendition.animated);
   const load = (ignoreIcc: boolean, pages = 1) =>
     sharp(input, {
       // Truncated or corrupt pixel data is an error, not a grey half-image; mere warnings
@@ -333,16 +346,38 @@ async function open(
       `HEIF input uses codec ${String(metadata.compression)}; supported: HEVC (HEIC), AV1 (AVIF)`,
     );
   }
-  const decoded = await decodeHeic(input, metadata.pagePrimary ?? 0, limits.maxInputPixels);
+  return openHeic(input, metadata, limits, renditions);
+}
+
+/**
+ * A HEIC, decoded by libheif: its embedded thumbnail when that is large enough for every
+ * rendition (unless limits.heicThumbnails is false), else the primary image. Either way the
+ * primary's size is the input's, and its colour profile (read by libvips from the primary)
+ * is applied to the pixels.
+ */
+async function openHeic(
+  input: Uint8Array,
+  metadata: Metadata,
+  limits: Limits,
+  renditions: readonly Rendition[],
+): Promise<Source> {
+  const decoded = await decodeHeic(input, {
+    index: metadata.pagePrimary ?? 0,
+    maxInputPixels: limits.maxInputPixels,
+    ...(limits.heicThumbnails !== false && {
+      needed: (width: number, height: number) => neededSize(renditions, width, height),
+    }),
+  });
+  const { icc } = metadata;
   return {
     image: sharp(decoded.data, {
       raw: { width: decoded.width, height: decoded.height, channels: decoded.channels },
     }),
     format: "heic",
-    width: decoded.width,
-    height: decoded.height,
+    width: decoded.primaryWidth,
+    height: decoded.primaryHeight,
     frames: 1,
-    ...(metadata.icc && !srgbProfile && { iccProfile: metadata.icc }),
+    ...(icc && !isSrgbProfile(icc) && { iccProfile: icc }),
     release: decoded.release,
   };
 }

@@ -1,0 +1,240 @@
+/**
+ * HEIC: the smallest representation that suffices. An iPhone photo carries a thumbnail item
+ * (320x240, some models also one in a 512 box) that is decoded instead of the primary image
+ * when it is large enough for every rendition, has the primary's aspect ratio and orientation;
+ * the output must look like the primary's (same size and orientation, colour profile applied,
+ * mean absolute difference at most 12/255 per channel). Fixtures: support/heic-fixtures.ts.
+ */
+import sharp from "sharp";
+import {
+  configureSharp,
+  DEFAULT_LIMITS,
+  type Limits,
+  makeRenditions,
+  makeThumbnail,
+  type Rendition,
+  resolveOptions,
+  type ThumbnailOptions,
+} from "../handler/engine";
+import * as heic from "../handler/engine/heic";
+import { type HeicFixture, heicFixture } from "./support/heic-fixtures";
+import { type Corner, colourName, cornerColour, pixelsOf } from "./support/images";
+
+beforeAll(configureSharp);
+
+const PRIMARY_ONLY: Limits = { ...DEFAULT_LIMITS, heicThumbnails: false };
+
+type Decode = { width: number; height: number; fromThumbnail: boolean };
+
+/** What each HEIC decode made while `run` runs returned: its size and source. */
+async function decodesDuring<T>(run: () => Promise<T>): Promise<{ result: T; decodes: Decode[] }> {
+  const real = heic.decodeHeic;
+  const decodes: Decode[] = [];
+  const spy = jest.spyOn(heic, "decodeHeic").mockImplementation(async (...args) => {
+    const pixels = await real(...args);
+    const { width, height, fromThumbnail } = pixels;
+    decodes.push({ width, height, fromThumbnail });
+    return pixels;
+  });
+  try {
+    return { result: await run(), decodes };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+const options = (raw: Partial<ThumbnailOptions>) => resolveOptions(raw);
+
+/** The largest of the three channels' mean absolute differences, in 0-255 units. */
+async function meanAbsoluteDifference(a: Buffer, b: Buffer): Promise<number> {
+  const first = await sharp(a).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { width, height } = first.info;
+  // Sizes may differ by a pixel: compare at the first's.
+  const second = await sharp(b)
+    .removeAlpha()
+    .resize(width, height, { fit: "fill" })
+    .raw()
+    .toBuffer();
+  const sums = [0, 0, 0];
+  for (let i = 0; i < first.data.length; i++) {
+    sums[i % 3] = (sums[i % 3] ?? 0) + Math.abs((first.data[i] ?? 0) - (second[i] ?? 0));
+  }
+  return Math.max(...sums.map((sum) => sum / (width * height)));
+}
+
+async function cornerNames(image: Buffer): Promise<Record<Corner, string>> {
+  const pixels = await pixelsOf(image);
+  const corners: Corner[] = ["top-left", "top-right", "bottom-right", "bottom-left"];
+  return Object.fromEntries(
+    corners.map((corner) => [corner, colourName(cornerColour(pixels, corner))]),
+  ) as Record<Corner, string>;
+}
+
+describe("HEIC: which representation is decoded", () => {
+  it("decodes the 320x240 thumbnail item, not the grid, for the default 256 thumbnail", async () => {
+    const input = await heicFixture("iphone-grid-1024x768-p3-thumbs");
+
+    const { result, decodes } = await decodesDuring(() => makeThumbnail(input));
+
+    expect(decodes).toEqual([{ width: 320, height: 240, fromThumbnail: true }]);
+    expect([result.width, result.height]).toEqual([256, 192]);
+    expect(result.input).toEqual({ format: "heic", width: 1024, height: 768, bytes: input.length });
+  });
+
+  it.each([
+    [{ width: 320, height: 320 }, [320, 240]],
+    [{ width: 321, height: 321 }, [512, 384]],
+    [{ width: 400, height: 300, fit: "cover" }, [512, 384]],
+    [{ width: 513, height: 513 }, [1024, 768]],
+    [{ width: 300, height: 400, fit: "cover" }, [1024, 768]],
+  ] as const)("takes the smallest that suffices: a box of %j decodes %j", async (box, size) => {
+    const input = await heicFixture("iphone-grid-1024x768-p3-thumbs");
+
+    const { decodes } = await decodesDuring(() => makeThumbnail(input, options(box)));
+
+    expect(decodes.map(({ width, height }) => [width, height])).toEqual([size]);
+  });
+
+  it("compares sizes as displayed: a portrait (irot) photo's thumbnails are portrait too", async () => {
+    const input = await heicFixture("iphone-grid-1024x768-p3-thumbs-irot90");
+
+    const sizes = [];
+    for (const box of [{}, { width: 400, height: 400 }, { width: 600, height: 600 }]) {
+      const { decodes } = await decodesDuring(() => makeThumbnail(input, options(box)));
+      sizes.push(...decodes);
+    }
+
+    expect(sizes).toEqual([
+      { width: 240, height: 320, fromThumbnail: true },
+      { width: 384, height: 512, fromThumbnail: true },
+      { width: 768, height: 1024, fromThumbnail: false },
+    ]);
+  });
+
+  it("makes several renditions from one decode of what the most demanding one needs", async () => {
+    const input = await heicFixture("iphone-grid-1024x768-p3-thumbs");
+    const renditions: Rendition[] = [
+      {
+        ...options({ width: 128, height: 128 }),
+        name: "a",
+        position: "centre",
+        animated: false,
+        prefix: "a/",
+      },
+      {
+        ...options({ width: 300, height: 300, format: "webp" }),
+        name: "b",
+        position: "centre",
+        animated: false,
+        prefix: "b/",
+      },
+      {
+        ...options({ width: 100, height: 100, fit: "cover" }),
+        name: "c",
+        position: "attention",
+        animated: false,
+        prefix: "c/",
+      },
+    ];
+
+    const { result, decodes } = await decodesDuring(() => makeRenditions(input, renditions));
+
+    expect(decodes).toEqual([{ width: 320, height: 240, fromThumbnail: true }]);
+    expect(result.outputs.map(({ width, height }) => [width, height])).toEqual([
+      [128, 96],
+      [300, 225],
+      [100, 100],
+    ]);
+  });
+
+  // The marked fixtures' thumbnail item has a green bottom-right corner the primary lacks.
+  it("the thumbnail item that suffices is what the output is made of", async () => {
+    const thumbnail = await makeThumbnail(await heicFixture("thumbnail-marked-512x384"));
+
+    expect((await cornerNames(thumbnail.data))["bottom-right"]).toBe("green");
+  });
+
+  it.each<[string, HeicFixture, Partial<ThumbnailOptions>, Limits]>([
+    [
+      "the request is larger than the thumbnail",
+      "thumbnail-marked-512x384",
+      { width: 321, height: 321 },
+      DEFAULT_LIMITS,
+    ],
+    ["the setting is off", "thumbnail-marked-512x384", {}, PRIMARY_ONLY],
+    [
+      "its aspect ratio is not the primary's",
+      "thumbnail-marked-square-512x384",
+      { width: 200, height: 200 },
+      DEFAULT_LIMITS,
+    ],
+  ])("the primary is decoded when %s", async (_, fixture, box, limits) => {
+    const input = await heicFixture(fixture);
+
+    const { result, decodes } = await decodesDuring(() =>
+      makeThumbnail(input, options(box), limits),
+    );
+
+    expect(decodes).toEqual([{ width: 512, height: 384, fromThumbnail: false }]);
+    const corners = await cornerNames(result.data);
+    expect([corners["top-left"], corners["bottom-right"]]).toEqual([
+      "red",
+      expect.not.stringMatching(/green/),
+    ]);
+  });
+
+  it("the primary is decoded when the thumbnail item is not turned as the primary is", async () => {
+    // The primary is turned half a turn (its red corner shows bottom-right); the thumbnail is not.
+    const input = await heicFixture("thumbnail-marked-unrotated-512x384");
+
+    const { result, decodes } = await decodesDuring(() => makeThumbnail(input));
+
+    expect(decodes).toEqual([{ width: 512, height: 384, fromThumbnail: false }]);
+    const corners = await cornerNames(result.data);
+    expect([corners["top-left"], corners["bottom-right"]]).toEqual([
+      expect.not.stringMatching(/green/),
+      "red",
+    ]);
+  });
+});
+
+describe("HEIC: the thumbnail path looks like the primary path", () => {
+  it.each<[HeicFixture, Partial<ThumbnailOptions>, Corner]>([
+    ["iphone-grid-1024x768-p3-thumbs", {}, "top-left"],
+    [
+      "iphone-grid-1024x768-p3-thumbs",
+      { width: 200, height: 200, fit: "cover", format: "webp" },
+      "top-left",
+    ],
+    ["iphone-grid-1024x768-p3-thumbs", { width: 500, height: 500, format: "png" }, "top-left"],
+    ["iphone-grid-1024x768-p3-thumbs", { width: 320, height: 240 }, "top-left"],
+    ["iphone-grid-1024x768-p3-thumbs-irot90", {}, "bottom-left"],
+    [
+      "iphone-grid-1024x768-p3-thumbs-irot90",
+      { width: 150, height: 150, fit: "cover" },
+      "bottom-left",
+    ],
+  ])(
+    "%s %o: same size and orientation, profile applied, close pixels",
+    async (fixture, box, red) => {
+      const input = await heicFixture(fixture);
+
+      const viaThumbnail = await decodesDuring(() => makeThumbnail(input, options(box)));
+      const viaPrimary = await decodesDuring(() =>
+        makeThumbnail(input, options(box), PRIMARY_ONLY),
+      );
+
+      expect(viaThumbnail.decodes.map((d) => d.fromThumbnail)).toEqual([true]);
+      expect(viaPrimary.decodes.map((d) => d.fromThumbnail)).toEqual([false]);
+      const [a, b] = [viaThumbnail.result, viaPrimary.result];
+      expect(Math.abs(a.width - b.width)).toBeLessThanOrEqual(1);
+      expect(Math.abs(a.height - b.height)).toBeLessThanOrEqual(1);
+      expect(a.input).toEqual(b.input);
+      // The marker is sRGB red stored as Display P3 values (about rgb(234, 51, 35) read as
+      // sRGB): red on both paths means the primary's profile was applied to both.
+      expect((await cornerNames(a.data))[red]).toBe("red");
+      expect((await cornerNames(b.data))[red]).toBe("red");
+      expect(await meanAbsoluteDifference(a.data, b.data)).toBeLessThanOrEqual(12);
+    },
+  );
+});
