@@ -122,7 +122,7 @@ describe("HEIC: which representation is decoded", () => {
         prefix: "a/",
       },
       {
-        ...options({ width: 300, height: 300, format: "webp" }),
+        ...options({ width: 400, height: 400, format: "webp" }),
         name: "b",
         position: "centre",
         animated: false,
@@ -139,10 +139,10 @@ describe("HEIC: which representation is decoded", () => {
 
     const { result, decodes } = await decodesDuring(() => makeRenditions(input, renditions));
 
-    expect(decodes).toEqual([{ width: 320, height: 240, fromThumbnail: true }]);
+    expect(decodes).toEqual([{ width: 512, height: 384, fromThumbnail: true }]);
     expect(result.outputs.map(({ width, height }) => [width, height])).toEqual([
       [128, 96],
-      [300, 225],
+      [400, 300],
       [100, 100],
     ]);
   });
@@ -152,6 +152,21 @@ describe("HEIC: which representation is decoded", () => {
     const thumbnail = await makeThumbnail(await heicFixture("thumbnail-marked-512x384"));
 
     expect((await cornerNames(thumbnail.data))["bottom-right"]).toBe("green");
+  });
+
+  it("a thumbnail within a pixel of the aspect ratio is used, but never a pixel short", async () => {
+    // 512x383 with a 320x240 thumbnail: a 400x240 box needs 321x240 (cf. 256x192 for 256x256).
+    const input = await heicFixture("thumbnail-marked-512x383");
+
+    const small = await makeThumbnail(input);
+    const { result, decodes } = await decodesDuring(() =>
+      makeThumbnail(input, options({ width: 400, height: 240 })),
+    );
+
+    expect([small.width, small.height]).toEqual([256, 192]);
+    expect((await cornerNames(small.data))["bottom-right"]).toBe("green");
+    expect(decodes).toEqual([{ width: 512, height: 383, fromThumbnail: false }]);
+    expect([result.width, result.height]).toEqual([321, 240]);
   });
 
   it.each<[string, HeicFixture, Partial<ThumbnailOptions>, Limits]>([

@@ -143,24 +143,28 @@ async function iphoneGrid(
 }
 
 /**
- * A 512x384 primary whose thumbnail item carries a green square in its bottom-right corner that
- * the primary lacks (`thumbnail`: its size; `thumbnailRotation`: its own irot), so an output
- * shows which of the two was decoded.
+ * A 512x384 primary (`height` 383: a grid of one tile, cropped) whose thumbnail item carries a
+ * green square in its bottom-right corner that the primary lacks (`thumbnail`: its size;
+ * `thumbnailRotation`: its own irot), so an output shows which of the two was decoded.
  */
 async function markedThumbnail(
   [w, h]: [number, number],
   rotation: HeifLayout["rotation"] = 0,
   thumbnailRotation: HeifLayout["rotation"] = rotation,
+  height = 384,
 ): Promise<Buffer> {
-  const [width, height] = [512, 384];
-  const marked = await scene(width, height, GREEN);
+  const coded = [512, 384] as const;
+  const primary = await code(await scene(...coded), ...coded);
+  const marked = await scene(...coded, GREEN);
   return heifFile({
-    primary: await code(await scene(width, height), width, height),
+    primary: height === coded[1] ? primary : { columns: 1, rows: 1, tiles: [primary] },
+    width: coded[0],
+    height,
     colr: await p3Colr(),
     rotation,
     thumbnails: [
       {
-        image: await code(await scaled(marked, [width, height], w, h), w, h),
+        image: await code(await scaled(marked, [...coded], w, h), w, h),
         rotation: thumbnailRotation,
       },
     ],
@@ -199,6 +203,11 @@ export const IPHONE_FIXTURES = {
   "thumbnail-marked-512x384": () => markedThumbnail([320, 240]),
   /** The same, but the thumbnail is square: an aspect ratio the primary does not have. */
   "thumbnail-marked-square-512x384": () => markedThumbnail([240, 240]),
+  /**
+   * The primary is 512x383 (a grid of one 512x384 tile, cropped: how heif-enc codes odd
+   * sizes): its 320x240 thumbnail is within a pixel of its aspect ratio.
+   */
+  "thumbnail-marked-512x383": () => markedThumbnail([320, 240], 0, 0, 383),
   /** The primary is turned half a turn (irot); its thumbnail item is not. */
   "thumbnail-marked-unrotated-512x384": () => markedThumbnail([320, 240], 2, 0),
 } as const satisfies Record<string, () => Promise<Buffer>>;
