@@ -109,16 +109,19 @@ async function p3Colr(): Promise<Buffer> {
   return colr;
 }
 
-/** A grid primary of 256x256 tiles (an iPhone's are 512x512) with thumbnails scaled from it. */
-async function iphoneGrid(
+/**
+ * A grid primary of `tile`-square tiles (an iPhone's are 512x512; the committed files' 256)
+ * with thumbnails scaled from it. Width and height must be multiples of the tile size.
+ */
+export async function iphoneGrid(
   width: number,
   height: number,
   thumbnails: [number, number][],
   rotation: HeifLayout["rotation"] = 0,
+  tile = 256,
 ): Promise<Buffer> {
   const pixels = await scene(width, height);
   const tiles: CodedImage[] = [];
-  const tile = 256;
   for (let top = 0; top < height; top += tile) {
     for (let left = 0; left < width; left += tile) {
       const part = await sharp(pixels, { raw: { width, height, channels: 3 } })
