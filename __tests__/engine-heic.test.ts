@@ -9,6 +9,7 @@ import sharp from "sharp";
 import {
   configureSharp,
   DEFAULT_LIMITS,
+  DEFAULT_OPTIONS,
   type Limits,
   makeRenditions,
   makeThumbnail,
@@ -250,6 +251,38 @@ describe("HEIC: the thumbnail path looks like the primary path", () => {
       expect((await cornerNames(a.data))[red]).toBe("red");
       expect((await cornerNames(b.data))[red]).toBe("red");
       expect(await meanAbsoluteDifference(a.data, b.data)).toBeLessThanOrEqual(12);
+    },
+  );
+});
+
+describe("HEIC: a grid primary is decoded tile by tile into a shrunk copy", () => {
+  it.each<[HeicFixture, [number, number], [number, number], Corner]>([
+    ["iphone-grid-1024x768-p3-thumbs", [512, 384], [256, 192], "top-left"],
+    ["iphone-grid-1024x768-p3-thumbs-irot90", [384, 512], [192, 256], "bottom-left"],
+  ])(
+    "%s: a %j copy, and the output of the whole image's decode",
+    async (fixture, copy, size, red) => {
+      const input = await heicFixture(fixture);
+      // The whole image, decoded at full size (a box as large as the image), then resized.
+      const whole = await makeThumbnail(
+        input,
+        options({ width: 1024, height: 1024, format: "png" }),
+        PRIMARY_ONLY,
+      );
+      const reference = await sharp(whole.data)
+        .resize(256, 256, { fit: "inside" })
+        .jpeg()
+        .toBuffer();
+
+      const { result, decodes } = await decodesDuring(() =>
+        makeThumbnail(input, DEFAULT_OPTIONS, PRIMARY_ONLY),
+      );
+
+      expect(decodes).toEqual([{ width: copy[0], height: copy[1], fromThumbnail: false }]);
+      expect([result.width, result.height]).toEqual(size);
+      expect(result.input).toEqual(whole.input);
+      expect((await cornerNames(result.data))[red]).toBe("red");
+      expect(await meanAbsoluteDifference(result.data, reference)).toBeLessThanOrEqual(12);
     },
   );
 });

@@ -9,6 +9,8 @@
  * 36 MB; copying it, as a generic decoder must, raised peak RSS by about 70 MB), only one
  * HEIC is decoded and held at a time, since a second decode would reuse or move the heap
  * under the first, and an instance whose heap a large image has grown is dropped afterwards.
+ * Better still, the whole image is not decoded when less suffices: the embedded thumbnail item,
+ * or a grid decoded tile by tile into a shrunk copy.
  */
 
 import { setFlagsFromString } from "node:v8";
@@ -47,6 +49,8 @@ export interface HeicRequest {
    * from. Unset: the primary image itself.
    */
   needed?: (width: number, height: number) => Size;
+  /** false: never the thumbnail item, only the primary (shrunk tile by tile when a grid). */
+  thumbnails?: boolean;
 }
 
 type Factory = () => Libheif;
@@ -72,9 +76,10 @@ const HEAP_KEPT_BYTES = 64 * 1024 * 1024;
  * Decodes the top-level image at `request.index`, or, when `request.needed` is given, the
  * smallest representation of it that suffices: its thumbnail item when that is at least the size
  * needed in both dimensions, has the image's aspect ratio and the same orientation, else the
- * image itself (never a thumbnail enlarged). Throws PermanentInputError: TOO_MANY_PIXELS (for the
- * image's own size) before decoding, CORRUPT_INPUT if it cannot decode. The caller must call
- * release() on success.
+ * image itself (never a thumbnail enlarged), which, when it is a grid of tiles at least four
+ * times the size needed, is decoded tile by tile into a shrunk copy. Throws PermanentInputError:
+ * TOO_MANY_PIXELS (for the image's own size) before decoding, CORRUPT_INPUT if it cannot decode.
+ * The caller must call release() on success.
  */
 export async function decodeHeic(input: Uint8Array, request: HeicRequest): Promise<HeicPixels> {
   // With the extension: in the image's bundle this stays an ES import(), which needs the file.
@@ -100,7 +105,7 @@ export async function decodeHeic(input: Uint8Array, request: HeicRequest): Promi
   try {
     const { image, ...pixels } = decodeImage(heif, input, request);
     const release = () => {
-      heif._heif_image_release(image);
+      if (image !== 0) heif._heif_image_release(image);
       done();
     };
     return { ...pixels, release };
@@ -180,9 +185,14 @@ function decodeImage(heif: Libheif, input: Uint8Array, request: HeicRequest): De
       const height = heif._heif_image_handle_get_height(primary);
       checkPixels(width, height, request.maxInputPixels);
       const wanted = request.needed?.(width, height);
-      const thumbnail = wanted && smallestThumbnail(heap, context, primary, wanted);
+      const thumbnail =
+        wanted && request.thumbnails !== false
+          ? smallestThumbnail(heap, context, primary, wanted)
+          : undefined;
       try {
-        const pixels = decodeHandle(heap, thumbnail ?? primary);
+        const pixels =
+          (thumbnail === undefined && wanted && decodeShrunk(heap, primary, wanted)) ||
+          decodeHandle(heap, thumbnail ?? primary);
         return {
           ...pixels,
           primaryWidth: width,
@@ -302,6 +312,116 @@ function decodeHandle(
   const stride = heif.HEAPU32[strideAt >> 2] ?? 0;
   const data = heif.HEAPU8.subarray(plane, plane + stride * height);
   return { width, height, channels, data: unpadded(data, width * channels, stride, height), image };
+}
+
+/**
+ * A grid image (an iPhone's 12 MP photo is 48 tiles of 512x512) decoded tile by tile into a copy
+ * shrunk by a whole factor that keeps it at least twice `wanted` in both dimensions, each pixel
+ * the mean of its factor x factor block (as JPEG shrink-on-load and libvips' shrink do),
+ * so that memory holds one tile and the small copy, not the whole image. Tiles come turned and
+ * mirrored as the image is. Undefined when the image is no grid or cannot be shrunk by 2.
+ */
+function decodeShrunk(heap: Heap, handle: Pointer, wanted: Size): Decoded | undefined {
+  const { heif } = heap;
+  const tiling = heap.alloc(80);
+  heap.call((error) => heif._heif_image_handle_get_image_tiling(error, handle, 1, tiling));
+  const fields = heif.HEAPU32.subarray(tiling >> 2, (tiling >> 2) + 9);
+  const [, columns = 0, rows = 0, tileWidth = 0, tileHeight = 0, width = 0, height = 0] = fields;
+  const [top = 0, left = 0] = fields.subarray(7);
+  // Half the whole factor, as libvips' resize does: the resize that follows then reduces by at
+  // least 2 with its Lanczos kernel, which a box filter alone would alias.
+  const factor = Math.floor(Math.min(width / wanted.width, height / wanted.height) / 2);
+  if (columns * rows < 2 || factor < 2) return undefined;
+  const channels = heif._heif_image_handle_has_alpha_channel(handle) ? 4 : 3;
+  const chroma =
+    channels === 4
+      ? heif.heif_chroma.heif_chroma_interleaved_RGBA
+      : heif.heif_chroma.heif_chroma_interleaved_RGB;
+  const out = { width: Math.ceil(width / factor), height: Math.ceil(height / factor) };
+  const sums = new Uint32Array(out.width * out.height * channels);
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) {
+      const tile = heap.call((error, image) =>
+        heif._heif_image_handle_decode_image_tile(
+          error,
+          handle,
+          image,
+          heif.heif_colorspace.heif_colorspace_RGB.value,
+          chroma.value,
+          0,
+          column,
+          row,
+        ),
+      );
+      try {
+        const origin = { x: column * tileWidth - left, y: row * tileHeight - top };
+        const shrunk = {
+          width: out.width,
+          channels,
+          factor,
+          imageWidth: width,
+          imageHeight: height,
+        };
+        addTile(heap, tile, origin, shrunk, sums);
+      } finally {
+        heif._heif_image_release(tile);
+      }
+    }
+  }
+  const data = Buffer.allocUnsafe(sums.length);
+  for (let y = 0; y < out.height; y++) {
+    const rowsIn = Math.min(factor, height - y * factor);
+    for (let x = 0; x < out.width; x++) {
+      const count = rowsIn * Math.min(factor, width - x * factor);
+      const at = (y * out.width + x) * channels;
+      for (let c = 0; c < channels; c++) data[at + c] = Math.round((sums[at + c] ?? 0) / count);
+    }
+  }
+  return {
+    ...out,
+    channels,
+    data,
+    image: 0,
+    primaryWidth: width,
+    primaryHeight: height,
+    fromThumbnail: false,
+  };
+}
+
+/** Adds a decoded tile's samples, placed at `origin` in the image, to their blocks' sums. */
+function addTile(
+  heap: Heap,
+  tile: Pointer,
+  origin: { x: number; y: number },
+  shrunk: {
+    width: number;
+    channels: number;
+    factor: number;
+    imageWidth: number;
+    imageHeight: number;
+  },
+  sums: Uint32Array,
+): void {
+  const { heif } = heap;
+  const channel = heif.heif_channel.heif_channel_interleaved.value;
+  const strideAt = heap.alloc(4);
+  const plane = heif._heif_image_get_plane_readonly2(tile, channel, strideAt);
+  if (plane === 0) throw corrupt("no interleaved pixels in a tile");
+  const stride = heif.HEAPU32[strideAt >> 2] ?? 0;
+  const bytes = heif.HEAPU8;
+  const { channels, factor } = shrunk;
+  const columns = Math.min(heif._heif_image_get_width(tile, channel), shrunk.imageWidth - origin.x);
+  const rows = Math.min(heif._heif_image_get_height(tile, channel), shrunk.imageHeight - origin.y);
+  for (let y = Math.max(0, -origin.y); y < rows; y++) {
+    const blockRow = Math.floor((origin.y + y) / factor) * shrunk.width;
+    const from = plane + y * stride;
+    for (let x = Math.max(0, -origin.x); x < columns; x++) {
+      const to = (blockRow + Math.floor((origin.x + x) / factor)) * channels;
+      for (let c = 0; c < channels; c++) {
+        sums[to + c] = (sums[to + c] ?? 0) + (bytes[from + x * channels + c] ?? 0);
+      }
+    }
+  }
 }
 
 /** Rows padded to an alignment (small images) are copied out contiguous; others are a view. */

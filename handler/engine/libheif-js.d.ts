@@ -95,6 +95,28 @@ declare module "libheif-js/libheif-wasm/libheif-bundle.js" {
         chroma: number,
         options: 0,
       ): void;
+      /**
+       * Writes a heif_image_tiling: version, columns, rows, tile width and height, image width
+       * and height, top and left offset (32-bit each), in the coordinates of the turned and
+       * mirrored image when `transformed` is 1.
+       */
+      _heif_image_handle_get_image_tiling(
+        error: Pointer,
+        handle: Pointer,
+        transformed: 0 | 1,
+        tiling: Pointer,
+      ): void;
+      /** Decodes the tile at `column`, `row` (in the transformed image, options 0: the defaults). */
+      _heif_image_handle_decode_image_tile(
+        error: Pointer,
+        handle: Pointer,
+        image: Pointer,
+        colorspace: number,
+        chroma: number,
+        options: 0,
+        column: number,
+        row: number,
+      ): void;
       _heif_image_get_width(image: Pointer, channel: number): number;
       _heif_image_get_height(image: Pointer, channel: number): number;
       /** The plane's address; writes its bytes per row (which may include padding) to `stride`. */

@@ -364,9 +364,8 @@ async function openHeic(
   const decoded = await decodeHeic(input, {
     index: metadata.pagePrimary ?? 0,
     maxInputPixels: limits.maxInputPixels,
-    ...(limits.heicThumbnails !== false && {
-      needed: (width: number, height: number) => neededSize(renditions, width, height),
-    }),
+    needed: (width: number, height: number) => neededSize(renditions, width, height),
+    thumbnails: limits.heicThumbnails !== false,
   });
   const { icc } = metadata;
   return {
