@@ -285,4 +285,67 @@ describe("HEIC: a grid primary is decoded tile by tile into a shrunk copy", () =
       expect(await meanAbsoluteDifference(result.data, reference)).toBeLessThanOrEqual(12);
     },
   );
+
+  // 992x736 in tiles of 256 that overrun it (as an iPhone's 4032 is 7.875 tiles of 512): a
+  // 150 box needs 150x112, so a third (331x246), whose last column and row average fewer pixels.
+  it.each<[HeicFixture, [number, number], [number, number], Corner]>([
+    ["iphone-grid-992x736-overrun", [331, 246], [150, 111], "top-left"],
+    // Turned, the overrun lies before the first row: decoded whole.
+    ["iphone-grid-992x736-overrun-irot90", [736, 992], [111, 150], "bottom-left"],
+  ])(
+    "%s: a %j copy for a 150 box, and the whole image's output",
+    async (fixture, copy, size, red) => {
+      const input = await heicFixture(fixture);
+      const whole = await makeThumbnail(
+        input,
+        options({ width: 1024, height: 1024, format: "png" }),
+      );
+      const reference = await sharp(whole.data)
+        .resize(150, 150, { fit: "inside" })
+        .png()
+        .toBuffer();
+
+      const { result, decodes } = await decodesDuring(() =>
+        makeThumbnail(input, options({ width: 150, height: 150, format: "png" })),
+      );
+
+      expect(decodes).toEqual([{ width: copy[0], height: copy[1], fromThumbnail: false }]);
+      expect([result.width, result.height]).toEqual(size);
+      expect((await cornerNames(result.data))[red]).toBe("red");
+      expect(await meanAbsoluteDifference(result.data, reference)).toBeLessThanOrEqual(12);
+    },
+  );
+
+  it("each pixel of the copy is the mean of its block of the whole image, edges included", async () => {
+    const input = await heicFixture("iphone-grid-992x736-overrun");
+    const request = { index: 0, maxInputPixels: 992 * 736, thumbnails: false };
+    const copy = await heic.decodeHeic(input, {
+      ...request,
+      needed: () => ({ width: 150, height: 112 }),
+    });
+    const shrunk = { width: copy.width, height: copy.height, data: Buffer.from(copy.data) };
+    copy.release();
+    const whole = await heic.decodeHeic(input, request);
+
+    // 992x736 by 3: the last column holds 1 pixel's width (992 = 330 x 3 + 2), the last row 1.
+    const expected = Buffer.alloc(shrunk.data.length);
+    for (let y = 0; y < shrunk.height; y++) {
+      for (let x = 0; x < shrunk.width; x++) {
+        for (let c = 0; c < 3; c++) {
+          let [sum, count] = [0, 0];
+          for (let v = y * 3; v < Math.min(y * 3 + 3, 736); v++) {
+            for (let u = x * 3; u < Math.min(x * 3 + 3, 992); u++) {
+              sum += whole.data[(v * 992 + u) * 3 + c] ?? 0;
+              count++;
+            }
+          }
+          expected[(y * shrunk.width + x) * 3 + c] = Math.round(sum / count);
+        }
+      }
+    }
+    whole.release();
+
+    expect([shrunk.width, shrunk.height]).toEqual([331, 246]);
+    expect(shrunk.data.equals(expected)).toBe(true);
+  });
 });

@@ -111,7 +111,7 @@ async function p3Colr(): Promise<Buffer> {
 
 /**
  * A grid primary of `tile`-square tiles (an iPhone's are 512x512; the committed files' 256)
- * with thumbnails scaled from it. Width and height must be multiples of the tile size.
+ * with thumbnails scaled from it. Width and height must be multiples of 32 (for the scene).
  */
 export async function iphoneGrid(
   width: number,
@@ -122,17 +122,26 @@ export async function iphoneGrid(
 ): Promise<Buffer> {
   const pixels = await scene(width, height);
   const tiles: CodedImage[] = [];
-  for (let top = 0; top < height; top += tile) {
-    for (let left = 0; left < width; left += tile) {
-      const part = await sharp(pixels, { raw: { width, height, channels: 3 } })
-        .extract({ left, top, width: tile, height: tile })
+  const [columns, rows] = [Math.ceil(width / tile), Math.ceil(height / tile)];
+  // The last column and row overrun the image, as an iPhone's do (4032 is 7.875 tiles of 512):
+  // their pixels past the edge repeat it, and the grid crops them.
+  const padded = await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .extend({ right: columns * tile - width, bottom: rows * tile - height, extendWith: "copy" })
+    .raw()
+    .toBuffer();
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) {
+      const part = await sharp(padded, {
+        raw: { width: columns * tile, height: rows * tile, channels: 3 },
+      })
+        .extract({ left: column * tile, top: row * tile, width: tile, height: tile })
         .raw()
         .toBuffer();
       tiles.push(await code(part, tile, tile));
     }
   }
   return heifFile({
-    primary: { columns: width / tile, rows: height / tile, tiles },
+    primary: { columns, rows, tiles },
     width,
     height,
     colr: await p3Colr(),
@@ -202,6 +211,10 @@ export const IPHONE_FIXTURES = {
       ],
       1,
     ),
+  /** 992x736 in 4x3 tiles of 256 that overrun it by 32 pixels each way, no thumbnail. */
+  "iphone-grid-992x736-overrun": () => iphoneGrid(992, 736, []),
+  /** The same turned a quarter: the overrun lies before the image's first row once turned. */
+  "iphone-grid-992x736-overrun-irot90": () => iphoneGrid(992, 736, [], 1),
   /** The thumbnail item (320x240) differs: a green bottom-right corner. */
   "thumbnail-marked-512x384": () => markedThumbnail([320, 240]),
   /** The same, but the thumbnail is square: an aspect ratio the primary does not have. */

@@ -327,11 +327,14 @@ function decodeShrunk(heap: Heap, handle: Pointer, wanted: Size): Decoded | unde
   heap.call((error) => heif._heif_image_handle_get_image_tiling(error, handle, 1, tiling));
   const fields = heif.HEAPU32.subarray(tiling >> 2, (tiling >> 2) + 9);
   const [, columns = 0, rows = 0, tileWidth = 0, tileHeight = 0, width = 0, height = 0] = fields;
-  const [top = 0, left = 0] = fields.subarray(7);
   // Half the whole factor, as libvips' resize does: the resize that follows then reduces by at
   // least 2 with its Lanczos kernel, which a box filter alone would alias.
   const factor = Math.floor(Math.min(width / wanted.width, height / wanted.height) / 2);
-  if (columns * rows < 2 || factor < 2) return undefined;
+  // A grid that overruns the image leaves its overrun before the first row or column once
+  // turned or mirrored there; libheif reports that as offsets whose meaning (measured: 224 for
+  // an overrun of 32 in tiles of 256) is not documented, so such a grid is decoded whole.
+  const offset = fields[7] !== 0 || fields[8] !== 0;
+  if (columns * rows < 2 || factor < 2 || offset) return undefined;
   const channels = heif._heif_image_handle_has_alpha_channel(handle) ? 4 : 3;
   const chroma =
     channels === 4
@@ -354,7 +357,7 @@ function decodeShrunk(heap: Heap, handle: Pointer, wanted: Size): Decoded | unde
         ),
       );
       try {
-        const origin = { x: column * tileWidth - left, y: row * tileHeight - top };
+        const origin = { x: column * tileWidth, y: row * tileHeight };
         const shrunk = {
           width: out.width,
           channels,
