@@ -115,6 +115,10 @@ const HELP = {
     flag: { name: "max-input-pixels", arg: "N" },
     doc: "images declaring more pixels are refused before decoding (TOO_MANY_PIXELS)",
   },
+  heicThumbnails: {
+    flag: { name: "heic-thumbnails", arg: "BOOL" },
+    doc: "decode a HEIC's embedded thumbnail, not its full image, when large enough for every rendition (false: never)",
+  },
 } as const satisfies { readonly [K in keyof typeof HANDLER_ROWS]: SettingHelp };
 
 type Help = typeof HELP;

@@ -87,11 +87,9 @@ export const THUMBNAIL_SETTINGS = {
   },
   heicThumbnails: {
     env: "HEIC_THUMBNAILS",
-    flag: { name: "heic-thumbnails", arg: "BOOL" },
     parse: boolean,
     default: true,
     stack: true,
-    doc: "decode a HEIC's embedded thumbnail, not its full image, when large enough for every rendition (false: never)",
   },
 } as const satisfies Record<string, Setting<unknown>>;
 
