@@ -13,6 +13,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   DeleteObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -362,7 +363,7 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
 
   beforeAll(async () => {
     configureSharp();
-    local = await startTestS3(Array.from({ length: 10 }, (_, i) => [`in-${i}`, `out-${i}`]).flat());
+    local = await startTestS3(Array.from({ length: 11 }, (_, i) => [`in-${i}`, `out-${i}`]).flat());
     work = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-"));
     // run() builds its client with the default credential chain, as the CLI does.
     Object.assign(process.env, {
@@ -640,6 +641,44 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
     expect(s3.calls.filter((call) => call.startsWith("GetObjectCommand"))).toEqual([
       `GetObjectCommand ${source}/replaced.jpg`,
     ]);
+  });
+
+  it("retries a failure recorded under other settings (a raised --max-input-pixels); the same settings report it, not downloaded", async () => {
+    // 40x30 = 1,200 pixels: over a limit of 1,000, under one of 2,000.
+    const { source, dest, flags } = await buckets(["big.jpg"]);
+    await local.s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: source,
+        Key: "big.jpg",
+        Tagging: { TagSet: [{ Key: "owner", Value: "alice" }] },
+      }),
+    );
+    const s3 = recordS3();
+    const downloads = () => s3.calls.filter((call) => call.startsWith("GetObjectCommand"));
+
+    const low = await captured(() => run(flags("--max-input-pixels", "1000")));
+    s3.reset();
+    const same = await captured(() => run(flags("--max-input-pixels", "1000")));
+    const sameDownloads = downloads();
+    s3.reset();
+    const raised = await captured(() => run(flags("--max-input-pixels", "2000")));
+
+    expect(low.code).toBe(1);
+    expect(low.lines.map((l) => [l.key, l.outcome, l.code])).toEqual([
+      ["big.jpg", "failed", "TOO_MANY_PIXELS"],
+    ]);
+    expect(same.code).toBe(1);
+    expect(same.stderr).toMatch(/big\.jpg: TOO_MANY_PIXELS failed before .*under these settings/);
+    expect(sameDownloads).toEqual([]);
+    expect(raised.code).toBe(0);
+    expect(raised.lines.map((l) => [l.key, l.outcome])).toEqual([["big.jpg", "created"]]);
+    expect(downloads()).toEqual([`GetObjectCommand ${source}/big.jpg`]);
+    expect(await listKeys(local.s3, dest)).toEqual(["big.jpg"]);
+    // The success replaced the record: only the owner's tag is left.
+    const { TagSet } = await local.s3.send(
+      new GetObjectTaggingCommand({ Bucket: source, Key: "big.jpg" }),
+    );
+    expect(TagSet).toEqual([{ Key: "owner", Value: "alice" }]);
   });
 
   describe("checks credentials, the endpoint and the source bucket before listing anything", () => {

@@ -15,6 +15,7 @@ import { processBatchEvent } from "../handler/batch-event";
 import { readConfig } from "../handler/config";
 import { configureSharp, defaultRendition, renditionSpec } from "../handler/engine";
 import { createLogger } from "../handler/log";
+import { settingsFingerprint } from "../handler/settings-fingerprint";
 import { batchEventV1, batchEventV2, type TaskSpec } from "./support/batch-events";
 import { describeImage, jpeg, truncatedJpeg } from "./support/handler-images";
 import { get, localClient, put } from "./support/local-s3";
@@ -31,7 +32,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
 
   beforeAll(async () => {
     local = await startTestS3(
-      Array.from({ length: 14 }, (_, index) => [`source-${index}`, `thumbs-${index}`]).flat(),
+      Array.from({ length: 15 }, (_, index) => [`source-${index}`, `thumbs-${index}`]).flat(),
     );
     s3 = local.s3;
   });
@@ -52,7 +53,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
   const KEYS = ["holiday/my photo.jpg", "a+b.jpg", "été/写真.jpg"];
 
   it("schema 2.0, mode missing: makes real thumbnails for awkward keys; a bad image, a missing key and an up-to-date object each get their result", async () => {
-    const { source, dest, deps } = setup();
+    const { source, dest, config, deps } = setup();
     for (const key of KEYS) await put(s3, source, key, await jpeg(600, 400));
     const badETag = await put(s3, source, "bad.jpg", await truncatedJpeg());
     const doneETag = await put(s3, source, "done.jpg", await jpeg(50, 50));
@@ -121,6 +122,7 @@ describe("processBatchEvent (integration: real s3rver)", () => {
     expect(tags.TagSet).toEqual([
       { Key: "thumbnailer-error", Value: "CORRUPT_INPUT" },
       { Key: "thumbnailer-error-etag", Value: badETag },
+      { Key: "thumbnailer-error-settings", Value: settingsFingerprint(config) },
     ]);
     expect(lines).toHaveLength(6);
     expect(lines).toContainEqual(
@@ -336,6 +338,55 @@ describe("processBatchEvent (integration: real s3rver)", () => {
       resultString: expect.stringMatching(/^failed CORRUPT_INPUT: failed before/),
     });
     expect(force.results[0]?.resultCode).toBe("Succeeded");
+  });
+
+  it("retries a failure recorded under other settings, the result replacing the record; under the same settings it stays failed", async () => {
+    const { source, dest, deps } = setup(s3, { MAX_INPUT_PIXELS: "10000" });
+    await put(s3, source, "big.jpg", await jpeg(200, 100));
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: source,
+        Key: "big.jpg",
+        Tagging: { TagSet: [{ Key: "owner", Value: "alice" }] },
+      }),
+    );
+    const task = batchEventV2({ mode: "missing" }, { bucket: source, key: "big.jpg" });
+    const under = (limit: string) => ({
+      ...deps,
+      config: readConfig({ SOURCE_BUCKET: source, DEST_BUCKET: dest, MAX_INPUT_PIXELS: limit }),
+    });
+    const tags = async () =>
+      (await s3.send(new GetObjectTaggingCommand({ Bucket: source, Key: "big.jpg" }))).TagSet;
+
+    const first = await processBatchEvent(task, deps);
+    const same = await processBatchEvent(task, under("10000"));
+    const stillTooLow = await processBatchEvent(task, under("15000"));
+    const recorded = await tags();
+    const sameAgain = await processBatchEvent(task, under("15000"));
+    const raised = await processBatchEvent(task, under("1000000"));
+
+    expect(first.results[0]?.resultString).toMatch(/^failed TOO_MANY_PIXELS: /);
+    expect(same.results[0]?.resultString).toMatch(/^failed TOO_MANY_PIXELS: failed before/);
+    // Retried under the new limit: failed again, recorded under the new settings.
+    expect(stillTooLow.results[0]?.resultString).toMatch(
+      /^failed TOO_MANY_PIXELS: (?!failed before)/,
+    );
+    expect(recorded).toContainEqual({
+      Key: "thumbnailer-error-settings",
+      Value: settingsFingerprint(under("15000").config),
+    });
+    expect(sameAgain.results[0]?.resultString).toMatch(/^failed TOO_MANY_PIXELS: failed before/);
+    expect(raised.results[0]).toMatchObject({
+      resultCode: "Succeeded",
+      resultString: `created s3://${dest}/big.jpg`,
+    });
+    expect(
+      await describeImage((await get(s3, dest, "big.jpg"))?.data ?? new Uint8Array()),
+    ).toMatchObject({
+      width: 200,
+      height: 100,
+    });
+    expect(await tags()).toEqual([{ Key: "owner", Value: "alice" }]);
   });
 
   it.each([

@@ -12,6 +12,7 @@ import { configureSharp, renditionSpec } from "../handler/engine";
 import { TransientError } from "../handler/errors";
 import { createLogger } from "../handler/log";
 import { processEvent } from "../handler/process-event";
+import { settingsFingerprint } from "../handler/settings-fingerprint";
 import { jpeg } from "./support/handler-images";
 import { animatedFrames, GREEN, RED } from "./support/images";
 import { get, listKeys, localClient, put } from "./support/local-s3";
@@ -206,6 +207,7 @@ describe("renditions in the handler (integration: real s3rver)", () => {
     expect(tags.TagSet).toEqual([
       { Key: "thumbnailer-error", Value: "TOO_MANY_PIXELS" },
       { Key: "thumbnailer-error-etag", Value: change.eTag },
+      { Key: "thumbnailer-error-settings", Value: settingsFingerprint(limited) },
     ]);
   });
 

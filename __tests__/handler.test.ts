@@ -8,6 +8,7 @@ import { configureSharp } from "../handler/engine";
 import { ConfigError, TransientError } from "../handler/errors";
 import { createLogger } from "../handler/log";
 import { processEvent, type RecordResult } from "../handler/process-event";
+import { settingsFingerprint } from "../handler/settings-fingerprint";
 import { FakeS3, networkError, serviceError, slowDown } from "./support/fake-s3";
 import { describeImage, jpeg, truncatedJpeg } from "./support/handler-images";
 import { encodeEventKey, type RecordSpec, s3Event } from "./support/s3-events";
@@ -318,10 +319,12 @@ describe("processEvent: removed objects", () => {
 });
 
 describe("processEvent: permanent failures", () => {
-  const failureTags = (eTag: string | undefined, code: string) => [
+  // The record names the settings it failed under, so a change of them retries it.
+  const failureTags = (eTag: string | undefined, code: string, config: HandlerConfig) => [
     { Key: "owner", Value: "alice" },
     { Key: "thumbnailer-error", Value: code },
     { Key: "thumbnailer-error-etag", Value: eTag },
+    { Key: "thumbnailer-error-settings", Value: settingsFingerprint(config) },
   ];
 
   it.each([
@@ -334,13 +337,13 @@ describe("processEvent: permanent failures", () => {
   ])(
     "records %s as %s on the source object's tags, keeping its tags, without throwing",
     async (_, code, body) => {
-      const { s3, run, upload } = setup();
+      const { s3, config, run, upload } = setup();
       const record = upload("bad.jpg", await body(), [{ Key: "owner", Value: "alice" }]);
 
       const [result] = await run(record);
 
       expect(result).toMatchObject({ outcome: "failed", code });
-      expect(s3.get(SOURCE, "bad.jpg")?.tags).toEqual(failureTags(record.eTag, code));
+      expect(s3.get(SOURCE, "bad.jpg")?.tags).toEqual(failureTags(record.eTag, code, config));
       expect(s3.keys(DEST)).toEqual([]);
     },
   );
@@ -358,19 +361,19 @@ describe("processEvent: permanent failures", () => {
   ])(
     "records %s as %s without downloading it",
     async (_, code, env: Record<string, string>, body) => {
-      const { s3, run, upload } = setup(env);
+      const { s3, config, run, upload } = setup(env);
       const record = upload("input.jpg", await body(), [{ Key: "owner", Value: "alice" }]);
 
       const [result] = await run(record);
 
       expect(result).toMatchObject({ outcome: "failed", code });
       expect(s3.commands()).toEqual(["GetObjectTagging", "PutObjectTagging"]);
-      expect(s3.get(SOURCE, "input.jpg")?.tags).toEqual(failureTags(record.eTag, code));
+      expect(s3.get(SOURCE, "input.jpg")?.tags).toEqual(failureTags(record.eTag, code, config));
     },
   );
 
   it("checks the downloaded size when the event carries none, and closes the unread body", async () => {
-    const { s3, run, upload } = setup({ MAX_INPUT_BYTES: "1000" });
+    const { s3, config, run, upload } = setup({ MAX_INPUT_BYTES: "1000" });
     const { size, eTag, ...sizeless } = upload("big.jpg", await truncatedJpeg());
 
     const [result] = await run(sizeless);
@@ -380,20 +383,24 @@ describe("processEvent: permanent failures", () => {
     expect(s3.get(SOURCE, "big.jpg")?.tags).toEqual([
       { Key: "thumbnailer-error", Value: "INPUT_TOO_LARGE" },
       { Key: "thumbnailer-error-etag", Value: eTag },
+      { Key: "thumbnailer-error-settings", Value: settingsFingerprint(config) },
     ]);
   });
 
   it("replaces an earlier failure record instead of adding a second one", async () => {
-    const { s3, run, upload } = setup();
+    const { s3, config, run, upload } = setup();
     const record = upload("bad.jpg", Buffer.from("not an image"), [
       { Key: "owner", Value: "alice" },
       { Key: "thumbnailer-error", Value: "CORRUPT_INPUT" },
       { Key: "thumbnailer-error-etag", Value: "older" },
+      { Key: "thumbnailer-error-settings", Value: "0123456789abcdef" },
     ]);
 
     await run(record);
 
-    expect(s3.get(SOURCE, "bad.jpg")?.tags).toEqual(failureTags(record.eTag, "UNSUPPORTED_FORMAT"));
+    expect(s3.get(SOURCE, "bad.jpg")?.tags).toEqual(
+      failureTags(record.eTag, "UNSUPPORTED_FORMAT", config),
+    );
   });
 
   it("throws (transient) when the failure cannot be recorded", async () => {

@@ -3,8 +3,12 @@
  * objects it reports as work, from S3 API calls alone.
  */
 
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import {
   DeleteObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -18,7 +22,9 @@ import { configureSharp, defaultRendition, renditionSpec } from "../handler/engi
 import { decodeEventKey } from "../handler/keys";
 import { createLogger } from "../handler/log";
 import { processEvent } from "../handler/process-event";
-import { put } from "./support/local-s3";
+import { settingsFingerprint } from "../handler/settings-fingerprint";
+import { exists, put, waitFor } from "./support/local-s3";
+import { startTestService, type TestService } from "./support/local-service";
 import { startTestS3, type TestS3 } from "./support/s3rver";
 
 describe("reconcile (integration: real s3rver)", () => {
@@ -104,6 +110,45 @@ describe("reconcile (integration: real s3rver)", () => {
     const created = events.find((event) => event.Records[0]?.s3.object.key === "changed.jpg")
       ?.Records[0];
     expect(created?.s3.object).toMatchObject({ eTag: changed, size: 1 });
+  });
+
+  it("retries a failure recorded under other settings and clears its record; one under these settings, or without settings (older versions), stays", async () => {
+    const env = { SOURCE_BUCKET: "source", SOURCE_PREFIX: "healed/", DEST_BUCKET: "thumbnails" };
+    const healing = readConfig({ ...env, DEST_PREFIX: "healed/" });
+    const record = async (key: string, settings: string | undefined) => {
+      const eTag = await put(s3, "source", key, Buffer.from(key));
+      const TagSet = [
+        { Key: "owner", Value: "alice" },
+        { Key: "thumbnailer-error", Value: "TOO_MANY_PIXELS" },
+        { Key: "thumbnailer-error-etag", Value: eTag },
+        ...(settings === undefined ? [] : [{ Key: "thumbnailer-error-settings", Value: settings }]),
+      ];
+      await s3.send(
+        new PutObjectTaggingCommand({ Bucket: "source", Key: key, Tagging: { TagSet } }),
+      );
+      return TagSet;
+    };
+    await record("healed/other-settings.jpg", "0123456789abcdef");
+    const same = await record("healed/same-settings.jpg", settingsFingerprint(healing));
+    const old = await record("healed/no-settings.jpg", undefined);
+    const retried: string[] = [];
+
+    const work = [];
+    for await (const item of reconcile(
+      { s3, config: healing },
+      { region: "us-east-1", sequencer: createSequencer() },
+      { removeOrphans: false, onRetry: (key) => retried.push(key) },
+    )) {
+      work.push(decodeEventKey(item.event.Records[0]?.s3.object.key ?? ""));
+    }
+
+    expect(work).toEqual(["healed/other-settings.jpg"]);
+    expect(retried).toEqual(["healed/other-settings.jpg"]);
+    const tags = async (key: string) =>
+      (await s3.send(new GetObjectTaggingCommand({ Bucket: "source", Key: key }))).TagSet;
+    expect(await tags("healed/other-settings.jpg")).toEqual([{ Key: "owner", Value: "alice" }]);
+    expect(await tags("healed/same-settings.jpg")).toEqual(same);
+    expect(await tags("healed/no-settings.jpg")).toEqual(old);
   });
 
   it("remakes exactly the renditions that are missing or whose spec changed", async () => {
@@ -250,5 +295,54 @@ describe("reconcile (integration: real s3rver)", () => {
       expect(await exists("pruned/small/pruned/gone.jpg")).toBe(true);
       expect(await exists("pruned/large/not-ours-pruned/gone.jpg")).toBe(true);
     });
+  });
+});
+
+describe("reconciliation at serve start-up (integration: the local service)", () => {
+  it("retries the failures recorded under other settings after a restart with new ones, and says how many", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "thumbnailer-heal-"));
+    // 200x100 = 20,000 pixels: over a limit of 10,000.
+    const image = await sharp({
+      create: { width: 200, height: 100, channels: 3, background: "#a37" },
+    })
+      .jpeg()
+      .toBuffer();
+    let running: TestService | undefined;
+    const serve = async (limit: string) => {
+      const previous = running;
+      running = undefined;
+      await previous?.close();
+      running = await startTestService({ dataDir, handlerEnv: { MAX_INPUT_PIXELS: limit } });
+      return running;
+    };
+    const retrying = (logs: Record<string, unknown>[]) =>
+      logs.filter((line) => line.msg === "retrying failures recorded under other settings");
+    try {
+      const first = await serve("10000");
+      await put(first.s3, "source", "big.jpg", image);
+      await waitFor("the failure record", async () =>
+        (await first.failures()).some((entry) => entry.key === "big.jpg") ? true : undefined,
+      );
+
+      const same = await serve("10000");
+      await same.service.idle();
+      const sameMade = await exists(same.s3, "thumbnails", "big.jpg");
+      const raised = await serve("1000000");
+      await raised.service.idle();
+
+      expect(retrying(same.logs)).toEqual([]);
+      expect(sameMade).toBe(false);
+      expect(retrying(raised.logs)).toEqual([
+        expect.objectContaining({ level: "info", bucket: "source", objects: 1 }),
+      ]);
+      expect(await exists(raised.s3, "thumbnails", "big.jpg")).toBe(true);
+      const { TagSet } = await raised.s3.send(
+        new GetObjectTaggingCommand({ Bucket: "source", Key: "big.jpg" }),
+      );
+      expect(TagSet).toEqual([]);
+    } finally {
+      await running?.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,8 +4,10 @@
  * for processEvent. Uses only the S3 API, so it runs the same against s3rver and AWS.
  *
  *   - a source object with a rendition missing or outdated (other source ETag or spec), and
- *     which has no permanent failure recorded for its current ETag: an ObjectCreated:Put event
- *     with exactly those renditions (the others are current and are not rewritten);
+ *     whose failure record, if any, does not stand (handler/failure-record.ts: it is for another
+ *     ETag, or this ETag failed under other settings): an ObjectCreated:Put event with exactly
+ *     those renditions (the others are current and are not rewritten). A record of this ETag
+ *     under other settings is removed first, so the retry's result replaces it (onRetry);
  *   - a rendition (made by us from this source bucket) whose source is gone: ObjectRemoved:Delete
  *     (once per source key and page), which removes every configured rendition;
  *   - an object made by us from this source bucket at a key no configured rendition writes (its
@@ -27,7 +29,7 @@ import { mapBounded } from "../handler/bounded";
 import type { HandlerConfig } from "../handler/config";
 import type { Rendition } from "../handler/engine";
 import { ConfigError } from "../handler/errors";
-import { hasFailureFor } from "../handler/failure-record";
+import { clearFailureRecord, failureStatus, readFailureRecord } from "../handler/failure-record";
 import { destinationKey, isInDestination } from "../handler/keys";
 import { isNotFound, s3Failure } from "../handler/s3-errors";
 import { normalizeETag } from "../handler/s3-event";
@@ -51,6 +53,8 @@ export interface ReconcileOptions {
   readonly prune?: boolean;
   /** Called with each of our objects that no configured rendition writes, once it is dealt with. */
   readonly onUnconfigured?: (key: string, deleted: boolean) => void;
+  /** Called with each source key that failed at this ETag under other settings: retried. */
+  readonly onRetry?: (key: string) => void;
 }
 
 /** One piece of work: an event for processEvent and the renditions it must make. */
@@ -77,12 +81,9 @@ export async function* reconcile(
     const objects = page.filter(
       (object) => !isInDestination(sourceBucket, object.Key, config) && !isFolder(object),
     );
-    const stale = await mapBounded(objects, concurrency, async (object) => {
-      const current = { bucket: sourceBucket, key: object.Key, eTag: eTagOf(object) };
-      const renditions = await staleRenditions(s3, config, current);
-      if (renditions.length === 0 || (await hasFailureFor(s3, current))) return [];
-      return renditions;
-    });
+    const stale = await mapBounded(objects, concurrency, (object) =>
+      staleWork(deps, { bucket: sourceBucket, key: object.Key, eTag: eTagOf(object) }, options),
+    );
     for (const [index, object] of objects.entries()) {
       const renditions = stale[index] ?? [];
       if (renditions.length === 0) continue;
@@ -123,6 +124,26 @@ export async function* reconcile(
       yield { event, renditions: config.renditions };
     }
   }
+}
+
+/**
+ * The renditions of a source object to make: none when all are current or its failure record
+ * stands; a record of this ETag under other settings is removed (the retry replaces it).
+ */
+async function staleWork(
+  { s3, config }: ReconcileDeps,
+  current: { readonly bucket: string; readonly key: string; readonly eTag: string },
+  options: ReconcileOptions,
+): Promise<readonly Rendition[]> {
+  const renditions = await staleRenditions(s3, config, current);
+  if (renditions.length === 0) return [];
+  const status = failureStatus(await readFailureRecord(s3, current), current.eTag, config);
+  if (status === "stands") return [];
+  if (status === "settings changed") {
+    await clearFailureRecord(s3, current);
+    options.onRetry?.(current.key);
+  }
+  return renditions;
 }
 
 type Listed = _Object & { Key: string };

@@ -36,6 +36,7 @@ import { destinationKey, isInDestination, isInSource } from "./keys";
 import type { Logger } from "./log";
 import { isNotFound, isPreconditionFailed, s3Failure } from "./s3-errors";
 import { normalizeETag, parseRecord, type SourceRecord } from "./s3-event";
+import { settingsFingerprint } from "./settings-fingerprint";
 import { thumbnailMetadata } from "./thumbnail-state";
 
 export interface HandlerDeps {
@@ -246,17 +247,24 @@ async function upload(
 }
 
 /**
- * Records a permanent failure on the source object instead of throwing: a retry could only fail
- * the same way. Recording is an S3 call; if it fails, its TransientError propagates (retry).
+ * Records a permanent failure on the source object instead of throwing: a retry under the same
+ * settings could only fail the same way. Recording is an S3 call; if it fails, its TransientError
+ * propagates (retry).
  */
 async function fail(
   source: SourceRecord,
   eTag: string | undefined,
   error: PermanentInputError,
-  { s3 }: HandlerDeps,
+  { s3, config }: HandlerDeps,
 ): Promise<Decision> {
   const { bucket, key, size } = source;
-  const recorded = await recordFailure(s3, { bucket, key }, { code: error.code, eTag: eTag ?? "" });
+  // The settings of the whole configuration, not only the renditions made now: reconcile and
+  // backfill compare them with the configuration's.
+  const recorded = await recordFailure(
+    s3,
+    { bucket, key },
+    { code: error.code, eTag: eTag ?? "", settings: settingsFingerprint(config) },
+  );
   return {
     outcome: "failed",
     code: error.code,

@@ -30,7 +30,9 @@ export interface ReconciliationOptions {
 
 /**
  * Reconciliation, at start and whenever events were lost (spilled, or failed every retry): every
- * source object without an up-to-date thumbnail is queued, so nothing uploaded is left unmade.
+ * source object without an up-to-date thumbnail is queued, so nothing uploaded is left unmade,
+ * unless it failed at this version under these settings (a failure recorded under other
+ * settings, e.g. before a restart with a higher limit, is retried and counted in the log).
  */
 export function createReconciliation(options: ReconciliationOptions): Reconciler {
   const { queue, deps } = options;
@@ -53,16 +55,28 @@ async function reconciliationPass(options: ReconciliationOptions): Promise<void>
   const { config, log } = deps;
   let found = 0;
   let unconfigured = 0;
+  let retried = 0;
   const onUnconfigured = (): void => {
     unconfigured += 1;
   };
-  for await (const work of reconcile(deps, options.source, { prune, onUnconfigured })) {
+  const onRetry = (): void => {
+    retried += 1;
+  };
+  for await (const work of reconcile(deps, options.source, { prune, onUnconfigured, onRetry })) {
     if (!(await queue.put(work))) return;
     activity.notify({ kind: "queued", event: work.event });
     found += 1;
     stats.reconciled += 1;
   }
   log.log("info", { msg: "reconciled", bucket: config.sourceBucket, events: found });
+  if (retried > 0) {
+    // Their failure records named other settings than these (handler/settings-fingerprint.ts).
+    log.log("info", {
+      msg: "retrying failures recorded under other settings",
+      bucket: config.sourceBucket,
+      objects: retried,
+    });
+  }
   if (unconfigured > 0) {
     log.log(prune ? "info" : "warn", {
       msg: prune
