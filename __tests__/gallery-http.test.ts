@@ -5,6 +5,7 @@
  */
 
 import http from "node:http";
+import { GetObjectTaggingCommand, PutObjectTaggingCommand } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { startGallery } from "../cli/serve/gallery/server";
 import { rawRequest, startTestGallery, type TestGallery } from "./support/gallery";
@@ -257,6 +258,58 @@ describe("gallery server (integration: real service, raw HTTP)", () => {
     } finally {
       await second.close();
     }
+  });
+
+  it("says on a failed object's card how to retry it; a failure under other settings is pending", async () => {
+    type Failed = { key: string; state: string; failure?: { code: string; retry?: string } };
+    const keys = [
+      "retry/too-big.jpg",
+      "retry/not-an-image.jpg",
+      "retry/old.jpg",
+      "retry/moved.jpg",
+    ];
+    await put(local.s3, "source", "retry/too-big.jpg", Buffer.alloc(100_001, 1));
+    for (const key of keys.slice(1)) await put(local.s3, "source", key, Buffer.from("not a photo"));
+    await local.service.idle();
+    const tags = async (key: string) =>
+      (await local.s3.send(new GetObjectTaggingCommand({ Bucket: "source", Key: key }))).TagSet ??
+      [];
+    // Written by an older version: no settings tag. Failed under other settings: another one.
+    const old = (await tags("retry/old.jpg")).filter((t) => t.Key !== "thumbnailer-error-settings");
+    const moved = (await tags("retry/moved.jpg")).map((t) =>
+      t.Key === "thumbnailer-error-settings" ? { ...t, Value: "0123456789abcdef" } : t,
+    );
+    for (const [key, TagSet] of [
+      ["retry/old.jpg", old],
+      ["retry/moved.jpg", moved],
+    ] as const) {
+      await local.s3.send(
+        new PutObjectTaggingCommand({ Bucket: "source", Key: key, Tagging: { TagSet } }),
+      );
+    }
+
+    const list = async (state: string) =>
+      (
+        JSON.parse(
+          (await rawRequest(`${origin}/api/objects?limit=100&state=${state}`)).body.toString(),
+        ) as { objects: Failed[] }
+      ).objects;
+    const listed = [...(await list("failed")), ...(await list("pending"))];
+    const card = (key: string) => listed.find((c) => c.key === key);
+
+    expect(old).toHaveLength(2);
+    expect(card("retry/too-big.jpg")?.failure).toMatchObject({
+      code: "INPUT_TOO_LARGE",
+      retry: expect.stringMatching(/restart serve with a higher --max-input-bytes/),
+    });
+    expect(card("retry/not-an-image.jpg")?.failure).toMatchObject({
+      code: "UNSUPPORTED_FORMAT",
+      retry: expect.stringMatching(/^Upload a fixed file under this key/),
+    });
+    expect(card("retry/old.jpg")?.failure?.retry).toMatch(
+      /no settings .* thumbnailer backfill --direct --force/,
+    );
+    expect(card("retry/moved.jpg")?.state).toBe("pending");
   });
 });
 

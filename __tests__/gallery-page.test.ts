@@ -28,7 +28,7 @@ interface Card {
   lastModified: string;
   eTag: string;
   state: "made" | "failed" | "pending";
-  failure?: { code: string; reason: string };
+  failure?: { code: string; reason: string; retry?: string };
   thumbnails: Thumbnail[];
 }
 
@@ -49,11 +49,11 @@ function made(key: string, minute: number, formats: string[] = ["jpeg"]): Card {
   };
 }
 
-function failed(key: string, minute: number, reason: string): Card {
+function failed(key: string, minute: number, reason: string, retry?: string): Card {
   return {
     ...made(key, minute, []),
     state: "failed",
-    failure: { code: "UNSUPPORTED_FORMAT", reason },
+    failure: { code: "UNSUPPORTED_FORMAT", reason, ...(retry === undefined ? {} : { retry }) },
   };
 }
 
@@ -220,6 +220,18 @@ describe("gallery page script (jsdom, fake server)", () => {
     );
     expect(tagsInList()).toEqual(["LI", "H3", "P", "P", "UL", "BUTTON"]);
     expect(page.document.querySelectorAll("b, img").length).toBe(2); // the viewer's two images
+  });
+
+  it("says under a failure how to retry it, as text", async () => {
+    const retry = "Upload a fixed file under this key <b>now</b>.";
+    page = await openPage({ objects: [failed("bad.jpg", 1, "not an image", retry)] });
+
+    const card = cardOf("bad.jpg");
+    expect(card?.querySelector(".state")?.textContent).toBe(
+      "failed: UNSUPPORTED_FORMAT — not an image",
+    );
+    expect(card?.querySelector(".retry")?.textContent).toBe(retry);
+    expect(page.document.querySelectorAll("#objects b").length).toBe(0);
   });
 
   it("shows a key and a reason that arrive live as text", async () => {

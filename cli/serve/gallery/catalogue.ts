@@ -3,12 +3,13 @@ import type { S3Event } from "aws-lambda";
 import type { HandlerConfig } from "../../../handler/config";
 import { renditionSpec } from "../../../handler/engine";
 import { describeError } from "../../../handler/errors";
-import { readFailureRecord } from "../../../handler/failure-record";
+import { failureStatus, readFailureRecord } from "../../../handler/failure-record";
 import { decodeEventKey, destinationKey } from "../../../handler/keys";
 import type { Logger } from "../../../handler/log";
 import { isNotFound } from "../../../handler/s3-errors";
 import { normalizeETag } from "../../../handler/s3-event";
 import { METADATA } from "../../../handler/thumbnail-state";
+import { THUMBNAIL_SETTINGS } from "../../settings";
 import type { Activity } from "../activity";
 import { FailureLog } from "../failure-log";
 import type { Service } from "../service";
@@ -63,7 +64,12 @@ export interface Card {
   readonly eTag: string;
   /** made: every rendition is current; failed: the handler refused it; pending: waiting or running. */
   readonly state: "made" | "failed" | "pending";
-  readonly failure?: { readonly code: string; readonly reason: string };
+  readonly failure?: {
+    readonly code: string;
+    readonly reason: string;
+    /** How to retry it: retryHint(). */
+    readonly retry: string;
+  };
   /** The current outputs, largest rendition first. */
   readonly thumbnails: readonly Thumbnail[];
 }
@@ -369,12 +375,20 @@ export class Catalogue {
     if (thumbnails.length === this.renditions.length) return { ...base, state: "made" };
     const record = await readFailureRecord(this.s3, { bucket: this.sourceBucket, key: entry.key });
     const known = this.failures.get(entry.key);
-    if (record !== undefined && record.eTag === entry.eTag) {
+    // A failure under other settings is not one: reconciliation retries it.
+    if (
+      record !== undefined &&
+      failureStatus(record, entry.eTag, this.service.config) === "stands"
+    ) {
       const reason =
         known?.code === record.code ? known.reason : `see ${this.service.failureRecord}`;
-      return { ...base, state: "failed", failure: { code: record.code, reason } };
+      const retry = retryHint(record.code, record.settings !== undefined);
+      return { ...base, state: "failed", failure: { code: record.code, reason, retry } };
     }
-    if (known?.code === "INVOCATION_FAILED") return { ...base, state: "failed", failure: known };
+    if (known?.code === "INVOCATION_FAILED") {
+      const retry = "Restart serve: reconciliation at start-up tries it again.";
+      return { ...base, state: "failed", failure: { ...known, retry } };
+    }
     // Not made and not refused: the queue or reconciliation has it.
     return { ...base, state: "pending" };
   }
@@ -407,6 +421,39 @@ export class Catalogue {
   private emit(change: Change): void {
     for (const listener of this.listeners) listener(change);
   }
+}
+
+/** The setting whose limit an input failed on, as a flag of `thumbnailer serve`. */
+const LIMIT_FLAGS: Partial<Record<string, string>> = {
+  INPUT_TOO_LARGE: `--${THUMBNAIL_SETTINGS.maxInputBytes.flag.name}`,
+  TOO_MANY_PIXELS: `--${THUMBNAIL_SETTINGS.maxInputPixels.flag.name}`,
+};
+
+/**
+ * What a failed card says to do. The record stands while the object and the settings are those
+ * it failed under, so: another file, other settings (a restart of serve reconciles: it retries
+ * the failures recorded under other settings), or, for a record without its settings (an older
+ * version's), a forced backfill.
+ */
+export function retryHint(code: string, settingsRecorded: boolean): string {
+  if (!settingsRecorded) {
+    return (
+      "This record names no settings (an older thumbnailer wrote it), so a settings change does " +
+      "not retry it: upload the file again, or run thumbnailer backfill --direct --force " +
+      "against this service (docs/local.md)."
+    );
+  }
+  const flag = LIMIT_FLAGS[code];
+  if (flag !== undefined) {
+    return (
+      `To retry: restart serve with a higher ${flag} (any change of the settings it failed ` +
+      "under retries it), or upload a smaller file under this key."
+    );
+  }
+  return (
+    "Upload a fixed file under this key to retry. (Restarting serve with other settings, e.g. " +
+    "other renditions, retries it too.)"
+  );
 }
 
 /** The decoded key of the event's object. */

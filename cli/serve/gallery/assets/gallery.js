@@ -54,6 +54,10 @@ function render(card) {
   const state = node.querySelector(".state");
   state.textContent =
     card.state === "failed" ? `failed: ${card.failure.code} — ${card.failure.reason}` : card.state;
+  // How to retry a failure (the server says, from what the failure record names).
+  if (card.state === "failed" && card.failure.retry) {
+    state.after(element("p", "retry", card.failure.retry));
+  }
   const thumbnails = node.querySelector(".thumbnails");
   for (const thumbnail of card.thumbnails) {
     const item = element("li");
