@@ -43,7 +43,8 @@ Also read from the environment:
 ${envOnlyHelp(HANDLER_SERVE_SETTINGS)}
 
 A bad upload (corrupt, empty, SVG, too many pixels...) is tagged thumbnailer-error on the source
-object and written to failures.jsonl; an invocation that fails 3 times (S3 unreachable...) is
+object and written to failures.jsonl; a restart with other settings (e.g. a higher
+--max-input-pixels) retries it. An invocation that fails 3 times (S3 unreachable...) is
 written there too and retried once by reconciliation. SIGINT/SIGTERM stop cleanly; after a
 crash, the next start repairs the store and reconciles. See docs/local.md.
 `;
