@@ -1,7 +1,8 @@
 /**
- * Integration test with the real Terraform CLI: `terraform validate` and an offline
- * `terraform plan` of both synthesized stacks, every option on. The Lambda stack's cross-stack
- * inputs come from a state file shaped like the one the dependencies stack's apply would write.
+ * Integration test with the real Terraform CLI (npm run test:infra): `terraform validate` and an
+ * offline `terraform plan` of both synthesized stacks, every option on, on the run's one
+ * terraform init. The Lambda stack's cross-stack inputs come from a state file shaped like the
+ * one the dependencies stack's apply would write.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -37,34 +38,24 @@ describe("terraform validate and plan of both stacks (integration: real Terrafor
   beforeAll(async () => {
     infra = synthInfra(CONTEXT);
     cli = terraformCli();
-    console.log(
-      `provider: ${cli.mirror === undefined ? "downloaded from the registry" : `mirror ${cli.mirror}`}`,
-    );
     const { dependencies, lambda } = infra.stacks;
-    const localState = (name: string) => ({
-      terraform: { backend: { local: { path: join(infra.outdir, `${name}.tfstate`) } } },
-    });
-
-    writeOfflineOverride(dependencies.dir, localState("dependencies"));
+    writeOfflineOverride(dependencies.dir);
 
     const remoteStatePath = join(infra.outdir, "dependencies-applied.tfstate");
     writeFileSync(remoteStatePath, dependenciesState(dependencies.json, CONTEXT.region));
     const remoteStates = Object.keys(lambda.json.data?.terraform_remote_state ?? {});
     writeOfflineOverride(lambda.dir, {
-      ...localState("lambda"),
       data: {
         terraform_remote_state: Object.fromEntries(
           remoteStates.map((name) => [name, { config: { path: remoteStatePath } }]),
         ),
       },
     });
-
-    // One stack at a time: both share the plugin cache.
-    for (const stack of [dependencies, lambda]) await cli.run(stack.dir, ["init", "-input=false"]);
-  }, 300_000);
+    for (const stack of [dependencies, lambda]) cli.useInit(stack.dir);
+  }, 120_000);
   afterAll(() => infra?.cleanup());
 
-  it.each(["dependencies", "lambda"] as const)(
+  it.concurrent.each(["dependencies", "lambda"] as const)(
     "validates the %s stack",
     async (id) => {
       const output = await cli.run(infra.stacks[id].dir, ["validate", "-json"]);
@@ -73,7 +64,7 @@ describe("terraform validate and plan of both stacks (integration: real Terrafor
     120_000,
   );
 
-  it.each(["dependencies", "lambda"] as const)(
+  it.concurrent.each(["dependencies", "lambda"] as const)(
     "plans every resource of the %s stack for creation, offline",
     async (id) => {
       const stack = infra.stacks[id];

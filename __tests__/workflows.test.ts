@@ -151,12 +151,14 @@ describe("ci.yml", () => {
     expect(Object.keys(ci.on)).toEqual(expect.arrayContaining(["pull_request", "push"]));
   });
 
-  it("runs npm ci, lint, type-check, tests and synth, in that order", () => {
+  it("runs npm ci, lint, type-check, the three test tiers and synth, in that order", () => {
     const order = [
       "npm ci",
       "npm run lint",
       "npm run typecheck",
       "npm test",
+      "npm run test:infra",
+      "npm run test:system",
       "npx cdktf synth",
     ].map((cmd) => runs.findIndex((run) => run.startsWith(cmd)));
 

@@ -33,6 +33,7 @@ function scriptFiles() {
     ...scripts.sort(),
     join(".ci", "run"),
     join("__tests__", "support", "fake-bin", "record"),
+    join("__tests__", "support", "no-terraform", "terraform"),
   ];
 }
 

@@ -1,6 +1,7 @@
 /**
- * Builds dist/ (what bin/thumbnailer.js runs) once per test run, whichever test file asks
- * first: a lock folder keeps two jest workers from compiling over each other.
+ * Builds dist/ (what bin/thumbnailer.js runs) once per test run: each tier's global setup builds
+ * it and says so in the environment its test workers inherit, so the test files' own calls return
+ * at once. Run outside such a setup, a lock folder keeps two callers from compiling over each other.
  */
 
 import { execFileSync } from "node:child_process";
@@ -10,7 +11,11 @@ import path from "node:path";
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 export const CLI = path.join(PROJECT_DIR, "bin", "thumbnailer.js");
 
+/** Set (in the environment the test workers inherit) once dist/ is built for this run. */
+const BUILT = "THUMBNAILER_TEST_DIST_BUILT";
+
 export function buildDist(): void {
+  if (process.env[BUILT] === "1") return;
   const lock = path.join(PROJECT_DIR, "dist", ".build-lock");
   mkdirSync(path.dirname(lock), { recursive: true });
   const deadline = Date.now() + 120_000;
@@ -41,4 +46,5 @@ export function buildDist(): void {
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+  process.env[BUILT] = "1";
 }

@@ -17,14 +17,15 @@
  * The ECR calls a plan makes (the Lambda stack's data.aws_ecr_image) go to a local stand-in
  * registry (support/fake-ecr.ts) holding the images the test pushes; nothing else is called.
  *
- * One working folder per stack, initialised once: each plan copies the new cdk.tf.json into it.
+ * One working folder per deploy, on the run's one `terraform init` (support/terraform.ts): each plan
+ * copies the new cdk.tf.json into it.
  */
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FakeEcr, startFakeEcr } from "./fake-ecr";
 import type { SynthStack } from "./infra";
-import { TEST_ACCOUNT, type TerraformCli, writeOfflineOverride } from "./terraform";
+import { OFFLINE_STATE, TEST_ACCOUNT, type TerraformCli, writeOfflineOverride } from "./terraform";
 
 /** One resource's change in `terraform show -json` of a plan. */
 export interface ResourceChange {
@@ -209,19 +210,15 @@ export async function offlineDeploy(
   override: Record<string, unknown> = {},
 ): Promise<OfflineDeploy> {
   const dir = mkdtempSync(join(tmpdir(), "thumbnailer-offline-deploy-"));
-  const statePath = join(dir, "offline.tfstate");
+  const statePath = join(dir, OFFLINE_STATE);
   const useStack = (stack: SynthStack) =>
     copyFileSync(join(stack.dir, "cdk.tf.json"), join(dir, "cdk.tf.json"));
   useStack(firstStack);
   const [providerConfig] = (firstStack.json.provider as { aws: { region: string }[] }).aws;
   const registry = await startFakeEcr(providerConfig?.region ?? "eu-west-1");
-  writeOfflineOverride(
-    dir,
-    { ...override, terraform: { backend: { local: { path: statePath } } } },
-    { ecr: registry.url },
-  );
-  await cli.run(dir, ["init", "-input=false"]);
-  const providers = JSON.parse(await cli.run(dir, ["providers", "schema", "-json"])) as {
+  writeOfflineOverride(dir, override, { ecr: registry.url });
+  cli.useInit(dir);
+  const providers = cli.schemas() as {
     provider_schemas: Record<string, { resource_schemas?: Record<string, { block: Block }> }>;
   };
   const schemas: Schemas = {};

@@ -1,14 +1,29 @@
 /**
- * Runs the real Terraform CLI on synthesized stacks, offline when a provider mirror exists.
+ * Runs the real Terraform CLI on synthesized stacks, offline when a provider mirror exists, for
+ * `npm run test:infra` (jest.infra.config.js).
  *
  * The provider comes from a filesystem mirror when one is found (TF_PROVIDER_MIRROR, or the
  * well-known plugin folders Terraform itself searches, or a folder directly under /opt or
  * /usr/local/share holding registry.terraform.io/); otherwise Terraform downloads it as usual
  * (GitHub Actions). A private CLI config (TF_CLI_CONFIG_FILE) says so, and one plugin cache in
  * the temp folder is shared between runs so the 700 MB provider is unpacked once.
+ *
+ * Terraform is initialised once per run: the run's global setup (terraform-setup.ts) calls
+ * initTerraform, which runs `terraform init` for the providers the stacks require in one folder
+ * and saves the provider schemas; every working folder of the run plans with that folder's
+ * `.terraform` (TF_DATA_DIR) and lock file. That works because every working folder declares the
+ * same backend, a local state file at the relative path OFFLINE_STATE.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +32,15 @@ import { resources, type TerraformJson } from "./infra";
 const run = promisify(execFile);
 
 const PROVIDER = join("registry.terraform.io", "hashicorp", "aws");
+
+/** Names the folder initTerraform prepared, for the test workers of the same run. */
+const INIT_ENV = "THUMBNAILER_TERRAFORM_INIT";
+
+/** The backend state file of every working folder, relative to it (see above). */
+export const OFFLINE_STATE = "offline.tfstate";
+
+const LOCK_FILE = ".terraform.lock.hcl";
+const SCHEMAS = "provider-schemas.json";
 
 function childFolders(root: string): string[] {
   try {
@@ -52,40 +76,31 @@ export interface TerraformCli {
   readonly mirror: string | undefined;
   /** Runs terraform in `dir`; rejects with its output when it fails. */
   run(dir: string, args: string[]): Promise<string>;
+  /** Makes `dir` an initialised working folder (the run's one init: its lock file). */
+  useInit(dir: string): void;
+  /** `terraform providers schema -json` of the initialised providers. */
+  schemas(): unknown;
 }
 
-/** Writes a CLI config into a temp folder and returns a runner that uses it. */
-export function terraformCli(): TerraformCli {
-  const mirror = findProviderMirror();
-  const configDir = mkdtempSync(join(tmpdir(), "thumbnailer-tf-cli-"));
+/** The CLI config (mirror, plugin cache) and environment every terraform of a run uses. */
+function terraformEnv(initDir: string): NodeJS.ProcessEnv {
   const pluginCache = join(tmpdir(), "thumbnailer-terraform-plugin-cache");
-  mkdirSync(pluginCache, { recursive: true });
-  const installation =
-    mirror === undefined
-      ? ""
-      : [
-          "provider_installation {",
-          `  filesystem_mirror {\n    path = ${JSON.stringify(mirror)}\n    include = ["registry.terraform.io/hashicorp/*"]\n  }`,
-          '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }',
-          "}",
-        ].join("\n");
-  const cliConfig = join(configDir, "terraformrc");
-  writeFileSync(
-    cliConfig,
-    // The synthesized stacks carry no lock file, so let the cache serve them anyway.
-    `plugin_cache_dir = ${JSON.stringify(pluginCache)}\nplugin_cache_may_break_dependency_lock_file = true\n${installation}\n`,
-  );
-  const env: NodeJS.ProcessEnv = {
+  return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     TMPDIR: process.env.TMPDIR,
-    TF_CLI_CONFIG_FILE: cliConfig,
+    TF_CLI_CONFIG_FILE: join(initDir, "terraformrc"),
     TF_PLUGIN_CACHE_DIR: pluginCache,
+    TF_DATA_DIR: join(initDir, ".terraform"),
     TF_IN_AUTOMATION: "1",
     TF_INPUT: "0",
     CHECKPOINT_DISABLE: "1",
     AWS_EC2_METADATA_DISABLED: "true",
   };
+}
+
+function cliFor(initDir: string, mirror: string | undefined): TerraformCli {
+  const env = terraformEnv(initDir);
   return {
     mirror,
     async run(dir, args) {
@@ -102,13 +117,86 @@ export function terraformCli(): TerraformCli {
         throw new Error(`terraform ${args.join(" ")} failed in ${dir}:\n${stderr}\n${stdout}`);
       }
     },
+    useInit(dir) {
+      copyFileSync(join(initDir, LOCK_FILE), join(dir, LOCK_FILE));
+    },
+    schemas: () => JSON.parse(readFileSync(join(initDir, SCHEMAS), "utf8")),
   };
 }
 
 /**
- * Test-only provider settings: dummy credentials and no AWS calls for them, so plan runs offline.
- * Written as an override file next to cdk.tf.json; `backend` (optional) replaces the stack's.
- * `endpoints` (optional) sends a service's calls to a local stand-in (e.g. { ecr: url }).
+ * The run's one `terraform init` (called by the global setup): in `initDir`, for the providers
+ * `stacks` require, with the backend every working folder declares; saves the provider schemas.
+ * Later terraformCli() calls, in this process or the test workers it starts, use it.
+ */
+export async function initTerraform(
+  initDir: string,
+  stacks: TerraformJson[],
+): Promise<TerraformCli> {
+  const mirror = findProviderMirror();
+  const env = terraformEnv(initDir);
+  mkdirSync(String(env.TF_PLUGIN_CACHE_DIR), { recursive: true });
+  const installation =
+    mirror === undefined
+      ? ""
+      : [
+          "provider_installation {",
+          `  filesystem_mirror {\n    path = ${JSON.stringify(mirror)}\n    include = ["registry.terraform.io/hashicorp/*"]\n  }`,
+          '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }',
+          "}",
+        ].join("\n");
+  writeFileSync(
+    String(env.TF_CLI_CONFIG_FILE),
+    // The init folder has no lock file yet, so let the cache serve it anyway.
+    `plugin_cache_dir = ${JSON.stringify(env.TF_PLUGIN_CACHE_DIR)}\nplugin_cache_may_break_dependency_lock_file = true\n${installation}\n`,
+  );
+  const requiredProviders = Object.assign(
+    // Used without being declared (terraform_data, terraform_remote_state): its schema is needed
+    // too, for the state files offline-deploy.ts writes.
+    { terraform: { source: "terraform.io/builtin/terraform" } },
+    ...stacks.map(
+      (stack) => (stack.terraform as { required_providers?: object }).required_providers,
+    ),
+  );
+  writeFileSync(
+    join(initDir, "main.tf.json"),
+    JSON.stringify({
+      terraform: {
+        required_providers: requiredProviders,
+        backend: { local: { path: OFFLINE_STATE } },
+      },
+    }),
+  );
+  const cli = cliFor(initDir, mirror);
+  await cli.run(initDir, ["init", "-input=false"]);
+  writeFileSync(join(initDir, SCHEMAS), await cli.run(initDir, ["providers", "schema", "-json"]));
+  process.env[INIT_ENV] = initDir;
+  return cli;
+}
+
+/** Removes the folder initTerraform prepared (the run's global teardown). */
+export function removeTerraformInit(): void {
+  const initDir = process.env[INIT_ENV];
+  if (initDir !== undefined) rmSync(initDir, { recursive: true, force: true });
+}
+
+/** The runner every test of `npm run test:infra` uses: the run's one init (initTerraform). */
+export function terraformCli(): TerraformCli {
+  const initDir = process.env[INIT_ENV];
+  if (initDir === undefined || !existsSync(join(initDir, SCHEMAS))) {
+    throw new Error(
+      "Terraform is not initialised for this run: run the Terraform tests with npm run test:infra " +
+        "(jest.infra.config.js initialises it once, in its global setup)",
+    );
+  }
+  return cliFor(initDir, findProviderMirror());
+}
+
+/**
+ * Test-only provider settings: dummy credentials and no AWS calls for them, so plan runs offline,
+ * and the backend every working folder of the run shares (a local OFFLINE_STATE in the folder).
+ * Written as an override file next to cdk.tf.json. `endpoints` (optional) sends a service's calls
+ * to a local stand-in (e.g. { ecr: url }).
  */
 export function writeOfflineOverride(
   dir: string,
@@ -127,6 +215,7 @@ export function writeOfflineOverride(
         ...(endpoints === undefined ? {} : { endpoints }),
       },
     },
+    terraform: { backend: { local: { path: OFFLINE_STATE } } },
     ...extra,
   };
   writeFileSync(join(dir, "offline_override.tf.json"), JSON.stringify(override, null, 2));
