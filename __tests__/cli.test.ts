@@ -3,14 +3,15 @@
  * folder of generated images and bad files.
  */
 
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PRODUCT_RENDITIONS } from "../bench/product-renditions";
 import type { Line } from "../cli/make";
-import { buildDist } from "./support/build-dist";
-import { animatedFrames, GREEN, RED } from "./support/images";
+import { buildDist, CLI } from "./support/build-dist";
+import { animatedFrames, GREEN, RED, solid } from "./support/images";
 import {
   type BadInput,
   badInputs,
@@ -18,6 +19,7 @@ import {
   goodImages,
   imageInfo,
 } from "./support/local-fixtures";
+import { get, localClient, put, waitFor } from "./support/local-s3";
 import { runCli } from "./support/run-cli";
 
 const parseLines = (stdout: string): Line[] =>
@@ -348,4 +350,99 @@ describe("thumbnailer make (real command)", () => {
       expect(make.stdout).toContain(flag);
     }
   });
+});
+
+/**
+ * One name per setting: the variable a deployment takes (THUMBNAILER_THUMB_WIDTH) is the one
+ * every command reads, and a THUMBNAILER_* or THUMB_* variable that is no setting is refused.
+ */
+describe("settings from the environment (real command)", () => {
+  let work: string;
+  let serveChild: ChildProcessWithoutNullStreams | undefined;
+
+  beforeAll(async () => {
+    buildDist();
+    work = await mkdtemp(path.join(tmpdir(), "thumbnailer-variables-"));
+    await writeFile(path.join(work, "wide.png"), await solid(400, 200, RED).png().toBuffer());
+  }, 120_000);
+
+  afterAll(async () => {
+    serveChild?.kill("SIGTERM");
+    await rm(work, { recursive: true, force: true });
+  });
+
+  const withEnv = (extra: Record<string, string>) => ({ ...process.env, ...extra });
+  const serveArgs = () => [
+    "serve",
+    "--port",
+    "0",
+    "--ui-port",
+    "0",
+    "--no-ui",
+    "--data",
+    path.join(work, "data"),
+  ];
+
+  it.each([
+    ["THUMBNAILER_PROT", "THUMBNAILER_PORT"],
+    ["THUMB_WIDHT", "THUMBNAILER_THUMB_WIDTH"],
+    ["THUMB_WIDTH", "THUMBNAILER_THUMB_WIDTH"],
+    ["THUMBNAILER_THUMB_WIDHT", "THUMBNAILER_THUMB_WIDTH"],
+  ])("make, serve and backfill exit 2 on %s, suggesting %s", async (name, suggestion) => {
+    const env = withEnv({ [name]: "100" });
+    const commands = [
+      ["make", "--out", "typo", "wide.png"],
+      serveArgs(),
+      ["backfill", "--direct", "--source-bucket", "source", "--dest-bucket", "thumbnails"],
+    ];
+
+    for (const args of commands) {
+      const result = await runCli(args, { cwd: work, env, timeoutMs: 20_000 });
+
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stderr).toContain(`${name} is not a setting; did you mean ${suggestion}?`);
+      expect(result.stdout).toBe("");
+    }
+    expect(await filesUnder(work)).toEqual(["wide.png"]);
+  }, 90_000);
+
+  it("make reads THUMBNAILER_THUMB_WIDTH, the deployment's name", async () => {
+    const result = await runCli(["make", "--out", "w100", "wide.png"], {
+      cwd: work,
+      env: withEnv({ THUMBNAILER_THUMB_WIDTH: "100" }),
+    });
+
+    expect(result.code).toBe(0);
+    const written = await readFile(path.join(work, "w100", "wide.jpg"));
+    expect(await imageInfo(written)).toEqual({ width: 100, height: 50, format: "jpeg" });
+  });
+
+  it("serve reads THUMBNAILER_THUMB_WIDTH, the deployment's name", async () => {
+    const child = spawn(process.execPath, [CLI, ...serveArgs()], {
+      cwd: work,
+      env: withEnv({ THUMBNAILER_THUMB_WIDTH: "100" }),
+    });
+    serveChild = child;
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const endpoint = await waitFor(
+      "serve's banner",
+      async () => /endpoint\s+(http:\/\/\S+)/.exec(stdout)?.[1],
+      30_000,
+    );
+    const s3 = localClient(endpoint);
+    try {
+      await put(s3, "source", "wide.png", await readFile(path.join(work, "wide.png")));
+      const thumbnail = await waitFor("the thumbnail", () => get(s3, "thumbnails", "wide.png"));
+
+      expect(await imageInfo(thumbnail.data)).toEqual({ width: 100, height: 50, format: "jpeg" });
+    } finally {
+      s3.destroy();
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("close", resolve));
+      serveChild = undefined;
+    }
+  }, 60_000);
 });

@@ -304,6 +304,26 @@ describe("readInfraConfig", () => {
     );
   });
 
+  it.each([
+    ["THUMB_WIDHT", "THUMBNAILER_THUMB_WIDTH"],
+    // The function's own name is no user's name: the deployment's is the one every command reads.
+    ["THUMB_WIDTH", "THUMBNAILER_THUMB_WIDTH"],
+    ["THUMBNAILER_PROT", "THUMBNAILER_PORT"],
+  ])("refuses %s, naming %s", (name, suggestion) => {
+    expect(problem({}, { [name]: "99" })).toContain(
+      `${name} is not a setting; did you mean ${suggestion}?`,
+    );
+  });
+
+  it("accepts the names serve, make and backfill read for the handler's settings", () => {
+    const config = read(
+      {},
+      { THUMBNAILER_THUMB_WIDTH: "100", THUMBNAILER_DEST_BUCKET: "x", THUMBNAILER_LOG_LEVEL: "debug" },
+    );
+
+    expect(config.handlerEnvironment.THUMB_WIDTH).toBe("100");
+  });
+
   it("accepts THUMBNAILER_ALLOW_ROLLBACK, the deploy's one-run switch, in the environment", () => {
     // Read by scripts/check-rollout.sh during `THUMBNAILER_ALLOW_ROLLBACK=1 npm run deploy`,
     // whose synth must not refuse it as a typo.
