@@ -388,23 +388,27 @@ describe("settings from the environment (real command)", () => {
     ["THUMB_WIDHT", "THUMBNAILER_THUMB_WIDTH"],
     ["THUMB_WIDTH", "THUMBNAILER_THUMB_WIDTH"],
     ["THUMBNAILER_THUMB_WIDHT", "THUMBNAILER_THUMB_WIDTH"],
-  ])("make, serve and backfill exit 2 on %s, suggesting %s", async (name, suggestion) => {
-    const env = withEnv({ [name]: "100" });
-    const commands = [
-      ["make", "--out", "typo", "wide.png"],
-      serveArgs(),
-      ["backfill", "--direct", "--source-bucket", "source", "--dest-bucket", "thumbnails"],
-    ];
+  ])(
+    "make, serve and backfill exit 2 on %s, suggesting %s",
+    async (name, suggestion) => {
+      const env = withEnv({ [name]: "100" });
+      const commands = [
+        ["make", "--out", "typo", "wide.png"],
+        serveArgs(),
+        ["backfill", "--direct", "--source-bucket", "source", "--dest-bucket", "thumbnails"],
+      ];
 
-    for (const args of commands) {
-      const result = await runCli(args, { cwd: work, env, timeoutMs: 20_000 });
+      for (const args of commands) {
+        const result = await runCli(args, { cwd: work, env, timeoutMs: 20_000 });
 
-      expect({ args, code: result.code }).toEqual({ args, code: 2 });
-      expect(result.stderr).toContain(`${name} is not a setting; did you mean ${suggestion}?`);
-      expect(result.stdout).toBe("");
-    }
-    expect(await filesUnder(work)).toEqual(["wide.png"]);
-  }, 90_000);
+        expect({ args, code: result.code }).toEqual({ args, code: 2 });
+        expect(result.stderr).toContain(`${name} is not a setting; did you mean ${suggestion}?`);
+        expect(result.stdout).toBe("");
+      }
+      expect(await filesUnder(work)).toEqual(["wide.png"]);
+    },
+    90_000,
+  );
 
   it("make reads THUMBNAILER_THUMB_WIDTH, the deployment's name", async () => {
     const result = await runCli(["make", "--out", "w100", "wide.png"], {

@@ -318,7 +318,11 @@ describe("readInfraConfig", () => {
   it("accepts the names serve, make and backfill read for the handler's settings", () => {
     const config = read(
       {},
-      { THUMBNAILER_THUMB_WIDTH: "100", THUMBNAILER_DEST_BUCKET: "x", THUMBNAILER_LOG_LEVEL: "debug" },
+      {
+        THUMBNAILER_THUMB_WIDTH: "100",
+        THUMBNAILER_DEST_BUCKET: "x",
+        THUMBNAILER_LOG_LEVEL: "debug",
+      },
     );
 
     expect(config.handlerEnvironment.THUMB_WIDTH).toBe("100");

@@ -3,16 +3,18 @@
  * declares, no source file reads a variable it does not declare, the docs hold the tables
  * generated from it, and a near-miss name gets a "did you mean".
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { closest } from "../cli/did-you-mean";
 import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "../cli/serve/settings";
 import { defaultText, readFlags } from "../cli/setting-flags";
+import { HANDLER_SETTINGS as CLI_HANDLER_SETTINGS, variableOf } from "../cli/settings";
 import { readConfig } from "../handler/config";
 import { HANDLER_SETTINGS } from "../handler/settings";
 import { regenerate, TABLES, updateDocs } from "../scripts/docs";
 import {
   SETTINGS as INFRA_SETTINGS,
+  knownVariables,
   readInfraConfig,
   STACK_HANDLER_SETTINGS,
 } from "../stacks/config";
@@ -80,6 +82,36 @@ describe("the settings table", () => {
   it("is what docs/ shows: every generated table is placed and current (npm run docs)", () => {
     expect(updateDocs(ROOT)).toEqual([]);
   });
+});
+
+describe("one name per setting for users", () => {
+  it("is the deployment's: serve's --source-prefix reads notificationPrefix's variable", () => {
+    expect(variableOf(CLI_HANDLER_SETTINGS.sourcePrefix)).toBe(
+      INFRA_SETTINGS.notificationPrefix.env,
+    );
+    for (const row of STACK_HANDLER_SETTINGS) {
+      expect(variableOf(CLI_HANDLER_SETTINGS[row.key as keyof typeof CLI_HANDLER_SETTINGS])).toBe(
+        row.env,
+      );
+    }
+  });
+
+  // A THUMBNAILER_* name a script, the bench or CI reads, unknown to the list, would be refused.
+  it.each(["scripts", "bench", ".github", path.join("__tests__", "support"), "ops", "cli"])(
+    "knows every THUMBNAILER_* variable %s/ names",
+    (dir) => {
+      const files = readdirSync(path.join(ROOT, dir), { recursive: true, encoding: "utf8" })
+        .map((file) => path.join(ROOT, dir, file))
+        .filter((file) => statSync(file).isFile());
+      const named = files.flatMap((file) =>
+        [...readFileSync(file, "utf8").matchAll(/\bTHUMBNAILER_[A-Z][A-Z0-9_]*\b/g)].map(
+          (match) => match[0],
+        ),
+      );
+
+      expect(named.filter((name) => !knownVariables().includes(name))).toEqual([]);
+    },
+  );
 });
 
 describe("the generated docs tables (scripts/docs.ts)", () => {
@@ -185,7 +217,7 @@ describe("a key prefix's spaces (S3 keys may begin or end with them)", () => {
     const fromEnv = readFlags(
       HANDLER_SERVE_SETTINGS,
       {},
-      { DEST_PREFIX: dest, SOURCE_PREFIX: source },
+      { THUMBNAILER_DEST_PREFIX: dest, THUMBNAILER_NOTIFICATION_PREFIX: source },
     );
 
     for (const values of [fromFlags, fromEnv]) {

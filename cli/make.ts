@@ -17,8 +17,11 @@ import {
   flagHelp,
   flagOptions,
   flagText,
+  givenSources,
+  oldNameNotes,
   parseCommandLine,
   readFlags,
+  refuseUnknownVariables,
   UsageError,
 } from "./setting-flags";
 import { SERVICE_SETTINGS, THUMB_ROWS, THUMBNAIL_SETTINGS } from "./settings";
@@ -58,8 +61,10 @@ Options:
 ${flagHelp(CONCURRENCY)}
   -h, --help              show this help
 
-Thumbnail options (defaults in brackets):
-${flagHelp(THUMBNAIL_SETTINGS)}
+Thumbnail options (variable and default in brackets; a flag wins over its variable). The
+variables are the names a deployment takes too, so its exported settings apply here; a
+THUMBNAILER_* or THUMB_* variable that is no setting is refused:
+${flagHelp(THUMBNAIL_SETTINGS, { variables: true })}
 `;
 
 const EXTENSIONS: Record<OutputFormat, string> = {
@@ -115,19 +120,18 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
+    refuseUnknownVariables(process.env);
     inputs = parsed.positionals;
     out = parsed.values.out;
+    // Not from THUMBNAILER_CONCURRENCY: that is the function's records at once, not files.
     concurrency = readFlags(CONCURRENCY, parsed.values).concurrency;
-    const values = readFlags(THUMBNAIL_SETTINGS, parsed.values);
-    const { options, limits } = engineSettings(values);
+    const { env } = process;
+    const { options, limits } = engineSettings(readFlags(THUMBNAIL_SETTINGS, parsed.values, env));
     const list = await fileValue(
       THUMBNAIL_SETTINGS.renditions,
-      flagText(THUMBNAIL_SETTINGS.renditions, parsed.values, {}),
+      flagText(THUMBNAIL_SETTINGS.renditions, parsed.values, env),
     );
-    const given: Record<string, unknown> = parsed.values;
-    const thumbSet = THUMB_ROWS.flatMap((row) =>
-      row.flag && given[row.flag.name] !== undefined ? [`--${row.flag.name}`] : [],
-    );
+    const thumbSet = givenSources(THUMB_ROWS, parsed.values, env);
     settings = { renditions: readRenditions(list.text, list.source, options, thumbSet), limits };
   } catch (error) {
     if (error instanceof UsageError || error instanceof ThumbnailError) {
@@ -138,6 +142,9 @@ export async function run(args: string[]): Promise<number> {
   if (out === undefined || out === "") return usageError("--out DIR is required");
   if (inputs.length === 0) return usageError("give at least one INPUT file or folder");
 
+  for (const note of oldNameNotes(THUMBNAIL_SETTINGS, process.env)) {
+    process.stderr.write(`thumbnailer make: ${note}\n`);
+  }
   configureSharp();
   // Ctrl+C: leave no temporary file behind (finished thumbnails stay; rerunning redoes the rest).
   process.once("SIGINT", () => {

@@ -1,12 +1,23 @@
 /**
  * Settings as command-line flags, derived from their rows (cli/settings.ts and the local
  * service's own rows): the parseArgs options, the --help lines, and reading each value from its
- * flag or, for `serve`, its environment variable.
+ * flag or its variable (the name a deployment takes too, e.g. THUMBNAILER_THUMB_WIDTH).
  */
 import { readFile } from "node:fs/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { readRenditions } from "../handler/config";
+import { DEFAULT_OPTIONS } from "../handler/engine/options";
+import { unknownVariables } from "../stacks/config";
 import { closest } from "./did-you-mean";
-import { isUnset, readSetting, type Setting, type SettingValues } from "./settings";
+import {
+  isUnset,
+  readSetting,
+  type Setting,
+  type SettingValues,
+  THUMB_ROWS,
+  THUMBNAIL_SETTINGS,
+  variableOf,
+} from "./settings";
 
 type Table = Record<string, Setting<unknown>>;
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -54,6 +65,34 @@ export function parseCommandLine<T extends ParseArgsConfig>(config: T) {
 }
 
 /**
+ * Refuses THUMBNAILER_* and THUMB_* variables that are no setting (stacks/config.ts
+ * unknownVariables, the one list of every name), each with the closest name: a typo must not
+ * leave the default in place silently.
+ */
+export function refuseUnknownVariables(env: NodeJS.ProcessEnv): void {
+  const problems = unknownVariables(env);
+  if (problems.length > 0) throw new UsageError(problems.join("\n"));
+}
+
+/**
+ * The rows' old names that are set: the Lambda's own names (DEST_PREFIX, LOG_LEVEL, ...), which
+ * `serve` read until each setting got one name. They are not read; one line each says which
+ * name is. Not refused: other tools may own such common names. (The old THUMB_* names carry our
+ * prefix, so refuseUnknownVariables refuses them.)
+ */
+export function oldNameNotes(table: Table, env: NodeJS.ProcessEnv): string[] {
+  return Object.values(table).flatMap((setting) =>
+    variableOf(setting) !== setting.env &&
+    !setting.env.startsWith("THUMB_") &&
+    !isUnset(setting, env[setting.env])
+      ? [
+          `${setting.env} is not read (the deployed function's own name); set ${variableOf(setting)}`,
+        ]
+      : [],
+  );
+}
+
+/**
  * The --help lines of the rows with a flag: "  --width N   box width in pixels; an integer from 1
  * to 4096 [256]", wrapped. With `variables`, the brackets also name the environment variable.
  */
@@ -61,7 +100,7 @@ export function flagHelp(table: Table, { variables = false } = {}): string {
   return Object.values(table)
     .flatMap((setting) => {
       if (setting.flag === undefined) return [];
-      const shown = [...(variables ? [setting.env] : []), defaultText(setting, "serve")];
+      const shown = [...(variables ? [variableOf(setting)] : []), defaultText(setting, "serve")];
       return [
         helpLine(
           `--${setting.flag.name} ${setting.flag.arg}`,
@@ -111,11 +150,48 @@ export function flagText(
 ): { text: string | undefined; source: string } {
   const flag = setting.flag === undefined ? undefined : values[setting.flag.name];
   if (typeof flag === "string") return { text: flag, source: `--${setting.flag?.name}` };
-  const fromEnv = env[setting.env];
+  const variable = variableOf(setting);
+  const fromEnv = env[variable];
   return {
     text: isUnset(setting, fromEnv) ? setting.serveDefault : fromEnv,
-    source: setting.env,
+    source: variable,
   };
+}
+
+/** Where each of `rows` that is set came from: e.g. ["--width", "THUMBNAILER_THUMB_HEIGHT"]. */
+export function givenSources(
+  rows: readonly Setting<unknown>[],
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): string[] {
+  return rows.flatMap((row) => {
+    const { text, source } = flagText(row, values, env);
+    return isUnset(row, text) ? [] : [source];
+  });
+}
+
+/**
+ * The handler's environment (its own names) from the rows of `table` set by flag or variable,
+ * `@FILE` values read. Each value is checked on its own, and a renditions list with THUMB_* rows
+ * set, to name the flag or variable in an error; readConfig then checks them together.
+ */
+export async function handlerEnvironment(
+  table: Table,
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, string>> {
+  const handlerEnv: Record<string, string> = {};
+  for (const setting of Object.values(table)) {
+    const { text, source } = await fileValue(setting, flagText(setting, values, env));
+    readSetting(setting, text, source);
+    if (text === undefined) continue;
+    handlerEnv[setting.env] = text;
+    if (setting.env === THUMBNAIL_SETTINGS.renditions.env) {
+      // The options matter only without a list.
+      readRenditions(text, source, DEFAULT_OPTIONS, givenSources(THUMB_ROWS, values, env));
+    }
+  }
+  return handlerEnv;
 }
 
 function readFlag(

@@ -21,6 +21,11 @@ export { isUnset, readSetting, type SettingValues } from "../handler/settings";
 
 /** What the command line shows of a setting. */
 export interface SettingHelp {
+  /**
+   * The variable users set (`serve`, `make`, `backfill`, and the deployment for rows marked
+   * `stack`): THUMBNAILER_<env> unless given. The Lambda's own `env` is only the stack's to set.
+   */
+  readonly variable?: string;
   /** The flag, without "--", and its argument in --help; none: only its variable sets it. */
   readonly flag?: { readonly name: string; readonly arg: string };
   /** The default as help and docs show it, when not the value itself. */
@@ -53,6 +58,8 @@ const HELP = {
     doc: "records from any other bucket are skipped; needed for the loop check",
   },
   sourcePrefix: {
+    // The deployment's notificationPrefix is this setting (it also sets the function's SOURCE_PREFIX).
+    variable: "THUMBNAILER_NOTIFICATION_PREFIX",
     flag: { name: "source-prefix", arg: "P" },
     doc: "only keys under this prefix are thumbnailed; others are skipped",
   },
@@ -64,12 +71,14 @@ const HELP = {
     doc: "Cache-Control of every thumbnail; not immutable: a thumbnail is overwritten when its source changes",
   },
   region: {
+    variable: "AWS_REGION",
     flag: { name: "region", arg: "R" },
     shownDefault: "set by Lambda",
     serveDefault: "us-east-1",
     doc: "region of the S3 client (and, locally, of the events)",
   },
   endpoint: {
+    variable: "AWS_ENDPOINT_URL_S3",
     shownDefault: "unset (AWS)",
     doc: "an S3-compatible server (s3rver, MinIO): path-style addressing, checksums only where an API needs one",
   },
@@ -122,16 +131,26 @@ const HELP = {
 } as const satisfies { readonly [K in keyof typeof HANDLER_ROWS]: SettingHelp };
 
 type Help = typeof HELP;
-type WithHelp<S> = { readonly [K in keyof S]: S[K] & Help[K & keyof Help] };
+type WithHelp<S> = {
+  readonly [K in keyof S]: S[K] & Help[K & keyof Help] & { readonly variable: string };
+};
 
-/** The rows of a handler table with their help merged in. */
+/** The prefix of every variable users set for this project (but the AWS SDK's own). */
+export const VARIABLE_PREFIX = "THUMBNAILER_";
+
+/** The rows of a handler table with their help merged in, and each one's user variable. */
 function withHelp<S extends Record<string, HandlerSetting<unknown>>>(table: S): WithHelp<S> {
   return Object.fromEntries(
-    Object.entries(table).map(([key, row]) => [
-      key,
-      { ...row, ...(HELP as Record<string, SettingHelp>)[key] },
-    ]),
-  ) as WithHelp<S>;
+    Object.entries(table).map(([key, row]) => {
+      const help = (HELP as Record<string, SettingHelp>)[key];
+      return [key, { ...row, ...help, variable: help?.variable ?? VARIABLE_PREFIX + row.env }];
+    }),
+  ) as unknown as WithHelp<S>;
+}
+
+/** The variable users set for a row: the handler's rows' `variable`, else (serve's) its `env`. */
+export function variableOf(setting: Setting<unknown>): string {
+  return setting.variable ?? setting.env;
 }
 
 /** Where the handler reads and writes, and how it runs. */

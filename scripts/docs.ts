@@ -14,7 +14,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "../cli/serve/settings";
 import { defaultText } from "../cli/setting-flags";
-import { HANDLER_SETTINGS, type Setting, THUMBNAIL_SETTINGS } from "../cli/settings";
+import { HANDLER_SETTINGS, type Setting, THUMBNAIL_SETTINGS, variableOf } from "../cli/settings";
 import { SETTINGS as INFRA_SETTINGS, STACK_HANDLER_SETTINGS } from "../stacks/config";
 
 type Table = Record<string, Setting<unknown>>;
@@ -42,19 +42,25 @@ const shownDefault = (setting: Setting<unknown>, command?: "serve") => {
 
 /** Every generated table, by the name its markers give. */
 export const TABLES: Readonly<Record<string, () => string>> = {
-  /** docs/handler.md: every variable the handler reads. */
+  /** docs/handler.md: every variable the handler reads, and the name users set it by. */
   "handler-settings": () =>
     markdownTable(
-      ["Variable", "Default", "Accepted", "Meaning"],
-      rows(HANDLER_SETTINGS).map((s) => [code(s.env), shownDefault(s), s.parse.accepted, s.doc]),
+      ["Lambda variable", "Users set", "Default", "Accepted", "Meaning"],
+      rows(HANDLER_SETTINGS).map((s) => [
+        code(s.env),
+        code(variableOf(s)),
+        shownDefault(s),
+        s.parse.accepted,
+        s.doc,
+      ]),
     ),
-  /** docs/local.md: the thumbnail options of `make` and `serve`. */
+  /** docs/local.md: the thumbnail options of `make`, `serve` and `backfill`. */
   "thumbnail-flags": () =>
     markdownTable(
-      ["Flag", "Handler variable", "Default", "Accepted", "Meaning"],
+      ["Flag", "Variable", "Default", "Accepted", "Meaning"],
       rows(THUMBNAIL_SETTINGS).map((s) => [
         flag(s),
-        code(s.env),
+        code(variableOf(s)),
         shownDefault(s),
         s.parse.accepted,
         s.doc,
@@ -66,7 +72,7 @@ export const TABLES: Readonly<Record<string, () => string>> = {
       ["Flag", "Variable", "Default", "Accepted", "Meaning"],
       rows(SERVE_SETTINGS, HANDLER_SERVE_SETTINGS).map((s) => [
         flag(s),
-        code(s.env),
+        code(variableOf(s)),
         shownDefault(s, "serve"),
         s.parse.accepted,
         s.doc,

@@ -10,6 +10,7 @@
 
 import { closest } from "../cli/did-you-mean";
 import { SERVE_SETTINGS } from "../cli/serve/settings";
+import { HANDLER_SETTINGS, VARIABLE_PREFIX, variableOf } from "../cli/settings";
 import { readConfig as readHandlerConfig } from "../handler/config";
 import { ConfigError } from "../handler/errors";
 import {
@@ -22,7 +23,6 @@ import {
   region,
   text,
 } from "../handler/parse";
-import { HANDLER_SETTINGS } from "../handler/settings";
 
 /** One infrastructure setting; `D` is its default's type (undefined: the setting is optional). */
 export interface InfraSetting<T = unknown, D extends T | undefined = T | undefined> {
@@ -220,9 +220,6 @@ interface Source<T> {
   readonly parse: Parser<T>;
 }
 
-/** Every infrastructure variable's prefix. */
-const PREFIX = "THUMBNAILER_";
-
 /**
  * Switches for one run of a deploy, not settings: no stack reads them, nothing persists them in
  * cdktf.json; the scripts the deploy runs read them from the environment it inherits.
@@ -233,15 +230,16 @@ export const ONE_RUN_SWITCHES = ["THUMBNAILER_ALLOW_ROLLBACK"] as const;
 
 /**
  * The handler's settings the stack passes to the function (handler/settings.ts, rows marked
- * `stack`): context key, THUMBNAILER_<variable> here, and the Lambda environment variable. Unset
- * ones are left out so the handler's own defaults apply; they are parsed by the handler's own
- * parsers, so both agree on what is accepted.
+ * `stack`): context key, the variable users set for it everywhere (cli/settings.ts, e.g.
+ * THUMBNAILER_THUMB_WIDTH), and the Lambda environment variable (THUMB_WIDTH). Unset ones are
+ * left out so the handler's own defaults apply; they are parsed by the handler's own parsers, so
+ * both agree on what is accepted.
  */
 export const STACK_HANDLER_SETTINGS: readonly (Source<unknown> & {
   readonly lambdaEnv: string;
 })[] = Object.entries(HANDLER_SETTINGS).flatMap(([key, setting]) =>
   "stack" in setting && setting.stack
-    ? [{ key, env: `${PREFIX}${setting.env}`, lambdaEnv: setting.env, parse: setting.parse }]
+    ? [{ key, env: variableOf(setting), lambdaEnv: setting.env, parse: setting.parse }]
     : [],
 );
 
@@ -335,26 +333,40 @@ function crossSettingProblems(config: Omit<InfraConfig, "destinationPrefixes">):
   return problems;
 }
 
+/** The prefixes of the variables that are ours: a name under them that is no setting is a typo. */
+const OUR_PREFIXES = [VARIABLE_PREFIX, "THUMB_"] as const;
+
 /**
- * THUMBNAILER_* variables that are no setting: a typo would otherwise deploy the default
- * silently. Each names the closest setting. The local service's variables and the one-run
- * switches are known too.
+ * Every variable a user sets for this project, in one list: the infrastructure's, the handler's
+ * as every command reads them (THUMBNAILER_THUMB_WIDTH, ...), the local service's, the one-run
+ * switches. The Lambda's own names (THUMB_WIDTH) are not among them: only the stack sets those.
  */
-function unknownVariables(env: NodeJS.ProcessEnv): string[] {
-  const known = [
+export function knownVariables(): string[] {
+  return [
     ...Object.values(SETTINGS).map((setting) => setting.env),
-    ...STACK_HANDLER_SETTINGS.map((setting) => setting.env),
-    ...Object.values(SERVE_SETTINGS).map((setting) => setting.env),
+    ...Object.values(HANDLER_SETTINGS).map(variableOf),
+    ...Object.values(SERVE_SETTINGS).map(variableOf),
     ...ONE_RUN_SWITCHES,
-  ];
+  ].filter((name) => name.startsWith(VARIABLE_PREFIX));
+}
+
+/**
+ * THUMBNAILER_* and THUMB_* variables that are no setting, one problem each naming the closest
+ * setting: a typo would otherwise leave the default in place silently. Synth, `make`, `serve`
+ * and `backfill` all refuse them (cli/setting-flags.ts refuseUnknownVariables).
+ */
+export function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = knownVariables();
+  // Compared without the prefix they all share, so "THUMBNAILER_" is no evidence, and the
+  // function's own THUMB_WIDTH finds THUMBNAILER_THUMB_WIDTH.
+  const bare = (name: string) =>
+    name.startsWith(VARIABLE_PREFIX) ? name.slice(VARIABLE_PREFIX.length) : name;
   return Object.keys(env)
-    .filter((name) => name.startsWith(PREFIX) && !known.includes(name))
+    .filter((name) => OUR_PREFIXES.some((prefix) => name.startsWith(prefix)))
+    .filter((name) => !known.includes(name))
     .map((name) => {
-      // Compared without the prefix they all share, so "THUMBNAILER_" is no evidence.
-      const guess = closest(
-        name.slice(PREFIX.length),
-        known.map((k) => k.slice(PREFIX.length)),
-      );
-      return `${name} is not a setting${guess === undefined ? "" : `; did you mean ${PREFIX}${guess}?`}`;
+      const guess = closest(bare(name), known.map(bare));
+      const suggestion = guess === undefined ? "" : `; did you mean ${VARIABLE_PREFIX}${guess}?`;
+      return `${name} is not a setting${suggestion}`;
     });
 }

@@ -11,18 +11,21 @@ import { createInterface } from "node:readline/promises";
 import { S3ControlClient } from "@aws-sdk/client-s3-control";
 import type { BackfillMode } from "../../handler/backfill-object";
 import { type HandlerConfig, readConfig } from "../../handler/config";
-import { configureSharp, parseRenditions } from "../../handler/engine";
+import { configureSharp } from "../../handler/engine";
 import { ThumbnailError } from "../../handler/errors";
 import { createS3Client } from "../../handler/s3-client";
 import {
-  fileValue,
   flagHelp,
   flagOptions,
+  flagText,
+  handlerEnvironment,
+  oldNameNotes,
   parseCommandLine,
   readFlags,
+  refuseUnknownVariables,
   UsageError,
 } from "../setting-flags";
-import { readSetting, SERVICE_SETTINGS, type Setting, THUMBNAIL_SETTINGS } from "../settings";
+import { SERVICE_SETTINGS, THUMBNAIL_SETTINGS, variableOf } from "../settings";
 import { runBatch } from "./batch";
 import { DEFAULT_CHECKPOINT_FILE } from "./checkpoint";
 import {
@@ -105,8 +108,8 @@ Options (--batch):
                           synthesized stacks when there are no outputs)
   --force                 remake every rendition (user argument mode=force)
 
-Options (--direct):
-${flagHelp(HANDLER_FLAGS)}
+Options (--direct; variable and default in brackets, a flag wins):
+${flagHelp(HANDLER_FLAGS, { variables: true })}
 ${flagHelp(CONCURRENCY)}
   --force                 remake every rendition, even up-to-date ones
   --dry-run               list and check only: say what would be made, write nothing
@@ -116,8 +119,10 @@ ${flagHelp(CONCURRENCY)}
   -h, --help              show this help
 
 Thumbnail options (as the deployed function's, so "up to date" means the same; --renditions
-JSON|@FILE takes the list RENDITIONS holds, e.g. --renditions @renditions.json):
-${flagHelp(THUMBNAIL_SETTINGS)}
+JSON|@FILE takes the list THUMBNAILER_RENDITIONS holds, e.g. --renditions @renditions.json).
+In brackets the variable and default: the deployment's names, so its exported settings apply
+(a flag wins); a THUMBNAILER_* or THUMB_* variable that is no setting is refused:
+${flagHelp(THUMBNAIL_SETTINGS, { variables: true })}
 `;
 
 const OPTIONS = {
@@ -141,6 +146,7 @@ export async function run(args: string[]): Promise<number> {
   let values: Values;
   try {
     values = parseCommandLine({ args, options: OPTIONS }).values as Values;
+    if (!values.help) refuseUnknownVariables(process.env);
   } catch (error) {
     if (error instanceof UsageError) return usageError(error.message);
     throw error;
@@ -220,33 +226,18 @@ async function askOnTerminal(question: string): Promise<boolean> {
 }
 
 async function direct(values: Values, mode: BackfillMode): Promise<number> {
-  for (const flag of ["source-bucket", "dest-bucket"]) {
-    if (typeof values[flag] !== "string") return usageError(`--direct needs --${flag}`);
+  for (const setting of [HANDLER_FLAGS.sourceBucket, HANDLER_FLAGS.destBucket]) {
+    if (flagText(setting, values, process.env).text === undefined) {
+      return usageError(`--direct needs --${setting.flag.name} (or ${variableOf(setting)})`);
+    }
   }
+  const settings = { ...HANDLER_FLAGS, ...THUMBNAIL_SETTINGS };
   let config: HandlerConfig;
   let concurrency: number;
   try {
+    // Not from THUMBNAILER_CONCURRENCY: that is the function's records at once, not objects.
     concurrency = readFlags(CONCURRENCY, values).concurrency;
-    // Each flag is checked on its own to name it in an error; readConfig checks them together.
-    const env: Record<string, string> = {};
-    const region = process.env.AWS_REGION;
-    if (region !== undefined && region.trim() !== "") env.AWS_REGION = region;
-    for (const setting of Object.values({
-      ...HANDLER_FLAGS,
-      ...THUMBNAIL_SETTINGS,
-    }) as Setting<unknown>[]) {
-      const given = setting.flag === undefined ? undefined : values[setting.flag.name];
-      if (typeof given !== "string") continue;
-      // --renditions @FILE: the list is the file's text.
-      const { text = "", source } = await fileValue(setting, {
-        text: given,
-        source: `--${setting.flag?.name}`,
-      });
-      readSetting(setting, text, source);
-      if (setting === THUMBNAIL_SETTINGS.renditions) parseRenditions(text, source);
-      env[setting.env] = text;
-    }
-    config = readConfig(env);
+    config = readConfig(await handlerEnvironment(settings, values, process.env));
   } catch (error) {
     if (error instanceof ThumbnailError || error instanceof UsageError) {
       return usageError(error.message);
@@ -254,6 +245,9 @@ async function direct(values: Values, mode: BackfillMode): Promise<number> {
     throw error;
   }
 
+  for (const note of oldNameNotes(settings, process.env)) {
+    process.stderr.write(`thumbnailer backfill: ${note}\n`);
+  }
   configureSharp();
   const s3 = createS3Client(config);
   // Credentials, endpoint and bucket are checked before the progress bar, with what to set.

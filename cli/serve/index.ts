@@ -1,20 +1,21 @@
 import { type HandlerConfig, readConfig } from "../../handler/config";
-import { configureSharp, parseRenditions } from "../../handler/engine";
+import { configureSharp } from "../../handler/engine";
 import { ThumbnailError } from "../../handler/errors";
 import { createLogger } from "../../handler/log";
 import { takeOverNodeWarning } from "../node-policy";
 import {
   defaultText,
-  fileValue,
   flagHelp,
   flagOptions,
-  flagText,
+  handlerEnvironment,
   helpLine,
+  oldNameNotes,
   parseCommandLine,
   readFlags,
+  refuseUnknownVariables,
   UsageError,
 } from "../setting-flags";
-import { readSetting, type Setting, type SettingValues, THUMBNAIL_SETTINGS } from "../settings";
+import { type Setting, type SettingValues, THUMBNAIL_SETTINGS, variableOf } from "../settings";
 import { banner } from "./banner";
 import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "./settings";
 import { stopOnSignal } from "./shutdown";
@@ -30,7 +31,9 @@ bucket under the same key. At start-up every upload without an up-to-date thumbn
 A gallery page (http://127.0.0.1:${SERVE_SETTINGS.uiPort.default}/) shows the uploads with their thumbnails and state, live,
 and takes uploads by drag-and-drop.
 
-Options (environment variable and default in brackets; a flag wins over its variable):
+Options (environment variable and default in brackets; a flag wins over its variable). The
+variables are the names a deployment takes too (docs/deploy.md), so its exported settings apply
+here; a THUMBNAILER_* or THUMB_* variable that is no setting is refused:
 ${flagHelp(SERVE_SETTINGS, { variables: true })}
 ${flagHelp(HANDLER_SERVE_SETTINGS, { variables: true })}
   --no-ui                 do not serve the gallery page
@@ -53,7 +56,7 @@ export async function run(args: string[]): Promise<number> {
   const handlerSettings = { ...HANDLER_SERVE_SETTINGS, ...THUMBNAIL_SETTINGS };
   let values: Record<string, string | boolean | undefined>;
   let serve: SettingValues<typeof SERVE_SETTINGS>;
-  const handlerEnv: Record<string, string> = {};
+  let handlerEnv: Record<string, string>;
   let config: HandlerConfig;
   try {
     values = parseCommandLine({
@@ -68,16 +71,9 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
+    refuseUnknownVariables(process.env);
     serve = readFlags(SERVE_SETTINGS, values, process.env);
-    for (const setting of Object.values(handlerSettings) as Setting<unknown>[]) {
-      const { text, source } = await fileValue(setting, flagText(setting, values, process.env));
-      // Each value is checked here to name the flag it came from; readConfig checks them together.
-      readSetting(setting, text, source);
-      if (setting === handlerSettings.renditions && text !== undefined) {
-        parseRenditions(text, source);
-      }
-      if (text !== undefined) handlerEnv[setting.env] = text;
-    }
+    handlerEnv = await handlerEnvironment(handlerSettings, values, process.env);
     // Validate everything before binding a port: a bad flag is a usage error, not a crash.
     config = readConfig(handlerEnv);
   } catch (error) {
@@ -85,6 +81,9 @@ export async function run(args: string[]): Promise<number> {
       return usageError(error.message);
     }
     throw error;
+  }
+  for (const note of oldNameNotes(handlerSettings, process.env)) {
+    process.stderr.write(`thumbnailer serve: ${note}\n`);
   }
   configureSharp();
   const log = createLogger(config.logLevel);
@@ -125,10 +124,10 @@ function usageError(message: string): number {
   return 2;
 }
 
-/** The rows without a flag: "  CACHE_CONTROL   Cache-Control of every thumbnail; ... [default]". */
+/** The rows without a flag: "  THUMBNAILER_CACHE_CONTROL   Cache-Control of ... [default]". */
 function envOnlyHelp(table: Record<string, Setting<unknown>>): string {
   return Object.values(table)
     .filter((setting) => setting.flag === undefined)
-    .map((setting) => helpLine(setting.env, `${setting.doc} [${defaultText(setting)}]`))
+    .map((setting) => helpLine(variableOf(setting), `${setting.doc} [${defaultText(setting)}]`))
     .join("\n");
 }
