@@ -421,6 +421,33 @@ describe("settings from the environment (real command)", () => {
     expect(await imageInfo(written)).toEqual({ width: 100, height: 50, format: "jpeg" });
   });
 
+  it("make names the variables that set both a renditions list and a THUMB_* setting", async () => {
+    const result = await runCli(["make", "--out", "both", "wide.png"], {
+      cwd: work,
+      env: withEnv({
+        THUMBNAILER_RENDITIONS: '[{"name":"a","width":9,"height":9}]',
+        THUMBNAILER_THUMB_WIDTH: "100",
+      }),
+    });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "THUMBNAILER_RENDITIONS and THUMBNAILER_THUMB_WIDTH are both set",
+    );
+  });
+
+  it("make says that the function's own MAX_INPUT_BYTES is not read, and which name is", async () => {
+    const result = await runCli(["make", "--out", "old", "wide.png"], {
+      cwd: work,
+      env: withEnv({ MAX_INPUT_BYTES: "10" }),
+    });
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      "MAX_INPUT_BYTES is not read (the deployed function's own name); set THUMBNAILER_MAX_INPUT_BYTES",
+    );
+  });
+
   it("serve reads THUMBNAILER_THUMB_WIDTH, the deployment's name", async () => {
     const child = spawn(process.execPath, [CLI, ...serveArgs()], {
       cwd: work,

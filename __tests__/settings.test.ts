@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { closest } from "../cli/did-you-mean";
 import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "../cli/serve/settings";
-import { defaultText, readFlags } from "../cli/setting-flags";
+import { defaultText, oldNameNotes, readFlags } from "../cli/setting-flags";
 import { HANDLER_SETTINGS as CLI_HANDLER_SETTINGS, variableOf } from "../cli/settings";
 import { readConfig } from "../handler/config";
 import { HANDLER_SETTINGS } from "../handler/settings";
@@ -94,6 +94,20 @@ describe("one name per setting for users", () => {
         row.env,
       );
     }
+  });
+
+  it("notes each old name of a setting that is set, but not the AWS SDK's own AWS_REGION", () => {
+    const notes = oldNameNotes(HANDLER_SERVE_SETTINGS, {
+      LOG_LEVEL: "debug",
+      DEST_PREFIX: " ",
+      AWS_REGION: "eu-west-1",
+      THUMBNAILER_CONCURRENCY: "2",
+    });
+
+    expect(notes).toEqual([
+      "DEST_PREFIX is not read (the deployed function's own name); set THUMBNAILER_DEST_PREFIX",
+      "LOG_LEVEL is not read (the deployed function's own name); set THUMBNAILER_LOG_LEVEL",
+    ]);
   });
 
   // A THUMBNAILER_* name a script, the bench or CI reads, unknown to the list, would be refused.
