@@ -11,8 +11,11 @@ import path from "node:path";
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 export const CLI = path.join(PROJECT_DIR, "bin", "thumbnailer.js");
 
-/** Set (in the environment the test workers inherit) once dist/ is built for this run. */
-const BUILT = "THUMBNAILER_TEST_DIST_BUILT";
+/**
+ * Set (in the environment the test workers inherit) once dist/ is built for this run. Not a
+ * THUMBNAILER_* name: the commands the tests spawn refuse unknown ones.
+ */
+const BUILT = "JEST_DIST_BUILT";
 
 export function buildDist(): void {
   if (process.env[BUILT] === "1") return;

@@ -33,8 +33,8 @@ const run = promisify(execFile);
 
 const PROVIDER = join("registry.terraform.io", "hashicorp", "aws");
 
-/** Names the folder initTerraform prepared, for the test workers of the same run. */
-const INIT_ENV = "THUMBNAILER_TERRAFORM_INIT";
+/** Names the folder initTerraform prepared, for the test workers of the same run (not THUMBNAILER_*). */
+const INIT_ENV = "JEST_TERRAFORM_INIT";
 
 /** The backend state file of every working folder, relative to it (see above). */
 export const OFFLINE_STATE = "offline.tfstate";
