@@ -4,7 +4,7 @@
  * the counters the mode knows, the rate and, once the total is known, the ETA.
  */
 
-import { MultiBar, type SingleBar } from "cli-progress";
+import { Format, MultiBar, type SingleBar } from "cli-progress";
 
 export interface ProgressCounts {
   /** Objects (tasks) finished. */
@@ -39,6 +39,10 @@ export function createProgress(
     hideCursor: tty,
     etaBuffer: 200,
     barsize: 24,
+    // cli-progress's ETA is the string "NULL" or "INF" when it has no rate yet, which its own
+    // formatter prints as "LLs" or "NFs".
+    formatTime: (eta, options, round) =>
+      Number.isFinite(Number(eta)) ? Format.TimeFormat(Number(eta), options, round) : "?",
   });
   let bar: SingleBar | undefined;
   const payload = (counts: ProgressCounts) => {
@@ -52,12 +56,11 @@ export function createProgress(
   };
   return {
     update(counts) {
-      if (bar === undefined) {
-        bar = multi.create(counts.total, counts.done, payload(counts));
-      } else {
-        bar.setTotal(counts.total);
-        bar.update(counts.done, payload(counts));
-      }
+      // Created at 0, so the ETA's rate has a first sample below the objects already done (created
+      // at 1 of 1 and updated to 1 of 1, cli-progress divides 0 by 0).
+      bar ??= multi.create(counts.total, 0, payload(counts));
+      bar.setTotal(counts.total);
+      bar.update(counts.done, payload(counts));
     },
     log(line) {
       if (tty) multi.log(`${line}\n`);
