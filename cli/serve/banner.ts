@@ -43,7 +43,7 @@ ${facts.galleryUrl === undefined ? "" : `  gallery       ${facts.galleryUrl}   (
   data folder   ${facts.dataDir}   (kept across restarts)
   failures      ${facts.failureRecord}
 
-Upload a photo (AWS CLI v2):
+Upload a photo (AWS CLI v1 or v2):
   ${aws} s3 cp photo.jpg s3://${facts.sourceBucket}/
 Fetch its thumbnail:
   ${aws} s3 cp ${destination}photo.jpg photo-thumbnail.jpg
