@@ -27,8 +27,32 @@ export async function writeCheckpoint(file: string, checkpoint: Checkpoint): Pro
   await writeFileAtomic(file, Buffer.from(`${JSON.stringify(checkpoint, null, 2)}\n`));
 }
 
-export async function removeCheckpoint(file: string): Promise<void> {
+async function removeCheckpoint(file: string): Promise<void> {
   await rm(file, { force: true });
+}
+
+/**
+ * A run's checkpoint file: saves one at a time, and remove() waits for a save still in flight
+ * (the periodic one), whose rename would otherwise put the file back after a finished run.
+ */
+export class CheckpointFile {
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly file: string,
+    private readonly write: typeof writeCheckpoint = writeCheckpoint,
+  ) {}
+
+  save(checkpoint: Checkpoint): Promise<void> {
+    const next = this.last.catch(() => undefined).then(() => this.write(this.file, checkpoint));
+    this.last = next;
+    return next;
+  }
+
+  async remove(): Promise<void> {
+    await this.last.catch(() => undefined);
+    await removeCheckpoint(this.file);
+  }
 }
 
 /**

@@ -20,13 +20,7 @@ import type { HandlerConfig } from "../../handler/config";
 import type { Logger } from "../../handler/log";
 import type { Outcome, RecordResult } from "../../handler/process-record";
 import { s3Failure } from "../../handler/s3-errors";
-import {
-  type BackfillScope,
-  readCheckpoint,
-  removeCheckpoint,
-  Watermark,
-  writeCheckpoint,
-} from "./checkpoint";
+import { type BackfillScope, CheckpointFile, readCheckpoint, Watermark } from "./checkpoint";
 import { createProgress } from "./progress";
 
 export interface DirectOptions {
@@ -88,9 +82,10 @@ export async function runDirect(options: DirectOptions): Promise<number> {
     stopping = true;
     progress.log("backfill: stopping after the objects in flight (Ctrl+C again to quit at once)");
   });
+  const checkpoints = new CheckpointFile(options.checkpointFile);
   const saveCheckpoint = async () => {
     if (watermark.last !== undefined && !dryRun) {
-      await writeCheckpoint(options.checkpointFile, { scope, after: watermark.last });
+      await checkpoints.save({ scope, after: watermark.last });
     }
   };
   const timer = setInterval(() => void saveCheckpoint(), CHECKPOINT_EVERY_MS);
@@ -152,7 +147,7 @@ export async function runDirect(options: DirectOptions): Promise<number> {
     );
     return listingError !== undefined ? 1 : 130;
   }
-  if (!dryRun) await removeCheckpoint(options.checkpointFile);
+  if (!dryRun) await checkpoints.remove();
   return counts.failed > 0 ? 1 : 0;
 }
 
