@@ -41,6 +41,7 @@ import {
   inStage,
   readDockerfile,
   replay,
+  runsOnBuildPlatform,
   type Stage,
   type StageResult,
 } from "./support/dockerfile";
@@ -107,17 +108,19 @@ describe("Dockerfile", () => {
     }
   });
 
-  it("names the handler in CMD and builds cross-architecture without emulation", () => {
+  it("names the handler in CMD and emulates only the runtime stage's compile-cache step", () => {
     // Assert: CMD is <file>.<export> in LAMBDA_TASK_ROOT
-    expect(cmdOf(runtimeStage)).toEqual(["index.handler"]);
-    // The runtime stage only copies; every stage that RUNs does so on the build platform.
-    expect(runtimeStage.instructions.map((i) => i.getKeyword())).not.toContain("RUN");
-    for (const stage of dockerfile.stages) {
+    expect(cmdOf(runtimeStage)).toEqual(["entry.handler"]);
+    // Every stage that RUNs does so on the build platform, but the runtime stage: its one RUN
+    // makes the compile cache with the image's own Node (container-compile-cache.system.test.ts).
+    for (const stage of dockerfile.stages.slice(0, -1)) {
       if (stage.instructions.some((i) => i.getKeyword() === "RUN")) {
-        const parent = dockerfile.stages.find((s) => s.name === stage.from);
-        expect(stage.platform ?? parent?.platform).toBe("$BUILDPLATFORM");
+        expect([stage.name, runsOnBuildPlatform(dockerfile, stage)]).toEqual([stage.name, true]);
       }
     }
+    const runs = runtimeStage.instructions.filter((i) => i.getKeyword() === "RUN");
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.toString()).toContain("NODE_COMPILE_CACHE=");
   });
 
   it("keeps tests, infrastructure code, local data and node_modules out of the build context", () => {
@@ -161,6 +164,7 @@ describe("Dockerfile", () => {
 describe("container image layout (Dockerfile replayed without Docker)", () => {
   const work = mkdtempSync(join(tmpdir(), "thumbnailer-image-"));
   const layouts = new Map<Arch, StageResult>();
+  const replayedStages = new Map<Arch, StageResult[]>();
 
   /** The runtime stage's LAMBDA_TASK_ROOT folder for an architecture. */
   const taskRoot = (arch: Arch) => {
@@ -178,6 +182,7 @@ describe("container image layout (Dockerfile replayed without Docker)", () => {
         runEnv: NPM_ENV,
       });
       layouts.set(arch, stages[stages.length - 1] as StageResult);
+      replayedStages.set(arch, stages);
     }
   }, 240_000);
 
@@ -203,6 +208,22 @@ describe("container image layout (Dockerfile replayed without Docker)", () => {
       for (const dev of Object.keys(pkg.devDependencies)) {
         expect([dev, existsSync(join(modules, dev))]).toEqual([dev, false]);
       }
+    },
+  );
+
+  it.each(Object.keys(SHARP) as Arch[])(
+    "%s: replays every RUN but the runtime stage's, which needs the Lambda image's Node",
+    (arch) => {
+      // container-compile-cache.system.test.ts gives the replay that Node and carries it out.
+      const runtime = layouts.get(arch) as StageResult;
+      const runs = runtimeStage.instructions.filter((i) => i.getKeyword() === "RUN");
+      expect(runtime.notReplayed).toEqual(runs.map((i) => i.toString()));
+      expect(
+        replayedStages
+          .get(arch)
+          ?.slice(0, -1)
+          .flatMap((s) => s.notReplayed),
+      ).toEqual([]);
     },
   );
 

@@ -11,7 +11,12 @@
  *   COPY [--from=stage] src... dest   (build-context sources honour .dockerignore; --chown,
  *                                      --chmod and --link are accepted and change nothing here)
  *   RUN <command>           (shell form by /bin/sh, exec form directly, in the stage's WORKDIR
- *                            folder; it must use relative paths, which keeps it in that folder)
+ *                            folder; it must use relative paths, which keeps it in that folder.
+ *                            A stage on $BUILDPLATFORM runs with this machine's tools; a stage on
+ *                            the target platform runs the base image's own programs, so its RUN
+ *                            is carried out only for this machine's architecture and with those
+ *                            programs given (ReplayOptions.imageTools); otherwise it is listed
+ *                            in StageResult.notReplayed, for the test to account for)
  *   ENV name=value ...      (the stage's environment: later instructions and StageResult.env)
  *   CMD, LABEL, EXPOSE, STOPSIGNAL, HEALTHCHECK, MAINTAINER   (metadata: nothing to replay)
  * Each stage gets its own folder standing in for its filesystem root.
@@ -131,6 +136,12 @@ export interface ReplayOptions {
   readonly targetArch: string;
   /** Extra environment for RUN (e.g. npm's offline-first cache setting). */
   readonly runEnv?: NodeJS.ProcessEnv;
+  /**
+   * A base image's programs for RUN in a stage on the target platform: image repository
+   * (without tag) -> a folder put first on PATH (e.g. a Node of the image's major for the
+   * Lambda image's node).
+   */
+  readonly imageTools?: Record<string, string>;
 }
 
 export interface StageResult {
@@ -139,6 +150,8 @@ export interface StageResult {
   readonly root: string;
   readonly env: Record<string, string>;
   readonly workdir: string;
+  /** RUN instructions (their text) that needed the target platform's programs, not given. */
+  readonly notReplayed: string[];
 }
 
 function listFiles(dir: string, base = ""): string[] {
@@ -191,11 +204,12 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
       : "",
   );
   const platform = `linux/${options.targetArch}`;
+  const buildPlatform = `linux/${process.arch === "x64" ? "amd64" : process.arch}`;
   const automatic: Record<string, string> = {
     TARGETARCH: options.targetArch,
     TARGETPLATFORM: platform,
     TARGETOS: "linux",
-    BUILDPLATFORM: `linux/${process.arch === "x64" ? "amd64" : process.arch}`,
+    BUILDPLATFORM: buildPlatform,
   };
   const results: StageResult[] = [];
   const byName = (name: string) =>
@@ -206,6 +220,15 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
     const parent = byName(stage.from);
     let env: Record<string, string>;
     let workdir: string;
+    const notReplayed: string[] = [];
+    // The base image's tools for RUN, or undefined when RUN cannot be replayed here.
+    const onBuildPlatform = runsOnBuildPlatform(dockerfile, stage);
+    const image = baseImage(dockerfile, stage);
+    const tools = onBuildPlatform
+      ? ""
+      : platform === buildPlatform
+        ? options.imageTools?.[imageRepository(image)]
+        : undefined;
     if (parent !== undefined) {
       copyTree(parent.root, root);
       env = { ...parent.env };
@@ -284,13 +307,22 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
           break;
         }
         case "RUN": {
+          if (tools === undefined) {
+            notReplayed.push(instruction.toString());
+            break;
+          }
           // Exec form runs the program itself; shell form hands the whole command to /bin/sh.
           const exec = execForm(instruction);
           const [program, ...args] =
             exec.length > 0 ? exec : ["/bin/sh", "-c", instruction.getArgumentsContent() ?? ""];
           execFileSync(program as string, args, {
             cwd: join(root, workdir),
-            env: { ...process.env, ...options.runEnv, ...env },
+            env: {
+              ...process.env,
+              ...options.runEnv,
+              ...env,
+              PATH: [tools, env.PATH ?? process.env.PATH].filter(Boolean).join(":"),
+            },
             stdio: ["ignore", "pipe", "pipe"],
             maxBuffer: 64 * 1024 * 1024,
           });
@@ -309,9 +341,22 @@ export function replay(dockerfile: Dockerfile, options: ReplayOptions): StageRes
           );
       }
     }
-    results.push({ stage, root, env, workdir });
+    results.push({ stage, root, env, workdir, notReplayed });
   }
   return results;
+}
+
+/** The image a stage starts from, through the stages it builds on. */
+function baseImage(dockerfile: Dockerfile, stage: Stage): string {
+  const parent = dockerfile.stages.find((s) => s.index < stage.index && s.name === stage.from);
+  return parent === undefined ? stage.from : baseImage(dockerfile, parent);
+}
+
+/** Whether a stage (or the stage it builds on) runs on the build machine: --platform=$BUILDPLATFORM. */
+export function runsOnBuildPlatform(dockerfile: Dockerfile, stage: Stage): boolean {
+  if (stage.platform !== undefined) return stage.platform === "$BUILDPLATFORM";
+  const parent = dockerfile.stages.find((s) => s.index < stage.index && s.name === stage.from);
+  return parent !== undefined && runsOnBuildPlatform(dockerfile, parent);
 }
 
 /** A stage folder's path for an absolute path inside that stage. */
