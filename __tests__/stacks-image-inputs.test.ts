@@ -99,8 +99,8 @@ describe("hashImageInputs", () => {
 });
 
 describe("handler/ (this repository)", () => {
-  it("holds only the bundle's inputs (and type declarations)", () => {
-    const inputs = new Set(bundleInputs(ROOT));
+  it("holds only what the image-input hash covers: the bundle's inputs and files the Dockerfile COPYs (and type declarations)", () => {
+    const inputs = new Set([...bundleInputs(ROOT), ...imageInputs(ROOT)]);
     const files = readdirSync(join(ROOT, "handler"), { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile() && !entry.name.endsWith(".d.ts"))
       .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)).split(sep).join("/"));
