@@ -2,8 +2,8 @@
  * Security rules checked over the synthesized Terraform JSON of both stacks, with every option on
  * (GitHub deploy role, alarm e-mail, filters), so every policy the product can create is covered.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { smokeTestPlan } from "../ops/smoke-test";
 import { SMOKE_TEST_FOLDER } from "../stacks/deploy-role";
 import {
   dataSources,
@@ -35,6 +35,7 @@ beforeAll(() => {
     githubRepository: "acme/thumbnailer",
     alarmEmail: "ops@example.com",
     notificationPrefix: "uploads/",
+    notificationSuffix: ".png",
     destPrefix: "thumbs/",
   });
   deps = infra.stacks.dependencies.json;
@@ -344,6 +345,17 @@ const rules: [string, () => void][] = [
           `${arnOf("destination-bucket")}/thumbs/uploads/${SMOKE_TEST_FOLDER}*`,
         ].sort(),
       );
+      // The smoke test reads the trigger's filter to upload a key it matches, nothing more.
+      expect(
+        statements(deps, "deploy-permissions").filter((s) =>
+          s.actions?.includes("s3:GetBucketNotification"),
+        ),
+      ).toEqual([
+        expect.objectContaining({
+          actions: ["s3:GetBucketNotification"],
+          resources: [arnOf("source-bucket")],
+        }),
+      ]);
       expect(statements(lambda, "deploy-function-permissions")).toEqual([
         expect.objectContaining({
           actions: [
@@ -588,10 +600,59 @@ describe("security rules over the synthesized stacks", () => {
   });
 });
 
-describe("the smoke test's folder", () => {
-  it("is where scripts/smoke-test.sh uploads, so the deploy role's rights cover its upload", () => {
-    const script = readFileSync(join(__dirname, "..", "scripts", "smoke-test.sh"), "utf8");
+describe("the smoke test's keys", () => {
+  it("are inside the deploy role's rights: its upload, and each output the function makes of it", async () => {
+    // Arrange: the function's environment and its trigger as synthesized (buckets named)
+    const arn = "arn:aws:lambda:eu-west-1:123456789012:function:thumbs-sec";
+    const [fn] = Object.values(resources(lambda, "aws_lambda_function")) as {
+      environment: { variables: Record<string, string> };
+    }[];
+    const [notification] = Object.values(resources(lambda, "aws_s3_bucket_notification")) as {
+      lambda_function: { filter_prefix?: string; filter_suffix?: string }[];
+    }[];
+    const trigger = notification?.lambda_function[0];
+    const rules = [
+      { Name: "prefix" as const, Value: trigger?.filter_prefix },
+      { Name: "suffix" as const, Value: trigger?.filter_suffix },
+    ].filter((rule) => rule.Value !== undefined);
+    const variables = { ...fn?.environment.variables, SOURCE_BUCKET: "src", DEST_BUCKET: "dst" };
 
-    expect(script).toContain(`key="\${source_prefix}${SMOKE_TEST_FOLDER}`);
+    // Act
+    const plan = await smokeTestPlan(
+      { FunctionArn: arn, Environment: { Variables: variables } },
+      {
+        LambdaFunctionConfigurations: [
+          {
+            LambdaFunctionArn: arn,
+            Events: ["s3:ObjectCreated:*"],
+            Filter: { Key: { FilterRules: rules } },
+          },
+        ],
+      },
+      join(__dirname, "..", "scripts", "fixtures", "smoke-test.jpg"),
+      "run-1",
+    );
+
+    // Assert: each key the smoke test writes or deletes is under a resource of that action
+    const allowed = (action: string, bucketArn: string, key: string) =>
+      statements(deps, "deploy-permissions")
+        .filter((s) => s.actions?.includes(action))
+        .flatMap((s) => s.resources ?? [])
+        .some((pattern) => `${bucketArn}/${key}`.startsWith(pattern.replace(/\*$/, "")));
+    expect(plan.upload.key).toBe(`uploads/${SMOKE_TEST_FOLDER}run-1.png`);
+    for (const action of ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]) {
+      expect([action, allowed(action, arnOf("source-bucket"), plan.upload.key)]).toEqual([
+        action,
+        true,
+      ]);
+    }
+    expect(plan.expected.map((e) => e.key)).toEqual([
+      `thumbs/uploads/${SMOKE_TEST_FOLDER}run-1.png`,
+    ]);
+    for (const { key } of plan.expected) {
+      for (const action of ["s3:GetObject", "s3:DeleteObject"]) {
+        expect([action, allowed(action, arnOf("destination-bucket"), key)]).toEqual([action, true]);
+      }
+    }
   });
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end check of a deployed pipeline: uploads a fixture image to the source bucket and waits
-# for its thumbnail, then checks its type and size. Run by .github/workflows/deploy.yml after
+# End-to-end check of a deployed pipeline: uploads a fixture image to the source bucket, waits
+# for every output the function's configuration makes of it and checks each one's type and size
+# (what to expect is decided by ops/smoke-test.ts). Run by .github/workflows/deploy.yml after
 # each image rollout; works the same from a laptop.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -13,14 +14,17 @@ usage() {
 Usage: scripts/smoke-test.sh --function-name NAME [--source-bucket B] [--dest-bucket B]
                              [--region R] [--fixture FILE] [--timeout SECONDS] [--dry-run] [--help]
 
-  1. Reads the function's configuration (buckets, SOURCE_PREFIX, DEST_PREFIX, THUMB_*), so the
-     upload lands where the function listens and the thumbnail is looked for where it writes.
-     Buckets given as options must match the function's (catches stale GitHub variables).
-  2. Uploads the fixture (a 640x480 JPEG) under <SOURCE_PREFIX>smoke-test/.
-  3. Waits for the thumbnail at DEST_PREFIX + that key (default timeout 120 s).
-  4. Checks its Content-Type matches THUMB_FORMAT and its size fits THUMB_WIDTH x THUMB_HEIGHT
-     (default 256x256, so 256x192 for the fixture), reading the size with file(1).
-  5. Deletes the fixture and its thumbnail, whatever happened: by version ID where the bucket
+  1. Reads the function's configuration and its source bucket's notification. Buckets given as
+     options must match the function's (catches stale GitHub variables).
+  2. Decides (ops/smoke-test.ts) what to upload and what to expect: the key goes under
+     <SOURCE_PREFIX>smoke-test/ and ends with the notification's suffix, so it triggers the
+     function; the outputs are every rendition the function's own configuration (RENDITIONS, or
+     the THUMB_* settings) makes, at the handler's own keys, with the format and size its engine
+     gives the fixture.
+  3. Uploads the fixture (a 640x480 JPEG).
+  4. Waits for each output (default timeout 120 s in all).
+  5. Checks each one's Content-Type, format and size.
+  6. Deletes the fixture and every output, whatever happened: by version ID where the bucket
      is versioned (the source is), so no delete marker or old version is left behind.
 
 Options:
@@ -29,10 +33,10 @@ Options:
   --dest-bucket B       expected destination bucket (default: the function's DEST_BUCKET)
   --region R            AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or the AWS CLI's)
   --fixture FILE        image to upload (default: scripts/fixtures/smoke-test.jpg, 640x480)
-  --timeout SECONDS     how long to wait for the thumbnail (default: 120)
-  --dry-run             print every command it would run, and run none
+  --timeout SECONDS     how long to wait for the outputs (default: 120)
+  --dry-run             print the commands that read the deployment, and run none
   --help                show this help
-Environment: SMOKE_TEST_POLL_SECONDS, seconds between checks for the thumbnail (default 3).
+Environment: SMOKE_TEST_POLL_SECONDS, seconds between checks for an output (default 3).
 EOF
 }
 
@@ -52,34 +56,35 @@ if [ -z "$REGION" ] && [ "$DRY_RUN" = 0 ]; then REGION="$(aws configure get regi
 if [ -z "$REGION" ] && [ "$DRY_RUN" = 1 ]; then REGION="<region>"; fi
 [ -n "$REGION" ] || die "no AWS region: pass --region or set AWS_REGION"
 
-step "Read $FUNCTION_NAME's configuration"
-env_query='Environment.Variables.[SOURCE_BUCKET, DEST_BUCKET, SOURCE_PREFIX, DEST_PREFIX, THUMB_WIDTH, THUMB_HEIGHT, THUMB_FIT, THUMB_FORMAT]'
-settings="$(run aws lambda get-function-configuration --function-name "$FUNCTION_NAME" \
-  --region "$REGION" --query "$env_query" --output text)"
-if [ "$DRY_RUN" = 1 ]; then
-  settings="${SOURCE_BUCKET:-<source>} ${DEST_BUCKET:-<dest>} None None None None None None"
-fi
-read -r fn_source fn_dest source_prefix dest_prefix width height fit format <<<"$settings"
-none() { if [ "$1" = None ] || [ -z "$1" ]; then printf '%s' "$2"; else printf '%s' "$1"; fi; }
-source_prefix="$(none "$source_prefix" "")"
-dest_prefix="$(none "$dest_prefix" "")"
-width="$(none "$width" 256)"
-height="$(none "$height" 256)"
-fit="$(none "$fit" inside)"
-format="$(none "$format" jpeg)"
-for pair in "SOURCE_BUCKET:$SOURCE_BUCKET:$fn_source" "DEST_BUCKET:$DEST_BUCKET:$fn_dest"; do
-  IFS=: read -r name given actual <<<"$pair"
-  if [ -n "$given" ] && [ "$given" != "$actual" ]; then
-    die "$name is '$given' but the function uses '$actual': update the GitHub variable (scripts/bootstrap.sh)"
-  fi
-done
-info "source s3://$fn_source/$source_prefix -> thumbnails s3://$fn_dest/$dest_prefix (${width}x$height $fit $format)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/thumbnailer-smoke.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
 
-key="${source_prefix}smoke-test/${GITHUB_SHA:-manual}-$(date -u +%Y%m%d%H%M%S)-$$.jpg"
-thumbnail_key="$dest_prefix$key"
-thumbnail="$(mktemp "${TMPDIR:-/tmp}/thumbnailer-smoke.XXXXXX")"
+step "Read $FUNCTION_NAME's configuration and its source bucket's notification"
+run aws lambda get-function-configuration --function-name "$FUNCTION_NAME" --region "$REGION" \
+  --output json >"$work/function.json"
+if [ "$DRY_RUN" = 1 ]; then
+  run aws s3api get-bucket-notification-configuration --bucket "${SOURCE_BUCKET:-<source>}" \
+    --region "$REGION" --output json
+  info "would upload the fixture where the notification triggers the function, wait for every output its configuration makes (ops/smoke-test.ts), check and delete them"
+  exit 0
+fi
+buckets="$(smoke_test buckets "$work/function.json" "$SOURCE_BUCKET" "$DEST_BUCKET")" ||
+  die "the function's buckets: see the error above"
+IFS=$'\t' read -r fn_source fn_dest <<<"$buckets"
+run aws s3api get-bucket-notification-configuration --bucket "$fn_source" --region "$REGION" \
+  --output json >"$work/notification.json"
+plan="$(smoke_test plan "$work/function.json" "$work/notification.json" "$FIXTURE" \
+  "${GITHUB_SHA:-manual}-$(date -u +%Y%m%d%H%M%S)-$$")" ||
+  die "this deployment cannot pass the smoke test: see the error above"
+IFS=$'\t' read -r _ key content_type < <(grep '^upload' <<<"$plan")
+mapfile -t expected < <(grep '^expect' <<<"$plan")
+for line in "${expected[@]}"; do
+  IFS=$'\t' read -r _ output_key name format size _ <<<"$line"
+  info "$name: s3://$fn_dest/$output_key, $size $format"
+done
+
 source_version=""
-thumbnail_version=""
+output_versions=()
 # Deletes what the test made. The source bucket is versioned: a plain delete would only add a
 # delete marker and keep the upload as a noncurrent version, so delete the exact versions.
 delete_made() {
@@ -89,68 +94,41 @@ delete_made() {
   run "${delete[@]}" >/dev/null || info "could not delete s3://$bucket/$key: delete it by hand"
 }
 cleanup() {
-  local status=$?
+  local status=$? i output_key
   step "Clean up"
   delete_made "$fn_source" "$key" "$source_version"
-  delete_made "$fn_dest" "$thumbnail_key" "$thumbnail_version"
-  rm -f "$thumbnail"
+  for i in "${!expected[@]}"; do
+    IFS=$'\t' read -r _ output_key _ <<<"${expected[$i]}"
+    delete_made "$fn_dest" "$output_key" "${output_versions[$i]:-}"
+  done
+  rm -rf "$work"
   exit "$status"
 }
 trap cleanup EXIT
 
 step "Upload the fixture to s3://$fn_source/$key"
 source_version="$(run aws s3api put-object --bucket "$fn_source" --key "$key" --body "$FIXTURE" \
-  --content-type image/jpeg --region "$REGION" --query VersionId --output text)"
+  --content-type "$content_type" --region "$REGION" --query VersionId --output text)"
 
-step "Wait up to ${TIMEOUT}s for s3://$fn_dest/$thumbnail_key"
-head=(aws s3api head-object --bucket "$fn_dest" --key "$thumbnail_key" --region "$REGION"
-  --query '[ContentType, VersionId]' --output text)
-if [ "$DRY_RUN" = 1 ]; then
-  run "${head[@]}"
-  content_type="image/$format"
-else
-  waited=0
+step "Wait up to ${TIMEOUT}s for each output in s3://$fn_dest, and check it"
+waited=0
+for i in "${!expected[@]}"; do
+  IFS=$'\t' read -r _ output_key name _ <<<"${expected[$i]}"
+  head=(aws s3api head-object --bucket "$fn_dest" --key "$output_key" --region "$REGION"
+    --query '[ContentType, VersionId]' --output text)
   until found="$("${head[@]}" 2>/dev/null)"; do
     if [ "$waited" -ge "$TIMEOUT" ]; then
-      die "no thumbnail after ${TIMEOUT}s; see the function's logs: aws logs tail /aws/lambda/$FUNCTION_NAME --since 15m"
+      die "no $name output at s3://$fn_dest/$output_key after ${TIMEOUT}s; see the function's logs: aws logs tail /aws/lambda/$FUNCTION_NAME --since 15m"
     fi
     sleep "$POLL"
     waited=$((waited + POLL))
   done
-  read -r content_type thumbnail_version <<<"$found"
-  info "appeared after about ${waited}s"
-fi
-
-step "Check the thumbnail"
-run aws s3api get-object --bucket "$fn_dest" --key "$thumbnail_key" --region "$REGION" \
-  "$thumbnail" >/dev/null
-if [ "$DRY_RUN" = 1 ]; then
-  info "would check: Content-Type image/$format, fits ${width}x$height ($fit)"
-  exit 0
-fi
-[ "$content_type" = "image/$format" ] ||
-  die "the thumbnail's Content-Type is '$content_type', expected image/$format"
-description="$(file -b "$thumbnail")"
-# The last WxH in file(1)'s description is the image size (JPEG descriptions start with density).
-size="$(grep -oE '[0-9]+ ?x ?[0-9]+' <<<"$description" | tail -n 1 | tr -d ' ' || true)"
-if [ -z "$size" ]; then
-  info "file(1) reports no size for $format ('$description'): only the type was checked"
-  exit 0
-fi
-w="${size%x*}"
-h="${size#*x}"
-info "${w}x$h $format"
-# The fixture is 640x480 (4:3); the engine never enlarges.
-if [ "$w" -gt "$width" ] || [ "$h" -gt "$height" ]; then
-  die "the thumbnail is ${w}x$h, larger than ${width}x$height"
-fi
-if [ "$fit" = inside ]; then
-  skew=$((w * 3 - h * 4))
-  if [ "${skew#-}" -gt 4 ]; then die "the thumbnail is ${w}x$h: not the fixture's 4:3 shape"; fi
-  if [ "$w" != "$width" ] && [ "$h" != "$height" ] && [ "$w" != 640 ]; then
-    die "the thumbnail is ${w}x$h: neither side reaches ${width}x$height"
-  fi
-elif { [ "$w" != "$width" ] && [ "$w" != 640 ]; } || { [ "$h" != "$height" ] && [ "$h" != 480 ]; }; then
-  die "the thumbnail is ${w}x$h, expected ${width}x$height ($fit)"
-fi
-step "Smoke test passed: s3://$fn_source/$key -> ${w}x$h image/$format"
+  IFS=$'\t' read -r served_type "output_versions[$i]" <<<"$found"
+  info "$name appeared after about ${waited}s"
+  run aws s3api get-object --bucket "$fn_dest" --key "$output_key" --region "$REGION" \
+    "$work/output" >/dev/null
+  checked="$(smoke_test check "$work/output" "$served_type" "${expected[$i]}")" ||
+    die "the $name output is not what the function's configuration makes"
+  info "$checked"
+done
+step "Smoke test passed: s3://$fn_source/$key -> ${#expected[@]} output(s) in s3://$fn_dest"

@@ -15,8 +15,8 @@ import { objects } from "./function-roles";
 const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 
 /**
- * Where scripts/smoke-test.sh uploads, under the source prefix; its thumbnails are under each
- * destination prefix + the source key. The deploy role may write and delete only there.
+ * Where scripts/smoke-test.sh uploads (ops/smoke-test.ts), under the source prefix; its
+ * thumbnails are under each destination prefix + the source key. The deploy role may write and delete only there.
  */
 export const SMOKE_TEST_FOLDER = "smoke-test/";
 
@@ -125,6 +125,12 @@ function smokeTestStatements(props: DeployRoleProps) {
       resources: props.destinationPrefixes.map((prefix) =>
         objects(props.destinationBucketArn, prefix + upload),
       ),
+    },
+    {
+      // Which keys trigger the function (prefix, suffix): the smoke test uploads one of them.
+      sid: "SmokeTestReadTrigger",
+      actions: ["s3:GetBucketNotification"],
+      resources: [props.sourceBucketArn],
     },
     {
       sid: "SmokeTestWaitForThumbnail",
