@@ -27,6 +27,7 @@ const OUTPUTS_FILE = {
     functionArn: FUNCTION_ARN,
     sourceBucket: "thumbnailer-source-123456789012-eu-west-1",
     sourcePrefix: "uploads/",
+    sourceSuffix: ".jpg",
     destinationBucket: "thumbnailer-thumbnails-123456789012-eu-west-1",
     backfillRoleArn: ROLE_ARN,
     backfillReportPrefix: "thumbnailer-backfill/",
@@ -38,6 +39,7 @@ const DEPLOYMENT: Deployment = {
   functionArn: FUNCTION_ARN,
   sourceBucket: "thumbnailer-source-123456789012-eu-west-1",
   sourcePrefix: "uploads/",
+  sourceSuffix: ".jpg",
   destinationBucket: "thumbnailer-thumbnails-123456789012-eu-west-1",
   roleArn: ROLE_ARN,
   reportPrefix: "thumbnailer-backfill/",
@@ -54,7 +56,7 @@ const EXPECTED_REQUEST = {
   Priority: 10,
   RoleArn: ROLE_ARN,
   Description:
-    "thumbnailer backfill (missing) of s3://thumbnailer-source-123456789012-eu-west-1/uploads/",
+    'thumbnailer backfill (missing) of s3://thumbnailer-source-123456789012-eu-west-1/uploads/ keys ending ".jpg"',
   Operation: {
     LambdaInvoke: {
       FunctionArn: FUNCTION_ARN,
@@ -73,7 +75,8 @@ const EXPECTED_REQUEST = {
         ManifestPrefix: "thumbnailer-backfill",
         ManifestFormat: "S3InventoryReport_CSV_20211130",
       },
-      Filter: { KeyNameConstraint: { MatchAnyPrefix: ["uploads/"] } },
+      // Only what uploads trigger: the notification's prefix and suffix.
+      Filter: { KeyNameConstraint: { MatchAnyPrefix: ["uploads/"], MatchAnySuffix: [".jpg"] } },
     },
   },
   Report: {
@@ -94,7 +97,13 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
   beforeEach(() => {
     s3control.reset();
     s3.reset();
-    s3.on(ListObjectsV2Command).resolves({ KeyCount: 3, IsTruncated: false });
+    s3.on(ListObjectsV2Command).resolves({
+      KeyCount: 4,
+      IsTruncated: false,
+      Contents: ["uploads/a.jpg", "uploads/b.png", "uploads/c.jpg", "uploads/notes.txt"].map(
+        (Key) => ({ Key }),
+      ),
+    });
     s3control.on(CreateJobCommand).resolves({ JobId: "job-42" });
     stdout = jest.spyOn(process.stdout, "write").mockImplementation(() => true);
     stderr = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
@@ -140,7 +149,7 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
     expect(calls[0]?.args[0].input).toEqual(EXPECTED_REQUEST);
     expect(questions).toEqual([
       expect.stringContaining(
-        "in s3://thumbnailer-source-123456789012-eu-west-1/uploads/ (3 objects), mode missing",
+        'in s3://thumbnailer-source-123456789012-eu-west-1/uploads/ keys ending ".jpg" (2 objects), mode missing',
       ),
     ]);
     expect(s3.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toEqual({
@@ -158,12 +167,17 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
     );
   });
 
-  it("passes mode force, and leaves out the filter when the deployment has no source prefix", () => {
-    const request = createJobRequest({ ...DEPLOYMENT, sourcePrefix: "" }, "force", "token");
+  it("passes mode force, and leaves out the filter when the deployment has no source prefix or suffix", () => {
+    const whole = { ...DEPLOYMENT, sourcePrefix: "", sourceSuffix: "" };
+    const request = createJobRequest(whole, "force", "token");
+    const suffixOnly = createJobRequest({ ...whole, sourceSuffix: ".png" }, "force");
 
     expect(request.Operation?.LambdaInvoke?.UserArguments).toEqual({ mode: "force" });
     expect(request.ManifestGenerator?.S3JobManifestGenerator?.Filter).toBeUndefined();
     expect(request.ClientRequestToken).toBe("token");
+    expect(suffixOnly.ManifestGenerator?.S3JobManifestGenerator?.Filter).toEqual({
+      KeyNameConstraint: { MatchAnySuffix: [".png"] },
+    });
   });
 
   it("sends nothing when the confirmation is refused", async () => {
@@ -242,10 +256,15 @@ describe("the deployment's outputs", () => {
     const file = path.join(dir, "old.json");
     const { backfillRoleArn: _, ...old } = OUTPUTS_FILE.lambda;
     await writeFile(file, JSON.stringify({ lambda: old }));
+    // A deployment made before the suffix was an output: its filter is unknown, so no guess.
+    const noSuffix = path.join(dir, "no-suffix.json");
+    const { sourceSuffix: __, ...older } = OUTPUTS_FILE.lambda;
+    await writeFile(noSuffix, JSON.stringify({ lambda: older }));
 
     await expect(readDeployment(file)).rejects.toThrow(
       /no "backfill-role-arn".*redeploy.*npx cdktf output lambda --outputs-file/s,
     );
+    await expect(readDeployment(noSuffix)).rejects.toThrow(/no "source-suffix".*redeploy/s);
   });
 
   it("the CLI prints a complete CreateJob request from the outputs with --dry-run, and refuses direct-mode flags", async () => {
@@ -289,7 +308,11 @@ describe("backfill --batch --dry-run from the synthesized stacks alone (real syn
 
   beforeAll(async () => {
     buildDist(); // tsc over the whole project: not inside a test's own time limit
-    infra = synthInfra({ region: "eu-west-1", notificationPrefix: "uploads/" });
+    infra = synthInfra({
+      region: "eu-west-1",
+      notificationPrefix: "uploads/",
+      notificationSuffix: ".jpg",
+    });
     // A project folder with nothing but `cdktf synth`'s output: never deployed from here.
     project = await mkdtemp(path.join(tmpdir(), "thumbnailer-synth-only-"));
     await symlink(infra.outdir, path.join(project, "cdktf.out"));
@@ -327,7 +350,7 @@ describe("backfill --batch --dry-run from the synthesized stacks alone (real syn
       Priority: 10,
       RoleArn: "arn:<partition>:iam::<account>:role/thumbnailer-eu-west-1-backfill",
       Description:
-        "thumbnailer backfill (missing) of s3://thumbnailer-source-<account>-eu-west-1/uploads/",
+        'thumbnailer backfill (missing) of s3://thumbnailer-source-<account>-eu-west-1/uploads/ keys ending ".jpg"',
       Operation: {
         LambdaInvoke: {
           FunctionArn: "arn:<partition>:lambda:eu-west-1:<account>:function:thumbnailer",
@@ -346,7 +369,7 @@ describe("backfill --batch --dry-run from the synthesized stacks alone (real syn
             ManifestPrefix: "thumbnailer-backfill",
             ManifestFormat: "S3InventoryReport_CSV_20211130",
           },
-          Filter: { KeyNameConstraint: { MatchAnyPrefix: ["uploads/"] } },
+          Filter: { KeyNameConstraint: { MatchAnyPrefix: ["uploads/"], MatchAnySuffix: [".jpg"] } },
         },
       },
       Report: {

@@ -93,7 +93,7 @@ describe("synthesized stacks, default configuration", () => {
     ]);
   });
 
-  it("outputs what `thumbnailer backfill --batch` reads: function, role, source prefix, report prefix", () => {
+  it("outputs what `thumbnailer backfill --batch` reads: function, role, source prefix and suffix, report prefix", () => {
     const outputs = infra.stacks.lambda.json.output ?? {};
     expect(outputs["function-arn"]?.value).toBe(`\${aws_lambda_function.function.arn}`);
     expect(outputs["backfill-role-arn"]?.value).toMatch(
@@ -101,6 +101,7 @@ describe("synthesized stacks, default configuration", () => {
     );
     expect(outputs["backfill-report-prefix"]?.value).toBe("thumbnailer-backfill/");
     expect(outputs["source-prefix"]?.value).toBe("");
+    expect(outputs["source-suffix"]?.value).toBe("");
   });
 
   it("runs a container image pinned by digest, sized for sharp, traced", () => {

@@ -122,6 +122,11 @@ function outputs(
     "Only keys under this prefix are thumbnailed",
   );
   output(
+    "source-suffix",
+    props.config.notificationSuffix,
+    "Only keys ending with this are thumbnailed",
+  );
+  output(
     "backfill-role-arn",
     props.backfillRoleArn,
     "Role S3 Batch Operations backfill jobs run as",

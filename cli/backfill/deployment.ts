@@ -15,6 +15,8 @@ export interface Deployment {
   readonly functionArn: string;
   readonly sourceBucket: string;
   readonly sourcePrefix: string;
+  /** Only keys ending with this notify the function ("" = any): the notification's filter. */
+  readonly sourceSuffix: string;
   readonly destinationBucket: string;
   readonly roleArn: string;
   readonly reportPrefix: string;
@@ -29,6 +31,7 @@ export const OUTPUTS = {
   functionArn: "function-arn",
   sourceBucket: "source-bucket",
   sourcePrefix: "source-prefix",
+  sourceSuffix: "source-suffix",
   destinationBucket: "destination-bucket",
   roleArn: "backfill-role-arn",
   reportPrefix: "backfill-report-prefix",

@@ -68,6 +68,7 @@ export function readSynthDeployment(outdir: string): Deployment {
     functionArn: output("functionArn"),
     sourceBucket: output("sourceBucket"),
     sourcePrefix: output("sourcePrefix"),
+    sourceSuffix: output("sourceSuffix"),
     destinationBucket: output("destinationBucket"),
     roleArn: output("roleArn"),
     reportPrefix: output("reportPrefix"),
