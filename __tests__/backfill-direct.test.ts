@@ -494,6 +494,7 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
       runDirect({
         s3,
         config: broken,
+        sourceSuffix: "",
         mode: "missing",
         concurrency: 1,
         dryRun: false,
@@ -570,6 +571,58 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
     await expect(readFile(checkpoint)).rejects.toThrow();
   });
 
+  it("--source-suffix: only keys the deployment's filter matches are processed; the others are counted, never read or tagged", async () => {
+    // Arrange: the same JPEG under every name; uploads trigger the function only for ".jpg"
+    const keys = ["a.jpg", "b.png", "c.jpg", "notes.txt", "d.JPG"];
+    const { source, dest, checkpoint, flags } = await buckets(keys);
+    const s3 = recordS3();
+
+    // Act
+    const result = await captured(() => run(flags("--source-suffix", ".jpg")));
+
+    // Assert
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("backfill: 2 seen, 2 made, 0 skipped (up to date), 0 failed");
+    expect(result.stderr).toContain(
+      `3 not matched by the deployment's filter (keys ending ".jpg")`,
+    );
+    expect(result.lines.map((l) => [l.key, l.outcome]).sort()).toEqual([
+      ["a.jpg", "created"],
+      ["c.jpg", "created"],
+    ]);
+    expect(await listKeys(local.s3, dest)).toEqual(["a.jpg", "c.jpg"]);
+    // Listed only: nothing read, written or tagged for the keys uploads never trigger.
+    const touched = s3.calls.filter((call) => !call.startsWith("ListObjectsV2Command"));
+    for (const key of ["b.png", "notes.txt", "d.JPG"]) {
+      expect(touched.filter((call) => call.endsWith(`/${key}`))).toEqual([]);
+    }
+    // A checkpoint is for one filter: resuming it with another would skip the wrong keys.
+    await writeCheckpoint(checkpoint, {
+      scope: {
+        sourceBucket: source,
+        sourcePrefix: "",
+        sourceSuffix: ".jpg",
+        destBucket: dest,
+        destPrefix: "",
+      },
+      after: "a.jpg",
+    });
+    const other = await captured(() => run(flags("--resume")));
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('the checkpoint of another backfill (sourceSuffix ".jpg")');
+    // A checkpoint written before the suffix existed is of a run over every key.
+    await writeFile(
+      checkpoint,
+      JSON.stringify({
+        scope: { sourceBucket: source, sourcePrefix: "", destBucket: dest, destPrefix: "" },
+        after: "c.jpg",
+      }),
+    );
+    const old = await captured(() => run(flags("--resume")));
+    expect(old.code).toBe(0);
+    expect(old.lines.map((l) => l.key).sort()).toEqual(["d.JPG", "notes.txt"]);
+  });
+
   it("--concurrency bounds the objects in flight: 1 is one at a time, 3 is three", async () => {
     const keys = ["1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "6.jpg"];
     const { flags } = await buckets(keys);
@@ -592,7 +645,7 @@ describe("thumbnailer backfill --direct (in process: real s3rver)", () => {
   it("--resume refuses the checkpoint of another prefix (exit 2, nothing made) and resumes its own", async () => {
     const keys = ["a/1.jpg", "a/2.jpg", "b/1.jpg", "b/2.jpg"];
     const { source, dest, checkpoint, flags } = await buckets(keys);
-    const scope = { sourceBucket: source, destBucket: dest, destPrefix: "" };
+    const scope = { sourceBucket: source, sourceSuffix: "", destBucket: dest, destPrefix: "" };
     // A run over b/ stopped after b/1.jpg; resuming it over a/ would skip every a/ key.
     await writeCheckpoint(checkpoint, {
       scope: { ...scope, sourcePrefix: "b/" },

@@ -11,6 +11,8 @@ import { writeFileAtomic } from "../atomic-write";
 export interface BackfillScope {
   readonly sourceBucket: string;
   readonly sourcePrefix: string;
+  /** Only keys ending with this ("" = any). */
+  readonly sourceSuffix: string;
   readonly destBucket: string;
   readonly destPrefix: string;
 }
@@ -77,13 +79,18 @@ export async function readCheckpoint(file: string, scope: BackfillScope): Promis
   if (typeof parsed?.after !== "string" || typeof parsed.scope !== "object") {
     throw new Error(`--resume: ${file} is not a backfill checkpoint`);
   }
+  // A checkpoint written before the suffix was part of the scope is of a run over every key.
+  const saved: Partial<BackfillScope> = {
+    sourceSuffix: "",
+    ...(parsed.scope as Partial<BackfillScope>),
+  };
   const differs = (Object.keys(scope) as (keyof BackfillScope)[]).filter(
-    (name) => parsed?.scope?.[name] !== scope[name],
+    (name) => saved[name] !== scope[name],
   );
   if (differs.length > 0) {
     throw new Error(
       `--resume: ${file} is the checkpoint of another backfill (${differs
-        .map((name) => `${name} ${JSON.stringify(parsed?.scope?.[name])}`)
+        .map((name) => `${name} ${JSON.stringify(saved[name])}`)
         .join(", ")}); use the same buckets and prefixes, or --checkpoint FILE`,
     );
   }

@@ -2,7 +2,9 @@
  * `thumbnailer backfill --direct`: lists the source bucket page by page (ListObjectsV2, never
  * the whole listing first) and hands each object to the handler's own backfill step
  * (handler/backfill-object.ts), at most `concurrency` at a time. Memory is bounded by one page
- * plus the objects in flight, whatever the bucket's size.
+ * plus the objects in flight, whatever the bucket's size. Only keys the deployment's filter
+ * matches (the source prefix and suffix, as the bucket's notification has them) are processed:
+ * the others are counted as not matched, never read, written or tagged.
  *
  * Ctrl+C stops listing, lets the objects in flight finish, and writes the checkpoint (the last
  * key up to which everything is done); `--resume` lists from after it, so nothing is made twice.
@@ -26,6 +28,8 @@ import { createProgress } from "./progress";
 export interface DirectOptions {
   readonly s3: S3Client;
   readonly config: HandlerConfig;
+  /** Only keys ending with this are processed ("" = any): the notification's suffix. */
+  readonly sourceSuffix: string;
   readonly mode: BackfillMode;
   readonly concurrency: number;
   /** Decide only: print what would be made, write nothing. */
@@ -56,6 +60,7 @@ export async function runDirect(options: DirectOptions): Promise<number> {
   const scope: BackfillScope = {
     sourceBucket,
     sourcePrefix: config.sourcePrefix,
+    sourceSuffix: options.sourceSuffix,
     destBucket: config.destBucket,
     destPrefix: config.destPrefix,
   };
@@ -64,7 +69,7 @@ export async function runDirect(options: DirectOptions): Promise<number> {
     : undefined;
 
   const deps = { s3, config, log: SILENT };
-  const counts = { listed: 0, seen: 0, made: 0, skipped: 0, failed: 0 };
+  const counts = { listed: 0, unmatched: 0, seen: 0, made: 0, skipped: 0, failed: 0 };
   const watermark = new Watermark();
   const progress = createProgress(dryRun ? "backfill (dry run)" : "backfill");
   const show = () =>
@@ -94,8 +99,9 @@ export async function runDirect(options: DirectOptions): Promise<number> {
   let listingError: string | undefined;
   let fatal: RecordResult | undefined;
   try {
-    const listing = listSource(s3, sourceBucket, config.sourcePrefix, startAfter, (n) => {
-      counts.listed += n;
+    const listing = listSource(s3, scope, startAfter, (matched, unmatched) => {
+      counts.listed += matched;
+      counts.unmatched += unmatched;
     });
     const items = numbered(listing);
     await forEachLimited(
@@ -128,7 +134,7 @@ export async function runDirect(options: DirectOptions): Promise<number> {
   }
 
   const interrupted = stopping || listingError !== undefined;
-  process.stderr.write(summary(counts, dryRun, started));
+  process.stderr.write(summary(counts, dryRun, started, options.sourceSuffix));
   if (fatal !== undefined) {
     process.stderr.write(
       `backfill: stopped: the configuration cannot work (${fatal.code ?? "INVALID_CONFIG"} ${fatal.reason ?? ""}); ` +
@@ -151,17 +157,25 @@ export async function runDirect(options: DirectOptions): Promise<number> {
   return counts.failed > 0 ? 1 : 0;
 }
 
-/** "backfill: 1000 seen, 940 made, 30 skipped (up to date), 30 failed in 89.6s (11.2/s)". */
+/**
+ * "backfill: 1000 seen, 940 made, 30 skipped (up to date), 30 failed in 89.6s (11.2/s)", and
+ * with a suffix ', 12 not matched by the deployment's filter (keys ending ".jpg")'.
+ */
 function summary(
-  counts: { seen: number; made: number; skipped: number; failed: number },
+  counts: { unmatched: number; seen: number; made: number; skipped: number; failed: number },
   dryRun: boolean,
   started: number,
+  suffix: string,
 ): string {
   const seconds = (performance.now() - started) / 1000;
   const rate = seconds > 0 ? (counts.seen / seconds).toFixed(1) : "0.0";
+  const unmatched =
+    suffix === ""
+      ? ""
+      : `, ${counts.unmatched} not matched by the deployment's filter (keys ending ${JSON.stringify(suffix)})`;
   return (
     `backfill${dryRun ? " (dry run)" : ""}: ${counts.seen} seen, ${counts.made} ${dryRun ? "to make" : "made"}, ` +
-    `${counts.skipped} skipped (up to date), ${counts.failed} failed in ${seconds.toFixed(1)}s (${rate}/s)\n`
+    `${counts.skipped} skipped (up to date), ${counts.failed} failed in ${seconds.toFixed(1)}s (${rate}/s)${unmatched}\n`
   );
 }
 
@@ -212,13 +226,15 @@ interface ListedObject {
   readonly size: number | undefined;
 }
 
-/** The source's objects in listing order, one page in memory at a time. */
+/**
+ * The source's objects the filter matches (under the prefix, ending with the suffix), in listing
+ * order, one page in memory at a time; `onPage` is told how many of each page match and not.
+ */
 async function* listSource(
   s3: S3Client,
-  bucket: string,
-  prefix: string,
+  { sourceBucket: bucket, sourcePrefix: prefix, sourceSuffix: suffix }: BackfillScope,
   startAfter: string | undefined,
-  onPage: (objects: number) => void,
+  onPage: (matched: number, unmatched: number) => void,
 ): AsyncGenerator<ListedObject> {
   const pages = paginateListObjectsV2(
     { client: s3 },
@@ -230,10 +246,11 @@ async function* listSource(
   );
   try {
     for await (const page of pages) {
-      onPage(page.Contents?.length ?? 0);
-      for (const object of page.Contents ?? []) {
-        if (object.Key === undefined) continue;
-        yield { key: object.Key, eTag: object.ETag, size: object.Size };
+      const objects = (page.Contents ?? []).filter((o) => o.Key !== undefined);
+      const matched = objects.filter((o) => o.Key?.endsWith(suffix));
+      onPage(matched.length, objects.length - matched.length);
+      for (const object of matched) {
+        yield { key: object.Key ?? "", eTag: object.ETag, size: object.Size };
       }
     }
   } catch (error) {

@@ -110,6 +110,8 @@ Options (--batch):
 
 Options (--direct; variable and default in brackets, a flag wins):
 ${flagHelp(HANDLER_FLAGS, { variables: true })}
+  --source-suffix S       only keys ending with this: the deployment's notificationSuffix; the
+                          others are counted as not matched, never read [""]
 ${flagHelp(CONCURRENCY)}
   --force                 remake every rendition, even up-to-date ones
   --dry-run               list and check only: say what would be made, write nothing
@@ -131,6 +133,7 @@ const OPTIONS = {
   yes: { type: "boolean", short: "y" },
   wait: { type: "boolean" },
   outputs: { type: "string" },
+  "source-suffix": { type: "string" },
   force: { type: "boolean" },
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
@@ -268,6 +271,7 @@ async function direct(values: Values, mode: BackfillMode): Promise<number> {
     return await runDirect({
       s3,
       config,
+      sourceSuffix: typeof values["source-suffix"] === "string" ? values["source-suffix"] : "",
       mode,
       concurrency,
       dryRun: values["dry-run"] === true,
