@@ -8,7 +8,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { CheckpointFile, readCheckpoint, writeCheckpoint } from "../cli/backfill/checkpoint";
 
-const SCOPE = { sourceBucket: "source", sourcePrefix: "", destBucket: "thumbs", destPrefix: "" };
+const SCOPE = {
+  sourceBucket: "source",
+  sourcePrefix: "",
+  sourceSuffix: "",
+  destBucket: "thumbs",
+  destPrefix: "",
+};
 
 describe("CheckpointFile", () => {
   let dir: string;

@@ -54,16 +54,21 @@ export interface DirectSummary {
 const CHECKPOINT_EVERY_MS = 10_000;
 
 /** The exit code: 0 all done, 1 any object failed, 130 interrupted (checkpoint written). */
-export async function runDirect(options: DirectOptions): Promise<number> {
-  const { s3, config, mode, dryRun, json } = options;
-  const sourceBucket = config.sourceBucket ?? "";
-  const scope: BackfillScope = {
-    sourceBucket,
+/** What this run covers, and what a checkpoint must match to resume it. */
+function scopeOf({ config, sourceSuffix }: DirectOptions): BackfillScope {
+  return {
+    sourceBucket: config.sourceBucket ?? "",
     sourcePrefix: config.sourcePrefix,
-    sourceSuffix: options.sourceSuffix,
+    sourceSuffix,
     destBucket: config.destBucket,
     destPrefix: config.destPrefix,
   };
+}
+
+export async function runDirect(options: DirectOptions): Promise<number> {
+  const { s3, config, mode, dryRun, json } = options;
+  const scope = scopeOf(options);
+  const { sourceBucket } = scope;
   const startAfter = options.resume
     ? (await readCheckpoint(options.checkpointFile, scope)).after
     : undefined;
