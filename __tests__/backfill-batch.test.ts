@@ -18,6 +18,8 @@ import { buildDist } from "./support/build-dist";
 import { type SynthedInfra, synthInfra } from "./support/infra";
 import { runCli } from "./support/run-cli";
 
+/** The operator's credentials; the mocked clients never send them anywhere. */
+const TEST_CREDENTIALS = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example" };
 const FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:thumbnailer";
 const ROLE_ARN = "arn:aws:iam::123456789012:role/thumbnailer-eu-west-1-backfill";
 
@@ -122,8 +124,8 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
   const options = (overrides: Partial<BatchOptions> = {}): BatchOptions => ({
     deployment: DEPLOYMENT,
     mode: "missing",
-    s3: new S3Client({ region: "eu-west-1" }),
-    s3control: new S3ControlClient({ region: "eu-west-1" }),
+    s3: new S3Client({ region: "eu-west-1", credentials: TEST_CREDENTIALS }),
+    s3control: new S3ControlClient({ region: "eu-west-1", credentials: TEST_CREDENTIALS }),
     dryRun: false,
     wait: false,
     confirm: async () => true,
@@ -178,6 +180,29 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
     expect(suffixOnly.ManifestGenerator?.S3JobManifestGenerator?.Filter).toEqual({
       KeyNameConstraint: { MatchAnySuffix: [".png"] },
     });
+  });
+
+  it("without credentials says what to set before asking, and sends nothing", async () => {
+    const noCredentials = async () => {
+      throw Object.assign(new Error("Could not load credentials from any providers"), {
+        name: "CredentialsProviderError",
+      });
+    };
+    const confirm = jest.fn(async () => true);
+
+    const code = await runBatch(
+      options({
+        s3control: new S3ControlClient({ region: "eu-west-1", credentials: noCredentials }),
+        confirm,
+      }),
+    );
+
+    expect(code).toBe(2);
+    expect(confirm).not.toHaveBeenCalled();
+    expect(s3control.commandCalls(CreateJobCommand)).toHaveLength(0);
+    const said = stderr.mock.calls.map(([text]) => String(text)).join("");
+    expect(said).toContain("backfill --batch: no AWS credentials: set AWS_ACCESS_KEY_ID");
+    expect(said).not.toContain("CredentialsProviderError");
   });
 
   it("sends nothing when the confirmation is refused", async () => {

@@ -19,6 +19,7 @@ import {
 } from "@aws-sdk/client-s3-control";
 import type { BackfillMode } from "../../handler/backfill-object";
 import type { Deployment } from "./deployment";
+import { credentialsProblem } from "./preflight";
 import { createProgress } from "./progress";
 
 export interface BatchOptions {
@@ -98,6 +99,11 @@ export async function runBatch(options: BatchOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(request, null, 2)}\n`);
     process.stderr.write("backfill --batch --dry-run: nothing sent\n");
     return 0;
+  }
+  const problem = await credentialsProblem(s3control);
+  if (problem !== undefined) {
+    process.stderr.write(`backfill --batch: ${problem}\n`);
+    return 2;
   }
   const scope = scopeOf(deployment);
   const estimate = await estimateObjects(options.s3, deployment);

@@ -9,6 +9,27 @@ import type { HandlerConfig } from "../../handler/config";
 import { httpStatus, isNotFound } from "../../handler/s3-errors";
 import { LOCAL_CREDENTIALS } from "../serve/credentials";
 
+const NO_CREDENTIALS =
+  "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for the local service, " +
+  `npm start: ${LOCAL_CREDENTIALS.accessKeyId} and ${LOCAL_CREDENTIALS.secretAccessKey}), or ` +
+  "AWS_PROFILE for a profile in ~/.aws/credentials";
+
+/**
+ * Undefined when the client finds credentials; else what to set. For `--batch`, before it asks:
+ * otherwise CreateJob would fail with the SDK's own error after the question was answered.
+ */
+export async function credentialsProblem(client: {
+  readonly config: { readonly credentials: () => Promise<unknown> };
+}): Promise<string | undefined> {
+  try {
+    await client.config.credentials();
+    return undefined;
+  } catch (error) {
+    if (error instanceof Error && error.name === "CredentialsProviderError") return NO_CREDENTIALS;
+    throw error;
+  }
+}
+
 /** Undefined when the source bucket can be listed; else what is wrong and what to set. */
 export async function sourceProblem(
   s3: S3Client,
@@ -24,14 +45,7 @@ export async function sourceProblem(
   } catch (error) {
     const name = error instanceof Error ? error.name : "";
     const message = error instanceof Error ? error.message : String(error);
-    if (name === "CredentialsProviderError") {
-      const { accessKeyId, secretAccessKey } = LOCAL_CREDENTIALS;
-      return (
-        "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for the local " +
-        `service, npm start: ${accessKeyId} and ${secretAccessKey}), or AWS_PROFILE for a profile ` +
-        "in ~/.aws/credentials"
-      );
-    }
+    if (name === "CredentialsProviderError") return NO_CREDENTIALS;
     if (/region is missing/i.test(message)) {
       return "no AWS region: set AWS_REGION or --region (the source bucket's region)";
     }
