@@ -1,9 +1,8 @@
 /**
- * Cold-start benchmark: wall time from spawning a fresh Node process to the handler module being
- * ready (modules loaded, configuration read, S3 client built) and to its first thumbnail written
- * to a local S3-protocol server, for bare Node (the floor), the plain sharp + S3 client handler
- * the target is stated against, the compiled handler and the handler bundled as the image bundles
- * it (or --bundle); on Node >= 22.1 also that bundle with a warm V8 compile cache.
+ * Cold-start benchmark: wall time from spawning a fresh Node process to the handler module ready
+ * (modules loaded, configuration read, S3 client built) and to its first thumbnail written to a
+ * local S3 server, for bare Node, plain sharp + S3 client (the target's reference), the compiled
+ * handler and the image's bundle (or --bundle); on Node >= 22.1 also with a warm compile cache.
  */
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -47,12 +46,11 @@ export async function benchColdStart(options: BenchOptions, image: CorpusImage) 
   const { stdout } = await exec(node, ["-p", "typeof require('node:module').enableCompileCache"]);
   if (bundle && stdout.trim() === "function") {
     variants.push({ name: "bundle + compile cache", module: bundle, compileCache: true });
-    notes.push(
-      "bundle + compile cache: filled as the image's build fills it (one process loads the handler, no event)",
-    );
+    notes.push("bundle + compile cache: filled as the image's build fills it (no event handled)");
   }
   const server = await startTemporaryS3Server([SOURCE, DEST]);
   const { endpoint } = server;
+
   const s3 = createS3Client({ region: "us-east-1", endpoint, credentials: LOCAL_CREDENTIALS });
   const body = await readFile(image.path);
   const sequencer = createSequencer();
@@ -83,7 +81,7 @@ export async function benchColdStart(options: BenchOptions, image: CorpusImage) 
         const event = variant.module ? await upload(`cold/${variant.name}-${i}-${image.name}`) : "";
         const cache = variant.compileCache ? join(server.dir, "compile-cache") : "";
         const probeEnv = { ...env, BENCH_COMPILE_CACHE: cache, BENCH_EVENT: event };
-        // The image's build step loads the handler once and handles no event: so does the warm-up.
+        // Like the image's build step, the warm-up loads the handler and handles no event.
         if (cache && i === 0)
           await probeOnce(node, variant.module, { ...probeEnv, BENCH_EVENT: "" });
         list.push(await probeOnce(node, variant.module, probeEnv));
@@ -119,16 +117,14 @@ function summarise(variant: Variant, list: Sample[]) {
   };
 }
 
-/** One fresh process; times measured on this side, from spawn to each line. */
+/** One fresh process, timed on this side from spawn to each line. */
 async function probeOnce(node: string, module: string | undefined, env: NodeJS.ProcessEnv) {
   const args = [join(__dirname, "probe.js"), ...(module ? [module] : [])];
   const t0 = performance.now();
   const stdio: ["ignore", "pipe", "pipe"] = ["ignore", "pipe", "pipe"];
   const child = spawn(node, args, { env, stdio, timeout: 60_000, killSignal: "SIGKILL" });
   let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-2000);
-  });
+  child.stderr.on("data", (chunk: Buffer) => (stderr = `${stderr}${chunk}`.slice(-2000)));
   const sample: Sample = { readyMs: Number.NaN, readyCpuMs: Number.NaN };
   let failure: string | undefined;
   createInterface({ input: child.stdout }).on("line", (line) => {
@@ -158,10 +154,8 @@ async function probeOnce(node: string, module: string | undefined, env: NodeJS.P
   return sample;
 }
 
-/**
- * The handler bundled with the image's options (scripts/bundle.js), targeting the measured Node,
- * in the cache folder: inside the project, so sharp and libheif-js resolve from node_modules.
- */
+/** In the cache folder: inside the project, so sharp and libheif-js resolve from node_modules. */
+
 async function bundleFor({ cacheDir }: BenchOptions, nodeVersion: string, notes: string[]) {
   const outfile = join(cacheDir, "bundle", "index.js");
   const target = `node${nodeVersion.replace(/^v/, "").split(".")[0]}`;

@@ -10,21 +10,17 @@ import { ROOT, round } from "./stats";
 
 const run = promisify(execFile);
 
-/** Pillow (bench/pillow.py) on the first of `python3`, `/usr/bin/python3` that has it. */
+/** Pillow (bench/pillow.py, read from the source tree) on the first Python that has it. */
 export function pillowRunner(): Runner {
-  // Not compiled to dist/: read from the source tree.
   const program = join(ROOT, "bench", "pillow.py");
   const commands = ["python3", "/usr/bin/python3"].map((python) => [python, program]);
   return workerRunner("pillow", commands, process.env);
 }
 
 /**
- * vipsthumbnail, which takes many files per process. Each batch repeats the group's files
- * (with libvips' operation cache off, so every repeat is real work) until it holds at least
- * 8 images, or 24 for small ones, and its process start-up is subtracted: per image =
- * (batch - start-up) / images, start-up being the fastest `vipsthumbnail --vips-version` seen
- * in the run (re-measured before every batch). CPU time likewise, from /usr/bin/time when
- * present, which also gives peak RSS.
+ * vipsthumbnail, many files per process: each batch repeats the group's files up to 8 images (24
+ * small ones); per image = (batch - start-up) / images, start-up being the fastest
+ * `--vips-version` seen (re-measured before every batch). CPU time and peak RSS: /usr/bin/time.
  */
 export function vipsRunner(threads: number): Runner {
   let outDir = "";
@@ -32,7 +28,6 @@ export function vipsRunner(threads: number): Runner {
   let startup = { ms: Number.POSITIVE_INFINITY, cpuMs: Number.POSITIVE_INFINITY };
   const env = { ...process.env, ...(threads > 0 && { VIPS_CONCURRENCY: String(threads) }) };
   const time = existsSync("/usr/bin/time") ? ["/usr/bin/time", "-f", "%U %S %M", "-o"] : [];
-  /** Wall time, and CPU time (NaN without /usr/bin/time), of one vipsthumbnail process. */
   const timed = async (args: string[]) => {
     const timeFile = join(outDir, "time.txt");
     const [command = "", ...rest] = time.length

@@ -1,8 +1,7 @@
 /**
- * End-to-end benchmark through the local service (cli/serve): uploads with the AWS SDK; a
- * thumbnail is visible when the handler reports it written (a HEAD confirms each afterwards).
- * One upload at a time (latency, overhead beyond engine time: the target's figure), then N at
- * once (time until all are visible, throughput, latency under load).
+ * End-to-end benchmark through the local service (cli/serve): a thumbnail is visible when the
+ * handler reports it written (a HEAD confirms each afterwards). One upload at a time (latency,
+ * overhead beyond engine time), then N at once (time until all visible, latency under load).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -51,11 +50,10 @@ export async function benchEndToEnd(options: BenchOptions, image: CorpusImage) {
     reconcileRetryMs: 1000,
     log: serviceLog,
   });
-  const endpoint = service.endpoint;
+  const { endpoint } = service;
   const s3 = createS3Client({ region: "us-east-1", endpoint, credentials: LOCAL_CREDENTIALS });
   try {
     await service.idle(); // start-up reconciliation of the empty bucket
-    /** PUT start to thumbnail visible, and the PUT alone (request sent to response received). */
     const upload = async (key: string) => {
       const visible = new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no thumbnail of ${key} in 60 s`)), 60_000);
@@ -90,20 +88,16 @@ export async function benchEndToEnd(options: BenchOptions, image: CorpusImage) {
     const puts = sequential.map((u) => u.putMs);
     return {
       image: image.name,
-      /** Uploads of the burst phase. */
-      uploads: options.uploads,
+      uploads: options.uploads, // of the burst phase
       totalSeconds: round(totalMs / 1000, 2),
       throughput: round((options.uploads / totalMs) * 1000, 1),
-      /** One upload at a time: PUT start to thumbnail visible; the PUT itself (p50). */
       latencyP50Ms: round(percentile(latency, 50)),
       latencyP95Ms: round(percentile(latency, 95)),
       putP50Ms: round(percentile(puts, 50)),
-      /** Engine alone on the same image in the same process (p50). */
       engineMs: round(engineMs),
       /** Beyond engine time: from PUT start (the upload included) and from PUT acknowledged. */
       overheadP50Ms: round(percentile(latency, 50) - engineMs),
       overheadAfterPutP50Ms: round(percentile(afterPut, 50) - engineMs),
-      /** Burst phase: PUT start to thumbnail visible. */
       burstLatencyP50Ms: round(percentile(burst, 50)),
       burstLatencyP95Ms: round(percentile(burst, 95)),
       serviceConcurrency: CONCURRENCY,
@@ -115,7 +109,8 @@ export async function benchEndToEnd(options: BenchOptions, image: CorpusImage) {
   }
 }
 
-/** Engine alone, same process, same image: what the pipeline adds is measured against this. */
+/** Engine alone, same process, same image (p50): the pipeline's overhead is measured from it. */
+
 async function engineAlone(body: Buffer): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < 6; i++) {

@@ -12,7 +12,6 @@ import { errorText, groupBy, log, percentile, round } from "./stats";
 
 export type Sample = { ms: number; cpuMs?: number; error?: string };
 
-/** A thumbnailer the engine benchmark runs: a worker process, or vipsthumbnail (compare.ts). */
 export type Runner = ReturnType<typeof workerRunner>;
 
 export type EngineResult = Awaited<ReturnType<typeof benchEngines>>;
@@ -25,7 +24,6 @@ interface Active {
   rssAfter: Map<string, number | undefined>;
 }
 
-/** Format class plus size tier: the rows of the engine table. */
 const groupOf = (image: CorpusImage) => `${image.cls} ${image.megapixels < 5 ? "<5MP" : ">=5MP"}`;
 
 export async function benchEngines(images: CorpusImage[], runners: Runner[], rounds: number) {
@@ -48,8 +46,7 @@ export async function benchEngines(images: CorpusImage[], runners: Runner[], rou
       if (sample?.error) entry.unsupported[cls] = sample.error.slice(0, 200);
     }
   }
-  // Groups in a fixed order, small before large and HEIC (decoded in WebAssembly, whose memory
-  // never shrinks) last, so the RSS high-water mark after each group shows what raised it.
+  // HEIC last (WebAssembly memory never shrinks): the RSS after each group shows what raised it.
   const order = (image: CorpusImage) => CLASS_ORDER.indexOf(image.cls);
   const sorted = [...images].sort((a, b) => order(a) - order(b) || a.megapixels - b.megapixels);
   const groups = groupBy(sorted, groupOf);
@@ -85,12 +82,10 @@ async function finish({ runner, settings, unsupported, samples, rssAfter }: Acti
   }
   const groups = summarise(samples, runner.perImage).map((g) => ({
     ...g,
-    /** The peak RSS after this group in the first round (groups run in a fixed order). */
-    rssHighWaterMb: rssAfter.get(g.group),
+    rssHighWaterMb: rssAfter.get(g.group), // after this group in the first round
   }));
   const peakRssMb = await runner.peakRssMb();
   await runner.close();
-  /** bestMs, bestCpuMs: per image made in every round, the best of the rounds (wall, CPU). */
   return { name: runner.name, settings, peakRssMb, unsupported, groups, bestMs, bestCpuMs };
 }
 
@@ -102,7 +97,6 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean) {
     const errors = entries
       .filter(([, list]) => list.some((s) => s.error))
       .map(([image, list]) => `${image.name}: ${list.find((s) => s.error)?.error}`);
-    // Per image the best of the rounds, summed: throughput; every sample: percentiles.
     const best = (list: Sample[], of: (s: Sample) => number) => Math.min(...list.map(of));
     const totalMs = sum(ok.map(([, list]) => best(list, (s) => s.ms)));
     const cpuMs = sum(ok.map(([, list]) => best(list, (s) => s.cpuMs ?? Number.NaN)));
@@ -123,16 +117,12 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean) {
   });
 }
 
-/** engine-worker.ts's: our engine with its default rendition or the 3 of product-renditions.ts
- * (one decode), or the plain sharp pipeline. */
+/** engine-worker.ts's implementations. */
 export const IMPLS = ["engine", "engine-3-renditions", "sharp-plain"] as const;
 export type Impl = (typeof IMPLS)[number];
 type Env = Record<string, string>;
 
-/**
- * One of IMPLS in its own process with `baseEnv` added to this one's environment; `extraEnv`
- * (an empty value unsets) makes a variant named after it, e.g. "engine MALLOC_ARENA_MAX=".
- */
+/** `extraEnv` (an empty value unsets) makes a variant named after it: "engine MALLOC_ARENA_MAX=". */
 export function nodeRunner(impl: Impl, threads: number, baseEnv: Env = {}, extraEnv: Env = {}) {
   const variant = Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`);
   const env: NodeJS.ProcessEnv = { ...process.env, ...baseEnv, ...extraEnv };
@@ -148,14 +138,13 @@ type WorkerReply = Partial<
 >;
 
 /**
- * A long-lived worker process (engine-worker.ts, pillow.py: the first of `commands` that starts),
- * so per-image figures exclude process start. Node's IPC channel carries one JSON request
- * ({path} or {rss: true}) and one reply at a time, the first reply saying it is ready.
+ * A long-lived worker (the first of `commands` that starts), so per-image figures exclude process
+ * start. Node's IPC channel carries one JSON request ({path} or {rss: true}) and one reply at a
+ * time, the first reply saying it is ready.
  */
 export function workerRunner(name: string, commands: string[][], env: NodeJS.ProcessEnv) {
   let child: ChildProcess | undefined;
   let ended = Promise.resolve<WorkerReply>({ error: "not started" });
-  /** Sends `message` (none: the first reply, "ready") and waits for the worker's reply. */
   const request = (message?: object): Promise<WorkerReply> => {
     if (message && child?.connected) child.send(message);
     const reply = child ? once(child, "message").then(([r]) => r as WorkerReply) : ended;
@@ -171,7 +160,6 @@ export function workerRunner(name: string, commands: string[][], env: NodeJS.Pro
     name,
     /** False when only a mean per batch (one group) is known: no per-image percentiles. */
     perImage: true,
-    /** Loads the thumbnailer; returns its settings, or throws when it is not available. */
     async start(): Promise<Record<string, string | number>> {
       let ready: WorkerReply = {};
       for (const [command = "", ...args] of commands) {

@@ -107,7 +107,7 @@ function readOptions(argv: string[]) {
   };
   const alsoEnv = (values["also-env"] ?? []).map((pair) => {
     if (pair.indexOf("=") < 1) throw new Error(`--also-env ${pair}: expected NAME=VALUE`);
-    return [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)];
+    return [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)] as const;
   });
   return {
     ...values,
@@ -117,15 +117,15 @@ function readOptions(argv: string[]) {
     threads: count("threads", 1),
     processes: count("processes", quick ? 3 : 5),
     uploads: count("uploads", quick ? 6 : 20),
-    alsoEnv: Object.fromEntries(alsoEnv) as Record<string, string>,
+    alsoEnv: Object.fromEntries(alsoEnv),
+
     cacheDir: resolve(values.cache ?? ".bench-cache"),
   };
 }
 
 async function benchEngine(options: BenchOptions, images: CorpusImage[], report: Partial) {
   log("engine benchmark");
-  // The engine runs with the environment the container image sets (Dockerfile ENV), so its
-  // figures are those of what ships; the plain sharp pipeline runs without it.
+  // The engine runs with what the image's Dockerfile ENV sets (what ships); plain sharp without.
   const shipped = runtimeEnv();
   const settings = Object.entries(shipped).map(([k, v]) => `${k}=${v}`);
   report.notes.push(
@@ -165,22 +165,16 @@ async function benchPipeline(options: BenchOptions, images: CorpusImage[], repor
   }
 }
 
-/**
- * The environment the container image's runtime stage sets (its ENV instructions), read with
- * dockerfile-ast (the parser behind VS Code's Dockerfile support) rather than copied.
- */
+/** The ENV of the Dockerfile's runtime stage, read rather than copied. */
 function runtimeEnv(): Record<string, string> {
   const parsed = DockerfileParser.parse(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
   const runtimeFrom = parsed.getFROMs().at(-1)?.getRange().start.line ?? 0;
   const runtime = parsed.getENVs().filter((env) => env.getRange().start.line >= runtimeFrom);
-  const pairs = runtime
-    .flatMap((env) => env.getProperties())
-    .map((property) => {
-      const [name, value] = [property.getName(), property.getValue() ?? ""];
-      if (value.includes("$")) throw new Error(`Dockerfile: ENV ${name}=${value}: literals only`);
-      return [name, value];
-    });
-  return Object.fromEntries(pairs);
+  const pairs = runtime.flatMap((env) => env.getProperties());
+  const computed = pairs.find((p) => p.getValue()?.includes("$"));
+  if (computed) throw new Error(`Dockerfile: ENV ${computed.getName()}: literals only`);
+
+  return Object.fromEntries(pairs.map((p) => [p.getName(), p.getValue() ?? ""]));
 }
 
 if (require.main === module) {

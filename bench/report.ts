@@ -1,7 +1,4 @@
-/**
- * The --json document and the human tables, and the targets from the issue (reported as
- * met/missed; they are never timed tests).
- */
+/** The --json document, the human tables and the issue's targets (met/missed, never enforced). */
 import { cpus } from "node:os";
 import Table from "cli-table3";
 import sharp from "sharp";
@@ -27,10 +24,7 @@ export interface BenchReport {
   targets: Target[];
 }
 
-/** The runners renditionCosts compares (engine.ts's IMPLS). */
-const [ONE, THREE] = ["engine", "engine-3-renditions"] as const;
-
-export { THREE };
+export const [ONE, THREE] = ["engine", "engine-3-renditions"] as const;
 
 /** Issue 12: 3 renditions from one decode take at most this many times 1. */
 const RENDITIONS_TARGET = 1.5;
@@ -85,9 +79,9 @@ export function ratios({ runners }: EngineResult) {
   });
 }
 
-/** 3 renditions against 1: per group where both made every image, and image by image. */
 export function renditionCosts({ runners }: EngineResult) {
   const [one, three] = [ONE, THREE].map((name) => runners.find((r) => r.name === name));
+
   const groups = (one?.groups ?? []).flatMap((a) => {
     const b = sameGroup(a, three);
     // p50/p95 over every sample; mean of the best-of-rounds times; ratio of the means.
@@ -138,7 +132,6 @@ function target(name: string, goal: string, result?: [string, boolean], missing 
   return { name, goal, measured: result?.[0] ?? missing, met: result?.[1] };
 }
 export type Target = ReturnType<typeof target>;
-/** A ratio as the report shows it: "1.23x". */
 const x = (ratio: number) => `${ratio.toFixed(2)}x`;
 
 export function targets(report: Omit<BenchReport, "targets">): Target[] {
@@ -220,7 +213,6 @@ function coldStartTarget(coldStart: ColdStartResult | undefined) {
   );
 }
 
-/** The report for people: aligned plain-text tables. */
 export function formatReport(report: BenchReport): string {
   const { environment: env, corpus: c } = report;
   const classes = Object.entries(c.classes).map(([k, v]) => `${k} ${v}`);
@@ -317,11 +309,8 @@ function pipelineLines({ coldStart: cs, endToEnd: e }: BenchReport): string[] {
   return out;
 }
 
-/**
- * A borderless cli-table3 table of `items`, indented two spaces, first column left, numbers
- * right. `columns`: "header=field" (or "field" when they are the same) separated by "|". Ratios
- * show two decimals; a missing or non-finite number (NaN is null after a JSON round trip), "-".
- */
+/** `columns`: "header=field" (or "field") separated by "|"; non-finite numbers (NaN is null after
+ * a JSON round trip) show "-". */
 function table(items: readonly object[], columns: string): string[] {
   const pairs = columns.split("|").map((column) => column.split("="));
   const border = "top top-mid top-left top-right bottom bottom-mid bottom-left bottom-right";
