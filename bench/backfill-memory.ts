@@ -27,16 +27,11 @@ async function measure(count: number): Promise<string> {
   try {
     // Written by the store itself, as a PUT would: thousands of HTTP round trips take minutes.
     const store = new AtomicFilesystemStore(server.storeDir, server.tmpDir);
-    const background = "#246";
-    const image = await sharp({ create: { width: 64, height: 48, channels: 3, background } })
-      .jpeg()
-      .toBuffer();
+    const create = { width: 64, height: 48, channels: 3, background: "#246" } as const;
+    const image = await sharp({ create }).jpeg().toBuffer();
     // The CLI's defaults: one rendition, the handler's default thumbnail settings.
     const config = readConfig({ DEST_BUCKET: "thumbnails" });
-    const keys = Array.from(
-      { length: count },
-      (_, i) => `photos/${String(i).padStart(7, "0")}.jpg`,
-    );
+    const keys = Array.from({ length: count }, (_, i) => `photos/${i}.jpg`);
     const metadata = { "content-type": "image/jpeg" };
     await forEachLimited(keys.entries(), 8, async ([index, key]) => {
       const { md5 } = await store.putObject({ bucket: "source", key, content: image, metadata });
@@ -53,7 +48,6 @@ async function measure(count: number): Promise<string> {
         });
       }
     });
-    // The built CLI in a child process, with the peak-RSS probe preloaded.
     const args = ["--require", join(__dirname, "probe.js"), join(ROOT, "bin/thumbnailer.js")];
     args.push("backfill", "--direct", "--endpoint", server.endpoint);
     args.push("--source-bucket", "source", "--dest-bucket", "thumbnails");

@@ -27,7 +27,7 @@ const exec = promisify(execFile);
 const [SOURCE, DEST] = ["bench-uploads", "bench-thumbs"];
 
 type Sample = { readyMs: number; readyCpuMs: number; firstMs?: number };
-/** `compileCache`: with Node's compile cache, filled by one unmeasured process first, as the image's. */
+/** `compileCache`: Node's, filled by one unmeasured process first, as the image's build does. */
 type Variant = { name: string; module?: string; compileCache?: boolean };
 
 export async function benchColdStart(options: BenchOptions, image: CorpusImage) {

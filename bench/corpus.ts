@@ -20,10 +20,8 @@ export type Corpus = { source: string; images: CorpusImage[]; notes: string[] };
 /** Bump when the generator changes so stale caches are rebuilt. */
 const GENERATOR_VERSION = 2;
 
-/**
- * Per generated class: file extension and megapixel sizes. PNG, WebP, HEIC and GIF stop lower,
- * as real ones rarely go larger (and a 24 MP photo PNG is over the engine's 50 MB input limit).
- */
+/** Extension and megapixel sizes per class. PNG, WebP, HEIC and GIF stop lower, as real ones
+ * rarely go larger (and a 24 MP photo PNG is over the engine's 50 MB input limit). */
 const GENERATED = {
   jpeg: ["jpg", [0.3, 2, 5, 12, 24]],
   "jpeg-progressive": ["jpg", [0.3, 2, 5, 12, 24]],
@@ -39,7 +37,6 @@ export type FormatClass = Generated | "other";
 export const CLASS_ORDER = "jpeg jpeg-progressive webp png png-alpha gif other heic".split(" ");
 const QUICK_SIZES = [0.3, 2, 12];
 
-/** Returns the generated corpus, building whatever is missing from the cache. */
 export async function generatedCorpus(options: { cacheDir: string; quick: boolean }) {
   const dir = resolve(options.cacheDir, `corpus-v${GENERATOR_VERSION}`);
   await mkdir(dir, { recursive: true });
@@ -53,8 +50,7 @@ export async function generatedCorpus(options: { cacheDir: string; quick: boolea
         ),
   );
   const images: CorpusImage[] = [];
-  // One base picture per (size, variant) is shared by every format, so classes differ only
-  // in their codec.
+  // One base picture per (size, variant) for every format: classes differ only in their codec.
   for (const group of groupBy(wanted, ({ mp, variant }) => `${mp}-${variant}`).values()) {
     let base: RawImage | undefined;
     for (const { cls, mp, variant } of group) {
@@ -73,7 +69,8 @@ export async function generatedCorpus(options: { cacheDir: string; quick: boolea
   return { source: `generated (${relative(process.cwd(), dir) || dir})`, images, notes };
 }
 
-/** Every image in a folder (recursively, dot-files aside), classified by its actual format. */
+/** Every image in a folder (recursively, dot-files aside), classified by its format. */
+
 export async function folderCorpus(folder: string): Promise<Corpus> {
   const root = resolve(folder);
   const images: CorpusImage[] = [];
@@ -214,7 +211,6 @@ function classOf({ format, isProgressive, hasAlpha }: Metadata): FormatClass {
   return format === "webp" || format === "gif" ? format : "other";
 }
 
-/** `path` is absolute; `name`, shown in reports, relative to the corpus folder. */
 async function describe(path: string, root: string, cls?: FormatClass) {
   const meta = await sharp(path).metadata();
   const megapixels = ((meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0)) / 1e6;

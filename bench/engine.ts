@@ -122,7 +122,7 @@ export const IMPLS = ["engine", "engine-3-renditions", "sharp-plain"] as const;
 export type Impl = (typeof IMPLS)[number];
 type Env = Record<string, string>;
 
-/** `extraEnv` (an empty value unsets) makes a variant named after it: "engine MALLOC_ARENA_MAX=". */
+/** `extraEnv` (an empty value unsets) names a variant after it: "engine MALLOC_ARENA_MAX=". */
 export function nodeRunner(impl: Impl, threads: number, baseEnv: Env = {}, extraEnv: Env = {}) {
   const variant = Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`);
   const env: NodeJS.ProcessEnv = { ...process.env, ...baseEnv, ...extraEnv };

@@ -26,15 +26,13 @@ Options:
   --dir DIR          the images in DIR (recursively) instead of the generated corpus
   --only LIST        comma-separated parts to run: engine,cold-start,end-to-end (default: all)
   --rounds N         engine passes over the corpus; best of N per image (default 3, quick 1)
-  --threads N        the engine's libvips threads and UV_THREADPOOL_SIZE (default 1, like
-                     Pillow); 0 leaves the libraries' defaults
+  --threads N        libvips threads and UV_THREADPOOL_SIZE (default 1, like Pillow; 0: defaults)
   --processes N      fresh processes for the cold start (default 5, quick 3)
   --uploads N        uploads for the end-to-end burst (default 20, quick 6)
-  --also-env K=V     also run the engine with this variable changed (repeatable; K= unsets
-                     it), e.g. --also-env MALLOC_ARENA_MAX= (without the image's setting)
+  --also-env K=V     also run the engine with K=V (repeatable; K= unsets), e.g. MALLOC_ARENA_MAX=
   --bundle FILE      the handler bundle for the cold start (default: bundled as the image does)
-  --node PATH        the Node binary for the cold start (default: this one), e.g. the image's
-                     Node 24; on Node >= 22.1 the compile cache is measured too
+  --node PATH        the Node binary for the cold start (default: this one); >= 22.1: compile cache
+
   --cache DIR        where the generated corpus is kept (default .bench-cache)
   -h, --help         this help`;
 
