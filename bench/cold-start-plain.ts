@@ -1,8 +1,5 @@
-/**
- * The reference the cold-start target is stated against: a plain sharp pipeline and an S3
- * client as a first handler would have them (unbundled; no configuration checks, logging or
- * error handling). probe.js loads it like the real handler, from the same event.
- */
+/** The cold-start target's reference: plain sharp and an S3 client as a first handler has them
+ * (unbundled; no configuration checks, logging or error handling), loaded like the real one. */
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { S3Event } from "aws-lambda";
 import { decodeEventKey } from "../handler/keys";

@@ -117,7 +117,6 @@ function summarise(samples: Map<CorpusImage, Sample[]>, perImage: boolean) {
   });
 }
 
-/** engine-worker.ts's implementations. */
 export const IMPLS = ["engine", "engine-3-renditions", "sharp-plain"] as const;
 export type Impl = (typeof IMPLS)[number];
 type Env = Record<string, string>;

@@ -1,8 +1,5 @@
-/**
- * The plain sharp pipeline the targets are stated against: what a first thumbnailer looks like
- * (no configuration, checks or tuning). The engine benchmark's `sharp-plain` runner and the
- * cold-start reference handler both use it.
- */
+/** The plain sharp pipeline the targets are stated against: a first thumbnailer (no
+ * configuration, checks or tuning), for `sharp-plain` and the cold-start reference handler. */
 import sharp from "sharp";
 
 export function plainThumbnail(input: Buffer | Uint8Array): Promise<Buffer> {

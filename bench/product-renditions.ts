@@ -1,8 +1,5 @@
-/**
- * A product page's renditions (issue 12, docs/local.md): a list-view JPEG, a subject-keeping WebP
- * square and an animated WebP preview, as a user writes the RENDITIONS JSON. The benchmark
- * measures 3 renditions against 1 with it; the tests make it.
- */
+/** A product page's renditions (issue 12, docs/local.md) as a user writes the RENDITIONS JSON:
+ * the bench measures 3 renditions against 1 with it; the tests make it. */
 export const PRODUCT_RENDITIONS = [
   { name: "small", width: 256, height: 256, fit: "inside", format: "jpeg" },
   { name: "square", width: 200, height: 200, fit: "cover", position: "attention", format: "webp" },

@@ -232,10 +232,9 @@ export function formatReport(report: BenchReport): string {
 }
 
 function engineLines({ engine, ratios, renditions }: BenchReport): string[] {
-  const out: string[] = [];
-  if (engine) {
-    out.push(`\nEngine (one process per thumbnailer, best of ${engine.rounds} rounds per image)`);
-  }
+  const out = engine
+    ? [`\nEngine (one process per thumbnailer, best of ${engine.rounds} rounds per image)`]
+    : [];
   for (const runner of engine?.runners ?? []) {
     const settings = Object.entries(runner.settings).map(([k, v]) => `${k}=${v}`);
     out.push(

@@ -7,12 +7,10 @@ export function percentile(values: readonly number[], p: number): number {
   return values.length === 0 ? Number.NaN : quantile([...values], p / 100);
 }
 
-/** Rounds for display and JSON: no 17-digit floats. */
 export function round(value: number, digits = 1): number {
   return Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : value;
 }
 
-/** A caught value's message, for notes and errors. */
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -20,7 +18,6 @@ export function errorText(error: unknown): string {
 /** The project folder, for files the build does not copy (Dockerfile, bench/pillow.py). */
 export const ROOT = resolve(__dirname, "../..");
 
-/** The items by `key(item)`, each list in the items' order. */
 export function groupBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, T[]> {
   const map = new Map<K, T[]>();
   for (const item of items) map.set(key(item), [...(map.get(key(item)) ?? []), item]);
