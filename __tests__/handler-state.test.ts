@@ -153,6 +153,8 @@ describe("the settings fingerprint", () => {
     const changed = [
       of({ ...base, MAX_INPUT_BYTES: "1000" }),
       of({ ...base, MAX_INPUT_PIXELS: "1000" }),
+      // Which representation of a HEIC is decoded: a bad thumbnail item fails only with it on.
+      of({ ...base, HEIC_THUMBNAILS: "false" }),
       of({ ...base, RENDITIONS: two.replace('"webp"', '"jpeg"') }),
       of({ ...base, RENDITIONS: JSON.stringify([JSON.parse(two)[0]]) }),
       of({ DEST_BUCKET: "thumbs" }),
