@@ -1,0 +1,84 @@
+/**
+ * The AWS SDK, faked at the SDK level in a child process: `node --require` this file (NODE_OPTIONS,
+ * see sdk-stand-in.ts) and every client of the packages below answers from the scenario in the
+ * JSON file $SDK_STAND_IN instead of AWS, through aws-sdk-client-mock. The ops tools a script
+ * runs build real commands from the SDK's own types; only the answers are made up.
+ *
+ * Scenario: { "calls": FILE, "answers": { "Lambda.GetFunction": ANSWER | [ANSWER, ...] } } where
+ * ANSWER is { "output": {...} } or { "error": "ResourceNotFoundException", "message"?, "status"? },
+ * optionally with "when": {...} (matches when every field equals the input's). A list is used in
+ * order, its last answer repeating; a command with no answer fails the call loudly. Every call is
+ * appended to FILE as one JSON line {service, command, input}.
+ */
+const { appendFileSync, readFileSync } = require("node:fs");
+const { isDeepStrictEqual } = require("node:util");
+const { mockClient } = require("aws-sdk-client-mock");
+
+/** Package -> the client class name and the service name scenarios use. */
+const PACKAGES = {
+  "@aws-sdk/client-cloudwatch": ["CloudWatchClient", "CloudWatch"],
+  "@aws-sdk/client-cloudwatch-logs": ["CloudWatchLogsClient", "CloudWatchLogs"],
+  "@aws-sdk/client-ecr": ["ECRClient", "ECR"],
+  "@aws-sdk/client-iam": ["IAMClient", "IAM"],
+  "@aws-sdk/client-lambda": ["LambdaClient", "Lambda"],
+  "@aws-sdk/client-s3": ["S3Client", "S3"],
+  "@aws-sdk/client-s3-control": ["S3ControlClient", "S3Control"],
+  "@aws-sdk/client-sqs": ["SQSClient", "SQS"],
+  "@aws-sdk/client-sts": ["STSClient", "STS"],
+};
+
+const scenario = JSON.parse(readFileSync(process.env.SDK_STAND_IN, "utf8"));
+const used = new Map();
+
+function matches(answer, input) {
+  return Object.entries(answer.when ?? {}).every(([k, v]) => isDeepStrictEqual(input?.[k], v));
+}
+
+function answerFor(key, input) {
+  const listed = scenario.answers?.[key];
+  const all = (Array.isArray(listed) ? listed : listed === undefined ? [] : [listed]).filter((a) =>
+    matches(a, input),
+  );
+  if (all.length === 0) return undefined;
+  const seen = `${key}${JSON.stringify(input)}`;
+  const n = used.get(seen) ?? 0;
+  used.set(seen, n + 1);
+  return all[Math.min(n, all.length - 1)];
+}
+
+function errorFrom(pkg, answer) {
+  const Class = pkg[answer.error];
+  const options = {
+    message: answer.message ?? answer.error,
+    $metadata: { httpStatusCode: answer.status ?? 400 },
+  };
+  const error =
+    typeof Class === "function" && Class.prototype instanceof Error
+      ? new Class(options)
+      : Object.assign(new Error(options.message), options);
+  error.name = answer.error;
+  return error;
+}
+
+for (const [name, [clientName, service]] of Object.entries(PACKAGES)) {
+  let pkg;
+  try {
+    pkg = require(name);
+  } catch {
+    continue; // not installed: nothing uses it
+  }
+  const mock = mockClient(pkg[clientName]);
+  for (const [exported, Command] of Object.entries(pkg)) {
+    if (!exported.endsWith("Command") || typeof Command !== "function") continue;
+    const command = exported.slice(0, -"Command".length);
+    const key = `${service}.${command}`;
+    mock.on(Command).callsFake(async (input) => {
+      appendFileSync(scenario.calls, `${JSON.stringify({ service, command, input })}\n`);
+      const answer = answerFor(key, input);
+      if (answer === undefined)
+        throw new Error(`sdk-stand-in: no answer for ${key} ${JSON.stringify(input)}`);
+      if (answer.error !== undefined) throw errorFrom(pkg, answer);
+      return answer.output ?? {};
+    });
+  }
+}
