@@ -4,7 +4,7 @@
  * deployment's outputs it reads. No request reaches AWS.
  */
 
-import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -265,9 +265,8 @@ describe("the deployment's outputs", () => {
   let dir: string;
 
   beforeAll(async () => {
-    buildDist(); // tsc over the whole project: not inside a test's own time limit
     dir = await mkdtemp(path.join(tmpdir(), "thumbnailer-outputs-"));
-  }, 180_000);
+  });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("reads a `cdktf output --outputs-file` file and takes account, region and partition from the function ARN", async () => {
@@ -291,20 +290,83 @@ describe("the deployment's outputs", () => {
     );
     await expect(readDeployment(noSuffix)).rejects.toThrow(/no "source-suffix".*redeploy/s);
   });
+});
 
-  it("the CLI prints a complete CreateJob request from the outputs with --dry-run, and refuses direct-mode flags", async () => {
-    const file = path.join(dir, "cli.json");
+/** The settings of the deployment the outputs above describe, as cdktf.json holds them. */
+const CONTEXT = { region: "eu-west-1", notificationPrefix: "uploads/", notificationSuffix: ".jpg" };
+
+describe("backfill --batch in a project folder (the built CLI, real synths, no Terraform state)", () => {
+  /** The deployment cdktf.json describes, and another one synthesized from the same checkout. */
+  let infra: SynthedInfra;
+  let other: SynthedInfra;
+  let work: string;
+  let recorder: Server;
+  const requests: string[] = [];
+
+  beforeAll(async () => {
+    buildDist(); // tsc over the whole project: not inside a test's own time limit
+    infra = synthInfra(CONTEXT);
+    other = synthInfra({ ...CONTEXT, name: "other" });
+    work = await mkdtemp(path.join(tmpdir(), "thumbnailer-batch-cli-"));
+    // Every AWS SDK request of the CLI comes here (AWS_ENDPOINT_URL): none is expected.
+    recorder = createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, "127.0.0.1", resolve));
+  }, 180_000);
+
+  afterAll(async () => {
+    infra.cleanup();
+    other.cleanup();
+    await rm(work, { recursive: true, force: true });
+    await new Promise((resolve) => recorder.close(resolve));
+  });
+
+  beforeEach(() => {
+    requests.length = 0;
+  });
+
+  /** A project folder: cdktf.json with `context`, and `synth` as its cdktf.out (none: never synthesized). */
+  let projects = 0;
+  async function project(
+    context: Record<string, unknown>,
+    synth: SynthedInfra | undefined,
+  ): Promise<string> {
+    projects += 1;
+    const folder = path.join(work, `project-${projects}`);
+    await mkdir(folder);
+    await writeFile(path.join(folder, "cdktf.json"), JSON.stringify({ context }));
+    if (synth !== undefined) await symlink(synth.outdir, path.join(folder, "cdktf.out"));
+    return folder;
+  }
+
+  const env = (more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    ...process.env,
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`,
+    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "secret",
+    AWS_REGION: "eu-west-1",
+    ...more,
+  });
+
+  it("prints a complete CreateJob request from the outputs with --dry-run, and refuses direct-mode flags", async () => {
+    const cwd = await project(CONTEXT, infra);
+    const file = path.join(cwd, "outputs.json");
     await writeFile(file, JSON.stringify(OUTPUTS_FILE));
 
-    const dry = await runCli(["backfill", "--batch", "--dry-run", "--force", "--outputs", file]);
-    const mixed = await runCli(["backfill", "--batch", "--outputs", file, "--source-bucket", "x"]);
-    const none = await runCli([
-      "backfill",
-      "--batch",
-      "--yes",
-      "--outputs",
-      path.join(dir, "none.json"),
-    ]);
+    const dry = await runCli(["backfill", "--batch", "--dry-run", "--force", "--outputs", file], {
+      cwd,
+      env: env(),
+    });
+    const mixed = await runCli(["backfill", "--batch", "--outputs", file, "--source-bucket", "x"], {
+      cwd,
+      env: env(),
+    });
+    const none = await runCli(
+      ["backfill", "--batch", "--yes", "--outputs", path.join(cwd, "none.json")],
+      { cwd, env: env() },
+    );
 
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toEqual({
@@ -322,49 +384,14 @@ describe("the deployment's outputs", () => {
     expect(mixed.stderr).toContain("--source-bucket is for --direct");
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("npx cdktf output lambda --outputs-file");
+    expect(requests).toEqual([]);
   }, 120_000);
-});
-
-describe("backfill --batch --dry-run from the synthesized stacks alone (real synth, no Terraform state)", () => {
-  let infra: SynthedInfra;
-  let project: string;
-  let recorder: Server;
-  const requests: string[] = [];
-
-  beforeAll(async () => {
-    buildDist(); // tsc over the whole project: not inside a test's own time limit
-    infra = synthInfra({
-      region: "eu-west-1",
-      notificationPrefix: "uploads/",
-      notificationSuffix: ".jpg",
-    });
-    // A project folder with nothing but `cdktf synth`'s output: never deployed from here.
-    project = await mkdtemp(path.join(tmpdir(), "thumbnailer-synth-only-"));
-    await symlink(infra.outdir, path.join(project, "cdktf.out"));
-    // Every AWS SDK request of the CLI comes here (AWS_ENDPOINT_URL): none is expected.
-    recorder = createServer((request, response) => {
-      requests.push(`${request.method} ${request.url}`);
-      response.writeHead(500).end();
-    });
-    await new Promise<void>((resolve) => recorder.listen(0, "127.0.0.1", resolve));
-  }, 180_000);
-
-  afterAll(async () => {
-    infra.cleanup();
-    await rm(project, { recursive: true, force: true });
-    await new Promise((resolve) => recorder.close(resolve));
-  });
-
-  const env = (): NodeJS.ProcessEnv => ({
-    ...process.env,
-    AWS_ENDPOINT_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`,
-    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-    AWS_SECRET_ACCESS_KEY: "secret",
-    AWS_REGION: "eu-west-1",
-  });
 
   it("prints a complete CreateJob request with the synthesized names, the account left to AWS, and sends nothing", async () => {
-    const dry = await runCli(["backfill", "--batch", "--dry-run"], { cwd: project, env: env() });
+    // Never deployed from here: cdktf.json and `cdktf synth`'s output only.
+    const cwd = await project(CONTEXT, infra);
+
+    const dry = await runCli(["backfill", "--batch", "--dry-run"], { cwd, env: env() });
 
     expect(dry.code).toBe(0);
     const bucket = (kind: string) => `arn:<partition>:s3:::thumbnailer-${kind}-<account>-eu-west-1`;
@@ -411,20 +438,86 @@ describe("backfill --batch --dry-run from the synthesized stacks alone (real syn
   }, 120_000);
 
   it("creates no job from the synthesized stacks alone, and a dry run without a synth says to synthesize: exit 2", async () => {
-    const empty = await mkdtemp(path.join(tmpdir(), "thumbnailer-no-synth-"));
+    const synthesized = await project(CONTEXT, infra);
+    const unsynthesized = await project(CONTEXT, undefined);
 
-    const real = await runCli(["backfill", "--batch", "--yes"], { cwd: project, env: env() });
-    const unsynthesized = await runCli(["backfill", "--batch", "--dry-run"], {
-      cwd: empty,
+    const real = await runCli(["backfill", "--batch", "--yes"], { cwd: synthesized, env: env() });
+    const dry = await runCli(["backfill", "--batch", "--dry-run"], {
+      cwd: unsynthesized,
       env: env(),
     });
-    await rm(empty, { recursive: true, force: true });
 
     expect(real.code).toBe(2);
     expect(real.stderr).toContain("npx cdktf output lambda --outputs-file");
-    expect(unsynthesized.code).toBe(2);
-    expect(unsynthesized.stderr).toContain(
-      "no synthesized stacks in cdktf.out/stacks: npm run synth",
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toContain("no synthesized stacks in cdktf.out/stacks: npm run synth");
+    expect(requests).toEqual([]);
+  }, 120_000);
+
+  // Finding N22: two deployments synthesized from one checkout; cdktf.out holds the last one.
+  it("refuses a cdktf.out synthesized for another deployment than cdktf.json describes: exit 2, nothing built from it", async () => {
+    const cwd = await project(CONTEXT, other);
+
+    const dry = await runCli(["backfill", "--batch", "--dry-run"], { cwd, env: env() });
+    // The same deployment named for this run (THUMBNAILER_NAME, as the synth read it) is accepted.
+    const named = await runCli(["backfill", "--batch", "--dry-run"], {
+      cwd,
+      env: env({ THUMBNAILER_NAME: "other" }),
+    });
+
+    expect(dry.code).toBe(2);
+    expect(dry.stdout).toBe("");
+    expect(dry.stderr).toContain(
+      'cdktf.out holds the stacks of deployment "other" (eu-west-1), but cdktf.json describes "thumbnailer" (eu-west-1)',
+    );
+    expect(dry.stderr).toContain("npm run synth");
+    expect(named.code).toBe(0);
+    expect(JSON.parse(named.stdout).Operation.LambdaInvoke.FunctionArn).toBe(
+      "arn:<partition>:lambda:eu-west-1:<account>:function:other",
+    );
+    expect(requests).toEqual([]);
+  }, 120_000);
+
+  it("refuses the outputs of another deployment (terraform output in cdktf.out/stacks/lambda, or --outputs): exit 2, no job", async () => {
+    const cwd = await project(CONTEXT, infra);
+    // `terraform output` in the stack folder answers with the state it was last initialized
+    // for: here another deployment's (another name), as after deploying it from this checkout.
+    const bin = path.join(cwd, "bin");
+    await mkdir(bin);
+    const otherOutputs = Object.fromEntries(
+      Object.entries({
+        ...OUTPUTS_FILE.lambda,
+        functionArn: FUNCTION_ARN.replace(/thumbnailer$/, "other"),
+        sourceBucket: "other-source-123456789012-eu-west-1",
+        destinationBucket: "other-thumbnails-123456789012-eu-west-1",
+        backfillRoleArn: ROLE_ARN.replace("thumbnailer-", "other-"),
+      }).map(([name, value]) => [name, { value, type: "string", sensitive: false }]),
+    );
+    await writeFile(path.join(cwd, "terraform-outputs.json"), JSON.stringify(otherOutputs));
+    await writeFile(
+      path.join(bin, "terraform"),
+      `#!/bin/sh\n[ "$1 $2" = "output -json" ] && exec cat ${JSON.stringify(path.join(cwd, "terraform-outputs.json"))}\nexit 1\n`,
+      { mode: 0o755 },
+    );
+    // A file of this deployment's outputs but from another region.
+    const otherRegion = path.join(cwd, "us-east-1.json");
+    await writeFile(otherRegion, JSON.stringify(OUTPUTS_FILE).replaceAll("eu-west-1", "us-east-1"));
+    const withTerraform = env({ PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` });
+
+    const fromState = await runCli(["backfill", "--batch", "--yes"], { cwd, env: withTerraform });
+    const fromFile = await runCli(["backfill", "--batch", "--dry-run", "--outputs", otherRegion], {
+      cwd,
+      env: env(),
+    });
+
+    expect(fromState.code).toBe(2);
+    expect(fromState.stderr).toContain(
+      'the outputs (terraform output in cdktf.out/stacks/lambda) are of function "other" in eu-west-1, but cdktf.json describes function "thumbnailer" in eu-west-1',
+    );
+    expect(fromFile.code).toBe(2);
+    expect(fromFile.stdout).toBe("");
+    expect(fromFile.stderr).toContain(
+      `the outputs (${otherRegion}) are of function "thumbnailer" in us-east-1, but cdktf.json describes function "thumbnailer" in eu-west-1`,
     );
     expect(requests).toEqual([]);
   }, 120_000);

@@ -3,35 +3,23 @@
  *
  *   node dist/ops/stack-output.js FILE name[,other-name...]
  *
- * Names match loosely (case, "-" and "_" ignored: "source-bucket" matches "sourceBucket"); the
- * first name found (in any stack, at any depth) wins. Exits 1, printing nothing, when none is there.
+ * Names match loosely (case, "-" and "_" ignored: "source-bucket" matches "sourceBucket"), as
+ * ops/deployment.ts findOutput finds them (in any stack, at any depth); the first name with a
+ * non-empty value wins. Exits 1, printing nothing, when none is there.
  * scripts/lib/common.sh wraps it as `stack_output`.
  */
 import { readFileSync } from "node:fs";
-
-const loose = (name: string): string => name.toLowerCase().replace(/[-_]/g, "");
-
-/** Outputs by construct id, nested under the stack (and under any construct that holds them). */
-function find(tree: object, wanted: string): string | undefined {
-  for (const [name, value] of Object.entries(tree)) {
-    if (typeof value === "string" && value !== "" && loose(name) === wanted) return value;
-    if (value !== null && typeof value === "object") {
-      const found = find(value, wanted);
-      if (found !== undefined) return found;
-    }
-  }
-  return undefined;
-}
+import { findOutput } from "./deployment";
 
 function main([file, names]: string[]): number {
   if (!file || !names) {
     process.stderr.write("usage: stack-output.js FILE name[,other-name...]\n");
     return 2;
   }
-  const root = JSON.parse(readFileSync(file, "utf8")) as object;
-  for (const wanted of names.split(",").map(loose)) {
-    const value = find(root, wanted);
-    if (value !== undefined) {
+  const root: unknown = JSON.parse(readFileSync(file, "utf8"));
+  for (const name of names.split(",")) {
+    const value = findOutput(root, name);
+    if (value !== undefined && value !== "") {
       process.stdout.write(value);
       return 0;
     }

@@ -3,13 +3,24 @@
  * (stacks/lambda-stack.ts), never typed by hand: from a file written by
  * `npx cdktf output lambda --outputs-file FILE` (or `cdktf deploy --outputs-file`, or
  * `--json > FILE`), or else from `terraform output -json` in the synthesized stack's folder,
- * which is what `cdktf output` reads.
+ * which is what `cdktf output` reads. The outputs must be those of the deployment this folder
+ * describes (ops/deployment.ts): sameDeployment refuses another one's.
  */
 
 import { execFile } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
+import {
+  DeploymentError,
+  type DeploymentModel,
+  findOutput,
+  OUTPUTS,
+  SYNTH_DIR,
+  sameName,
+} from "../../ops/deployment";
+
+export { DeploymentError };
 
 export interface Deployment {
   readonly functionArn: string;
@@ -26,19 +37,16 @@ export interface Deployment {
   readonly accountId: string;
 }
 
-/** Output names (stacks/lambda-stack.ts) for each field. */
-export const OUTPUTS = {
-  functionArn: "function-arn",
-  sourceBucket: "source-bucket",
-  sourcePrefix: "source-prefix",
-  sourceSuffix: "source-suffix",
-  destinationBucket: "destination-bucket",
-  roleArn: "backfill-role-arn",
-  reportPrefix: "backfill-report-prefix",
+/** The outputs read, and the Deployment field each fills. */
+const READ = {
+  functionArn: OUTPUTS.functionArn,
+  sourceBucket: OUTPUTS.sourceBucket,
+  sourcePrefix: OUTPUTS.sourcePrefix,
+  sourceSuffix: OUTPUTS.sourceSuffix,
+  destinationBucket: OUTPUTS.destinationBucket,
+  roleArn: OUTPUTS.backfillRoleArn,
+  reportPrefix: OUTPUTS.backfillReportPrefix,
 } as const;
-
-/** Where `cdktf synth` writes the stacks (cdktf.json's default output folder). */
-export const SYNTH_DIR = "cdktf.out";
 
 /** The synthesized Lambda stack, where `cdktf deploy` ran `terraform init`. */
 export const STACK_DIR = path.join(SYNTH_DIR, "stacks", "lambda");
@@ -47,16 +55,12 @@ const HOW_TO_GET = `deploy first (npm run deploy), then run this from the projec
   npx cdktf output lambda --outputs-file backfill-outputs.json
 and pass --outputs backfill-outputs.json`;
 
-export class DeploymentError extends Error {
-  override readonly name = "DeploymentError";
-}
-
 /** The deployment's outputs from `file`, or from the synthesized stack when no file is given. */
 export async function readDeployment(file: string | undefined): Promise<Deployment> {
   const outputs = file === undefined ? await terraformOutputs() : await fileOutputs(file);
   const values: Record<string, string> = {};
-  for (const [field, name] of Object.entries(OUTPUTS)) {
-    const value = find(outputs, loose(name));
+  for (const [field, name] of Object.entries(READ)) {
+    const value = findOutput(outputs, name);
     if (value === undefined) {
       throw new DeploymentError(
         `the deployment's outputs have no "${name}" (${file ?? STACK_DIR}); a deployment made ` +
@@ -76,6 +80,54 @@ export async function readDeployment(file: string | undefined): Promise<Deployme
     region,
     accountId,
   };
+}
+
+/** What a backfill of the modelled deployment reads, the account as the model knows it. */
+export function modelDeployment(model: DeploymentModel): Deployment {
+  return {
+    functionArn: model.functionArn,
+    sourceBucket: model.sourceBucket,
+    sourcePrefix: model.sourcePrefix,
+    sourceSuffix: model.sourceSuffix,
+    destinationBucket: model.destinationBucket,
+    roleArn: model.backfillRoleArn,
+    reportPrefix: model.backfillReportPrefix,
+    partition: model.partition,
+    region: model.region,
+    accountId: model.account,
+  };
+}
+
+/**
+ * Throws DeploymentError unless the outputs (read from `where`) are the modelled deployment's:
+ * its function, in its region, with its buckets and backfill role. Returns a note for each
+ * part of the filter the outputs (as deployed) have otherwise than the settings (not deployed yet).
+ */
+export function sameDeployment(
+  model: DeploymentModel,
+  outputs: Deployment,
+  where: string,
+): string[] {
+  const planned = modelDeployment(model);
+  const functionOf = (arn: string) => arn.slice(arn.lastIndexOf(":") + 1);
+  const identity = ["functionArn", "sourceBucket", "destinationBucket", "roleArn"] as const;
+  if (!identity.every((field) => sameName(planned[field], outputs[field]))) {
+    throw new DeploymentError(
+      `the outputs (${where}) are of function "${functionOf(outputs.functionArn)}" in ${outputs.region}, ` +
+        `but cdktf.json describes function "${model.functionName}" in ${model.region}: ` +
+        `write this deployment's outputs (npx cdktf output lambda --outputs-file FILE, which ` +
+        "readies the stack folder for its state) and pass --outputs FILE; for the other " +
+        "deployment, run this where cdktf.json (or THUMBNAILER_NAME, THUMBNAILER_REGION) describes it",
+    );
+  }
+  return (["sourcePrefix", "sourceSuffix"] as const).flatMap((field) =>
+    planned[field] === outputs[field]
+      ? []
+      : [
+          `the deployed ${READ[field]} is ${JSON.stringify(outputs[field])}, cdktf.json's ` +
+            `${JSON.stringify(planned[field])} is not deployed yet: the deployed one applies`,
+        ],
+  );
 }
 
 async function fileOutputs(file: string): Promise<unknown> {
@@ -109,27 +161,4 @@ async function terraformOutputs(): Promise<unknown> {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
     throw new DeploymentError(`terraform output in ${STACK_DIR} failed (${reason}); ${HOW_TO_GET}`);
   }
-}
-
-/** Names compared without case, "-" and "_" ("backfill-role-arn" is cdktf's "backfillRoleArn"). */
-const loose = (name: string) => name.toLowerCase().replace(/[-_]/g, "");
-
-/**
- * The output named `wanted` anywhere in `tree`: flat ({name: value}), per stack
- * ({lambda: {name: value}}) or as Terraform prints it ({name: {value}}). Empty strings count.
- */
-function find(tree: unknown, wanted: string): string | undefined {
-  if (typeof tree !== "object" || tree === null) return undefined;
-  for (const [name, value] of Object.entries(tree)) {
-    if (loose(name) === wanted) {
-      if (typeof value === "string") return value;
-      const inner = (value as { value?: unknown } | null)?.value;
-      if (typeof inner === "string") return inner;
-    }
-  }
-  for (const value of Object.values(tree)) {
-    const found = find(value, wanted);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }

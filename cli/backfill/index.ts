@@ -15,6 +15,13 @@ import { configureSharp } from "../../handler/engine";
 import { ThumbnailError } from "../../handler/errors";
 import { createS3Client } from "../../handler/s3-client";
 import {
+  type DeploymentModel,
+  readDeploymentModel,
+  SYNTH_DIR,
+  UNKNOWN_ACCOUNT,
+  UNKNOWN_PARTITION,
+} from "../../ops/deployment";
+import {
   flagHelp,
   flagOptions,
   flagText,
@@ -31,13 +38,13 @@ import { DEFAULT_CHECKPOINT_FILE } from "./checkpoint";
 import {
   type Deployment,
   DeploymentError,
+  modelDeployment,
   readDeployment,
   STACK_DIR,
-  SYNTH_DIR,
+  sameDeployment,
 } from "./deployment";
 import { runDirect } from "./direct";
 import { sourceProblem } from "./preflight";
-import { readSynthDeployment, UNKNOWN_ACCOUNT, UNKNOWN_PARTITION } from "./synth-deployment";
 
 /** The handler's settings direct mode takes as flags (the same rows, the same checks). */
 const HANDLER_FLAGS = {
@@ -90,7 +97,9 @@ destination bucket under the backfill report prefix. The function, buckets, pref
 from the deployment's outputs (terraform output in ${STACK_DIR}, or --outputs FILE written by
 \`npx cdktf output lambda --outputs-file FILE\`); without them, --dry-run shows the request from
 the synthesized stacks in ${SYNTH_DIR} (npm run synth), with ${UNKNOWN_ACCOUNT} and ${UNKNOWN_PARTITION} for
-what only AWS can tell. The renditions are the deployed function's own
+what only AWS can tell. Both must be of the deployment cdktf.json describes (THUMBNAILER_*
+variables winning, as in a synth; its stacks synthesized in ${SYNTH_DIR}): a synth or outputs of
+another deployment (name, region) are refused. The renditions are the deployed function's own
 (its RENDITIONS environment), so --batch takes no --renditions or thumbnail options. Asks before
 creating the job. Needs s3:CreateJob and iam:PassRole on the backfill role (docs/deploy.md,
 "Backfill").
@@ -176,22 +185,10 @@ async function batch(values: Values, mode: BackfillMode): Promise<number> {
   const outputsFile = typeof values.outputs === "string" ? values.outputs : undefined;
   let deployment: Deployment;
   try {
-    deployment = await readDeployment(outputsFile);
+    deployment = await batchTarget(readDeploymentModel(), outputsFile, dryRun);
   } catch (error) {
     if (!(error instanceof DeploymentError)) throw error;
-    // A dry run needs no deployment: the synthesized stacks name everything but the account.
-    if (!dryRun || outputsFile !== undefined) return usageError(error.message);
-    try {
-      deployment = readSynthDeployment(SYNTH_DIR);
-    } catch (synthError) {
-      if (!(synthError instanceof DeploymentError)) throw synthError;
-      return usageError(`${error.message}\n${synthError.message}`);
-    }
-    process.stderr.write(
-      `backfill --batch --dry-run: no deployment outputs (${error.message.split(";")[0]});\n` +
-        `  the request is built from the synthesized stacks in ${SYNTH_DIR}; ${UNKNOWN_ACCOUNT} ` +
-        `and ${UNKNOWN_PARTITION} are what only AWS can tell\n`,
-    );
+    return usageError(error.message);
   }
   const s3 = createS3Client({ region: deployment.region, endpoint: undefined });
   const s3control = new S3ControlClient({ region: deployment.region });
@@ -209,6 +206,35 @@ async function batch(values: Values, mode: BackfillMode): Promise<number> {
     s3.destroy();
     s3control.destroy();
   }
+}
+
+/**
+ * The deployment a batch job is for: the outputs of the deployment this folder describes
+ * (`model`); for a dry run without outputs, the model itself, the account left to AWS.
+ */
+async function batchTarget(
+  model: DeploymentModel,
+  outputsFile: string | undefined,
+  dryRun: boolean,
+): Promise<Deployment> {
+  let outputs: Deployment;
+  try {
+    outputs = await readDeployment(outputsFile);
+  } catch (error) {
+    // A dry run needs no deployment: the synthesized stacks name everything but the account.
+    if (!(error instanceof DeploymentError) || !dryRun || outputsFile !== undefined) throw error;
+    process.stderr.write(
+      `backfill --batch --dry-run: no deployment outputs (${error.message.split(";")[0]});\n` +
+        `  the request is built from the synthesized stacks in ${SYNTH_DIR}; ${UNKNOWN_ACCOUNT} ` +
+        `and ${UNKNOWN_PARTITION} are what only AWS can tell\n`,
+    );
+    return modelDeployment(model);
+  }
+  const where = outputsFile ?? `terraform output in ${STACK_DIR}`;
+  for (const note of sameDeployment(model, outputs, where)) {
+    process.stderr.write(`backfill --batch: ${note}\n`);
+  }
+  return outputs;
 }
 
 /** Asks on the terminal; off a terminal there is nobody to ask: --yes is needed. */
