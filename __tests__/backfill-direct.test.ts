@@ -9,7 +9,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,6 +32,7 @@ import { FAILURE_TAGS } from "../handler/failure-record";
 import { buildDist, CLI } from "./support/build-dist";
 import { serviceError } from "./support/fake-s3";
 import { jpeg, truncatedJpeg } from "./support/handler-images";
+import { type SynthedInfra, synthInfra } from "./support/infra";
 import { get, listKeys, localClient, put } from "./support/local-s3";
 import { runCli } from "./support/run-cli";
 import { startTestS3, type TestS3 } from "./support/s3rver";
@@ -350,6 +351,91 @@ describe("thumbnailer backfill --direct (integration: real s3rver, built CLI)", 
       child.on("close", (code) => resolve({ code, stdout, stderr }));
     });
   }
+});
+
+describe("thumbnailer backfill --direct of a deployment's own buckets (integration: real synth and s3rver, built CLI)", () => {
+  // The deployment's bucket names hold the account: any account's buckets are the deployment's.
+  const SOURCE = "thumbnailer-source-123456789012-us-east-1";
+  const DEST = "thumbnailer-thumbnails-123456789012-us-east-1";
+  /** cdktf.json's settings: uploads under "in/" ending ".jpg" trigger; thumbnails under "thumbs/". */
+  const CONTEXT = { notificationPrefix: "in/", notificationSuffix: ".jpg", destPrefix: "thumbs/" };
+  let local: TestS3;
+  let infra: SynthedInfra;
+  let project: string;
+
+  beforeAll(async () => {
+    buildDist();
+    local = await startTestS3([SOURCE, DEST, "source", "thumbnails"]);
+    infra = synthInfra(CONTEXT);
+    // The project folder: cdktf.json and `cdktf synth`'s output of it.
+    project = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-project-"));
+    await writeFile(path.join(project, "cdktf.json"), JSON.stringify({ context: CONTEXT }));
+    await symlink(infra.outdir, path.join(project, "cdktf.out"));
+  });
+
+  afterAll(async () => {
+    await local.close();
+    infra.cleanup();
+    await rm(project, { recursive: true, force: true });
+  });
+
+  const backfill = (source: string, dest: string, ...more: string[]) =>
+    runCli(
+      [
+        "backfill",
+        "--direct",
+        "--json",
+        "--endpoint",
+        local.endpoint,
+        "--source-bucket",
+        source,
+        "--dest-bucket",
+        dest,
+        "--checkpoint",
+        path.join(project, `${source}.checkpoint.json`),
+        ...more,
+      ],
+      { cwd: project, env },
+    );
+
+  it("takes the source prefix, suffix and destination prefix from the deployment, without flags", async () => {
+    // Arrange: the same JPEG under every name, in the deployment's source bucket and in another one
+    const image = await jpeg(64, 48);
+    const keys = ["in/a.jpg", "in/b.png", "in/notes.txt", "elsewhere/c.jpg"];
+    for (const bucket of [SOURCE, "source"]) {
+      for (const key of keys) await put(local.s3, bucket, key, image);
+    }
+
+    // Act
+    const deployment = await backfill(SOURCE, DEST);
+    const elsewhere = await backfill("source", "thumbnails");
+
+    // Assert: only what an upload triggers, written where the function writes it
+    expect(deployment.code).toBe(0);
+    expect(parseLines(deployment.stdout).map((l) => [l.key, l.outcome])).toEqual([
+      ["in/a.jpg", "created"],
+    ]);
+    expect(await listKeys(local.s3, DEST)).toEqual(["thumbs/in/a.jpg"]);
+    expect(deployment.stderr).toContain(
+      '2 not matched by the deployment\'s filter (keys ending ".jpg")',
+    );
+    expect(deployment.stderr).toContain(
+      `deployment "thumbnailer"'s source ${SOURCE}: prefix "in/", suffix ".jpg"`,
+    );
+    // Another bucket is no deployment's: no filter, no destination prefix (the flags' defaults)
+    expect(elsewhere.code).toBe(0);
+    expect((await listKeys(local.s3, "thumbnails")).sort()).toEqual([...keys].sort());
+  });
+
+  it("a flag still wins over the deployment's setting", async () => {
+    const result = await backfill(SOURCE, DEST, "--source-suffix", ".png", "--dest-prefix", "p/");
+
+    expect(result.code).toBe(0);
+    expect(parseLines(result.stdout).map((l) => [l.key, l.outcome])).toEqual([
+      ["in/b.png", "created"],
+    ]);
+    expect((await listKeys(local.s3, DEST)).sort()).toEqual(["p/in/b.png", "thumbs/in/a.jpg"]);
+  });
 });
 
 /**

@@ -11,11 +11,13 @@ import { execFile } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
+import { SERVICE_SETTINGS as ROWS } from "../../handler/settings";
 import {
   DeploymentError,
   type DeploymentModel,
   findOutput,
   OUTPUTS,
+  readDeploymentModel,
   SYNTH_DIR,
   sameName,
 } from "../../ops/deployment";
@@ -128,6 +130,62 @@ export function sameDeployment(
             `${JSON.stringify(planned[field])} is not deployed yet: the deployed one applies`,
         ],
   );
+}
+
+/** What `backfill --direct` takes from the deployment (deployedFilter). */
+export interface DeployedFilter {
+  /** The handler's SOURCE_PREFIX and DEST_PREFIX, as the deployed function has them. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly sourceSuffix?: string;
+  /** What was taken, or why nothing could be, for stderr. */
+  readonly note?: string;
+}
+
+/**
+ * For `backfill --direct` of the deployment this folder describes: when the source bucket
+ * (SOURCE_BUCKET in `given`, the handler's environment from flags and variables) is the
+ * deployment's, its filter (the notification's prefix and suffix); when the destination bucket
+ * is, the function's DEST_PREFIX. What `given` holds wins. Other buckets (the local service, any
+ * S3-compatible server) get nothing: their filter is the flags'.
+ */
+export function deployedFilter(
+  given: Readonly<Record<string, string>>,
+  readModel: () => DeploymentModel = readDeploymentModel,
+): DeployedFilter {
+  let model: DeploymentModel;
+  try {
+    model = readModel();
+  } catch (error) {
+    if (!(error instanceof DeploymentError)) throw error;
+    // Said only for AWS (no endpoint) from a project folder: there, the buckets may be its own.
+    const aws =
+      given[ROWS.endpoint.env] === undefined && !error.message.startsWith("no cdktf.json");
+    return aws
+      ? { environment: {}, note: `no deployment's filter applies: ${error.message}` }
+      : { environment: {} };
+  }
+  const source = sameName(model.sourceBucket, given[ROWS.sourceBucket.env] ?? "");
+  const dest = sameName(model.destinationBucket, given[ROWS.destBucket.env] ?? "");
+  const taken: string[] = [];
+  const environment: Record<string, string> = {};
+  if (source) {
+    environment[ROWS.sourcePrefix.env] = model.sourcePrefix;
+    taken.push(
+      `source ${given[ROWS.sourceBucket.env]}: prefix ${JSON.stringify(model.sourcePrefix)}, suffix ${JSON.stringify(model.sourceSuffix)}`,
+    );
+  }
+  if (dest) {
+    environment[ROWS.destPrefix.env] = model.destinationPrefix;
+    taken.push(
+      `destination ${given[ROWS.destBucket.env]}: prefix ${JSON.stringify(model.destinationPrefix)}`,
+    );
+  }
+  if (taken.length === 0) return { environment };
+  return {
+    environment,
+    ...(source ? { sourceSuffix: model.sourceSuffix } : {}),
+    note: `deployment "${model.name}"'s ${taken.join("; ")} (from ${SYNTH_DIR}; a flag wins)`,
+  };
 }
 
 async function fileOutputs(file: string): Promise<unknown> {

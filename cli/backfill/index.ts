@@ -38,6 +38,7 @@ import { DEFAULT_CHECKPOINT_FILE } from "./checkpoint";
 import {
   type Deployment,
   DeploymentError,
+  deployedFilter,
   modelDeployment,
   readDeployment,
   STACK_DIR,
@@ -55,8 +56,15 @@ const HANDLER_FLAGS = {
     doc: "the bucket to backfill",
   },
   destBucket: { ...SERVICE_SETTINGS.destBucket, serveDefault: undefined, shownDefault: "required" },
-  sourcePrefix: { ...SERVICE_SETTINGS.sourcePrefix, doc: "only keys under this prefix" },
-  destPrefix: SERVICE_SETTINGS.destPrefix,
+  sourcePrefix: {
+    ...SERVICE_SETTINGS.sourcePrefix,
+    doc: "only keys under this prefix",
+    shownDefault: `the deployment's for its own source bucket, else ""`,
+  },
+  destPrefix: {
+    ...SERVICE_SETTINGS.destPrefix,
+    shownDefault: `the deployment's for its own destination bucket, else ""`,
+  },
   endpoint: { ...SERVICE_SETTINGS.endpoint, flag: { name: "endpoint", arg: "URL" } },
   region: {
     ...SERVICE_SETTINGS.region,
@@ -89,7 +97,10 @@ handler's own code: any S3-compatible endpoint, the standard AWS credential chai
 local service \`npm start\`: AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER and
 --endpoint http://localhost:4568). Progress on stderr; one JSON line per object made or failed
 on stdout with --json; a summary at the end. Ctrl+C stops after the objects in flight and writes
-a checkpoint; the same command with --resume continues after it.
+a checkpoint; the same command with --resume continues after it. Run in the project folder, a
+backfill of the deployment's own source bucket applies its filter (source prefix and suffix)
+and one into its destination bucket its destination prefix, from cdktf.json's synthesized
+stacks in ${SYNTH_DIR}; a flag or variable wins.
 
 --batch creates an S3 Batch Operations job for the deployed pipeline: S3 lists the source
 bucket itself and invokes the function once per object; failed tasks are reported in the
@@ -119,8 +130,9 @@ Options (--batch):
 
 Options (--direct; variable and default in brackets, a flag wins):
 ${flagHelp(HANDLER_FLAGS, { variables: true })}
-  --source-suffix S       only keys ending with this: the deployment's notificationSuffix; the
-                          others are counted as not matched, never read [""]
+  --source-suffix S       only keys ending with this (the notification's suffix); the others
+                          are counted as not matched, never read [the deployment's for its own
+                          source bucket, else ""]
 ${flagHelp(CONCURRENCY)}
   --force                 remake every rendition, even up-to-date ones
   --dry-run               list and check only: say what would be made, write nothing
@@ -263,10 +275,18 @@ async function direct(values: Values, mode: BackfillMode): Promise<number> {
   const settings = { ...HANDLER_FLAGS, ...THUMBNAIL_SETTINGS };
   let config: HandlerConfig;
   let concurrency: number;
+  let sourceSuffix: string;
   try {
     // Not from THUMBNAILER_CONCURRENCY: that is the function's records at once, not objects.
     concurrency = readFlags(CONCURRENCY, values).concurrency;
-    config = readConfig(await handlerEnvironment(settings, values, process.env));
+    const given = await handlerEnvironment(settings, values, process.env);
+    // The deployment's own filter and destination prefix for its own buckets; a flag wins.
+    const deployed = deployedFilter(given);
+    if (deployed.note !== undefined)
+      process.stderr.write(`thumbnailer backfill: ${deployed.note}\n`);
+    config = readConfig({ ...deployed.environment, ...given });
+    const suffixFlag = values["source-suffix"];
+    sourceSuffix = typeof suffixFlag === "string" ? suffixFlag : (deployed.sourceSuffix ?? "");
   } catch (error) {
     if (error instanceof ThumbnailError || error instanceof UsageError) {
       return usageError(error.message);
@@ -297,7 +317,7 @@ async function direct(values: Values, mode: BackfillMode): Promise<number> {
     return await runDirect({
       s3,
       config,
-      sourceSuffix: typeof values["source-suffix"] === "string" ? values["source-suffix"] : "",
+      sourceSuffix,
       mode,
       concurrency,
       dryRun: values["dry-run"] === true,
