@@ -13,7 +13,8 @@ import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { CreateJobCommand, DescribeJobCommand, S3ControlClient } from "@aws-sdk/client-s3-control";
 import { mockClient } from "aws-sdk-client-mock";
 import { type BatchOptions, createJobRequest, runBatch } from "../cli/backfill/batch";
-import { type Deployment, readDeployment } from "../cli/backfill/deployment";
+import { type Deployment, readDeployment, sameDeployment } from "../cli/backfill/deployment";
+import { readDeploymentModel, sameName } from "../ops/deployment";
 import { buildDist } from "./support/build-dist";
 import { type SynthedInfra, synthInfra } from "./support/infra";
 import { runCli } from "./support/run-cli";
@@ -477,6 +478,32 @@ describe("backfill --batch in a project folder (the built CLI, real synths, no T
     );
     expect(requests).toEqual([]);
   }, 120_000);
+
+  it("the model: a synth whose state is elsewhere than cdktf.json says is refused; outputs of the same deployment pass, a filter deployed otherwise is noted", async () => {
+    // Arrange: cdktf.json moved the state to a bucket, the synth is from before (local state)
+    const moved = await project({ ...CONTEXT, stateBucket: "acme-tfstate" }, infra);
+    const same = await project(CONTEXT, infra);
+    const deployed = { ...DEPLOYMENT, sourceSuffix: ".png" };
+
+    // Act
+    const model = readDeploymentModel({ projectRoot: same, env: {} });
+    const notes = sameDeployment(model, deployed, "outputs.json");
+
+    // Assert
+    expect(() => readDeploymentModel({ projectRoot: moved, env: {} })).toThrow(
+      /cdktf.json describes "thumbnailer" \(eu-west-1\), its state elsewhere \(dependencies, lambda\): npm run synth/,
+    );
+    expect(sameDeployment(model, DEPLOYMENT, "outputs.json")).toEqual([]);
+    expect(notes).toEqual([
+      'the deployed source-suffix is ".png", cdktf.json\'s ".jpg" is not deployed yet: the deployed one applies',
+    ]);
+    // Another account's deployment of the same name is the same deployment; another name is not.
+    expect(sameName(model.sourceBucket, "thumbnailer-source-210987654321-eu-west-1")).toBe(true);
+    expect(sameName(model.sourceBucket, "thumbnailer-source-x-eu-west-1")).toBe(false);
+    expect(sameName(model.functionArn, FUNCTION_ARN.replace("thumbnailer", "thumbnailer2"))).toBe(
+      false,
+    );
+  });
 
   it("refuses the outputs of another deployment (terraform output in cdktf.out/stacks/lambda, or --outputs): exit 2, no job", async () => {
     const cwd = await project(CONTEXT, infra);
