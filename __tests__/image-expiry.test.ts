@@ -1,12 +1,13 @@
 /**
  * ECR expiry never removes the image the function runs or the one a rollback needs: the rollout
- * tags them `deployed` and `previous` (scripts/tag-deployed.sh, run with the recording aws
- * stand-in), and the repository's lifecycle policy (synthesized JSON) protects those two tags
+ * tags them `deployed` and `previous` (scripts/tag-deployed.sh, run with the AWS SDK
+ * stand-in answering ops/image-tags.ts), and the repository's lifecycle policy (synthesized JSON) protects those two tags
  * before it counts the rest.
  */
 
 import { runScript } from "./support/fake-tools";
 import { only, synthInfra } from "./support/infra";
+import { type Answers, sdkStandIn } from "./support/sdk-stand-in";
 
 const REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbs";
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -53,71 +54,95 @@ describe("the ECR lifecycle policy", () => {
   });
 });
 
-/** aws stand-in rules: which digest carries each tag now (`tags`), and the manifests. */
-function ecr(tags: Record<string, string>): string {
-  const arms = Object.entries(tags)
-    .map(([tag, d]) => `    "aws ecr describe-images "*"imageTag=${tag} "*) echo "${d}" ;;`)
-    .join("\n");
-  return `
-respond() {
-  local tool="$1"; shift
-  case "$tool $*" in
-${arms}
-    "aws ecr describe-images "*) echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation" >&2; return 254 ;;
-    "aws ecr batch-get-image "*imageManifestMediaType*) echo "application/vnd.oci.image.manifest.v1+json" ;;
-    "aws ecr batch-get-image "*) echo '${MANIFEST}' ;;
-  esac
+/**
+ * ECR as the SDK stand-in answers it: which digest carries each tag now (`tags`; any other tag is
+ * on no image), and every image's manifest. Moves are recorded, not applied.
+ */
+function ecr(tags: Record<string, string>): Answers {
+  return {
+    "ECR.DescribeImages": [
+      ...Object.entries(tags).map(([tag, d]) => ({
+        when: { imageIds: [{ imageTag: tag }] },
+        output: { imageDetails: [{ imageDigest: d, imageTags: [tag] }] },
+      })),
+      { error: "ImageNotFoundException" },
+    ],
+    "ECR.BatchGetImage": {
+      output: {
+        images: [
+          {
+            imageManifest: MANIFEST,
+            imageManifestMediaType: "application/vnd.oci.image.manifest.v1+json",
+          },
+        ],
+      },
+    },
+    "ECR.BatchDeleteImage": { output: { failures: [] } },
+    "ECR.PutImage": { output: {} },
+  };
 }
-`;
+
+/** Runs tag-deployed.sh against the SDK stand-in; returns the run and the tag moves it made. */
+function tagDeployed(args: string[], answers: Answers = {}) {
+  const sdk = sdkStandIn(answers);
+  try {
+    const run = runScript("tag-deployed.sh", args, { env: sdk.env });
+    const moves = sdk.calls().flatMap(({ command, input }) => {
+      if (command === "BatchDeleteImage") return [`untag ${JSON.stringify(input.imageIds)}`];
+      if (command === "PutImage") return [`put ${input.imageTag} ${input.imageDigest}`];
+      return [];
+    });
+    return { run, moves, calls: sdk.calls() };
+  } finally {
+    sdk.cleanup();
+  }
 }
 
 describe("scripts/tag-deployed.sh", () => {
-  const ecrCalls = (lines: string[]) =>
-    lines.filter((l) => /^aws ecr (batch-delete-image|put-image)/.test(l));
-
   it("moves `previous` to the image replaced and `deployed` to the new one, in that order", () => {
     // Arrange: RUNNING is deployed, OLD was the previous one
-    const rules = ecr({ deployed: RUNNING, previous: OLD });
+    const answers = ecr({ deployed: RUNNING, previous: OLD });
 
     // Act
-    const run = runScript(
-      "tag-deployed.sh",
+    const { run, moves, calls } = tagDeployed(
       ["--repository-url", REPOSITORY, "--deployed", NEW, "--previous", `${REPOSITORY}@${RUNNING}`],
-      { rules },
+      answers,
     );
 
     // Assert
     expect(run.stderr).toContain("previous");
     expect(run.status).toBe(0);
-    const put = (tag: string, d: string) =>
-      `aws ecr put-image --repository-name thumbs --region eu-west-1 --image-tag ${tag} --image-digest ${d} --image-manifest ${MANIFEST} --image-manifest-media-type application/vnd.oci.image.manifest.v1+json`;
-    const untag = (tag: string) =>
-      `aws ecr batch-delete-image --repository-name thumbs --region eu-west-1 --image-ids imageTag=${tag}`;
     // RUNNING is never without a protected tag: it gets `previous` before it loses `deployed`.
-    expect(ecrCalls(run.lines)).toEqual([
-      untag("previous"),
-      put("previous", RUNNING),
-      untag("deployed"),
-      put("deployed", NEW),
+    expect(moves).toEqual([
+      'untag [{"imageTag":"previous"}]',
+      `put previous ${RUNNING}`,
+      'untag [{"imageTag":"deployed"}]',
+      `put deployed ${NEW}`,
     ]);
+    // In the repository of the URL, with the image's own manifest and media type.
+    const put = calls.find((c) => c.command === "PutImage")?.input;
+    expect(put).toEqual({
+      repositoryName: "thumbs",
+      registryId: "123456789012",
+      imageTag: "previous",
+      imageDigest: RUNNING,
+      imageManifest: MANIFEST,
+      imageManifestMediaType: "application/vnd.oci.image.manifest.v1+json",
+    });
   });
 
   it("on the first deploy (no function yet, no tags) only tags the new image `deployed`", () => {
-    const run = runScript("tag-deployed.sh", ["--repository-url", REPOSITORY, "--deployed", NEW], {
-      rules: ecr({}),
-    });
+    const { run, moves } = tagDeployed(
+      ["--repository-url", REPOSITORY, "--deployed", NEW],
+      ecr({}),
+    );
 
     expect(run.status).toBe(0);
-    expect(ecrCalls(run.lines)).toEqual([
-      expect.stringMatching(
-        /^aws ecr put-image .*--image-tag deployed --image-digest sha256:c{64} /,
-      ),
-    ]);
+    expect(moves).toEqual([`put deployed ${NEW}`]);
   });
 
   it("changes nothing when the image is redeployed", () => {
-    const run = runScript(
-      "tag-deployed.sh",
+    const { run, moves } = tagDeployed(
       [
         "--repository-url",
         REPOSITORY,
@@ -126,16 +151,15 @@ describe("scripts/tag-deployed.sh", () => {
         "--previous",
         `${REPOSITORY}@${RUNNING}`,
       ],
-      { rules: ecr({ deployed: RUNNING, previous: OLD }) },
+      ecr({ deployed: RUNNING, previous: OLD }),
     );
 
     expect(run.status).toBe(0);
-    expect(ecrCalls(run.lines)).toEqual([]);
+    expect(moves).toEqual([]);
   });
 
   it("leaves `previous` alone when the replaced image is from another repository", () => {
-    const run = runScript(
-      "tag-deployed.sh",
+    const { run, moves } = tagDeployed(
       [
         "--repository-url",
         REPOSITORY,
@@ -144,24 +168,41 @@ describe("scripts/tag-deployed.sh", () => {
         "--previous",
         `123456789012.dkr.ecr.eu-west-1.amazonaws.com/elsewhere@${RUNNING}`,
       ],
-      { rules: ecr({ deployed: RUNNING, previous: OLD }) },
+      ecr({ deployed: RUNNING, previous: OLD }),
     );
 
     expect(run.status).toBe(0);
-    expect(ecrCalls(run.lines).join("\n")).not.toContain("previous");
+    expect(moves.join("\n")).not.toContain("previous");
+    expect(moves).toEqual(['untag [{"imageTag":"deployed"}]', `put deployed ${NEW}`]);
     expect(run.stderr).toContain("not in thumbs");
   });
 
   it("refuses a digest that is not sha256:<64 hex>, before calling AWS", () => {
-    const run = runScript("tag-deployed.sh", [
-      "--repository-url",
-      REPOSITORY,
-      "--deployed",
-      "latest",
-    ]);
+    const { run, calls } = tagDeployed(["--repository-url", REPOSITORY, "--deployed", "latest"]);
 
     expect(run.status).not.toBe(0);
-    expect(run.stderr).toContain("--deployed");
+    expect(run.stderr).toContain("--deployed 'latest' is not an image digest");
+    expect(calls).toEqual([]);
     expect(run.calls).toEqual([]);
+  });
+
+  it("with --dry-run says what it would move and calls nothing", () => {
+    const { run, calls } = tagDeployed(
+      [
+        "--repository-url",
+        REPOSITORY,
+        "--deployed",
+        NEW,
+        "--previous",
+        `${REPOSITORY}@${RUNNING}`,
+        "--dry-run",
+      ],
+      ecr({}),
+    );
+
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain(`would move previous to ${RUNNING}`);
+    expect(run.stderr).toContain(`would move deployed to ${NEW}`);
+    expect(calls).toEqual([]);
   });
 });

@@ -6,12 +6,29 @@
  * function's `aws lambda` calls.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT, runWithStandIns, type ScriptRun } from "./support/fake-tools";
 import { only, synthInfra } from "./support/infra";
-import { BUILT, ECR_ARMS, ecrRegistry, REPOSITORY_URL, rules } from "./support/script-rules";
+import {
+  BUILT,
+  ECR_ARMS,
+  ecrRegistry,
+  MANIFEST,
+  REPOSITORY_URL,
+  rules,
+} from "./support/script-rules";
+import { sdkStandIn } from "./support/sdk-stand-in";
 
 interface LocalExec {
   command: string;
@@ -55,6 +72,13 @@ beforeEach(() => {
   git("config", "user.name", "Dev");
   git("add", ".");
   git("commit", "--quiet", "-m", "first");
+  // The ops tools the scripts run (scripts/lib/common.sh node_tool), compiled, as a build newer
+  // than any source the test writes, so node_tool never rebuilds in this checkout.
+  mkdirSync(join(repo, "dist"));
+  symlinkSync(join(PROJECT_ROOT, "dist", "ops"), join(repo, "dist", "ops"));
+  writeFileSync(join(repo, "dist", ".tsbuildinfo"), "");
+  const later = new Date(Date.now() + 86_400_000);
+  utimesSync(join(repo, "dist", ".tsbuildinfo"), later, later);
   // `bash -c` on a socket stdin (Node's pipes) reads ~/.bashrc: an empty HOME keeps the
   // machine's out.
   home = mkdtempSync(join(tmpdir(), "thumbnailer-home-"));
@@ -81,17 +105,30 @@ function deploy(
       : typeof running === "string"
         ? `    "aws lambda get-function "*) echo "${REPOSITORY_URL}@${running}" ;;`
         : running.arm;
-  return runWithStandIns(["bash", "-c", exec.command], {
-    project: repo,
-    rules: rules(getFunction + ECR_ARMS) + ecrRegistry(images),
-    env: {
-      HOME: home,
-      ...exec.environment,
-      REPOSITORY_URL,
-      IMAGE_INPUTS: "Dockerfile\nhandler/index.ts",
-      ...env,
+  // The tag moves after a rollout (ops/image-tags.ts): no tag is on an image yet.
+  const sdk = sdkStandIn({
+    "ECR.DescribeImages": { error: "ImageNotFoundException" },
+    "ECR.BatchGetImage": {
+      output: { images: [{ imageManifest: MANIFEST, imageManifestMediaType: "application/json" }] },
     },
+    "ECR.PutImage": { output: {} },
   });
+  try {
+    return runWithStandIns(["bash", "-c", exec.command], {
+      project: repo,
+      rules: rules(getFunction + ECR_ARMS) + ecrRegistry(images),
+      env: {
+        HOME: home,
+        ...exec.environment,
+        REPOSITORY_URL,
+        IMAGE_INPUTS: "Dockerfile\nhandler/index.ts",
+        ...sdk.env,
+        ...env,
+      },
+    });
+  } finally {
+    sdk.cleanup();
+  }
 }
 
 const updates = (run: ScriptRun) => run.lines.filter((l) => l.includes("update-function-code"));

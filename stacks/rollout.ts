@@ -27,7 +27,7 @@ export interface ImageBuild {
 }
 
 /** The image's platform for each function architecture. */
-const PLATFORM = { x86_64: "linux/amd64", arm64: "linux/arm64" } as const;
+export const PLATFORM = { x86_64: "linux/amd64", arm64: "linux/arm64" } as const;
 
 export interface RolloutProps {
   readonly image: ImageBuild;

@@ -1,0 +1,282 @@
+/**
+ * The images of a deployment's ECR repository: what a tag or digest names, which commit and
+ * architecture an image holds, and the two tags the lifecycle policy never expires
+ * (stacks/image-repository.ts): `deployed`, the image the function runs, and `previous`, the one
+ * it ran before. Tags are immutable in the repository, so a tag moves by BatchDeleteImage of the
+ * tag (an image keeps its other tags, and every pushed image has its build tag) and PutImage of
+ * the image's own manifest under it. `previous` moves first, so the image being replaced always
+ * keeps one protected tag.
+ *
+ *   node dist/ops/image-tags.js mark-deployed URL DEPLOYED PREVIOUS REGION DRY_RUN
+ *       scripts/tag-deployed.sh's work (its --help): tags URL@DEPLOYED `deployed` and PREVIOUS
+ *       (URL@sha256:..., or "" on a first deploy) `previous`; REGION "" reads it from URL;
+ *       DRY_RUN 1 says what it would move and calls nothing
+ */
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  ECRClient,
+  GetDownloadUrlForLayerCommand,
+  type ImageIdentifier,
+  PutImageCommand,
+} from "@aws-sdk/client-ecr";
+import { PLATFORM } from "../stacks/rollout";
+import { clientConfig, unlessAbsent } from "./aws";
+import { runTool } from "./run-tool";
+
+/** An ECR repository, as its URL names it. */
+export interface Repository {
+  /** ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME */
+  readonly url: string;
+  readonly name: string;
+  /** The account that owns it. */
+  readonly registryId: string;
+  readonly region: string;
+}
+
+/** Where progress lines go (stderr in the tools). */
+export type Log = (line: string) => void;
+
+export const toStderr: Log = (line) => process.stderr.write(`    ${line}\n`);
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const REPOSITORY_URL =
+  /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9._/-]+)$/;
+
+export const isDigest = (value: string): boolean => DIGEST.test(value);
+
+/** The repository a URL names; undefined when it is no ECR repository URL. */
+export function parseRepositoryUrl(url: string): Repository | undefined {
+  const match = REPOSITORY_URL.exec(url);
+  if (match === null) return undefined;
+  const [, registryId = "", region = "", name = ""] = match;
+  return { url, name, registryId, region };
+}
+
+/** `URL@sha256:...` split in two; undefined when it is not an image pinned by digest. */
+export function splitImageUri(uri: string): { url: string; digest: string } | undefined {
+  const at = uri.lastIndexOf("@");
+  const digest = uri.slice(at + 1);
+  return at > 0 && isDigest(digest) ? { url: uri.slice(0, at), digest } : undefined;
+}
+
+const where = (repository: Repository) => ({
+  repositoryName: repository.name,
+  registryId: repository.registryId,
+});
+
+/** One image of the repository: its digest and tags. */
+export interface Image {
+  readonly digest: string;
+  readonly tags: readonly string[];
+  readonly pushedAt?: Date;
+}
+
+/** The image a tag or digest names in the repository, or undefined when there is none. */
+export async function findImage(
+  ecr: ECRClient,
+  repository: Repository,
+  id: ImageIdentifier,
+): Promise<Image | undefined> {
+  const out = await unlessAbsent(() =>
+    ecr.send(new DescribeImagesCommand({ ...where(repository), imageIds: [id] })),
+  );
+  const detail = out?.imageDetails?.[0];
+  if (detail?.imageDigest === undefined) return undefined;
+  return {
+    digest: detail.imageDigest,
+    tags: detail.imageTags ?? [],
+    pushedAt: detail.imagePushedAt,
+  };
+}
+
+/**
+ * The commit an image was built from, by its tags: a 40-hex tag (the deploy workflow's) or
+ * commit-<amd64|arm64>-SHA (what a local deploy records, scripts/push-image.sh).
+ */
+export function commitOf(tags: readonly string[]): string | undefined {
+  for (const tag of tags) {
+    const match = /^(?:commit-[a-z0-9]+-)?([0-9a-f]{40})$/.exec(tag);
+    if (match) return match[1];
+  }
+  return undefined;
+}
+
+/** The tag scripts/push-image.sh records a commit under, for a function architecture. */
+export function commitTag(architecture: keyof typeof PLATFORM, commit: string): string {
+  return `commit-${dockerArchitecture(architecture)}-${commit}`;
+}
+
+const dockerArchitecture = (architecture: keyof typeof PLATFORM): string =>
+  PLATFORM[architecture].replace(/^linux\//, "");
+
+/** The function architecture (x86_64, arm64) of a docker architecture (amd64, arm64). */
+function lambdaArchitecture(docker: string): string {
+  const found = Object.entries(PLATFORM).find(([, platform]) => platform === `linux/${docker}`);
+  return found?.[0] ?? docker;
+}
+
+/** Manifest types ECR may hold the deploy's single-platform images in. */
+const MANIFEST_TYPES = [
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+/** The image's manifest, as ECR stores it, and its media type. */
+async function manifestOf(
+  ecr: ECRClient,
+  repository: Repository,
+  digest: string,
+): Promise<{ manifest: string; mediaType: string }> {
+  const out = await ecr.send(
+    new BatchGetImageCommand({
+      ...where(repository),
+      imageIds: [{ imageDigest: digest }],
+      acceptedMediaTypes: MANIFEST_TYPES,
+    }),
+  );
+  const image = out.images?.[0];
+  if (image?.imageManifest === undefined || image.imageManifestMediaType === undefined) {
+    const why = out.failures?.[0]?.failureReason ?? "no manifest returned";
+    throw new Error(`cannot read the manifest of ${repository.url}@${digest}: ${why}`);
+  }
+  return { manifest: image.imageManifest, mediaType: image.imageManifestMediaType };
+}
+
+/**
+ * The function architecture (x86_64 or arm64) the image was built for, from its configuration
+ * blob (the manifest's `config`): what Lambda runs, whatever the tags say.
+ */
+export async function imageArchitecture(
+  ecr: ECRClient,
+  repository: Repository,
+  digest: string,
+): Promise<string> {
+  const { manifest } = await manifestOf(ecr, repository, digest);
+  const config = (JSON.parse(manifest) as { config?: { digest?: string } }).config?.digest;
+  if (config === undefined) {
+    throw new Error(`${repository.url}@${digest} is not a single-platform image: no config`);
+  }
+  const { downloadUrl } = await ecr.send(
+    new GetDownloadUrlForLayerCommand({ ...where(repository), layerDigest: config }),
+  );
+  if (downloadUrl === undefined) throw new Error(`ECR gave no URL for ${digest}'s config`);
+  const response = await fetch(downloadUrl);
+  if (!response.ok) throw new Error(`cannot read ${digest}'s config: HTTP ${response.status}`);
+  const { architecture } = (await response.json()) as { architecture?: string };
+  if (architecture === undefined) throw new Error(`${digest}'s config names no architecture`);
+  return lambdaArchitecture(architecture);
+}
+
+/** Takes `tag` off the image that has it (ECR answers a missing tag as a failure, not an error). */
+async function untag(ecr: ECRClient, repository: Repository, tag: string): Promise<void> {
+  const out = await ecr.send(
+    new BatchDeleteImageCommand({ ...where(repository), imageIds: [{ imageTag: tag }] }),
+  );
+  const failure = out.failures?.find((f) => f.failureCode !== "ImageNotFound");
+  if (failure !== undefined) {
+    throw new Error(
+      `cannot remove the tag ${tag}: ${failure.failureCode}: ${failure.failureReason}`,
+    );
+  }
+}
+
+/** Puts `tag` on the image `digest`, taking it off the image that has it. */
+export async function moveTag(
+  ecr: ECRClient,
+  repository: Repository,
+  tag: string,
+  digest: string,
+  log: Log,
+): Promise<void> {
+  const current = (await findImage(ecr, repository, { imageTag: tag }))?.digest;
+  if (current === digest) {
+    log(`${tag} is already ${digest}`);
+    return;
+  }
+  if (current !== undefined) await untag(ecr, repository, tag);
+  const { manifest, mediaType } = await manifestOf(ecr, repository, digest);
+  await ecr.send(
+    new PutImageCommand({
+      ...where(repository),
+      imageTag: tag,
+      imageDigest: digest,
+      imageManifest: manifest,
+      imageManifestMediaType: mediaType,
+    }),
+  );
+  log(`${tag} is now ${digest}${current === undefined ? "" : ` (was ${current})`}`);
+}
+
+export interface Rollout {
+  /** The digest the function runs now. */
+  readonly deployed: string;
+  /** The image it ran before (URL@sha256:...); undefined on a first deploy. */
+  readonly previous?: string;
+}
+
+/**
+ * Tags the image the function now runs `deployed` and the one it ran before `previous`,
+ * `previous` first. A `previous` of another repository (or not pinned by digest) is left alone,
+ * and so is a redeploy of the same image. With `dryRun`, says what it would move and calls nothing.
+ */
+export async function markDeployed(
+  ecr: ECRClient,
+  repository: Repository,
+  rollout: Rollout,
+  options: { readonly log: Log; readonly dryRun?: boolean },
+): Promise<void> {
+  if (!isDigest(rollout.deployed)) {
+    throw new Error(`'${rollout.deployed}' is not an image digest (sha256:<64 hex>)`);
+  }
+  const moves: [string, string][] = [];
+  if (rollout.previous !== undefined && rollout.previous !== "") {
+    const previous = splitImageUri(rollout.previous);
+    if (previous === undefined || previous.url !== repository.url) {
+      options.log(
+        `the previous image ${rollout.previous} is not in ${repository.name}: not tagged`,
+      );
+    } else if (previous.digest !== rollout.deployed) {
+      moves.push(["previous", previous.digest]);
+    }
+  }
+  moves.push(["deployed", rollout.deployed]);
+  for (const [tag, digest] of moves) {
+    if (options.dryRun === true) {
+      options.log(
+        `would move ${tag} to ${digest} (BatchDeleteImage imageTag=${tag}, then PutImage)`,
+      );
+    } else {
+      await moveTag(ecr, repository, tag, digest, options.log);
+    }
+  }
+}
+
+async function main([command, ...args]: string[]): Promise<number> {
+  if (command !== "mark-deployed") {
+    console.error("usage: image-tags.js mark-deployed URL DEPLOYED PREVIOUS REGION DRY_RUN");
+    return 2;
+  }
+  const [url = "", deployed = "", previous = "", region = "", dryRun = "0"] = args;
+  const parsed = parseRepositoryUrl(url);
+  if (parsed === undefined) {
+    throw new Error(
+      `--repository-url '${url}' is not an ECR repository URL (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)`,
+    );
+  }
+  if (!isDigest(deployed)) {
+    throw new Error(`--deployed '${deployed}' is not an image digest (sha256:<64 hex>)`);
+  }
+  const repository = { ...parsed, region: region || parsed.region };
+  const ecr = new ECRClient(clientConfig({ region: repository.region }));
+  await markDeployed(
+    ecr,
+    repository,
+    { deployed, previous },
+    { log: toStderr, dryRun: dryRun === "1" },
+  );
+  return 0;
+}
+
+if (require.main === module) runTool(main);
