@@ -29,6 +29,21 @@ export interface ThumbnailFunctionProps {
   readonly failureQueueArn: string;
 }
 
+/** The function's environment: the handler's settings, its buckets and the source prefix. */
+export function functionEnvironment(
+  props: Pick<
+    ThumbnailFunctionProps,
+    "handlerEnvironment" | "sourceBucketName" | "sourcePrefix" | "destinationBucketName"
+  >,
+): Record<string, string> {
+  return {
+    ...props.handlerEnvironment,
+    SOURCE_BUCKET: props.sourceBucketName,
+    ...(props.sourcePrefix === "" ? {} : { SOURCE_PREFIX: props.sourcePrefix }),
+    DEST_BUCKET: props.destinationBucketName,
+  };
+}
+
 /** The function, and what happens to an event it fails. */
 export function thumbnailFunction(scope: Construct, props: ThumbnailFunctionProps): LambdaFunction {
   // The function
@@ -49,14 +64,7 @@ export function thumbnailFunction(scope: Construct, props: ThumbnailFunctionProp
     timeout: props.timeoutSeconds,
     reservedConcurrentExecutions: props.reservedConcurrency,
     tracingConfig: { mode: "Active" },
-    environment: {
-      variables: {
-        ...props.handlerEnvironment,
-        SOURCE_BUCKET: props.sourceBucketName,
-        ...(props.sourcePrefix === "" ? {} : { SOURCE_PREFIX: props.sourcePrefix }),
-        DEST_BUCKET: props.destinationBucketName,
-      },
-    },
+    environment: { variables: functionEnvironment(props) },
   });
 
   // Asynchronous invocation: bounded retries and age, then the failure queue
