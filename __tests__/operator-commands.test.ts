@@ -70,7 +70,7 @@ let project: ScratchProject;
 let sdk: SdkStandIn;
 
 /** Runs dist/ops/TOOL.js from the scratch project, the smoke test exiting `smoke`. */
-function tool(name: string, args: string[], smoke = 0) {
+function tool(name: string, args: string[], smoke = 0, input = "") {
   writeFileSync(
     join(project.dir, "scripts", "smoke-test.sh"),
     `echo "$*" >"${join(project.dir, "smoke-args")}"\nexit ${smoke}\n`,
@@ -79,6 +79,7 @@ function tool(name: string, args: string[], smoke = 0) {
     cwd: project.dir,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...sdk.env },
     encoding: "utf8",
+    input,
     timeout: 60_000,
   });
 }
@@ -124,6 +125,22 @@ describe("npm run rollback", () => {
     expect(sdk.commands()).not.toContain("ECR.PutImage");
     expect(sdk.commands()).not.toContain("ECR.BatchDeleteImage");
     expect(run.stdout).toContain("the smoke test failed");
+  });
+
+  it("without --yes asks, and goes ahead on a yes", () => {
+    const run = tool("rollback", ["--to", "previous"], 0, "y\n");
+
+    expect(run.stderr).toContain(`Roll thumbs back to ${REPO}@${PREVIOUS}? [y/N]`);
+    expect(run.status).toBe(0);
+    expect(sdk.commands()).toContain("Lambda.UpdateFunctionCode");
+  });
+
+  it("without --yes and with no answer (stdin closed) changes nothing and exits 1", () => {
+    const run = tool("rollback", ["--to", "previous"]);
+
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe("nothing changed\n");
+    expect(sdk.commands()).not.toContain("Lambda.UpdateFunctionCode");
   });
 
   it("without --to prints its usage and exits 2, calling nothing", () => {

@@ -218,10 +218,14 @@ function runSmokeTest(root: string): RollbackContext["smokeTest"] {
     });
 }
 
+/** Asks on stderr; only y or yes goes ahead, and no answer (stdin closed) is a no. */
 async function ask(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // A question never answered leaves no pending work: Node would exit 0 without a word.
+  const closed = new Promise<string>((resolve) => rl.once("close", () => resolve("")));
   try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    const answer = await Promise.race([rl.question(`${question} [y/N] `), closed]);
+    return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();
   }
