@@ -16,8 +16,9 @@ Run by `cdktf deploy` (the lambda stack's terraform_data.image-build) whenever t
 tag, platform or repository change; not meant to be run by hand. In order:
 
   1. reads the image the function runs (nothing before the first deploy);
-  2. scripts/check-rollout.sh refuses a stale or uncommitted checkout and prints the commit
-     that holds the image inputs;
+  2. scripts/check-rollout.sh (ops/rollout-guard.ts) refuses a stale or uncommitted checkout,
+     and a function whose image is not from REPOSITORY_URL (no override), and prints the
+     commit that holds the image inputs;
   3. scripts/push-image.sh builds and pushes the image (or reuses a tag holding these inputs)
      and prints its digest;
   4. unless the function changed meanwhile (CI deployed: nothing is rolled out, deploy again),
