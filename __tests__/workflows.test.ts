@@ -5,10 +5,22 @@
  * scripts go through shellcheck in `npm run lint` (scripts/lint-shell.js).
  */
 
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateWorkflow } from "@action-validator/core";
 import { parse } from "yaml";
+import { runWithStandIns, type ScriptRun } from "./support/fake-tools";
+import { REPOSITORY_URL } from "./support/script-rules";
+import { sdkStandIn } from "./support/sdk-stand-in";
 
 const ROOT = join(__dirname, "..");
 const DIR = join(ROOT, ".github", "workflows");
@@ -321,5 +333,178 @@ describe("deploy.yml", () => {
     // Assert
     expect(settings.length).toBeGreaterThan(0);
     expect([...new Set(used)].sort()).toEqual([...new Set(settings)].sort());
+  });
+});
+
+/** How GitHub runs a `run:` script with `shell: bash`. */
+const BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"];
+
+describe("deploy.yml never deploys a commit older than what the function runs (issue 19, item 4)", () => {
+  const deploy = workflow("deploy.yml");
+  const all = steps(deploy);
+  const guardAt = all.findIndex((s) => s.id === "guard");
+  const guard = all[guardAt];
+
+  let repo: string;
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-C", repo, ...args], { encoding: "utf8" }).trim();
+  /** Commits a change and returns its SHA. */
+  const commit = (n: number) => {
+    writeFileSync(join(repo, "file"), `${n}\n`);
+    git("add", "file");
+    git("commit", "--quiet", "-m", `change ${n}`);
+    return git("rev-parse", "HEAD");
+  };
+  beforeEach(() => {
+    // The runner's checkout: real git history, and the dist/ `npm ci` builds.
+    repo = mkdtempSync(join(tmpdir(), "thumbnailer-runner-"));
+    git("init", "--quiet", "--initial-branch=main");
+    git("config", "user.email", "ci@example.com");
+    git("config", "user.name", "CI");
+    for (const link of ["dist", "node_modules"]) symlinkSync(join(ROOT, link), join(repo, link));
+  });
+  afterEach(() => rmSync(repo, { recursive: true, force: true }));
+
+  const RUNNING = `sha256:${"5e".repeat(32)}`;
+
+  /** Runs the guard step in the checkout, the function running an image tagged `tags`. */
+  function runGuard(deploySha: string, tags: string[], image = `${REPOSITORY_URL}@${RUNNING}`) {
+    const sdk = sdkStandIn({
+      "ECR.DescribeImages": {
+        output: { imageDetails: [{ imageDigest: RUNNING, imageTags: tags }] },
+      },
+    });
+    const output = join(repo, "github-output");
+    writeFileSync(output, "");
+    try {
+      const run: ScriptRun = runWithStandIns([...BASH, guard?.run ?? "exit 99"], {
+        project: repo,
+        env: {
+          ...sdk.env,
+          ECR_REPOSITORY: REPOSITORY_URL,
+          AWS_REGION: "eu-west-1",
+          PREVIOUS_IMAGE: image,
+          DEPLOY_SHA: deploySha,
+          GITHUB_OUTPUT: output,
+        },
+      });
+      return { run, output: readFileSync(output, "utf8"), sdk: sdk.calls() };
+    } finally {
+      sdk.cleanup();
+    }
+  }
+
+  it("checks out the whole history, so that the guard can compare commits", () => {
+    const checkout = all.find((s) => s.uses?.startsWith("actions/checkout@"));
+
+    expect(checkout?.with?.["fetch-depth"]).toBe(0);
+  });
+
+  it("runs the guard of local deploys (ops/rollout-guard.ts) once the running image is read, before building", () => {
+    const read = all.findIndex((s) => s.run?.includes("PREVIOUS_IMAGE=") ?? false);
+    const push = all.findIndex((s) => s.run?.includes("scripts/push-image.sh") ?? false);
+
+    expect(guard?.run).toContain("node dist/ops/rollout-guard.js ci");
+    expect(guard?.run).not.toContain("${{");
+    expect(read).toBeGreaterThanOrEqual(0);
+    expect(guardAt).toBeGreaterThan(read);
+    expect(guardAt).toBeLessThan(push);
+  });
+
+  it("re-running an old CI run ends the job successfully with a notice, and skips every later step", () => {
+    // Arrange: the function runs B; the old run would deploy A, B's parent
+    const a = commit(1);
+    const b = commit(2);
+
+    // Act
+    const { run, output, sdk } = runGuard(a, [b, "deployed"]);
+
+    // Assert: the step succeeds, says why, and tells the later steps not to run
+    expect(run.stderr).not.toContain("error");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(
+      `::notice::Not deployed: the function runs ${REPOSITORY_URL}@${RUNNING}, built from commit ${b}, which ${a} does not contain`,
+    );
+    expect(output).toBe("deploy=false\n");
+    expect(sdk.map((call) => call.input)).toEqual([
+      {
+        registryId: "123456789012",
+        repositoryName: "thumbnailer",
+        imageIds: [{ imageDigest: RUNNING }],
+      },
+    ]);
+    const later = all.slice(guardAt + 1).filter((s) => !s.if?.includes("failure()"));
+    expect(later.length).toBeGreaterThan(5);
+    for (const step of later) {
+      expect([step.name ?? step.uses, step.if]).toEqual([
+        step.name ?? step.uses,
+        expect.stringContaining("steps.guard.outputs.deploy == 'true'"),
+      ]);
+    }
+  });
+
+  it("deploys a commit that contains the running image's", () => {
+    const a = commit(1);
+    const b = commit(2);
+
+    const { run, output } = runGuard(b, [a]);
+
+    expect(run.status).toBe(0);
+    expect(run.stdout).not.toContain("::");
+    expect(output).toBe("deploy=true\n");
+  });
+
+  it("fails with an error when the function runs another repository's image", () => {
+    const a = commit(1);
+
+    const { run, output } = runGuard(a, [a], `${REPOSITORY_URL}-other@${RUNNING}`);
+
+    expect(run.status).not.toBe(0);
+    expect(run.stdout).toContain(
+      `::error::the function runs ${REPOSITORY_URL}-other@${RUNNING}, not an image of ${REPOSITORY_URL}`,
+    );
+    expect(output).toBe("");
+  });
+
+  it("by hand (workflow_dispatch) deploys only a commit the CI workflow passed for", () => {
+    // Arrange: the step that asks GitHub, and a gh that answers how many CI runs passed
+    const job = deploy.jobs.deploy as Job;
+    const check = all.find((s) => s.if === "github.event_name == 'workflow_dispatch'");
+    const sha = "c1".repeat(20);
+    const run = (passed: number) =>
+      runWithStandIns([...BASH, check?.run ?? "exit 99"], {
+        rules: `respond() { case "$1 $2" in "gh api") echo ${passed} ;; esac; }`,
+        env: { DEPLOY_SHA: sha, GITHUB_REPOSITORY: "acme/thumbs", GH_TOKEN: "token" },
+      });
+
+    // Act
+    const failed = run(0);
+    const passed = run(1);
+
+    // Assert: it asks about the CI workflow's successful runs of that very commit
+    expect(check?.env?.GH_TOKEN).toMatch(/^\$\{\{ github\.token \}\}$/);
+    expect(job.permissions).toEqual(expect.objectContaining({ actions: "read" }));
+    expect(failed.lines).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^gh api repos/acme/thumbs/actions/workflows/ci\\.yml/runs\\?head_sha=${sha}&status=success`,
+        ),
+      ),
+    ]);
+    expect(files).toContain("ci.yml");
+    expect(failed.status).not.toBe(0);
+    expect(failed.stdout).toContain(`::error::CI has not passed for ${sha}`);
+    expect(passed.status).toBe(0);
+    // Before anything is built or deployed
+    expect(all.indexOf(check as Step)).toBeLessThan(guardAt);
+  });
+
+  it("runs npm ci on the Node.js package.json's engines allows (actions/setup-node)", () => {
+    const setup = all.findIndex((s) => s.uses?.startsWith("actions/setup-node@") ?? false);
+    const npmCi = all.findIndex((s) => s.run?.startsWith("npm ci") ?? false);
+
+    expect(setup).toBeGreaterThanOrEqual(0);
+    expect(setup).toBeLessThan(npmCi);
+    expect(all[setup]?.with?.["node-version-file"]).toBe("package.json");
   });
 });
