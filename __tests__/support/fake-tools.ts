@@ -1,7 +1,9 @@
 /**
  * Runs a script from scripts/ with recording stand-ins for aws, docker, gh, terraform and npx
  * first on PATH (__tests__/support/fake-bin/record), and returns what it printed and, in order,
- * every call it made to them. Everything else (bash, node, git, file, mktemp) is real.
+ * every call it made to them. Everything else (bash, node, git, file, mktemp) is real, but for
+ * the AWS SDK in the ops tools it runs: the SDK stand-in answers as a new account (NEW_ACCOUNT)
+ * unless options.env brings the test's own (sdkStandIn(...).env).
  */
 
 import { spawnSync } from "node:child_process";
@@ -16,6 +18,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { NEW_ACCOUNT, sdkStandIn } from "./sdk-stand-in";
 
 export const PROJECT_ROOT = join(__dirname, "..", "..");
 const FAKE_BIN = join(__dirname, "fake-bin");
@@ -90,6 +93,7 @@ export function runScript(script: string, args: string[], options: ScriptOptions
 /** Runs `command` (e.g. ["bash", "-c", script]) from the project folder against the stand-ins. */
 export function runWithStandIns(command: string[], options: ScriptOptions = {}): ScriptRun {
   const dir = mkdtempSync(join(tmpdir(), "thumbnailer-script-"));
+  const sdk = options.env?.SDK_STAND_IN === undefined ? sdkStandIn(NEW_ACCOUNT) : undefined;
   try {
     const log = join(dir, "calls.log");
     writeFileSync(log, "");
@@ -105,6 +109,7 @@ export function runWithStandIns(command: string[], options: ScriptOptions = {}):
       FAKE_LOG: log,
       FAKE_RULES: rules,
       FAKE_DIR: dir,
+      ...sdk?.env,
       ...options.env,
     };
     const [program = "bash", ...args] = command;
@@ -138,6 +143,7 @@ export function runWithStandIns(command: string[], options: ScriptOptions = {}):
       files: (name) => files.get(name) ?? "",
     };
   } finally {
+    sdk?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
 }

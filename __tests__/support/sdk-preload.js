@@ -11,8 +11,8 @@
  * appended to FILE as one JSON line {service, command, input}.
  */
 const { appendFileSync, readFileSync } = require("node:fs");
+const Module = require("node:module");
 const { isDeepStrictEqual } = require("node:util");
-const { mockClient } = require("aws-sdk-client-mock");
 
 /** Package -> the client class name and the service name scenarios use. */
 const PACKAGES = {
@@ -60,13 +60,10 @@ function errorFrom(pkg, answer) {
   return error;
 }
 
-for (const [name, [clientName, service]] of Object.entries(PACKAGES)) {
-  let pkg;
-  try {
-    pkg = require(name);
-  } catch {
-    continue; // not installed: nothing uses it
-  }
+/** Answers every command of the client in `pkg` (the package `name`) from the scenario. */
+function standIn(name, pkg) {
+  const [clientName, service] = PACKAGES[name];
+  const { mockClient } = require("aws-sdk-client-mock");
   const mock = mockClient(pkg[clientName]);
   for (const [exported, Command] of Object.entries(pkg)) {
     if (!exported.endsWith("Command") || typeof Command !== "function") continue;
@@ -82,3 +79,16 @@ for (const [name, [clientName, service]] of Object.entries(PACKAGES)) {
     });
   }
 }
+
+// Each package is stood in when the process first loads it: a process that never uses the SDK
+// (most node calls a script makes) pays nothing for the stand-in.
+const mocked = new Set();
+const load = Module._load;
+Module._load = function loadStandingIn(request, ...rest) {
+  const exports = load.call(this, request, ...rest);
+  if (Object.hasOwn(PACKAGES, request) && !mocked.has(request)) {
+    mocked.add(request);
+    standIn(request, exports);
+  }
+  return exports;
+};

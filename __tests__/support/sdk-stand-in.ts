@@ -57,3 +57,23 @@ export function sdkStandIn(answers: Answers): SdkStandIn {
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * An account where nothing the deployment names exists yet, with the default concurrency quota:
+ * what scripts that run the account preflight (ops/preflight.ts) see unless a test says otherwise.
+ */
+export const NEW_ACCOUNT: Answers = {
+  "STS.GetCallerIdentity": { output: { Account: "123456789012" } },
+  "Lambda.GetAccountSettings": {
+    output: { AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } },
+  },
+  "Lambda.GetFunctionConcurrency": { error: "ResourceNotFoundException" },
+  "Lambda.GetFunction": { error: "ResourceNotFoundException" },
+  "S3.HeadBucket": { error: "NotFound", status: 404 },
+  "S3.GetObject": { error: "NoSuchKey", status: 404 },
+  "ECR.DescribeRepositories": { error: "RepositoryNotFoundException" },
+  "CloudWatchLogs.DescribeLogGroups": { output: { logGroups: [] } },
+  "IAM.GetRole": { error: "NoSuchEntityException", status: 404 },
+  "SQS.GetQueueUrl": { error: "QueueDoesNotExist" },
+  "CloudWatch.DescribeAlarms": { output: { MetricAlarms: [], CompositeAlarms: [] } },
+};
