@@ -181,7 +181,7 @@ describe("bootstrap in an account that may already have GitHub's OIDC provider",
   /** Rules for an account whose OIDC providers are `arns`, GitHub's tagged `owner` (or untagged). */
   const account = (arns: string[], owner?: string) => rules(oidcProviders(arns, owner));
   function bootstrap(rulesText: string) {
-    // The real synth the account checks read (scripts/lib/account-checks.sh)
+    // The real synth the account preflight reads (ops/preflight.ts)
     const planned = synthInfra(
       { githubRepository: "acme/thumbs" },
       { THUMBNAILER_REGION: "eu-west-1" },

@@ -71,18 +71,8 @@ describe("scripts/bootstrap.sh", () => {
       ...PREFLIGHT,
       "gh repo view --json nameWithOwner --jq .nameWithOwner",
       "aws iam list-open-id-connect-providers --query OpenIDConnectProviderList[].Arn --output text",
-      // What the deploy would create must not exist yet (__tests__/account-preflight.test.ts)
+      // The account preflight reads the synth on the SDK (__tests__/account-preflight.test.ts)
       "npx cdktf synth",
-      "aws s3api head-bucket --bucket thumbnailer-thumbnails-123456789012-eu-west-1 --region eu-west-1",
-      "aws s3api head-bucket --bucket thumbnailer-source-123456789012-eu-west-1 --region eu-west-1",
-      "aws ecr describe-repositories --repository-names thumbnailer --region eu-west-1 " +
-        "--query repositories[0].repositoryName --output text",
-      "aws logs describe-log-groups --log-group-name-prefix /aws/lambda/thumbnailer --region eu-west-1 " +
-        "--query logGroups[?logGroupName=='/aws/lambda/thumbnailer'].logGroupName --output text",
-      ...["backfill", "github-deploy", "lambda"].map(
-        (role) =>
-          `aws iam get-role --role-name thumbnailer-eu-west-1-${role} --query Role.RoleName --output text`,
-      ),
       `npx cdktf deploy * --outputs-file ${outputsFile} --auto-approve`,
       "aws lambda get-function-configuration --function-name thumbnailer --region eu-west-1 " +
         "--query [Architectures[0], Environment.Variables.SOURCE_PREFIX] --output text",

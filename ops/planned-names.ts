@@ -6,11 +6,25 @@
  *   node dist/ops/planned-names.js OUTDIR ACCOUNT
  *
  * prints one "KIND NAME" line per named resource (bucket, ecr-repository, log-group, role,
- * function, queue), "reserved-concurrency FUNCTION N" for a function with reserved concurrency,
+ * function, queue, alarm), "reserved-concurrency FUNCTION N" for a function with reserved concurrency,
  * "region REGION", and "state-local PATH" or "state-s3 BUCKET KEY REGION" per stack. The scripts
  * synthesize OUTDIR a moment before, from the same settings: it is not checked against them.
  */
 import { type DeploymentModel, deploymentModel, readSynthStacks } from "./deployment";
+
+/**
+ * Terraform type -> [kind printed, attribute holding the name]: how a Terraform state's resources
+ * (ops/preflight.ts) are named in the lines plannedNames prints.
+ */
+export const NAMED: Readonly<Record<string, readonly [string, string]>> = {
+  aws_s3_bucket: ["bucket", "bucket"],
+  aws_ecr_repository: ["ecr-repository", "name"],
+  aws_cloudwatch_log_group: ["log-group", "name"],
+  aws_iam_role: ["role", "name"],
+  aws_lambda_function: ["function", "function_name"],
+  aws_sqs_queue: ["queue", "name"],
+  aws_cloudwatch_metric_alarm: ["alarm", "alarm_name"],
+};
 
 export function plannedNames(model: DeploymentModel): string[] {
   const named: [string, readonly string[]][] = [
@@ -20,6 +34,7 @@ export function plannedNames(model: DeploymentModel): string[] {
     ["role", model.roles],
     ["function", [model.functionName]],
     ["queue", model.queues],
+    ["alarm", model.alarms],
   ];
   return [
     ...named.flatMap(([kind, names]) => names.map((name) => `${kind} ${name}`)),

@@ -6,7 +6,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/lib/common.sh"
-. "$ROOT/scripts/lib/account-checks.sh"
 
 usage() {
   cat <<'EOF'
@@ -24,9 +23,11 @@ Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub
      If the account already has GitHub's OIDC provider (an account has at most one) and this
      deployment did not create it, its ARN is persisted as githubOidcProviderArn: the deploy
      then trusts it and never creates nor deletes it.
-     Then, from the synthesized plan: with reservedConcurrency set, the account's Lambda
-     concurrency quota must keep 10 executions unreserved; and, while the deployment has no
-     Terraform state yet, none of its buckets, ECR repository, log group or IAM roles may exist.
+     A setting a synth would refuse stops it here, before anything is written.
+     Then, from the synthesized plan (ops/preflight.ts, which every `npm run deploy` runs too):
+     with reservedConcurrency set, the account must keep its floor of Lambda executions
+     unreserved; and no bucket, ECR repository, log group, IAM role, function, queue or alarm
+     the deployment would create may exist unless its Terraform state holds it.
   3. npx cdktf deploy '*': both stacks. The deploy builds and pushes the function's image
      (scripts/push-image.sh) and creates the role GitHub Actions assumes, trusted for this
      repository's main branch.
@@ -79,6 +80,8 @@ step "Persist this deployment's settings in cdktf.json"
 if [ "$DRY_RUN" = 1 ]; then
   info "would write every THUMBNAILER_* setting and githubRepository=$GITHUB_REPO into cdktf.json context"
 else
+  THUMBNAILER_GITHUB_REPOSITORY="$GITHUB_REPO" node_tool preflight settings ||
+    die "fix the settings above (THUMBNAILER_* variables or cdktf.json context): nothing was written to cdktf.json"
   settings persist "githubRepository=$GITHUB_REPO"
 fi
 reuse_github_oidc_provider "$GITHUB_REPO"
@@ -88,9 +91,10 @@ if [ "$DRY_RUN" = 0 ]; then info "commit cdktf.json: it now describes this deplo
 step "Check the account can take this deployment (concurrency quota, names already taken)"
 if [ "$DRY_RUN" = 1 ]; then
   run npx cdktf synth
-  info "would check the Lambda concurrency quota (if reservedConcurrency is set) and, without Terraform state yet, that no planned bucket, ECR repository, log group or IAM role exists"
+  info "would check the Lambda concurrency quota (if reservedConcurrency is set) and that no planned name exists unless the deployment's Terraform state holds it (ops/preflight.ts)"
 else
-  check_account
+  run npx cdktf synth >&2 || die "cdktf synth failed: see the errors above"
+  node_tool preflight account "$ROOT/cdktf.out" || exit 1
 fi
 
 step "Deploy both stacks (cdktf deploy; builds and pushes the image on the way)"
