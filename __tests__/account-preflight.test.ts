@@ -434,6 +434,24 @@ describe("names the deployment would create", () => {
 });
 
 describe("preflight.js account OUTDIR", () => {
+  it("without a synthesized plan, says to synthesize first and asks AWS nothing", async () => {
+    // Arrange
+    const stderr = jest.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+      // Act
+      const status = await main(["account", join(tmpdir(), "no-such-cdktf-out")]);
+
+      // Assert
+      const printed = stderr.mock.calls.map((call) => call.join(" ")).join("\n");
+      expect(status).toBe(1);
+      expect(printed).toContain("no synthesized plan in");
+      expect(printed).toContain("run npm run synth");
+      expect(sts.calls()).toHaveLength(0);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
   it("without working AWS credentials, says so and what to do, and asks nothing else", async () => {
     // Arrange: a synthesized plan of one stack; no credentials anywhere
     const outdir = mkdtempSync(join(tmpdir(), "preflight-synth-"));

@@ -342,6 +342,10 @@ const planned = (outdir: string, account: string) =>
 
 /** `preflight account OUTDIR`: the exit status. */
 export async function preflightAccount(outdir: string): Promise<number> {
+  if (!existsSync(join(outdir, "stacks"))) {
+    const problem = `no synthesized plan in ${outdir}: run npm run synth (cdktf synth) first`;
+    return print({ problems: [problem], notes: [] });
+  }
   const { region } = readPlan(planned(outdir, ""));
   const { account, problem } = await accountId(region);
   if (account === undefined) return print({ problems: [problem ?? ""], notes: [] });
