@@ -6,7 +6,7 @@
  * one wiring test runs bootstrap.sh on a real synth with the SDK stand-in.
  */
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
@@ -453,13 +453,9 @@ describe("preflight.js account OUTDIR", () => {
   });
 
   it("without working AWS credentials, says so and what to do, and asks nothing else", async () => {
-    // Arrange: a synthesized plan of one stack; no credentials anywhere
-    const outdir = mkdtempSync(join(tmpdir(), "preflight-synth-"));
-    mkdirSync(join(outdir, "stacks", "lambda"), { recursive: true });
-    writeFileSync(
-      join(outdir, "stacks", "lambda", "cdk.tf.json"),
-      JSON.stringify({ provider: { aws: [{ region: "eu-west-1" }] } }),
-    );
+    // Arrange: a synthesized plan; no credentials anywhere
+    const infra = synthInfra({ region: "eu-west-1" }, {});
+    const { outdir } = infra;
     sts.on(GetCallerIdentityCommand).rejects(
       Object.assign(new Error("Could not load credentials from any providers"), {
         name: "CredentialsProviderError",
@@ -479,7 +475,7 @@ describe("preflight.js account OUTDIR", () => {
       expect(lambda.calls()).toHaveLength(0);
     } finally {
       stderr.mockRestore();
-      rmSync(outdir, { recursive: true, force: true });
+      infra.cleanup();
     }
   });
 });
