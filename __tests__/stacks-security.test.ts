@@ -86,6 +86,20 @@ function forBucket(type: string, name: string): Resource[] {
   );
 }
 
+interface LifecycleRule {
+  status: string;
+  filter?: { prefix?: string }[];
+  expiration?: { days?: number; date?: string; expired_object_delete_marker?: boolean }[];
+  noncurrent_version_expiration?: { noncurrent_days: number }[];
+}
+
+/** The rules of the one lifecycle configuration of the bucket resource `name`. */
+function lifecycleRules(name: string): LifecycleRule[] {
+  const configurations = forBucket("aws_s3_bucket_lifecycle_configuration", name);
+  expect(configurations).toHaveLength(1);
+  return (configurations[0] as { rule: LifecycleRule[] }).rule;
+}
+
 /** A Terraform reference expression, "${expression}". */
 const ref = (expression: string) => `\${${expression}}`;
 
@@ -209,6 +223,24 @@ const rules: [string, () => void][] = [
         );
         expect(abort?.status).toBe("Enabled");
       }
+    },
+  ],
+  [
+    "the source bucket removes a delete marker once the versions it hid have expired",
+    () => {
+      // Without it a deleted upload leaves its delete marker forever, and destroy's emptiness
+      // check (scripts/destroy.sh) refuses a bucket that holds nothing else.
+      const rules = lifecycleRules(bucket("source-bucket"));
+      const [expiry] = rules.filter((r) => r.noncurrent_version_expiration !== undefined);
+      expect(expiry).toMatchObject({
+        status: "Enabled",
+        filter: [{ prefix: "" }],
+        noncurrent_version_expiration: [{ noncurrent_days: 30 }],
+        // S3 refuses ExpiredObjectDeleteMarker beside Days or Date in one Expiration.
+        expiration: [{ expired_object_delete_marker: true }],
+      });
+      expect(expiry?.expiration?.[0]).not.toHaveProperty("days");
+      expect(expiry?.expiration?.[0]).not.toHaveProperty("date");
     },
   ],
   [

@@ -1,7 +1,10 @@
 /** An S3 bucket that is private, encrypted and TLS-only by construction. */
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import {
+  S3BucketLifecycleConfiguration,
+  type S3BucketLifecycleConfigurationRule,
+} from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
@@ -15,6 +18,33 @@ export interface PrivateBucketProps {
   readonly forceDestroy: boolean;
   /** Keep previous versions of overwritten or deleted objects (expired after 30 days). */
   readonly versioned: boolean;
+}
+
+/**
+ * The lifecycle rules: incomplete multipart uploads are aborted after 7 days; in a versioned
+ * bucket a previous version expires 30 days after it stopped being current, and a delete marker
+ * left with no version behind it is removed (S3 accepts ExpiredObjectDeleteMarker only without
+ * Days or Date, so that Expiration expires nothing current).
+ */
+function lifecycleRules(props: PrivateBucketProps): S3BucketLifecycleConfigurationRule[] {
+  const rules: S3BucketLifecycleConfigurationRule[] = [
+    {
+      id: "abort-incomplete-multipart-uploads",
+      status: "Enabled",
+      filter: [{ prefix: "" }],
+      abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+    },
+  ];
+  if (props.versioned) {
+    rules.push({
+      id: "expire-noncurrent-versions",
+      status: "Enabled",
+      filter: [{ prefix: "" }],
+      noncurrentVersionExpiration: [{ noncurrentDays: 30 }],
+      expiration: [{ expiredObjectDeleteMarker: true }],
+    });
+  }
+  return rules;
 }
 
 export class PrivateBucket extends Construct {
@@ -59,28 +89,8 @@ export class PrivateBucket extends Construct {
       });
     }
 
-    // Lifecycle: abort incomplete multipart uploads (and expire old versions) so nothing bills forever
-    new S3BucketLifecycleConfiguration(this, "lifecycle", {
-      bucket,
-      rule: [
-        {
-          id: "abort-incomplete-multipart-uploads",
-          status: "Enabled",
-          filter: [{ prefix: "" }],
-          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
-        },
-        ...(props.versioned
-          ? [
-              {
-                id: "expire-noncurrent-versions",
-                status: "Enabled",
-                filter: [{ prefix: "" }],
-                noncurrentVersionExpiration: [{ noncurrentDays: 30 }],
-              },
-            ]
-          : []),
-      ],
-    });
+    // Lifecycle: nothing bills forever (see lifecycleRules)
+    new S3BucketLifecycleConfiguration(this, "lifecycle", { bucket, rule: lifecycleRules(props) });
 
     // TLS only: deny every request made without HTTPS
     const tlsOnly = new DataAwsIamPolicyDocument(this, "tls-only", {
