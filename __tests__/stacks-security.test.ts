@@ -4,6 +4,10 @@
  */
 import { join } from "node:path";
 import { smokeTestPlan } from "../ops/smoke-test";
+import {
+  BACKFILL_REPORT_PREFIX,
+  BACKFILL_REPORT_RETENTION_DAYS,
+} from "../stacks/dependencies-stack";
 import { SMOKE_TEST_FOLDER } from "../stacks/deploy-role";
 import {
   dataSources,
@@ -241,6 +245,23 @@ const rules: [string, () => void][] = [
       });
       expect(expiry?.expiration?.[0]).not.toHaveProperty("days");
       expect(expiry?.expiration?.[0]).not.toHaveProperty("date");
+    },
+  ],
+  [
+    `backfill manifests and reports expire after ${BACKFILL_REPORT_RETENTION_DAYS} days, and nothing else does`,
+    () => {
+      const expiring = (name: string) =>
+        lifecycleRules(name).filter((r) => r.expiration?.some((e) => e.days !== undefined));
+      expect(BACKFILL_REPORT_RETENTION_DAYS).toBeGreaterThan(0);
+      expect(expiring(bucket("destination-bucket"))).toEqual([
+        expect.objectContaining({
+          status: "Enabled",
+          filter: [{ prefix: BACKFILL_REPORT_PREFIX }],
+          expiration: [{ days: BACKFILL_REPORT_RETENTION_DAYS }],
+        }),
+      ]);
+      // Uploads and thumbnails are never expired by age.
+      expect(expiring(bucket("source-bucket"))).toEqual([]);
     },
   ],
   [

@@ -21,9 +21,17 @@ export type DependenciesStackProps = StackBaseProps;
 /**
  * Where S3 Batch Operations backfill jobs write their manifest and completion report: in the
  * destination bucket, which notifies nothing, at its root, outside DEST_PREFIX (with the default
- * empty DEST_PREFIX, only a source key starting with it could have its thumbnail land here).
+ * empty DEST_PREFIX, only a source key starting with it could have its thumbnail land here, and
+ * would expire with the reports: BACKFILL_REPORT_RETENTION_DAYS).
  */
 export const BACKFILL_REPORT_PREFIX = "thumbnailer-backfill/";
+
+/**
+ * Days a backfill job's manifest and report are kept under BACKFILL_REPORT_PREFIX: long enough
+ * to read a report after a job (and to compare two runs), short enough that a bucket holding
+ * only thumbnails is not billed for old listings of every key.
+ */
+export const BACKFILL_REPORT_RETENTION_DAYS = 30;
 
 export class DependenciesStack extends TerraformStack {
   public readonly accountId: string;
@@ -72,6 +80,11 @@ export class DependenciesStack extends TerraformStack {
       bucketName: `${name}-thumbnails-${suffix}`,
       forceDestroy: config.forceDestroyBuckets,
       versioned: false,
+      expiring: {
+        id: "expire-backfill-manifests-and-reports",
+        prefix: BACKFILL_REPORT_PREFIX,
+        days: BACKFILL_REPORT_RETENTION_DAYS,
+      },
     }).bucket;
 
     // Log group and failure queue

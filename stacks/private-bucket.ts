@@ -18,13 +18,16 @@ export interface PrivateBucketProps {
   readonly forceDestroy: boolean;
   /** Keep previous versions of overwritten or deleted objects (expired after 30 days). */
   readonly versioned: boolean;
+  /** Objects under `prefix` are deleted `days` after they were written (rule `id`). */
+  readonly expiring?: { readonly id: string; readonly prefix: string; readonly days: number };
 }
 
 /**
  * The lifecycle rules: incomplete multipart uploads are aborted after 7 days; in a versioned
  * bucket a previous version expires 30 days after it stopped being current, and a delete marker
  * left with no version behind it is removed (S3 accepts ExpiredObjectDeleteMarker only without
- * Days or Date, so that Expiration expires nothing current).
+ * Days or Date, so that Expiration expires nothing current); objects under `expiring.prefix`
+ * expire after its days.
  */
 function lifecycleRules(props: PrivateBucketProps): S3BucketLifecycleConfigurationRule[] {
   const rules: S3BucketLifecycleConfigurationRule[] = [
@@ -43,6 +46,10 @@ function lifecycleRules(props: PrivateBucketProps): S3BucketLifecycleConfigurati
       noncurrentVersionExpiration: [{ noncurrentDays: 30 }],
       expiration: [{ expiredObjectDeleteMarker: true }],
     });
+  }
+  if (props.expiring !== undefined) {
+    const { id, prefix, days } = props.expiring;
+    rules.push({ id, status: "Enabled", filter: [{ prefix }], expiration: [{ days }] });
   }
   return rules;
 }
