@@ -45,6 +45,7 @@ describe("readInfraConfig", () => {
       stateRegion: undefined,
       handlerEnvironment: {},
       destinationPrefixes: [""],
+      destinationPrefix: "",
     });
   });
 

@@ -1,7 +1,7 @@
 /**
  * Renditions in the infrastructure (synth, offline): the list in cdktf.json's context reaches the
- * function's environment, the execution role writes only under the renditions' prefixes, and a
- * bad list fails the synth with the handler's own message.
+ * function's environment, the execution role writes only under DEST_PREFIX whatever the list, and
+ * a bad list fails the synth with the handler's own message.
  */
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { ConfigError } from "../handler/errors";
@@ -13,6 +13,27 @@ const RENDITIONS = [
   { name: "list", width: 200, height: 200, fit: "cover", position: "attention", format: "webp" },
   { name: "social", width: 1200, height: 630, fit: "cover", format: "webp", prefix: "cards/" },
 ];
+
+interface Statement {
+  readonly actions?: string[];
+  readonly resources?: string[];
+}
+
+/** The execution role's policy document. */
+function executionPermissions(infra: SynthedInfra): { statement: Statement[] } {
+  return dataSources(infra.stacks.dependencies.json, "aws_iam_policy_document")[
+    "execution-permissions"
+  ] as { statement: Statement[] };
+}
+
+/** The keys `action` is allowed on in the destination bucket, without the bucket's ARN. */
+function destinationResources(doc: { statement: Statement[] }, action: string): string[] {
+  return doc.statement
+    .filter((s) => s.actions?.includes(action))
+    .flatMap((s) => s.resources ?? [])
+    .filter((arn) => arn.includes("destination-bucket"))
+    .map((arn) => arn.replace(/^.*destination-bucket[^/]*\//, ""));
+}
 
 describe("renditions in the stacks (synth)", () => {
   let infra: SynthedInfra;
@@ -39,22 +60,28 @@ describe("renditions in the stacks (synth)", () => {
     });
   });
 
-  it("lets the function write and delete only under the renditions' prefixes", () => {
-    const doc = dataSources(infra.stacks.dependencies.json, "aws_iam_policy_document")[
-      "execution-permissions"
-    ] as { statement: { actions?: string[]; resources?: string[] }[] };
-    const resourcesFor = (action: string) =>
-      doc.statement
-        .filter((s) => s.actions?.includes(action))
-        .flatMap((s) => s.resources ?? [])
-        .filter((arn) => arn.includes("destination-bucket"));
+  it("lets the function write and delete under DEST_PREFIX, so a renditions change leaves its rights as they were", () => {
+    // Arrange: the same deployment with one rendition renamed and given another prefix
+    const changed = synthInfra({
+      name: "thumbs-renditions",
+      destPrefix: "t/",
+      renditions: [RENDITIONS[0], { ...RENDITIONS[1], name: "banner", prefix: "banners/" }],
+      notificationPrefix: "in/",
+      githubRepository: "acme/thumbs",
+    });
+    try {
+      // Act
+      const before = executionPermissions(infra);
+      const after = executionPermissions(changed);
 
-    const expected = ["t/list/*", "t/cards/*"];
-    for (const action of ["s3:PutObject", "s3:DeleteObject"]) {
-      const found = resourcesFor(action).map((arn) =>
-        arn.replace(/^.*destination-bucket[^/]*\//, ""),
-      );
-      expect(found).toEqual(expected);
+      // Assert: the policy lives in the dependencies stack, applied before the Lambda stack
+      // changes RENDITIONS; it must not change, or events in between would be denied.
+      for (const action of ["s3:PutObject", "s3:DeleteObject"]) {
+        expect([action, destinationResources(before, action)]).toEqual([action, ["t/*"]]);
+      }
+      expect(after).toEqual(before);
+    } finally {
+      changed.cleanup();
     }
   });
 

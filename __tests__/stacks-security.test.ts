@@ -318,6 +318,8 @@ const rules: [string, () => void][] = [
       );
       const resourcesFor = (action: string) =>
         s3.filter((s) => s.actions?.includes(action)).flatMap((s) => s.resources ?? []);
+      // DEST_PREFIX as a whole, whatever the renditions: a per-rendition policy would lag the
+      // function's RENDITIONS during a deploy (stacks/function-roles.ts, stacks-renditions.test.ts).
       expect(resourcesFor("s3:PutObject")).toEqual([`${destination}/thumbs/*`]);
       expect(resourcesFor("s3:DeleteObject")).toEqual([`${destination}/thumbs/*`]);
       expect(resourcesFor("s3:GetObjectTagging")).toEqual([`${source}/uploads/*`]);

@@ -197,8 +197,10 @@ export type InfraConfig = {
 } & {
   /** The handler's environment variables (DEST_PREFIX, THUMB_*, ...): only the ones set. */
   readonly handlerEnvironment: Readonly<Record<string, string>>;
-  /** Where the function writes and deletes: DEST_PREFIX + each rendition's prefix. */
+  /** Where the renditions land: DEST_PREFIX + each rendition's prefix. */
   readonly destinationPrefixes: readonly string[];
+  /** DEST_PREFIX as the handler reads it: every rendition's prefix is under it. */
+  readonly destinationPrefix: string;
 };
 
 /** Every infrastructure setting, each with its context key. */
@@ -282,12 +284,16 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
       read<unknown>(setting) ?? setting.default,
     ]),
   );
-  const config = { ...values, handlerEnvironment } as Omit<InfraConfig, "destinationPrefixes">;
+  const config = { ...values, handlerEnvironment } as Omit<
+    InfraConfig,
+    "destinationPrefixes" | "destinationPrefix"
+  >;
   problems.push(...crossSettingProblems(config));
 
   // The handler checks its settings together at cold start; checking them here too fails the
   // synth instead of the deployed function. The bucket names are placeholders.
   let destinationPrefixes: string[] = [];
+  let destinationPrefix = "";
   try {
     const handler = readHandlerConfig({
       ...handlerEnvironment,
@@ -296,6 +302,7 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
       SOURCE_PREFIX: config.notificationPrefix,
     });
     destinationPrefixes = handler.renditions.map((r) => handler.destPrefix + r.prefix);
+    destinationPrefix = handler.destPrefix;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const setting = STACK_HANDLER_SETTINGS.find((h) => h.lambdaEnv === error.setting);
@@ -305,11 +312,13 @@ export function readInfraConfig(sources: ConfigSources): InfraConfig {
   if (problems.length > 0) {
     throw new ConfigError(`Invalid infrastructure configuration:\n  - ${problems.join("\n  - ")}`);
   }
-  return { ...config, destinationPrefixes };
+  return { ...config, destinationPrefixes, destinationPrefix };
 }
 
 /** Settings that are each valid but not together. */
-function crossSettingProblems(config: Omit<InfraConfig, "destinationPrefixes">): string[] {
+function crossSettingProblems(
+  config: Omit<InfraConfig, "destinationPrefixes" | "destinationPrefix">,
+): string[] {
   const s = SETTINGS;
   const problems: string[] = [];
   if (config.githubOidcProviderArn !== undefined && config.githubRepository === undefined) {

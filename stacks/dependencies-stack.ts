@@ -99,7 +99,7 @@ export class DependenciesStack extends TerraformStack {
       ...buckets,
       roleName: roleName(config, "lambda"),
       sourcePrefix: config.notificationPrefix,
-      destinationPrefixes: config.destinationPrefixes,
+      destinationPrefix: config.destinationPrefix,
       logGroupArn: logGroup.arn,
       failureQueueArn: failureQueue.arn,
     });

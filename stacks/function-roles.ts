@@ -17,8 +17,13 @@ export interface ExecutionRoleProps {
   /** The keys the function is notified of ("" = all). */
   readonly sourcePrefix: string;
   readonly destinationBucketArn: string;
-  /** Where the renditions are written: the function may write nowhere else. */
-  readonly destinationPrefixes: readonly string[];
+  /**
+   * DEST_PREFIX: the function writes and deletes only under it. Not each rendition's prefix: this
+   * policy is in the dependencies stack, applied before the Lambda stack changes RENDITIONS, so
+   * a policy that followed the list would deny the running function its current prefixes
+   * between the two applies (and, applied the other way round, the new ones).
+   */
+  readonly destinationPrefix: string;
   readonly logGroupArn: string;
   readonly failureQueueArn: string;
 }
@@ -58,9 +63,9 @@ function executionStatements(props: ExecutionRoleProps) {
     },
     {
       sid: "WriteThumbnails",
-      // GetObject also authorises HeadObject. Only under the renditions' prefixes.
+      // GetObject also authorises HeadObject. Only under DEST_PREFIX (see its prop).
       actions: ["s3:PutObject", "s3:DeleteObject", "s3:GetObject"],
-      resources: props.destinationPrefixes.map((prefix) => objects(destinationBucketArn, prefix)),
+      resources: [objects(destinationBucketArn, props.destinationPrefix)],
     },
     {
       // Without ListBucket S3 answers 403 instead of 404 for a missing key, and the handler
