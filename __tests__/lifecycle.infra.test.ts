@@ -9,6 +9,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DEPLOYED_TAG } from "../stacks/image-repository";
 import { runScript, scratchProject } from "./support/fake-tools";
 import { type SynthedInfra, synthInfra } from "./support/infra";
 import {
@@ -46,8 +47,10 @@ function synth(context: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): S
   return infra;
 }
 
-/** The image the first deploy's image build pushed (the function is created from it). */
+/** The image the first deploy's image build pushed and tagged (the function is created from it). */
 const FIRST_IMAGE = `sha256:${"5e".repeat(32)}`;
+/** A later push that never passed CI's smoke test: never tagged `deployed`. */
+const FAILED_CI_IMAGE = `sha256:${"fa".repeat(32)}`;
 
 /**
  * An offline deploy of the Lambda stack, its cross-stack inputs read from a fake applied state,
@@ -65,7 +68,8 @@ async function lambdaDeploy(first: SynthedInfra): Promise<OfflineDeploy> {
     },
   });
   deploys.push(deploy);
-  deploy.registry.push(NAME, FIRST_IMAGE);
+  deploy.registry.push(NAME, FIRST_IMAGE, [DEPLOYED_TAG]);
+  deploy.registry.push(NAME, FAILED_CI_IMAGE, [`commit-amd64-${"c1".repeat(20)}`]);
   return deploy;
 }
 
@@ -175,11 +179,13 @@ it.concurrent(
       });
     }
     expect(changed(off).sort()).toEqual([...ALARMS, ...topic].sort());
-    // The function's image was read from the registry, not invented: the plan saw the push.
-    expect(deploy.registry.calls).toContainEqual({
-      operation: "DescribeImages",
-      body: expect.objectContaining({ repositoryName: NAME }),
-    });
+    // The function's image was read from the registry, not invented: the plan asked for the one
+    // tagged deployed, never the newest push (a failed CI build).
+    const lookups = deploy.registry.calls.filter((call) => call.operation === "DescribeImages");
+    expect(lookups.length).toBeGreaterThan(0);
+    for (const { body } of lookups) {
+      expect(body).toMatchObject({ repositoryName: NAME, imageIds: [{ imageTag: DEPLOYED_TAG }] });
+    }
   },
   TIMEOUT,
 );

@@ -18,7 +18,15 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { only, PROJECT_ROOT, rolloutScript, type SynthedInfra, synthInfra } from "./support/infra";
+import { DEPLOYED_TAG } from "../stacks/image-repository";
+import {
+  dataSources,
+  only,
+  PROJECT_ROOT,
+  rolloutScript,
+  type SynthedInfra,
+  synthInfra,
+} from "./support/infra";
 
 const run = promisify(execFile);
 
@@ -32,6 +40,38 @@ const DIGEST = `sha256:${"ab".repeat(32)}`;
 const RUNNING = `sha256:${"cd".repeat(32)}`;
 const REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/thumbs";
 const HEAD = "4ead".repeat(10);
+
+describe("the image a function is created from", () => {
+  it("is the one the rollout tagged deployed, never merely the newest push (a failed CI build)", () => {
+    // Arrange
+    const infra = synthInfra({ keepImages: 2 });
+    try {
+      // Act
+      const lookups = Object.values(dataSources(infra.stacks.lambda.json, "aws_ecr_image"));
+      const fn = only(infra.stacks.lambda.json, "aws_lambda_function");
+      const policy = only(infra.stacks.dependencies.json, "aws_ecr_lifecycle_policy");
+      const [first] = (
+        JSON.parse(String(policy.policy)) as {
+          rules: { rulePriority: number; selection: { tagPatternList?: string[] } }[];
+        }
+      ).rules.sort((a, b) => a.rulePriority - b.rulePriority);
+
+      // Assert: read after the rollout, which tags the image before the function exists
+      expect(lookups).toHaveLength(1);
+      const [lookup] = lookups;
+      expect(lookup).toMatchObject({
+        image_tag: DEPLOYED_TAG,
+        depends_on: ["terraform_data.image-build"],
+      });
+      expect(lookup).not.toHaveProperty("most_recent");
+      expect(fn.image_uri).toMatch(/@\$\{data\.aws_ecr_image\.[\w-]+\.image_digest\}$/);
+      // ...and expiry never removes it
+      expect(first?.selection.tagPatternList).toEqual([DEPLOYED_TAG]);
+    } finally {
+      infra.cleanup();
+    }
+  });
+});
 
 describe("image build and rollout command", () => {
   let infra: SynthedInfra;

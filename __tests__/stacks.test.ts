@@ -109,7 +109,7 @@ describe("synthesized stacks, default configuration", () => {
       function_name: "thumbnailer",
       package_type: "Image",
       image_uri: expect.stringMatching(
-        /repository_url\}@\$\{data\.aws_ecr_image\.latest-image\.image_digest\}$/,
+        /repository_url\}@\$\{data\.aws_ecr_image\.deployed-image\.image_digest\}$/,
       ),
       architectures: ["x86_64"],
       memory_size: 1536,
@@ -142,7 +142,7 @@ describe("synthesized stacks, default configuration", () => {
       FUNCTION_NAME: "thumbnailer",
     });
     expect(text).toHaveDataSourceWithProperties(DataAwsEcrImage, {
-      most_recent: true,
+      image_tag: "deployed",
       depends_on: ["terraform_data.image-build"],
     });
   });

@@ -11,6 +11,13 @@ import { EcrRepository } from "@cdktf/provider-aws/lib/ecr-repository";
 import { EcrRepositoryPolicy } from "@cdktf/provider-aws/lib/ecr-repository-policy";
 import type { Construct } from "constructs";
 
+/**
+ * The tag of the image the function runs: scripts/tag-deployed.sh moves it after every rollout,
+ * the lifecycle policy never expires it, and a function created anew starts from it
+ * (stacks/rollout.ts).
+ */
+export const DEPLOYED_TAG = "deployed";
+
 export interface ImageRepositoryProps {
   /** The repository's name (the deployment's). */
   readonly name: string;
@@ -36,7 +43,7 @@ export function imageRepository(scope: Construct, props: ImageRepositoryProps): 
     repository: repository.name,
     policy: JSON.stringify({
       rules: [
-        protectedTag(1, "deployed"),
+        protectedTag(1, DEPLOYED_TAG),
         protectedTag(2, "previous"),
         {
           rulePriority: 3,

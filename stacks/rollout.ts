@@ -7,6 +7,7 @@
 import { DataAwsEcrImage } from "@cdktf/provider-aws/lib/data-aws-ecr-image";
 import { DataResource } from "cdktf";
 import type { Construct } from "constructs";
+import { DEPLOYED_TAG } from "./image-repository";
 
 /**
  * The rollout program, relative to the project root. Terraform runs it with the project root as
@@ -73,12 +74,15 @@ export function imageRollout(scope: Construct, props: RolloutProps): DataAwsEcrI
     ],
   });
 
-  // The image the function is created from: the newest in the repository (this deploy's push),
-  // pinned by digest. It is read on every plan, and a lookup by tag would fail once the ECR
-  // lifecycle expired that tag.
-  return new DataAwsEcrImage(scope, "latest-image", {
+  // The image the function is created from, pinned by digest: the one tagged `deployed`. The
+  // rollout tags this deploy's push so before the function exists (the first deploy) and after
+  // each update; CI moves the tag only after its smoke test passed. The newest image would do on
+  // a first deploy, but a function recreated later would start from whatever was pushed last, a
+  // failed CI build included. Read on every plan; expiry never removes the tag
+  // (stacks/image-repository.ts).
+  return new DataAwsEcrImage(scope, "deployed-image", {
     repositoryName: props.repositoryName,
-    mostRecent: true,
+    imageTag: DEPLOYED_TAG,
     dependsOn: [imageBuild],
   });
 }

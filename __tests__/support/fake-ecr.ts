@@ -1,10 +1,11 @@
 /**
  * A stand-in for the ECR API on 127.0.0.1, for the offline plans: the Lambda stack's
- * `data.aws_ecr_image` (most recent image, read on every plan once the image build has nothing
- * to do) reads it through the provider's `endpoints.ecr`. It holds the images the test pushes,
- * answers the two calls the data source makes (DescribeImages, DescribeRepositories) as ECR's
- * JSON protocol does, records every call, and answers anything else with an error, so a new
- * call the provider makes fails the plan instead of passing unnoticed.
+ * `data.aws_ecr_image` (the image tagged `deployed`, read on every plan once the image build has
+ * nothing to do) reads it through the provider's `endpoints.ecr`. It holds the images the test
+ * pushes, answers the two calls the data source makes (DescribeImages, with or without imageIds,
+ * and DescribeRepositories) as ECR's JSON protocol does, records every call, and answers
+ * anything else with an error, so a new call the provider makes fails the plan instead of
+ * passing unnoticed.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -53,10 +54,26 @@ export async function startFakeEcr(region: string): Promise<FakeEcr> {
       );
     }
     if (operation === "DescribeImages") {
+      // Only the images asked for, by tag or digest; ECR refuses an ID that matches none.
+      const ids = body.imageIds as { imageTag?: string; imageDigest?: string }[] | undefined;
+      const matches = (image: Image) =>
+        ids === undefined ||
+        ids.some(
+          (id) =>
+            (id.imageTag === undefined || image.tags.includes(id.imageTag)) &&
+            (id.imageDigest === undefined || image.digest === id.imageDigest),
+        );
+      const found = images.filter(matches);
+      if (ids !== undefined && found.length === 0) {
+        return error(
+          "ImageNotFoundException",
+          `The image with imageId ${JSON.stringify(ids[0])} does not exist within the repository with name '${name}'`,
+        );
+      }
       return {
         status: 200,
         body: {
-          imageDetails: images.map((image) => ({
+          imageDetails: found.map((image) => ({
             registryId: TEST_ACCOUNT,
             repositoryName: name,
             imageDigest: image.digest,
