@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { GetFunctionConcurrencyCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { CreateJobCommand, DescribeJobCommand, S3ControlClient } from "@aws-sdk/client-s3-control";
 import { mockClient } from "aws-sdk-client-mock";
@@ -91,15 +92,18 @@ const EXPECTED_REQUEST = {
   },
 };
 
-describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
+describe("backfill --batch (S3 Control, S3 and Lambda mocked at the SDK level)", () => {
   const s3control = mockClient(S3ControlClient);
   const s3 = mockClient(S3Client);
+  const lambda = mockClient(LambdaClient);
   let stdout: jest.SpyInstance;
   let stderr: jest.SpyInstance;
 
   beforeEach(() => {
     s3control.reset();
     s3.reset();
+    lambda.reset();
+    lambda.on(GetFunctionConcurrencyCommand).resolves({ ReservedConcurrentExecutions: 50 });
     s3.on(ListObjectsV2Command).resolves({
       KeyCount: 4,
       IsTruncated: false,
@@ -120,6 +124,7 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
   afterAll(() => {
     s3control.restore();
     s3.restore();
+    lambda.restore();
   });
 
   const options = (overrides: Partial<BatchOptions> = {}): BatchOptions => ({
@@ -127,6 +132,8 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
     mode: "missing",
     s3: new S3Client({ region: "eu-west-1", credentials: TEST_CREDENTIALS }),
     s3control: new S3ControlClient({ region: "eu-west-1", credentials: TEST_CREDENTIALS }),
+    lambda: new LambdaClient({ region: "eu-west-1", credentials: TEST_CREDENTIALS }),
+    allowUnreserved: false,
     dryRun: false,
     wait: false,
     confirm: async () => true,
@@ -155,6 +162,10 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
         'in s3://thumbnailer-source-123456789012-eu-west-1/uploads/ keys ending ".jpg" (2 objects), mode missing',
       ),
     ]);
+    expect(questions[0]).toContain("at most 50 at once (its reserved concurrency)");
+    expect(lambda.commandCalls(GetFunctionConcurrencyCommand)[0]?.args[0].input).toEqual({
+      FunctionName: FUNCTION_ARN,
+    });
     expect(s3.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toEqual({
       Bucket: "thumbnailer-source-123456789012-eu-west-1",
       Prefix: "uploads/",
@@ -206,6 +217,77 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
     expect(said).not.toContain("CredentialsProviderError");
   });
 
+  it("refuses, before asking, a function without reserved concurrency: exit 2, naming the setting and the flag", async () => {
+    lambda.on(GetFunctionConcurrencyCommand).resolves({});
+    const confirm = jest.fn(async () => true);
+
+    const code = await runBatch(options({ confirm }));
+
+    expect(code).toBe(2);
+    expect(confirm).not.toHaveBeenCalled();
+    expect(s3control.commandCalls(CreateJobCommand)).toHaveLength(0);
+    const said = stderr.mock.calls.map(([text]) => String(text)).join("");
+    expect(said).toContain(`backfill --batch: ${FUNCTION_ARN} has no reserved concurrency`);
+    expect(said).toContain("THUMBNAILER_RESERVED_CONCURRENCY (reservedConcurrency in cdktf.json)");
+    expect(said).toContain("--allow-unreserved");
+  });
+
+  it("with --allow-unreserved creates the job anyway, after a warning", async () => {
+    lambda.on(GetFunctionConcurrencyCommand).resolves({});
+    const questions: string[] = [];
+
+    const code = await runBatch(
+      options({
+        allowUnreserved: true,
+        confirm: async (question) => {
+          questions.push(question);
+          return true;
+        },
+      }),
+    );
+
+    expect(code).toBe(0);
+    expect(s3control.commandCalls(CreateJobCommand)).toHaveLength(1);
+    const said = stderr.mock.calls.map(([text]) => String(text)).join("");
+    expect(said).toContain("backfill --batch: warning: ");
+    expect(said).toContain("has no reserved concurrency");
+    expect(questions[0]).toContain("no cap but the account's concurrency");
+  });
+
+  it("refuses when the concurrency cannot be read, naming the permission; --allow-unreserved goes on", async () => {
+    lambda.on(GetFunctionConcurrencyCommand).rejects(
+      Object.assign(new Error("User is not authorized to perform: lambda:GetFunctionConcurrency"), {
+        name: "AccessDeniedException",
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+
+    const refused = await runBatch(options());
+    const allowed = await runBatch(options({ allowUnreserved: true }));
+
+    expect([refused, allowed]).toEqual([2, 0]);
+    expect(s3control.commandCalls(CreateJobCommand)).toHaveLength(1);
+    const said = stderr.mock.calls.map(([text]) => String(text)).join("");
+    expect(said).toContain(
+      `backfill --batch: cannot read the reserved concurrency of ${FUNCTION_ARN} (lambda:GetFunctionConcurrency): AccessDeniedException`,
+    );
+  });
+
+  it("refuses a function that does not exist, even with --allow-unreserved", async () => {
+    lambda
+      .on(GetFunctionConcurrencyCommand)
+      .rejects(
+        Object.assign(new Error("Function not found"), { name: "ResourceNotFoundException" }),
+      );
+
+    const code = await runBatch(options({ allowUnreserved: true }));
+
+    expect(code).toBe(2);
+    expect(s3control.commandCalls(CreateJobCommand)).toHaveLength(0);
+    const said = stderr.mock.calls.map(([text]) => String(text)).join("");
+    expect(said).toContain(`backfill --batch: the function ${FUNCTION_ARN} does not exist`);
+  });
+
   it("sends nothing when the confirmation is refused", async () => {
     const code = await runBatch(options({ confirm: async () => false }));
 
@@ -221,6 +303,7 @@ describe("backfill --batch (S3 Control and S3 mocked at the SDK level)", () => {
     expect(code).toBe(0);
     expect(s3control.calls()).toHaveLength(0);
     expect(s3.calls()).toHaveLength(0);
+    expect(lambda.calls()).toHaveLength(0);
     expect(confirm).not.toHaveBeenCalled();
     const printed = JSON.parse(stdout.mock.calls.map(([text]) => String(text)).join(""));
     expect(printed).toEqual(EXPECTED_REQUEST);
@@ -309,10 +392,14 @@ describe("backfill --batch in a project folder (the built CLI, real synths, no T
     infra = synthInfra(CONTEXT);
     other = synthInfra({ ...CONTEXT, name: "other" });
     work = await mkdtemp(path.join(tmpdir(), "thumbnailer-batch-cli-"));
-    // Every AWS SDK request of the CLI comes here (AWS_ENDPOINT_URL): none is expected.
+    // Every AWS SDK request of the CLI comes here (AWS_ENDPOINT_URL). Only a job about to be
+    // created asks one: GetFunctionConcurrency, answered "none reserved" (Lambda's REST JSON:
+    // an empty object); anything else fails.
     recorder = createServer((request, response) => {
-      requests.push(`${request.method} ${request.url}`);
-      response.writeHead(500).end();
+      const url = decodeURIComponent(request.url ?? "");
+      requests.push(`${request.method} ${url}`);
+      const concurrency = /^\/2019-09-30\/functions\/[^/]+\/concurrency$/.test(url);
+      response.writeHead(concurrency ? 200 : 500, { "content-type": "application/json" }).end("{}");
     });
     await new Promise<void>((resolve) => recorder.listen(0, "127.0.0.1", resolve));
   }, 180_000);
@@ -386,6 +473,33 @@ describe("backfill --batch in a project folder (the built CLI, real synths, no T
     expect(none.code).toBe(2);
     expect(none.stderr).toContain("npx cdktf output lambda --outputs-file");
     expect(requests).toEqual([]);
+  }, 120_000);
+
+  it("refuses a function without reserved concurrency with exit 2, before asking or creating anything", async () => {
+    const cwd = await project(CONTEXT, infra);
+    const file = path.join(cwd, "outputs.json");
+    await writeFile(file, JSON.stringify(OUTPUTS_FILE));
+
+    const refused = await runCli(["backfill", "--batch", "--yes", "--outputs", file], {
+      cwd,
+      env: env(),
+    });
+
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${FUNCTION_ARN} has no reserved concurrency`);
+    expect(refused.stderr).toContain("set THUMBNAILER_RESERVED_CONCURRENCY");
+    expect(refused.stderr).toContain("--allow-unreserved");
+    expect(refused.stdout).toBe("");
+    // One request: the concurrency. No listing, no CreateJob.
+    expect(requests).toEqual([`GET /2019-09-30/functions/${FUNCTION_ARN}/concurrency`]);
+  }, 120_000);
+
+  it("--help names --allow-unreserved and the setting that caps a job", async () => {
+    const help = await runCli(["backfill", "--help"]);
+
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--allow-unreserved\s+create the job even though/);
+    expect(help.stdout).toContain("(THUMBNAILER_RESERVED_CONCURRENCY) caps it");
   }, 120_000);
 
   it("prints a complete CreateJob request with the synthesized names, the account left to AWS, and sends nothing", async () => {

@@ -9,6 +9,7 @@
  */
 
 import { randomUUID } from "node:crypto";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import {
   CreateJobCommand,
@@ -19,7 +20,7 @@ import {
 } from "@aws-sdk/client-s3-control";
 import type { BackfillMode } from "../../handler/backfill-object";
 import type { Deployment } from "./deployment";
-import { credentialsProblem } from "./preflight";
+import { credentialsProblem, functionConcurrency } from "./preflight";
 import { createProgress } from "./progress";
 
 export interface BatchOptions {
@@ -27,6 +28,10 @@ export interface BatchOptions {
   readonly mode: BackfillMode;
   readonly s3: S3Client;
   readonly s3control: S3ControlClient;
+  /** Reads the function's reserved concurrency before asking. */
+  readonly lambda: LambdaClient;
+  /** Go on, with a warning, when the function has no reserved concurrency (or it is unknown). */
+  readonly allowUnreserved: boolean;
   /** Print the request, send nothing. */
   readonly dryRun: boolean;
   /** Poll the job until it ends, with a progress bar. */
@@ -91,7 +96,10 @@ export function createJobRequest(
   };
 }
 
-/** Exit code: 0 created (with --wait: completed with no failed task), 1 otherwise, 2 refused. */
+/**
+ * Exit code: 0 created (with --wait: completed with no failed task), 1 otherwise, 2 refused (no
+ * credentials, no reserved concurrency without allowUnreserved, not confirmed).
+ */
 export async function runBatch(options: BatchOptions): Promise<number> {
   const { deployment, mode, s3control } = options;
   const request = createJobRequest(deployment, mode);
@@ -105,11 +113,13 @@ export async function runBatch(options: BatchOptions): Promise<number> {
     process.stderr.write(`backfill --batch: ${problem}\n`);
     return 2;
   }
+  const cap = await concurrencyCap(options);
+  if (cap === undefined) return 2;
   const scope = scopeOf(deployment);
   const estimate = await estimateObjects(options.s3, deployment);
   const question =
     `Create an S3 Batch Operations job that invokes ${deployment.functionArn} once per object ` +
-    `in ${scope} (${estimate}), mode ${mode} (${mode === "force" ? "remake every thumbnail" : "make missing and outdated thumbnails"})?`;
+    `in ${scope} (${estimate}), mode ${mode} (${mode === "force" ? "remake every thumbnail" : "make missing and outdated thumbnails"}), ${cap}?`;
   if (!(await options.confirm(question))) {
     process.stderr.write("backfill --batch: not confirmed; no job created\n");
     return 2;
@@ -132,6 +142,24 @@ export async function runBatch(options: BatchOptions): Promise<number> {
       `succeeded, ${failed} failed. Report: ${report}\n`,
   );
   return job.Status === "Complete" && failed === 0 ? 0 : 1;
+}
+
+/**
+ * How many invocations the job may run at once, for the question; undefined after saying why
+ * the job is refused (no reserved concurrency without --allow-unreserved, or no function).
+ */
+async function concurrencyCap(options: BatchOptions): Promise<string | undefined> {
+  const concurrency = await functionConcurrency(options.lambda, options.deployment.functionArn);
+  if ("reserved" in concurrency) {
+    return `at most ${concurrency.reserved} at once (its reserved concurrency)`;
+  }
+  if ("refusal" in concurrency || !options.allowUnreserved) {
+    const reason = "refusal" in concurrency ? concurrency.refusal : concurrency.risk;
+    process.stderr.write(`backfill --batch: ${reason}\n`);
+    return undefined;
+  }
+  process.stderr.write(`backfill --batch: warning: ${concurrency.risk}\n`);
+  return "no cap but the account's concurrency";
 }
 
 /** What the job covers: "s3://B/P", and ' keys ending ".jpg"' with a suffix. */

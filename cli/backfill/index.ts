@@ -8,6 +8,7 @@
 
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline/promises";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3ControlClient } from "@aws-sdk/client-s3-control";
 import type { BackfillMode } from "../../handler/backfill-object";
 import { type HandlerConfig, readConfig } from "../../handler/config";
@@ -21,6 +22,7 @@ import {
   UNKNOWN_ACCOUNT,
   UNKNOWN_PARTITION,
 } from "../../ops/deployment";
+import { SETTINGS as INFRA_SETTINGS } from "../../stacks/config";
 import {
   flagHelp,
   flagOptions,
@@ -45,7 +47,7 @@ import {
   sameDeployment,
 } from "./deployment";
 import { runDirect } from "./direct";
-import { sourceProblem } from "./preflight";
+import { ALLOW_UNRESERVED_FLAG, sourceProblem } from "./preflight";
 
 /** The handler's settings direct mode takes as flags (the same rows, the same checks). */
 const HANDLER_FLAGS = {
@@ -86,6 +88,7 @@ const CONCURRENCY = {
 const HELP = `Usage:
   thumbnailer backfill --direct --source-bucket B --dest-bucket B [options]
   thumbnailer backfill --batch [--force] [--yes] [--wait] [--dry-run] [--outputs FILE]
+                              [--${ALLOW_UNRESERVED_FLAG}]
 
 Makes, for every object in the source bucket, each rendition that is missing or outdated (made
 from another version of the object, or with another spec); renditions that are up to date are
@@ -111,14 +114,18 @@ the synthesized stacks in ${SYNTH_DIR} (npm run synth), with ${UNKNOWN_ACCOUNT} 
 what only AWS can tell. Both must be of the deployment cdktf.json describes (THUMBNAILER_*
 variables winning, as in a synth; its stacks synthesized in ${SYNTH_DIR}): a synth or outputs of
 another deployment (name, region) are refused. The renditions are the deployed function's own
-(its RENDITIONS environment), so --batch takes no --renditions or thumbnail options. Asks before
-creating the job. Needs s3:CreateJob and iam:PassRole on the backfill role (docs/deploy.md,
-"Backfill").
+(its RENDITIONS environment), so --batch takes no --renditions or thumbnail options. A job
+invokes the function as fast as Lambda accepts: only the function's reserved concurrency
+(${INFRA_SETTINGS.reservedConcurrency.env}) caps it, so --batch refuses a function without one, which
+could take the account's whole concurrency, unless --${ALLOW_UNRESERVED_FLAG}. Asks before creating the
+job. Needs s3:CreateJob, iam:PassRole on the backfill role and lambda:GetFunctionConcurrency
+(docs/deploy.md, "Backfill").
 
 Exit status: 0 all done, 1 any object failed (each is reported with its reason; a configuration
 that cannot work stops the run at the first object), 2 usage error, or (--direct) no
 credentials, an endpoint that does not answer or a source bucket that cannot be listed, said
-before anything starts, 130 interrupted.
+before anything starts, or (--batch) no credentials, or a function without reserved concurrency,
+said before asking, 130 interrupted.
 
 Options (--batch):
   --outputs FILE          the deployment's outputs [terraform output in ${STACK_DIR}]
@@ -127,6 +134,8 @@ Options (--batch):
   --dry-run               print the CreateJob request as JSON, send nothing (from the
                           synthesized stacks when there are no outputs)
   --force                 remake every rendition (user argument mode=force)
+  --${ALLOW_UNRESERVED_FLAG}      create the job even though the function has no reserved
+                          concurrency (or it cannot be read), after a warning
 
 Options (--direct; variable and default in brackets, a flag wins):
 ${flagHelp(HANDLER_FLAGS, { variables: true })}
@@ -154,6 +163,7 @@ const OPTIONS = {
   yes: { type: "boolean", short: "y" },
   wait: { type: "boolean" },
   outputs: { type: "string" },
+  [ALLOW_UNRESERVED_FLAG]: { type: "boolean" },
   "source-suffix": { type: "string" },
   force: { type: "boolean" },
   "dry-run": { type: "boolean" },
@@ -186,7 +196,10 @@ export async function run(args: string[]): Promise<number> {
 
 async function batch(values: Values, mode: BackfillMode): Promise<number> {
   const directOnly = Object.keys(values).filter(
-    (name) => !["batch", "force", "dry-run", "yes", "wait", "outputs"].includes(name),
+    (name) =>
+      !["batch", "force", "dry-run", "yes", "wait", "outputs", ALLOW_UNRESERVED_FLAG].includes(
+        name,
+      ),
   );
   if (directOnly.length > 0) {
     return usageError(
@@ -204,12 +217,15 @@ async function batch(values: Values, mode: BackfillMode): Promise<number> {
   }
   const s3 = createS3Client({ region: deployment.region, endpoint: undefined });
   const s3control = new S3ControlClient({ region: deployment.region });
+  const lambda = new LambdaClient({ region: deployment.region });
   try {
     return await runBatch({
       deployment,
       mode,
       s3,
       s3control,
+      lambda,
+      allowUnreserved: values[ALLOW_UNRESERVED_FLAG] === true,
       dryRun,
       wait: values.wait === true,
       confirm: values.yes === true ? async () => true : askOnTerminal,
@@ -217,6 +233,7 @@ async function batch(values: Values, mode: BackfillMode): Promise<number> {
   } finally {
     s3.destroy();
     s3control.destroy();
+    lambda.destroy();
   }
 }
 
