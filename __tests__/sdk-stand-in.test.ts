@@ -7,10 +7,10 @@ import { PROJECT_ROOT } from "./support/fake-tools";
 import { sdkStandIn } from "./support/sdk-stand-in";
 
 const PROGRAM = `
-const { LambdaClient, GetFunctionCommand, ResourceNotFoundException } = require("@aws-sdk/client-lambda");
+const { LambdaClient, GetFunctionCommand, ListFunctionsCommand, ResourceNotFoundException } = require("@aws-sdk/client-lambda");
 const client = new LambdaClient({ region: "eu-west-1" });
 (async () => {
-  for (const FunctionName of ["ours", "missing", "unanswered"]) {
+  for (const FunctionName of ["ours", "ours", "missing", "other"]) {
     try {
       const out = await client.send(new GetFunctionCommand({ FunctionName }));
       console.log(FunctionName, "found", out.Code.ImageUri);
@@ -18,6 +18,7 @@ const client = new LambdaClient({ region: "eu-west-1" });
       console.log(FunctionName, error.name, error instanceof ResourceNotFoundException);
     }
   }
+  await client.send(new ListFunctionsCommand({})).catch((error) => console.log("list", error.message));
 })();
 `;
 
@@ -26,6 +27,8 @@ test("answers by input, throws the SDK's typed errors, records calls, refuses un
     "Lambda.GetFunction": [
       { when: { FunctionName: "ours" }, output: { Code: { ImageUri: "repo@sha256:1" } } },
       { when: { FunctionName: "missing" }, error: "ResourceNotFoundException" },
+      // A catch-all never answers an input a `when` answer matches, not even the second time.
+      { error: "AccessDeniedException" },
     ],
   });
   try {
@@ -36,15 +39,22 @@ test("answers by input, throws the SDK's typed errors, records calls, refuses un
     });
     expect(run.stdout.trim().split("\n")).toEqual([
       "ours found repo@sha256:1",
+      "ours found repo@sha256:1",
       "missing ResourceNotFoundException true",
-      "unanswered Error false",
+      "other AccessDeniedException false",
+      "list sdk-stand-in: no answer for Lambda.ListFunctions {}",
     ]);
     expect(sdk.commands()).toEqual([
-      "Lambda.GetFunction",
-      "Lambda.GetFunction",
-      "Lambda.GetFunction",
+      ...Array(4).fill("Lambda.GetFunction"),
+      "Lambda.ListFunctions",
     ]);
-    expect(sdk.calls()[1]?.input).toEqual({ FunctionName: "missing" });
+    expect(sdk.commands("node")).toHaveLength(5); // the calling program: node -e
+    expect(sdk.commands("preflight")).toEqual([]);
+    expect(sdk.calls()[2]).toEqual({
+      service: "Lambda",
+      command: "GetFunction",
+      input: { FunctionName: "missing" },
+    });
   } finally {
     sdk.cleanup();
   }

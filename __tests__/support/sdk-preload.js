@@ -6,11 +6,13 @@
  *
  * Scenario: { "calls": FILE, "answers": { "Lambda.GetFunction": ANSWER | [ANSWER, ...] } } where
  * ANSWER is { "output": {...} } or { "error": "ResourceNotFoundException", "message"?, "status"? },
- * optionally with "when": {...} (matches when every field equals the input's). A list is used in
- * order, its last answer repeating; a command with no answer fails the call loudly. Every call is
- * appended to FILE as one JSON line {service, command, input}.
+ * optionally with "when": {...} (matches when every field equals the input's; answers whose
+ * "when" matches win over those without one). A list is used in order, its last answer repeating;
+ * a command with no answer fails the call loudly. Every call is appended to FILE as one JSON line
+ * {tool, service, command, input}, tool naming the program that called (dist/ops/NAME.js: NAME).
  */
 const { appendFileSync, readFileSync } = require("node:fs");
+const { basename } = require("node:path");
 const Module = require("node:module");
 const { isDeepStrictEqual } = require("node:util");
 
@@ -28,17 +30,20 @@ const PACKAGES = {
 };
 
 const scenario = JSON.parse(readFileSync(process.env.SDK_STAND_IN, "utf8"));
+/** The program that calls, e.g. "preflight" for dist/ops/preflight.js ("node" for node -e). */
+const tool = process.argv[1] === undefined ? "node" : basename(process.argv[1], ".js");
 const used = new Map();
 
 function matches(answer, input) {
   return Object.entries(answer.when ?? {}).every(([k, v]) => isDeepStrictEqual(input?.[k], v));
 }
 
+/** The answers for `input`: those whose `when` matches it, else those without a `when`. */
 function answerFor(key, input) {
   const listed = scenario.answers?.[key];
-  const all = (Array.isArray(listed) ? listed : listed === undefined ? [] : [listed]).filter((a) =>
-    matches(a, input),
-  );
+  const list = Array.isArray(listed) ? listed : listed === undefined ? [] : [listed];
+  const specific = list.filter((a) => a.when !== undefined && matches(a, input));
+  const all = specific.length > 0 ? specific : list.filter((a) => a.when === undefined);
   if (all.length === 0) return undefined;
   const seen = `${key}${JSON.stringify(input)}`;
   const n = used.get(seen) ?? 0;
@@ -70,7 +75,7 @@ function standIn(name, pkg) {
     const command = exported.slice(0, -"Command".length);
     const key = `${service}.${command}`;
     mock.on(Command).callsFake(async (input) => {
-      appendFileSync(scenario.calls, `${JSON.stringify({ service, command, input })}\n`);
+      appendFileSync(scenario.calls, `${JSON.stringify({ tool, service, command, input })}\n`);
       const answer = answerFor(key, input);
       if (answer === undefined)
         throw new Error(`sdk-stand-in: no answer for ${key} ${JSON.stringify(input)}`);

@@ -29,11 +29,28 @@ export interface SdkCall {
 export interface SdkStandIn {
   /** Environment for the child process: NODE_OPTIONS preloads the stand-in. */
   readonly env: NodeJS.ProcessEnv;
-  /** Every SDK call made so far, in order. */
-  calls(): SdkCall[];
-  /** The calls as "Service.Command", for order assertions. */
-  commands(): string[];
+  /** Every SDK call made so far, in order; only those of one program with `tool` (e.g. "preflight" for dist/ops/preflight.js). */
+  calls(tool?: string): SdkCall[];
+  /** The calls as "Service.Command", for order assertions; `tool` as for calls. */
+  commands(tool?: string): string[];
   cleanup(): void;
+}
+
+/**
+ * `answers` over a new account's (NEW_ACCOUNT): for a command in both, `answers`' come first, and
+ * their `when` answers win over NEW_ACCOUNT's catch-all ones.
+ */
+export function withNewAccount(answers: Answers): Answers {
+  const list = (a: Answer | readonly Answer[] | undefined): Answer[] =>
+    a === undefined ? [] : Array.isArray(a) ? [...a] : [a as Answer];
+  const merged: Record<string, Answer[]> = {};
+  for (const key of new Set([...Object.keys(NEW_ACCOUNT), ...Object.keys(answers)])) {
+    const own = list(answers[key]);
+    // A catch-all of the test's own replaces the new account's catch-all.
+    const fallback = own.some((a) => a.when === undefined) ? [] : list(NEW_ACCOUNT[key]);
+    merged[key] = [...own, ...fallback];
+  }
+  return merged;
 }
 
 export function sdkStandIn(answers: Answers): SdkStandIn {
@@ -42,18 +59,20 @@ export function sdkStandIn(answers: Answers): SdkStandIn {
   const file = join(dir, "scenario.json");
   writeFileSync(calls, "");
   writeFileSync(file, JSON.stringify({ calls, answers }));
-  const read = (): SdkCall[] =>
+  const read = (tool?: string): SdkCall[] =>
     readFileSync(calls, "utf8")
       .split("\n")
       .filter((line) => line !== "")
-      .map((line) => JSON.parse(line) as SdkCall);
+      .map((line) => JSON.parse(line) as SdkCall & { tool: string })
+      .filter((call) => tool === undefined || call.tool === tool)
+      .map(({ service, command, input }) => ({ service, command, input }));
   return {
     env: {
       NODE_OPTIONS: `--require ${join(__dirname, "sdk-preload.js")}`,
       SDK_STAND_IN: file,
     },
     calls: read,
-    commands: () => read().map((call) => `${call.service}.${call.command}`),
+    commands: (tool) => read(tool).map((call) => `${call.service}.${call.command}`),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
