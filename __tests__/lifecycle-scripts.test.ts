@@ -44,11 +44,15 @@ describe("bootstrap -> plain deploy -> destroy", () => {
   it("a plain synth afterwards, with no THUMBNAILER_* variables, plans exactly what bootstrap deployed", () => {
     // Arrange + Act: bootstrap with settings in the environment
     const planned = synthInfra({ githubRepository: "acme/thumbs" }, bootstrapEnv);
-    const bootstrap = runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
-      project: project.dir,
-      rules: rules(),
-      env: { ...bootstrapEnv, SYNTH_OUT: planned.outdir },
-    });
+    const bootstrap = runScript(
+      "bootstrap.sh",
+      ["--yes", "--local-state", "--repo", "acme/thumbs"],
+      {
+        project: project.dir,
+        rules: rules(),
+        env: { ...bootstrapEnv, SYNTH_OUT: planned.outdir },
+      },
+    );
     planned.cleanup();
     expect(bootstrap.stderr).not.toMatch(/error:/);
     expect(bootstrap.status).toBe(0);
@@ -69,7 +73,7 @@ describe("bootstrap -> plain deploy -> destroy", () => {
   it("destroy.sh afterwards cleans up the persisted repository and refuses a disagreeing variable", () => {
     // Arrange
     const planned = synthInfra({ githubRepository: "acme/thumbs" }, bootstrapEnv);
-    runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+    runScript("bootstrap.sh", ["--yes", "--local-state", "--repo", "acme/thumbs"], {
       project: project.dir,
       rules: rules(),
       env: { ...bootstrapEnv, SYNTH_OUT: planned.outdir },
@@ -187,7 +191,7 @@ describe("bootstrap in an account that may already have GitHub's OIDC provider",
       { THUMBNAILER_REGION: "eu-west-1" },
     );
     try {
-      return runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+      return runScript("bootstrap.sh", ["--yes", "--local-state", "--repo", "acme/thumbs"], {
         project: project.dir,
         rules: rulesText,
         env: { THUMBNAILER_REGION: "eu-west-1", SYNTH_OUT: planned.outdir },

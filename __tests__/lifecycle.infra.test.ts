@@ -216,11 +216,15 @@ it.concurrent.each([
       // Step 1: scripts/bootstrap.sh in that account (its account checks read a real synth)
       const env = { THUMBNAILER_REGION: REGION };
       const planned = synthInfra({ githubRepository: "acme/thumbs" }, env);
-      const bootstrap = runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
-        project: project.dir,
-        rules: rules(oidcProviders(arns)),
-        env: { ...env, SYNTH_OUT: planned.outdir },
-      });
+      const bootstrap = runScript(
+        "bootstrap.sh",
+        ["--yes", "--local-state", "--repo", "acme/thumbs"],
+        {
+          project: project.dir,
+          rules: rules(oidcProviders(arns)),
+          env: { ...env, SYNTH_OUT: planned.outdir },
+        },
+      );
       planned.cleanup();
       expect(bootstrap.stderr).not.toMatch(/error:/);
       expect(bootstrap.status).toBe(0);

@@ -53,7 +53,8 @@ describe("scripts/bootstrap.sh", () => {
   });
   afterAll(() => synthed.cleanup());
   const bootstrap = (args: string[], options: ScriptOptions = {}) =>
-    runInScratch("bootstrap.sh", args, {
+    // Local state: the state bucket step has its own tests (state-scripts.test.ts).
+    runInScratch("bootstrap.sh", ["--local-state", ...args], {
       ...options,
       env: { SYNTH_OUT: synthed.outdir, ...options.env },
     });

@@ -10,8 +10,8 @@
  *   node dist/ops/state-bucket.js migration BUCKET REGION
  *       "STACK PATH KEY" for each synthesized stack whose local state file is not empty; refuses
  *       (nothing printed) when the bucket already holds a state at one of those keys
- *   node dist/ops/state-bucket.js check BUCKET KEY REGION
- *       exit 0 when the state object exists, else 1 saying so
+ *   node dist/ops/state-bucket.js check BUCKET REGION KEY...
+ *       exit 0 when every state object exists, else 1 naming each missing one
  *
  * A bucket this creates carries the tag STATE_BUCKET_TAG: reused later, its guards (versioning,
  * encryption, public access block, ownership, TLS-only policy) are put again. A bucket without
@@ -379,14 +379,19 @@ async function main(args: string[]): Promise<number> {
     for (const move of moves) process.stdout.write(`${move.stack} ${move.path} ${move.key}\n`);
     return 0;
   }
-  if (command === "check" && rest.length === 3) {
-    const [bucket = "", key = "", region = ""] = rest;
-    if (await hasObject(s3In(region), bucket, key)) return 0;
-    console.error(`state-bucket: s3://${bucket}/${key} does not exist`);
-    return 1;
+  if (command === "check" && rest.length >= 3) {
+    const [bucket = "", region = "", ...keys] = rest;
+    const s3 = s3In(region);
+    let missing = 0;
+    for (const key of keys) {
+      if (await hasObject(s3, bucket, key)) continue;
+      console.error(`state-bucket: s3://${bucket}/${key} does not exist`);
+      missing += 1;
+    }
+    return missing === 0 ? 0 : 1;
   }
   console.error(
-    "usage: state-bucket.js ensure [--migrating] | migration BUCKET REGION | check BUCKET KEY REGION",
+    "usage: state-bucket.js ensure [--migrating] | migration BUCKET REGION | check BUCKET REGION KEY...",
   );
   return 2;
 }

@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 usage() {
   cat <<'EOF'
-Usage: scripts/bootstrap.sh [--repo OWNER/NAME] [--yes] [--dry-run] [--help]
+Usage: scripts/bootstrap.sh [--repo OWNER/NAME] [--yes] [--local-state] [--dry-run] [--help]
 
 Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub Actions:
 
@@ -28,7 +28,12 @@ Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub
      with reservedConcurrency set, the account must keep its floor of Lambda executions
      unreserved; and no bucket, ECR repository, log group, IAM role, function, queue or alarm
      the deployment would create may exist unless its Terraform state holds it.
-  3. npx cdktf deploy '*': both stacks. The deploy builds and pushes the function's image
+  3. The Terraform state bucket, unless --local-state: the persisted stateBucket is checked, or
+     <name>-tfstate-<account>-<region> is created (or reused) versioned, encrypted, private and
+     TLS-only; stateBucket and stateRegion are persisted in cdktf.json, so every later command
+     keeps state there, locked (docs/deploy.md, Remote state). A deployment that still has local
+     state files is refused: move them with scripts/migrate-state.sh.
+     Then npx cdktf deploy '*': both stacks. The deploy builds and pushes the function's image
      (scripts/push-image.sh) and creates the role GitHub Actions assumes, trusted for this
      repository's main branch.
   4. GitHub repository variables AWS_REGION, ECR_REPOSITORY, LAMBDA_FUNCTION_NAME,
@@ -43,6 +48,8 @@ Options:
   --repo OWNER/NAME  GitHub repository to configure (default: THUMBNAILER_GITHUB_REPOSITORY or
                      cdktf.json githubRepository if set, else the one this checkout belongs to)
   --yes              approve the Terraform plans without asking (cdktf deploy --auto-approve)
+  --local-state      keep Terraform state in local files at the project root (for a trial: lose
+                     the checkout and the deployment can no longer be changed or destroyed)
   --dry-run          print every command it would run, and run none
   --help             show this help
 EOF
@@ -50,7 +57,8 @@ EOF
 
 GITHUB_REPO=""
 AUTO_APPROVE=0
-parse_flags "--repo GITHUB_REPO OWNER/NAME" "--yes AUTO_APPROVE=1" -- "$@"
+LOCAL_STATE=0
+parse_flags "--repo GITHUB_REPO OWNER/NAME" "--yes AUTO_APPROVE=1" "--local-state LOCAL_STATE=1" -- "$@"
 cd "$ROOT"
 
 step "Preflight checks"
@@ -95,6 +103,23 @@ if [ "$DRY_RUN" = 1 ]; then
 else
   run npx cdktf synth >&2 || die "cdktf synth failed: see the errors above"
   node_tool preflight account "$ROOT/cdktf.out" || exit 1
+fi
+
+# The state outlives this checkout and is locked against two operators at once (ops/state-bucket.ts).
+step "Create or reuse the state bucket"
+if [ "$LOCAL_STATE" = 1 ]; then
+  state_bucket="${THUMBNAILER_STATE_BUCKET:-$(settings get stateBucket)}"
+  [ -z "$state_bucket" ] ||
+    die "--local-state, but stateBucket is set to $state_bucket (cdktf.json context or THUMBNAILER_STATE_BUCKET): drop --local-state, the state is in that bucket"
+  info "--local-state: Terraform state stays in local files at the project root (terraform.<name>-<region>-<stack>.tfstate); lose them and the deployment can no longer be changed or destroyed. scripts/migrate-state.sh moves them to a state bucket later"
+elif [ "$DRY_RUN" = 1 ]; then
+  info "would create or reuse the state bucket (the persisted stateBucket, else <name>-tfstate-<account>-<region>) and persist stateBucket and stateRegion in cdktf.json"
+else
+  ensured="$(node_tool state-bucket ensure)" ||
+    die "no state bucket: see the error above (nothing was deployed; --local-state keeps state in local files)"
+  read -r state_bucket state_region <<<"$ensured"
+  settings persist "stateBucket=$state_bucket" "stateRegion=$state_region"
+  info "Terraform state: s3://$state_bucket/ in $state_region, locked with an S3 lock file"
 fi
 
 step "Deploy both stacks (cdktf deploy; builds and pushes the image on the way)"
