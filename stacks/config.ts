@@ -167,8 +167,8 @@ const ROWS = {
   stateBucket: setting({
     env: "THUMBNAILER_STATE_BUCKET",
     parse: bucketName,
-    shownDefault: "unset (local state files)",
-    doc: "keep Terraform state in this existing S3 bucket, key `<name>/<region>/<stack>.tfstate`, encrypted, locked with an S3 lock file",
+    shownDefault: "unset (local state files; bootstrap.sh sets it)",
+    doc: "keep Terraform state in this S3 bucket (bootstrap.sh creates it), key `<name>/<region>/<stack>.tfstate`, encrypted, locked with an S3 lock file",
   }),
   stateRegion: setting({
     env: "THUMBNAILER_STATE_REGION",
