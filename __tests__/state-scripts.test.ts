@@ -5,7 +5,7 @@
  * answered by the SDK stand-in (support/sdk-stand-in.ts).
  */
 
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   runScript,
@@ -15,12 +15,13 @@ import {
 } from "./support/fake-tools";
 import { type SynthedInfra, synthInfra } from "./support/infra";
 import { ACCOUNT, rules } from "./support/script-rules";
-import { type Answers, type SdkStandIn, sdkStandIn } from "./support/sdk-stand-in";
+import { type Answers, type SdkStandIn, sdkStandIn, withNewAccount } from "./support/sdk-stand-in";
 import { newStateBucket, ownStateBucket } from "./support/state-bucket-answers";
 
 jest.setTimeout(120_000); // bootstrap synthesizes the stacks
 
 const BUCKET = `thumbnailer-tfstate-${ACCOUNT}-eu-west-1`;
+const TOOL = "state-bucket";
 const STACKS = ["dependencies", "lambda"];
 const key = (stack: string) => `thumbnailer/eu-west-1/${stack}.tfstate`;
 
@@ -48,7 +49,10 @@ function run(
     env: { ...options.env, ...sdk.env },
   });
 }
-const s3Commands = () => (sdk?.commands() ?? []).filter((c) => c.startsWith("S3."));
+/** The calls of ops/state-bucket.ts (bootstrap's account preflight makes its own). */
+const stateCalls = () => sdk?.calls(TOOL) ?? [];
+const stateCommands = () => sdk?.commands(TOOL) ?? [];
+const s3Commands = () => stateCommands().filter((c) => c.startsWith("S3."));
 const localState = (stack: string) =>
   join(project.dir, `terraform.thumbnailer-eu-west-1-${stack}.tfstate`);
 
@@ -76,16 +80,31 @@ describe("bootstrap.sh: Create or reuse the state bucket", () => {
     synthed = synthInfra({ region: "eu-west-1", githubRepository: "acme/thumbs" }, {});
   });
   afterAll(() => synthed.cleanup());
+  /**
+   * bootstrap.sh on a real synth. Its account preflight finds a new account; the state bucket's
+   * HeadBucket answer is for the state bucket only.
+   */
   const bootstrap = (
     args: string[],
     context: Record<string, unknown>,
     answers: Answers,
     arms = "",
-  ) =>
-    run("bootstrap.sh", ["--yes", "--repo", "acme/thumbs", ...args], context, answers, {
-      rules: rules(arms),
-      env: { SYNTH_OUT: synthed.outdir },
-    });
+  ) => {
+    const Bucket = (context.stateBucket as string | undefined) ?? BUCKET;
+    const head = answers["S3.HeadBucket"] as Answers[string] & { when?: unknown };
+    const own =
+      head === undefined ? answers : { ...answers, "S3.HeadBucket": { ...head, when: { Bucket } } };
+    return run(
+      "bootstrap.sh",
+      ["--yes", "--repo", "acme/thumbs", ...args],
+      context,
+      withNewAccount(own),
+      {
+        rules: rules(arms),
+        env: { SYNTH_OUT: synthed.outdir },
+      },
+    );
+  };
 
   it("creates the bucket, persists it before the deploy, and a plain synth afterwards keeps state there", () => {
     // Act
@@ -94,7 +113,7 @@ describe("bootstrap.sh: Create or reuse the state bucket", () => {
     // Assert
     expect(result.stderr).not.toMatch(/error:/);
     expect(result.status).toBe(0);
-    expect(sdk?.commands()).toEqual([
+    expect(stateCommands()).toEqual([
       "STS.GetCallerIdentity",
       "S3.HeadBucket",
       "S3.CreateBucket",
@@ -105,7 +124,7 @@ describe("bootstrap.sh: Create or reuse the state bucket", () => {
       "S3.PutBucketOwnershipControls",
       "S3.PutBucketPolicy",
     ]);
-    expect(sdk?.calls()[2]?.input).toEqual({
+    expect(stateCalls()[2]?.input).toEqual({
       Bucket: BUCKET,
       ObjectOwnership: "BucketOwnerEnforced",
       CreateBucketConfiguration: { LocationConstraint: "eu-west-1" },
@@ -138,7 +157,7 @@ describe("bootstrap.sh: Create or reuse the state bucket", () => {
 
     // Assert
     expect(result.status).toBe(0);
-    expect(sdk?.calls().find((c) => c.command === "HeadBucket")?.input).toEqual({
+    expect(stateCalls().find((c) => c.command === "HeadBucket")?.input).toEqual({
       Bucket: "acme-tfstate",
       ExpectedBucketOwner: ACCOUNT,
     });
@@ -148,23 +167,24 @@ describe("bootstrap.sh: Create or reuse the state bucket", () => {
   });
 
   it("refuses a deployment that still has local state files, pointing to migrate-state.sh", () => {
-    // Arrange: the stacks keep state in local files, one of them applied
-    const result = (() => {
-      project = scratchProject({ region: "eu-west-1" });
-      writeFileSync(localState("dependencies"), '{"serial": 4}');
-      sdk = sdkStandIn(newStateBucket());
-      return runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
-        project: project.dir,
-        rules: rules(BACKEND_SYNTH),
-        env: sdk.env,
-      });
-    })();
+    // Arrange: the stacks keep state in local files (where the synth names them), one applied
+    const backend = synthed.stacks.dependencies.json.terraform as {
+      backend: { local: { path: string } };
+    };
+    const applied = backend.backend.local.path;
+    writeFileSync(applied, '{"serial": 4}');
+    let result: ReturnType<typeof runScript>;
+    try {
+      result = bootstrap([], { region: "eu-west-1" }, newStateBucket());
+    } finally {
+      rmSync(applied, { force: true });
+    }
 
     // Assert
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("keeps its Terraform state in local files");
     expect(result.stderr).toContain("scripts/migrate-state.sh");
-    expect(sdk?.commands()).toEqual([]);
+    expect(stateCommands()).toEqual([]);
     expect(result.lines.some((l) => l.startsWith("npx cdktf deploy"))).toBe(false);
   });
 
@@ -174,7 +194,7 @@ describe("bootstrap.sh: Create or reuse the state bucket", () => {
 
     // Assert
     expect(result.status).toBe(0);
-    expect(sdk?.commands()).toEqual([]);
+    expect(stateCommands()).toEqual([]);
     expect(project.context()).not.toHaveProperty("stateBucket");
     expect(result.stderr).toContain("--local-state: Terraform state stays in local files");
     expect(result.lines.some((l) => l.startsWith("npx cdktf deploy"))).toBe(true);
