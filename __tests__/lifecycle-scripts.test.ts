@@ -5,9 +5,12 @@
  * synthesized for real (main.ts's buildStacks) from what the scripts left in cdktf.json.
  */
 
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { runScript, type ScratchProject, scratchProject } from "./support/fake-tools";
 import { resources, scrubbed, synthInfra } from "./support/infra";
-import { GITHUB_OIDC_PROVIDER, oidcProviders, rules } from "./support/script-rules";
+import { EMPTY_ACCOUNT, GITHUB_OIDC_PROVIDER, rules } from "./support/script-rules";
+import { type Answers, sdkStandIn, withNewAccount } from "./support/sdk-stand-in";
 
 // Each sequence runs several scripts and real synths: slow on a busy machine.
 jest.setTimeout(120_000);
@@ -41,19 +44,25 @@ describe("bootstrap -> plain deploy -> destroy", () => {
     THUMBNAILER_THUMB_WIDTH: "320",
   };
 
-  it("a plain synth afterwards, with no THUMBNAILER_* variables, plans exactly what bootstrap deployed", () => {
-    // Arrange + Act: bootstrap with settings in the environment
+  /** bootstrap.sh with `bootstrapEnv`, in an account without a GitHub OIDC provider. */
+  function bootstrapped() {
     const planned = synthInfra({ githubRepository: "acme/thumbs" }, bootstrapEnv);
-    const bootstrap = runScript(
-      "bootstrap.sh",
-      ["--yes", "--local-state", "--repo", "acme/thumbs"],
-      {
+    const sdk = sdkStandIn(EMPTY_ACCOUNT);
+    try {
+      return runScript("bootstrap.sh", ["--yes", "--local-state", "--repo", "acme/thumbs"], {
         project: project.dir,
         rules: rules(),
-        env: { ...bootstrapEnv, SYNTH_OUT: planned.outdir },
-      },
-    );
-    planned.cleanup();
+        env: { ...sdk.env, ...bootstrapEnv, SYNTH_OUT: planned.outdir },
+      });
+    } finally {
+      sdk.cleanup();
+      planned.cleanup();
+    }
+  }
+
+  it("a plain synth afterwards, with no THUMBNAILER_* variables, plans exactly what bootstrap deployed", () => {
+    // Arrange + Act: bootstrap with settings in the environment
+    const bootstrap = bootstrapped();
     expect(bootstrap.stderr).not.toMatch(/error:/);
     expect(bootstrap.status).toBe(0);
 
@@ -72,27 +81,22 @@ describe("bootstrap -> plain deploy -> destroy", () => {
 
   it("destroy.sh afterwards cleans up the persisted repository and refuses a disagreeing variable", () => {
     // Arrange
-    const planned = synthInfra({ githubRepository: "acme/thumbs" }, bootstrapEnv);
-    runScript("bootstrap.sh", ["--yes", "--local-state", "--repo", "acme/thumbs"], {
-      project: project.dir,
-      rules: rules(),
-      env: { ...bootstrapEnv, SYNTH_OUT: planned.outdir },
-    });
-    planned.cleanup();
-
+    expect(bootstrapped().status).toBe(0);
     const infra = synthInfra(project.context(), {});
+    const sdk = sdkStandIn(EMPTY_ACCOUNT);
 
     // Act
     const overridden = runScript("destroy.sh", ["--yes"], {
       project: project.dir,
       rules: rules(),
-      env: { THUMBNAILER_REGION: "us-east-1", SYNTH_OUT: infra.outdir },
+      env: { ...sdk.env, THUMBNAILER_REGION: "us-east-1", SYNTH_OUT: infra.outdir },
     });
     const destroy = runScript("destroy.sh", ["--yes"], {
       project: project.dir,
       rules: rules(),
-      env: { SYNTH_OUT: infra.outdir },
+      env: { ...sdk.env, SYNTH_OUT: infra.outdir },
     });
+    sdk.cleanup();
     infra.cleanup();
 
     // Assert: a different region would plan (and destroy) another deployment: refused
@@ -102,7 +106,7 @@ describe("bootstrap -> plain deploy -> destroy", () => {
     );
     expect(overridden.lines.some((l) => l.startsWith("npx"))).toBe(false);
     expect(destroy.status).toBe(0);
-    expect(destroy.lines).toContain("npx cdktf destroy * --auto-approve");
+    expect(destroy.lines).toContain("npx cdktf destroy lambda --auto-approve");
     expect(destroy.lines).toContain("gh secret delete AWS_DEPLOY_ROLE_ARN --repo acme/thumbs");
   });
 });
@@ -113,19 +117,23 @@ describe("a deployment made without a GitHub repository -> destroy.sh", () => {
     project.cleanup();
     project = scratchProject({ region: "eu-west-1" });
     const infra = synthInfra(project.context(), {});
+    const sdk = sdkStandIn(EMPTY_ACCOUNT);
 
     // Act
     const run = runScript("destroy.sh", ["--yes"], {
       project: project.dir,
       rules: rules(),
-      env: { SYNTH_OUT: infra.outdir },
+      env: { ...sdk.env, SYNTH_OUT: infra.outdir },
     });
+    sdk.cleanup();
     infra.cleanup();
 
     // Assert
     expect(run.status).toBe(0);
     expect(run.lines.filter((l) => l.startsWith("gh"))).toEqual([]);
-    expect(run.lines).toContain("npx cdktf destroy * --auto-approve");
+    expect(run.lines).toContain(
+      "npx cdktf destroy dependencies --auto-approve --ignore-missing-stack-dependencies --skip-synth",
+    );
     // The destroy plans no deploy role: it saw no repository.
     expect(run.files("destroy-saw-repository")).toBe("");
     expect(run.stderr).toContain("deployed without a GitHub repository");
@@ -133,70 +141,287 @@ describe("a deployment made without a GitHub repository -> destroy.sh", () => {
 });
 
 describe("teardown with non-empty buckets (forceDestroyBuckets off)", () => {
+  const SOURCE = "thumbnailer-source-123456789012-eu-west-1";
+  const THUMBNAILS = "thumbnailer-thumbnails-123456789012-eu-west-1";
+  /** One ListObjectVersions page of a bucket holding `versions` versions and `markers` delete markers. */
+  const page = (Bucket: string, versions: number, markers: number) => ({
+    when: { Bucket },
+    output: {
+      IsTruncated: false,
+      Versions: Array.from({ length: versions }, (_, i) => ({ Key: `k${i}`, VersionId: `v${i}` })),
+      DeleteMarkers: Array.from({ length: markers }, (_, i) => ({
+        Key: `d${i}`,
+        VersionId: `m${i}`,
+      })),
+    },
+  });
+  /**
+   * destroy.sh with the buckets answering `answers`, and `afterLambda` once `cdktf destroy lambda`
+   * has run (the stand-in swaps the scenario then); `sdk` and `sdkAfterLambda` are the SDK
+   * calls made before and after that destroy.
+   */
+  function destroy(answers: Answers, afterLambda: Answers = answers) {
+    project.cleanup();
+    project = scratchProject({ region: "eu-west-1", githubRepository: "acme/thumbs" });
+    const infra = synthInfra(project.context(), {});
+    const sdk = sdkStandIn(answers);
+    const after = sdkStandIn(afterLambda);
+    const swap = `
+    "npx cdktf destroy lambda"*) cp "${after.env.SDK_STAND_IN}" "$SDK_STAND_IN" ;;`;
+    try {
+      const run = runScript("destroy.sh", ["--yes"], {
+        project: project.dir,
+        rules: rules(swap),
+        env: { ...sdk.env, SYNTH_OUT: infra.outdir },
+      });
+      return { ...run, sdk: sdk.calls(), sdkAfterLambda: after.calls() };
+    } finally {
+      sdk.cleanup();
+      after.cleanup();
+      infra.cleanup();
+    }
+  }
+  const listed = (Bucket: string) => ({
+    service: "S3",
+    command: "ListObjectVersions",
+    input: { Bucket, MaxKeys: 1000 },
+  });
+
   // Deleted objects of a versioned bucket leave versions and delete markers; a bucket holding
   // only delete markers is not empty either: Terraform cannot delete it.
   it.each([
     ["versions and delete markers", 3, 1],
     ["only delete markers", 0, 2],
   ])("refuses before changing anything, listing a bucket that holds %s", (_, versions, markers) => {
-    // Arrange: the deployment's real synth; the source bucket holds `versions` versions and
-    // `markers` delete markers, the thumbnail bucket is empty
-    project.cleanup();
-    project = scratchProject({ region: "eu-west-1", githubRepository: "acme/thumbs" });
-    const infra = synthInfra(project.context(), {});
-    const arms = `
-    "aws s3api list-object-versions --bucket thumbnailer-source-"*) printf '${versions}\\t${markers}\\tFalse\\n' ;;
-    "aws s3api list-object-versions"*) printf '0\\t0\\tFalse\\n' ;;`;
-
-    // Act
-    const run = runScript("destroy.sh", ["--yes"], {
-      project: project.dir,
-      rules: rules(arms),
-      env: { SYNTH_OUT: infra.outdir },
+    // Act: the source bucket holds `versions` versions and `markers` delete markers, the
+    // thumbnail bucket is empty
+    const run = destroy({
+      "S3.ListObjectVersions": [page(SOURCE, versions, markers), page(THUMBNAILS, 0, 0)],
     });
-    infra.cleanup();
 
     // Assert: refused, naming the bucket and both ways out
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("Refusing to destroy: nothing was changed");
     expect(run.stderr).toContain(
-      `s3://thumbnailer-source-123456789012-eu-west-1 holds ${versions} object versions and ${markers} delete markers`,
+      `s3://${SOURCE} holds ${versions} object versions and ${markers} delete markers`,
     );
-    expect(run.stderr).not.toContain("s3://thumbnailer-thumbnails-123456789012-eu-west-1 holds");
+    expect(run.stderr).not.toContain(`s3://${THUMBNAILS} holds`);
     expect(run.stderr).toContain('set "forceDestroyBuckets": true in cdktf.json');
-    // Nothing but reads: no destroy, no Terraform, no GitHub change
-    const listed = (bucket: string) =>
-      `aws s3api list-object-versions --bucket ${bucket} --region eu-west-1 --max-keys 1000 ` +
-      "--no-paginate --output text --query [length(Versions || `[]`), length(DeleteMarkers || `[]`), IsTruncated]";
+    // Nothing but reads: no destroy, no Terraform, no GitHub change; one page of each bucket
     expect(run.lines).toEqual([
       "aws --version",
       "aws sts get-caller-identity --query Account --output text",
       "gh auth status",
+      "gh variable list --repo acme/thumbs --json name,value",
       "npx cdktf synth",
-      listed("thumbnailer-thumbnails-123456789012-eu-west-1"),
-      listed("thumbnailer-source-123456789012-eu-west-1"),
     ]);
+    expect(run.sdk).toEqual([listed(THUMBNAILS), listed(SOURCE)]);
+    expect(run.sdkAfterLambda).toEqual([]);
+  });
+
+  it("destroys the lambda stack first, then checks the buckets again before destroying the dependencies", () => {
+    // Act: both buckets empty, then, once the lambda stack is gone, the thumbnail bucket holds
+    // what an invocation still running wrote
+    const run = destroy(
+      { "S3.ListObjectVersions": [page(SOURCE, 0, 0), page(THUMBNAILS, 0, 0)] },
+      { "S3.ListObjectVersions": [page(SOURCE, 0, 0), page(THUMBNAILS, 2, 0)] },
+    );
+
+    // Assert: the function is gone, the buckets and everything else of the dependencies stack stay
+    expect(run.status).toBe(1);
+    expect(run.lines.filter((l) => l.startsWith("npx cdktf destroy"))).toEqual([
+      "npx cdktf destroy lambda --auto-approve",
+    ]);
+    expect(run.lines.filter((l) => /^gh (variable|secret) delete/.test(l))).toEqual([]);
+    expect(run.sdk).toEqual([listed(THUMBNAILS), listed(SOURCE)]);
+    expect(run.sdkAfterLambda).toEqual([listed(THUMBNAILS), listed(SOURCE)]);
+    expect(run.stderr).toContain(`s3://${THUMBNAILS} holds 2 object versions and 0 delete markers`);
+    expect(run.stderr).toContain(
+      "Refusing to destroy the dependencies stack: the lambda stack is destroyed",
+    );
+  });
+
+  it("with the buckets still empty once the lambda stack is gone, destroys the dependencies stack, then the GitHub settings", () => {
+    // Act
+    const run = destroy({
+      "S3.ListObjectVersions": [page(SOURCE, 0, 0), page(THUMBNAILS, 0, 0)],
+    });
+
+    // Assert
+    expect(run.status).toBe(0);
+    expect(run.lines.slice(5)).toEqual([
+      "npx cdktf destroy lambda --auto-approve",
+      "npx cdktf destroy dependencies --auto-approve --ignore-missing-stack-dependencies --skip-synth",
+      "gh variable delete AWS_REGION --repo acme/thumbs",
+      "gh variable delete ECR_REPOSITORY --repo acme/thumbs",
+      "gh variable delete LAMBDA_FUNCTION_NAME --repo acme/thumbs",
+      "gh variable delete LAMBDA_ARCHITECTURE --repo acme/thumbs",
+      "gh variable delete SOURCE_BUCKET --repo acme/thumbs",
+      "gh variable delete DEST_BUCKET --repo acme/thumbs",
+      "gh secret delete AWS_DEPLOY_ROLE_ARN --repo acme/thumbs",
+    ]);
+    expect(run.sdk).toHaveLength(2);
+    expect(run.sdkAfterLambda).toHaveLength(2);
+  });
+});
+
+describe("two deployments of one checkout in one repository", () => {
+  /** `gh variable list --json name,value` showing the deploy settings of `name` in `region`. */
+  const settingsOf = (name: string, region: string) => `
+    "gh variable list"*) echo '[{"name":"LAMBDA_FUNCTION_NAME","value":"${name}"},{"name":"AWS_REGION","value":"${region}"},{"name":"OTHER","value":"x"}]' ;;`;
+  /** Records the deployment each cdktf destroy plans (its THUMBNAILER_NAME and _REGION). */
+  const destroySaw = `
+    "npx cdktf destroy"*) printf '%s %s %s\n' "$3" "\${THUMBNAILER_NAME:-}" "\${THUMBNAILER_REGION:-}" >>"$FAKE_DIR/destroy-saw" ;;`;
+  const context = {
+    region: "eu-west-1",
+    githubRepository: "acme/thumbs",
+    forceDestroyBuckets: true,
+  };
+
+  it("bootstrap refuses, before creating anything, a repository whose deploy settings are another deployment's", () => {
+    // Arrange: the repository deploys thumbs-one; this checkout is bootstrapped as thumbnailer
+    const planned = synthInfra(
+      { githubRepository: "acme/thumbs" },
+      { THUMBNAILER_REGION: "eu-west-1" },
+    );
+    const sdk = sdkStandIn({});
+
+    // Act
+    const run = runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
+      project: project.dir,
+      rules: rules(settingsOf("thumbs-one", "eu-west-1")),
+      env: { ...sdk.env, THUMBNAILER_REGION: "eu-west-1", SYNTH_OUT: planned.outdir },
+    });
+    const sdkCalls = sdk.calls();
+    sdk.cleanup();
+    planned.cleanup();
+
+    // Assert: refused in the preflight, saying whose they are and how to go on
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("Preflight failed; nothing was created or changed");
+    expect(run.stderr).toContain(
+      "the deploy settings of acme/thumbs belong to another deployment: LAMBDA_FUNCTION_NAME=thumbs-one, AWS_REGION=eu-west-1",
+    );
+    expect(run.stderr).toContain("scripts/destroy.sh --name thumbs-one --region eu-west-1");
+    expect(run.lines.some((l) => /^(npx|gh (variable|secret) (set|delete))/.test(l))).toBe(false);
+    expect(sdkCalls).toEqual([]);
+    expect(project.context()).toEqual({});
+  });
+
+  it("destroy.sh leaves another deployment's GitHub settings alone, and says so", () => {
+    // Arrange: this checkout's deployment (thumbnailer) shares acme/thumbs with thumbs-one
+    project.cleanup();
+    project = scratchProject(context);
+    const infra = synthInfra(project.context(), {});
+
+    // Act
+    const run = runScript("destroy.sh", ["--yes"], {
+      project: project.dir,
+      rules: rules(settingsOf("thumbs-one", "eu-west-1")),
+      env: { SYNTH_OUT: infra.outdir },
+    });
+    infra.cleanup();
+
+    // Assert: both stacks destroyed, no GitHub setting touched
+    expect(run.status).toBe(0);
+    expect(run.lines.filter((l) => l.startsWith("npx cdktf destroy"))).toHaveLength(2);
+    expect(run.lines.filter((l) => /^gh (variable|secret) (set|delete)/.test(l))).toEqual([]);
+    expect(run.stderr).toContain(
+      "left alone: the deploy settings of acme/thumbs belong to another deployment: LAMBDA_FUNCTION_NAME=thumbs-one, AWS_REGION=eu-west-1",
+    );
+  });
+
+  it("destroy.sh --name NAME --region REGION destroys that deployment, with the same guards, and only its own GitHub settings", () => {
+    // Arrange: `THUMBNAILER_NAME=thumbs-two THUMBNAILER_REGION=us-east-1 npm run deploy` made a
+    // second deployment; the repository's settings are the first's (thumbnailer in eu-west-1)
+    project.cleanup();
+    project = scratchProject(context);
+    const second = synthInfra(project.context(), {
+      THUMBNAILER_NAME: "thumbs-two",
+      THUMBNAILER_REGION: "us-east-1",
+    });
+
+    // Act
+    const run = runScript(
+      "destroy.sh",
+      ["--yes", "--name", "thumbs-two", "--region", "us-east-1"],
+      {
+        project: project.dir,
+        rules: rules(destroySaw + settingsOf("thumbnailer", "eu-west-1")),
+        env: { SYNTH_OUT: second.outdir },
+      },
+    );
+    const overridden = runScript("destroy.sh", ["--yes", "--name", "thumbs-two"], {
+      project: project.dir,
+      rules: rules(destroySaw),
+      env: { SYNTH_OUT: second.outdir, THUMBNAILER_MEMORY_MB: "512" },
+    });
+    second.cleanup();
+
+    // Assert: both stacks of thumbs-two in us-east-1, the first deployment's settings kept
+    expect(run.status).toBe(0);
+    expect(run.files("destroy-saw")).toBe(
+      "lambda thumbs-two us-east-1\ndependencies thumbs-two us-east-1\n",
+    );
+    expect(run.lines.filter((l) => /^gh (variable|secret) (set|delete)/.test(l))).toEqual([]);
+    expect(run.stderr).toContain("LAMBDA_FUNCTION_NAME=thumbnailer, AWS_REGION=eu-west-1");
+    expect(project.context()).toEqual(context);
+    // Any other variable that disagrees with cdktf.json is still refused
+    expect(overridden.status).toBe(1);
+    expect(overridden.stderr).toContain(
+      "THUMBNAILER_MEMORY_MB=512 overrides cdktf.json context memoryMb (not set there)",
+    );
+    expect(overridden.lines.some((l) => l.startsWith("npx"))).toBe(false);
   });
 });
 
 describe("bootstrap in an account that may already have GitHub's OIDC provider", () => {
   const PROVIDER = GITHUB_OIDC_PROVIDER;
   const OTHER = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AB12";
-  /** Rules for an account whose OIDC providers are `arns`, GitHub's tagged `owner` (or untagged). */
-  const account = (arns: string[], owner?: string) => rules(oidcProviders(arns, owner));
-  function bootstrap(rulesText: string) {
-    // The real synth the account preflight reads (ops/preflight.ts)
+  /** SDK answers for an account whose OIDC providers are `arns`; GitHub's accepts `clientIds`. */
+  const account = (arns: string[], clientIds = ["sts.amazonaws.com"]): Answers => ({
+    "IAM.ListOpenIDConnectProviders": {
+      output: { OpenIDConnectProviderList: arns.map((Arn) => ({ Arn })) },
+    },
+    "IAM.GetOpenIDConnectProvider": {
+      when: { OpenIDConnectProviderArn: PROVIDER },
+      output: { Url: "token.actions.githubusercontent.com", ClientIDList: clientIds },
+    },
+  });
+  /** The local Terraform state of deployment thumbnailer's dependencies stack in `region`. */
+  function dependenciesState(region: string, providerArn: string) {
+    const state = {
+      version: 4,
+      resources: [
+        {
+          mode: "managed",
+          type: "aws_iam_openid_connect_provider",
+          name: "github-oidc",
+          instances: [{ attributes: { arn: providerArn, client_id_list: ["sts.amazonaws.com"] } }],
+        },
+      ],
+    };
+    writeFileSync(
+      join(project.dir, `terraform.thumbnailer-${region}-dependencies.tfstate`),
+      JSON.stringify(state),
+    );
+  }
+  function bootstrap(answers: Answers) {
+    // The real synth the account checks read (ops/preflight.ts)
     const planned = synthInfra(
       { githubRepository: "acme/thumbs" },
       { THUMBNAILER_REGION: "eu-west-1" },
     );
+    const sdk = sdkStandIn(withNewAccount(answers));
     try {
-      return runScript("bootstrap.sh", ["--yes", "--local-state", "--repo", "acme/thumbs"], {
+      const run = runScript("bootstrap.sh", ["--yes", "--local-state", "--repo", "acme/thumbs"], {
         project: project.dir,
-        rules: rulesText,
-        env: { THUMBNAILER_REGION: "eu-west-1", SYNTH_OUT: planned.outdir },
+        rules: rules(),
+        env: { ...sdk.env, THUMBNAILER_REGION: "eu-west-1", SYNTH_OUT: planned.outdir },
       });
+      return { ...run, sdk: sdk.calls() };
     } finally {
+      sdk.cleanup();
       planned.cleanup();
     }
   }
@@ -221,18 +446,22 @@ describe("bootstrap in an account that may already have GitHub's OIDC provider",
       PROVIDER,
     );
     expect(run.stderr).toContain(`reusing the account's GitHub OIDC provider ${PROVIDER}`);
+    expect(run.sdk.map((c) => `${c.service}.${c.command}`)).toEqual([
+      "IAM.ListOpenIDConnectProviders",
+      "IAM.GetOpenIDConnectProvider",
+    ]);
     expect(plannedProviders()).toEqual({});
   });
 
-  it("in an account without one: persists nothing, and the stack creates one tagged as this deployment's", () => {
+  it("in an account without one: persists nothing, and the stack creates one", () => {
     // Act
     const run = bootstrap(account([OTHER]));
 
     // Assert
     expect(run.status).toBe(0);
-    expect(run.lines).toContain(
-      "aws iam list-open-id-connect-providers --query OpenIDConnectProviderList[].Arn --output text",
-    );
+    expect(run.sdk.map((c) => `${c.service}.${c.command}`)).toEqual([
+      "IAM.ListOpenIDConnectProviders",
+    ]);
     expect(project.context().githubOidcProviderArn).toBeUndefined();
     expect(run.stderr).toContain(
       "no GitHub OIDC provider in the account: this deployment creates one",
@@ -241,27 +470,51 @@ describe("bootstrap in an account that may already have GitHub's OIDC provider",
     expect(providers).toHaveLength(1);
     expect(providers[0]).toMatchObject({
       url: "https://token.actions.githubusercontent.com",
-      tags: { "thumbnailer:deployment": "thumbnailer-eu-west-1" },
+      client_id_list: ["sts.amazonaws.com"],
     });
   });
 
-  it("leaves a provider tagged as this deployment's to Terraform: nothing is persisted", () => {
-    // Act: a second bootstrap of the deployment that created the provider
-    const run = bootstrap(account([PROVIDER], "thumbnailer-eu-west-1"));
+  it("leaves a provider this deployment's Terraform state holds to Terraform, tagged or not: nothing is persisted", () => {
+    // Arrange: deployed before the owner tag existed: the provider has no tag, the state has it
+    dependenciesState("eu-west-1", PROVIDER);
 
-    // Assert
+    // Act: a second bootstrap of the deployment that created the provider
+    const run = bootstrap(account([PROVIDER]));
+
+    // Assert: still planned by this deployment, so its next deploy keeps it (never deletes it)
     expect(run.status).toBe(0);
     expect(project.context().githubOidcProviderArn).toBeUndefined();
-    expect(run.stderr).toContain(`the GitHub OIDC provider ${PROVIDER} is this deployment's`);
+    expect(run.stderr).toContain(
+      `the GitHub OIDC provider ${PROVIDER} is in this deployment's Terraform state`,
+    );
     expect(Object.keys(plannedProviders())).toHaveLength(1);
   });
 
-  it("treats a provider tagged for another deployment (name or region) as foreign", () => {
-    // Act: the same name deployed in another region made it; destroying that one deletes it
-    const run = bootstrap(account([PROVIDER], "thumbnailer-us-east-1"));
+  it("treats a provider only another deployment's state holds (same name, another region) as foreign", () => {
+    // Arrange: the same name deployed in another region made it; destroying that one deletes it
+    dependenciesState("us-east-1", PROVIDER);
+
+    // Act
+    const run = bootstrap(account([PROVIDER]));
 
     // Assert
     expect(run.status).toBe(0);
     expect(project.context().githubOidcProviderArn).toBe(PROVIDER);
+  });
+
+  it("refuses a foreign provider that does not accept sts.amazonaws.com, before anything is created", () => {
+    // Act: the deploy role's trust requires the audience sts.amazonaws.com
+    const run = bootstrap(account([PROVIDER], ["sigstore"]));
+
+    // Assert: no deploy, no GitHub settings, the provider not persisted
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      `the account's GitHub OIDC provider ${PROVIDER} does not accept the client ID sts.amazonaws.com`,
+    );
+    expect(run.stderr).toContain(
+      `aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${PROVIDER} --client-id sts.amazonaws.com`,
+    );
+    expect(run.lines.some((l) => /^(npx|gh (variable|secret) set)/.test(l))).toBe(false);
+    expect(project.context().githubOidcProviderArn).toBeUndefined();
   });
 });

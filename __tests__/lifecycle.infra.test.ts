@@ -21,7 +21,8 @@ import {
   offlineDeploy,
   type Plan,
 } from "./support/offline-deploy";
-import { GITHUB_OIDC_PROVIDER, oidcProviders, rules } from "./support/script-rules";
+import { EMPTY_ACCOUNT, GITHUB_OIDC_PROVIDER, rules } from "./support/script-rules";
+import { sdkStandIn } from "./support/sdk-stand-in";
 import { dependenciesState, type TerraformCli, terraformCli } from "./support/terraform";
 
 const TIMEOUT = 600_000;
@@ -216,15 +217,23 @@ it.concurrent.each([
       // Step 1: scripts/bootstrap.sh in that account (its account checks read a real synth)
       const env = { THUMBNAILER_REGION: REGION };
       const planned = synthInfra({ githubRepository: "acme/thumbs" }, env);
+      const sdk = sdkStandIn({
+        ...EMPTY_ACCOUNT,
+        "IAM.ListOpenIDConnectProviders": {
+          output: { OpenIDConnectProviderList: arns.map((Arn) => ({ Arn })) },
+        },
+        "IAM.GetOpenIDConnectProvider": { output: { ClientIDList: ["sts.amazonaws.com"] } },
+      });
       const bootstrap = runScript(
         "bootstrap.sh",
         ["--yes", "--local-state", "--repo", "acme/thumbs"],
         {
           project: project.dir,
-          rules: rules(oidcProviders(arns)),
-          env: { ...env, SYNTH_OUT: planned.outdir },
+          rules: rules(),
+          env: { ...sdk.env, ...env, SYNTH_OUT: planned.outdir },
         },
       );
+      sdk.cleanup();
       planned.cleanup();
       expect(bootstrap.stderr).not.toMatch(/error:/);
       expect(bootstrap.status).toBe(0);
@@ -260,13 +269,17 @@ it.concurrent.each([
       expect(changed(redeploy)).toEqual([]);
 
       // Step 4: scripts/destroy.sh, then the destroy it ran
+      const empty = sdkStandIn(EMPTY_ACCOUNT);
       const destroyScript = runScript("destroy.sh", ["--yes"], {
         project: project.dir,
         rules: rules(),
-        env: { SYNTH_OUT: plain.outdir },
+        env: { ...empty.env, SYNTH_OUT: plain.outdir },
       });
+      empty.cleanup();
       expect(destroyScript.status).toBe(0);
-      expect(destroyScript.lines).toContain("npx cdktf destroy * --auto-approve");
+      expect(destroyScript.lines).toContain(
+        "npx cdktf destroy dependencies --auto-approve --ignore-missing-stack-dependencies --skip-synth",
+      );
       const destroyed = synthInfra(project.context(), {
         THUMBNAILER_GITHUB_REPOSITORY: destroyScript.files("destroy-saw-repository"),
       });
@@ -285,8 +298,9 @@ it.concurrent.each([
 );
 
 // The deployment keeps its state in S3, where destroy.sh reads it (served from the offline state)
-const context = { stateBucket: "acme-terraform-state" };
-const STATE_KEY = `s3://acme-terraform-state/${NAME}/${REGION}/dependencies.tfstate`;
+const STATE_BUCKET = "acme-terraform-state";
+const context = { stateBucket: STATE_BUCKET };
+const STATE_KEY = `${NAME}/${REGION}/dependencies.tfstate`;
 const BUCKETS = ["source", "thumbnails"].map((kind) => `${NAME}-${kind}-123456789012-${REGION}`);
 
 it.concurrent(
@@ -299,14 +313,35 @@ it.concurrent(
     const first = await deploy.plan(off.stacks.dependencies);
     await deploy.apply(first);
     const project = scratchProject({ region: REGION, name: NAME, ...context });
-    const destroyScript = (infra: SynthedInfra) =>
-      runScript("destroy.sh", ["--yes"], {
-        project: project.dir,
-        rules: rules(`
-  "aws s3 cp ${STATE_KEY} -"*) cat '${deploy.statePath}' ;;
-  "aws s3api list-object-versions --bucket ${BUCKETS[0]}"*) printf '3\\t1\\tFalse\\n' ;;`),
-        env: { SYNTH_OUT: infra.outdir },
+    const destroyScript = (infra: SynthedInfra) => {
+      // The state object, served from the offline state; the source bucket holds data
+      const sdk = sdkStandIn({
+        "S3.GetObject": {
+          when: { Bucket: STATE_BUCKET, Key: STATE_KEY },
+          output: { Body: readFileSync(deploy.statePath, "utf8") },
+        },
+        "S3.ListObjectVersions": [
+          {
+            when: { Bucket: BUCKETS[0] },
+            output: {
+              IsTruncated: false,
+              Versions: [1, 2, 3].map((n) => ({ Key: `k${n}`, VersionId: `v${n}` })),
+              DeleteMarkers: [{ Key: "k4", VersionId: "v4" }],
+            },
+          },
+          { output: { IsTruncated: false } },
+        ],
       });
+      try {
+        return runScript("destroy.sh", ["--yes"], {
+          project: project.dir,
+          rules: rules(),
+          env: { ...sdk.env, SYNTH_OUT: infra.outdir },
+        });
+      } finally {
+        sdk.cleanup();
+      }
+    };
     const withForce = () => {
       const settings = join(project.dir, "cdktf.json");
       const cdktf = JSON.parse(readFileSync(settings, "utf8"));
@@ -373,7 +408,7 @@ it.concurrent(
       // Assert 3: it goes ahead, and Terraform deletes everything, the buckets with their objects
       expect(run.stderr).not.toContain("Refusing");
       expect(run.status).toBe(0);
-      expect(run.lines).toContain("npx cdktf destroy * --auto-approve");
+      expect(run.lines).toContain("npx cdktf destroy lambda --auto-approve");
       expect(deleted(destroy).sort()).toEqual(created(first).sort());
       for (const address of buckets) {
         expect(changeOf(destroy, address).before?.force_destroy).toBe(true);

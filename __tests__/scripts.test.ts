@@ -19,11 +19,13 @@ import {
   BUILT,
   DIGEST,
   ECR_ARMS,
+  EMPTY_ACCOUNT,
   ecrRegistry,
   REPOSITORY_URL,
   ROLE_ARN,
   rules,
 } from "./support/script-rules";
+import { sdkStandIn } from "./support/sdk-stand-in";
 
 jest.setTimeout(120_000); // bootstrap and deploy scripts synthesize the stacks
 
@@ -52,12 +54,19 @@ describe("scripts/bootstrap.sh", () => {
     synthed = synthInfra({ region: "eu-west-1", githubRepository: "acme/thumbs" }, {});
   });
   afterAll(() => synthed.cleanup());
-  const bootstrap = (args: string[], options: ScriptOptions = {}) =>
-    // Local state: the state bucket step has its own tests (state-scripts.test.ts).
-    runInScratch("bootstrap.sh", ["--local-state", ...args], {
-      ...options,
-      env: { SYNTH_OUT: synthed.outdir, ...options.env },
-    });
+  /** bootstrap.sh in an account without a GitHub OIDC provider (SDK answers: EMPTY_ACCOUNT). */
+  const bootstrap = (args: string[], options: ScriptOptions = {}) => {
+    const sdk = sdkStandIn(EMPTY_ACCOUNT);
+    try {
+      // Local state: the state bucket step has its own tests (state-scripts.test.ts).
+      return runInScratch("bootstrap.sh", ["--local-state", ...args], {
+        ...options,
+        env: { ...sdk.env, SYNTH_OUT: synthed.outdir, ...options.env },
+      });
+    } finally {
+      sdk.cleanup();
+    }
+  };
 
   it("checks the machine, deploys, then sets the deploy workflow's GitHub variables and secret", () => {
     // Act
@@ -71,8 +80,9 @@ describe("scripts/bootstrap.sh", () => {
     expect(run.lines).toEqual([
       ...PREFLIGHT,
       "gh repo view --json nameWithOwner --jq .nameWithOwner",
-      "aws iam list-open-id-connect-providers --query OpenIDConnectProviderList[].Arn --output text",
-      // The account preflight reads the synth on the SDK (__tests__/account-preflight.test.ts)
+      // The repository's deploy settings are not another deployment's (lifecycle-scripts.test.ts)
+      "gh variable list --repo acme/thumbs --json name,value",
+      // What the deploy would create must not exist yet (__tests__/account-preflight.test.ts)
       "npx cdktf synth",
       `npx cdktf deploy * --outputs-file ${outputsFile} --auto-approve`,
       "aws lambda get-function-configuration --function-name thumbnailer --region eu-west-1 " +
@@ -275,6 +285,7 @@ describe("scripts/destroy.sh", () => {
     "aws --version",
     "aws sts get-caller-identity --query Account --output text",
     "gh auth status",
+    "gh variable list --repo acme/thumbs --json name,value",
   ];
 
   it("asks first, and does nothing on 'no'", () => {
@@ -293,7 +304,7 @@ describe("scripts/destroy.sh", () => {
     expect(run.lines).toEqual(preflight);
   });
 
-  it("on 'yes' destroys the stacks, then deletes every GitHub setting, tolerating missing ones", () => {
+  it("on 'yes' destroys the lambda stack, then the dependencies, then deletes every GitHub setting, tolerating missing ones", () => {
     // Arrange: LAMBDA_ARCHITECTURE was never set
     const arms = `
     "gh variable delete LAMBDA_ARCHITECTURE"*) echo "HTTP 404: Not Found" >&2; return 1 ;;`;
@@ -308,7 +319,8 @@ describe("scripts/destroy.sh", () => {
     expect(run.status).toBe(0);
     expect(run.lines).toEqual([
       ...preflight,
-      "npx cdktf destroy * --auto-approve",
+      "npx cdktf destroy lambda --auto-approve",
+      "npx cdktf destroy dependencies --auto-approve --ignore-missing-stack-dependencies --skip-synth",
       "gh variable delete AWS_REGION --repo acme/thumbs",
       "gh variable delete ECR_REPOSITORY --repo acme/thumbs",
       "gh variable delete LAMBDA_FUNCTION_NAME --repo acme/thumbs",
@@ -333,7 +345,7 @@ describe("scripts/destroy.sh", () => {
     // Assert
     expect(run.stderr).not.toContain("[y/N]");
     expect(run.status).not.toBe(0);
-    expect(run.lines).toEqual([...preflight, "npx cdktf destroy * --auto-approve"]);
+    expect(run.lines).toEqual([...preflight, "npx cdktf destroy lambda --auto-approve"]);
   });
 
   it("--dry-run neither asks nor runs anything", () => {
@@ -341,7 +353,10 @@ describe("scripts/destroy.sh", () => {
 
     expect(run.status).toBe(0);
     expect(run.calls).toEqual([]);
-    expect(run.stderr).toContain("would run: npx cdktf destroy '*' --auto-approve");
+    expect(run.stderr).toContain("would run: npx cdktf destroy lambda --auto-approve");
+    expect(run.stderr).toContain(
+      "would run: npx cdktf destroy dependencies --auto-approve --ignore-missing-stack-dependencies --skip-synth",
+    );
     expect(run.stderr).toContain(
       "would run: gh secret delete AWS_DEPLOY_ROLE_ARN --repo acme/thumbs",
     );

@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { validateWorkflow } from "@action-validator/core";
 import { parse } from "yaml";
+import { GITHUB_SETTINGS } from "../ops/github-settings";
 import { runWithStandIns, type ScriptRun } from "./support/fake-tools";
 import { REPOSITORY_URL } from "./support/script-rules";
 import { sdkStandIn } from "./support/sdk-stand-in";
@@ -306,9 +307,8 @@ describe("deploy.yml", () => {
   });
 
   it("checks every variable and the secret it uses before doing anything", () => {
-    // Arrange: the table in scripts/lib/common.sh
-    const common = readFileSync(join(ROOT, "scripts", "lib", "common.sh"), "utf8");
-    const settings = [...common.matchAll(/^ {2}"(?:variable|secret) (\w+) /gm)].map((m) => m[1]);
+    // Arrange: the table bootstrap.sh sets them from
+    const settings = GITHUB_SETTINGS.map((s) => s.name);
     const precheck = all[0];
 
     // Assert
@@ -321,11 +321,8 @@ describe("deploy.yml", () => {
   });
 
   it("reads exactly the variables and secret scripts/bootstrap.sh sets", () => {
-    // Arrange: the table in scripts/lib/common.sh
-    const common = readFileSync(join(ROOT, "scripts", "lib", "common.sh"), "utf8");
-    const settings = [...common.matchAll(/^ {2}"(variable|secret) (\w+) /gm)].map(
-      (m) => `${m[1]} ${m[2]}`,
-    );
+    // Arrange: the table bootstrap.sh sets them from
+    const settings = GITHUB_SETTINGS.map((s) => `${s.kind} ${s.name}`);
     const used = [...text("deploy.yml").matchAll(/\$\{\{\s*(vars|secrets)\.(\w+)\s*\}\}/g)].map(
       (m) => `${m[1] === "vars" ? "variable" : "secret"} ${m[2]}`,
     );

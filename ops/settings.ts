@@ -4,9 +4,6 @@
  *   node dist/ops/settings.js persist [KEY=VALUE...]  every THUMBNAILER_* setting in the
  *       environment, then the KEY=VALUE pairs, into cdktf.json; prints each change to stderr
  *   node dist/ops/settings.js get KEY          the persisted value ("" when unset)
- *   node dist/ops/settings.js owner-tag        the tag (KEY<TAB>VALUE) naming this deployment
- *       on the account-wide resources it creates (stacks/stack-base.ts ownerTag), from the
- *       environment and cdktf.json as a synth reads them
  *   node dist/ops/settings.js overrides        THUMBNAILER_* variables that differ from
  *       the persisted settings, one line each (exit 0 either way)
  *   node dist/ops/settings.js state-location STACK   where that stack's Terraform state
@@ -24,7 +21,7 @@ import {
   readPersisted,
   settingsFromEnv,
 } from "../stacks/persisted-settings";
-import { ownerTag, stateLocation } from "../stacks/stack-base";
+import { stateLocation } from "../stacks/stack-base";
 
 function main(args: string[]): number {
   const file = join(process.cwd(), "cdktf.json");
@@ -52,14 +49,6 @@ function main(args: string[]): number {
       process.stdout.write(value === undefined || value === null ? "" : String(value));
       return 0;
     }
-    case "owner-tag": {
-      const persisted = readPersisted(file);
-      const config = readInfraConfig({ context: (key) => persisted[key], env: process.env });
-      for (const [key, value] of Object.entries(ownerTag(config))) {
-        process.stdout.write(`${key}\t${value}\n`);
-      }
-      return 0;
-    }
     case "overrides": {
       const persisted = readPersisted(file);
       for (const o of overrides((key) => persisted[key], process.env)) {
@@ -80,7 +69,7 @@ function main(args: string[]): number {
     }
     default:
       console.error(
-        "usage: settings.js persist [KEY=VALUE...] | get KEY | owner-tag | overrides | state-location STACK",
+        "usage: settings.js persist [KEY=VALUE...] | get KEY | overrides | state-location STACK",
       );
       return 2;
   }

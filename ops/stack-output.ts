@@ -1,30 +1,16 @@
 /**
- * Prints one value from a `cdktf deploy --outputs-file` JSON file ({ stack: { output: value } }):
- *
- *   node dist/ops/stack-output.js FILE name[,other-name...]
- *
- * Names match loosely (case, "-" and "_" ignored: "source-bucket" matches "sourceBucket"), as
- * ops/deployment.ts findOutput finds them (in any stack, at any depth); the first name with a
- * non-empty value wins. Exits 1, printing nothing, when none is there.
- * scripts/lib/common.sh wraps it as `stack_output`.
+ * One value from a `cdktf deploy --outputs-file` JSON file ({ stack: { output: value } }), for
+ * ops/github-settings.ts. Names match loosely (case, "-" and "_" ignored: "source-bucket" matches
+ * "sourceBucket"), as ops/deployment.ts findOutput finds them (in any stack, at any depth); the
+ * first name with a non-empty value wins.
  */
-import { readFileSync } from "node:fs";
 import { findOutput } from "./deployment";
 
-function main([file, names]: string[]): number {
-  if (!file || !names) {
-    process.stderr.write("usage: stack-output.js FILE name[,other-name...]\n");
-    return 2;
+/** The value of the first of `names` the outputs hold, or undefined when none is there. */
+export function stackOutput(outputs: object, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const value = findOutput(outputs, name);
+    if (value !== undefined && value !== "") return value;
   }
-  const root: unknown = JSON.parse(readFileSync(file, "utf8"));
-  for (const name of names.split(",")) {
-    const value = findOutput(root, name);
-    if (value !== undefined && value !== "") {
-      process.stdout.write(value);
-      return 0;
-    }
-  }
-  return 1;
+  return undefined;
 }
-
-process.exitCode = main(process.argv.slice(2));

@@ -15,14 +15,17 @@ Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub
 
   1. Preflight: AWS CLI v2 with working credentials, Docker with buildx and a running engine,
      Terraform >= 1.10 (the S3 state lock file needs it), Node.js within package.json engines
-     with dependencies installed (npm ci), and the GitHub CLI authenticated. Every problem is
-     reported at once; nothing is created unless all checks pass.
+     with dependencies installed (npm ci), the GitHub CLI authenticated, and the repository's
+     deploy settings not another deployment's (its LAMBDA_FUNCTION_NAME and AWS_REGION variables
+     unset or naming this deployment's function and region). Every problem is reported at once;
+     nothing is created unless all checks pass.
   2. Persists the deployment's settings: every THUMBNAILER_* variable set now, and
      githubRepository, are written into cdktf.json "context" (commit it), so a later
      `npm run deploy`, `npx cdktf ...`, scripts/destroy.sh or CI plan the same resources.
      If the account already has GitHub's OIDC provider (an account has at most one) and this
-     deployment did not create it, its ARN is persisted as githubOidcProviderArn: the deploy
-     then trusts it and never creates nor deletes it.
+     deployment's Terraform state does not hold it, its ARN is persisted as
+     githubOidcProviderArn: the deploy then trusts it and never creates nor deletes it. It
+     must accept the client ID sts.amazonaws.com, else bootstrap stops, saying how to add it.
      A setting a synth would refuse stops it here, before anything is written.
      Then, from the synthesized plan (ops/preflight.ts, which every `npm run deploy` runs too):
      with reservedConcurrency set, the account must keep its floor of Lambda executions
@@ -72,6 +75,7 @@ if [ "$DRY_RUN" = 1 ]; then
   run gh auth status
   [ -n "$GITHUB_REPO" ] || run gh repo view --json nameWithOwner --jq .nameWithOwner
   GITHUB_REPO="${GITHUB_REPO:-<owner/name>}"
+  run gh variable list --repo "$GITHUB_REPO" --json name,value
 else
   check_aws
   check_docker_buildx
@@ -79,6 +83,11 @@ else
   check_node
   check_configured_repo
   check_gh
+  # The repository's deploy settings: never another deployment's to overwrite
+  if [ "${#PROBLEMS[@]}" = 0 ]; then
+    github_settings_owner bootstrap
+    if [ "$GITHUB_OWNED" = 0 ]; then problem "$FOREIGN_SETTINGS"; fi
+  fi
   end_preflight
 fi
 
@@ -92,7 +101,7 @@ else
     die "fix the settings above (THUMBNAILER_* variables or cdktf.json context): nothing was written to cdktf.json"
   settings persist "githubRepository=$GITHUB_REPO"
 fi
-reuse_github_oidc_provider "$GITHUB_REPO"
+reuse_github_oidc_provider
 if [ "$DRY_RUN" = 0 ]; then info "commit cdktf.json: it now describes this deployment"; fi
 
 # What the deploy would create, against the account: still nothing created if a check fails.
@@ -137,20 +146,19 @@ value() {
 }
 
 step "Read the deployment's outputs"
-for setting in ECR_REPOSITORY LAMBDA_FUNCTION_NAME SOURCE_BUCKET DEST_BUCKET AWS_DEPLOY_ROLE_ARN; do
-  if [ "$DRY_RUN" = 1 ]; then
-    set_value "$setting" "<$setting>"
-  else
-    set_value "$setting" "$(stack_output "$outputs" "$setting")"
-    info "$setting=$(value "$setting")"
-  fi
-done
-# <account>.dkr.ecr.<region>.amazonaws.com/<name>: the region everything was deployed to
-region="$(value ECR_REPOSITORY)"
-region="${region#*.dkr.ecr.}"
-if [ "$DRY_RUN" = 1 ]; then region="<region>"; fi
-set_value AWS_REGION "${region%%.*}"
-info "AWS_REGION=$(value AWS_REGION)"
+settings_made="$(node_tool github-settings names)"
+if [ "$DRY_RUN" = 1 ]; then
+  while read -r _ name; do set_value "$name" "<$name>"; done <<<"$settings_made"
+  set_value AWS_REGION "<region>"
+else
+  # The outputs' values, and AWS_REGION: the region of the ECR repository everything went to
+  outputs_values="$(node_tool github-settings values "$outputs")" ||
+    die "cannot read the deploy's outputs: see the error above"
+  while read -r name setting_value; do
+    set_value "$name" "$setting_value"
+    info "$name=$setting_value"
+  done <<<"$outputs_values"
+fi
 
 # The function's architecture (the image platform) and the prefix uploads must go under
 function_settings="$(run aws lambda get-function-configuration \
@@ -162,10 +170,9 @@ set_value LAMBDA_ARCHITECTURE "$architecture"
 info "LAMBDA_ARCHITECTURE=$architecture"
 
 step "Configure GitHub Actions in $GITHUB_REPO"
-for row in "${GITHUB_SETTINGS[@]}"; do
-  read -r kind name _ <<<"$row"
+while read -r kind name <&3; do
   run gh "$kind" set "$name" --repo "$GITHUB_REPO" --body "$(value "$name")"
-done
+done 3<<<"$settings_made"
 
 if [ "$DRY_RUN" = 1 ]; then step "Done (dry run: nothing was run)"; else step "Done"; fi
 cat >&2 <<EOF

@@ -18,8 +18,8 @@ export function defaultTags(config: InfraConfig): Record<string, string> {
 
 /**
  * Tag on an account-wide resource this deployment creates that others may reuse (the GitHub OIDC
- * provider), naming the deployment (name and region) that owns it: scripts/bootstrap.sh reuses a
- * provider not tagged as its own instead of creating a second one.
+ * provider), naming the deployment (name and region) that made it, for people: ownership is decided
+ * from Terraform state (ops/github-oidc.ts), since deployments made before the tag have none.
  */
 export function ownerTag(config: InfraConfig): Record<string, string> {
   return { "thumbnailer:deployment": `${config.name}-${config.region}` };

@@ -3,6 +3,8 @@
  * machine where every preflight check passes and a deploy that writes its outputs file.
  */
 
+import { type Answers, withNewAccount } from "./sdk-stand-in";
+
 export const ACCOUNT = "123456789012";
 export const REPOSITORY_URL = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/thumbnailer`;
 export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/thumbnailer-github-deploy`;
@@ -12,16 +14,13 @@ export const DIGEST = `sha256:${"ab12".repeat(16)}`;
 export const GITHUB_OIDC_PROVIDER = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
 
 /**
- * Case arms (for `rules`) for an account whose OIDC providers are `arns`, GitHub's tagged as
- * deployment `owner` (or untagged), answering the scripts' --query ... --output text as the AWS
- * CLI would.
+ * SDK answers (support/sdk-stand-in.ts) for an account without a GitHub OIDC provider, whose
+ * buckets are all empty.
  */
-export function oidcProviders(arns: string[], owner?: string): string {
-  return `
-    "aws iam list-open-id-connect-providers"*) printf '%s\\n' '${arns.join("\t")}' ;;
-    "aws iam list-open-id-connect-provider-tags --open-id-connect-provider-arn ${GITHUB_OIDC_PROVIDER}"*)
-      echo '${owner ?? "None"}' ;;`;
-}
+export const EMPTY_ACCOUNT: Answers = withNewAccount({
+  "IAM.ListOpenIDConnectProviders": { output: { OpenIDConnectProviderList: [] } },
+  "S3.ListObjectVersions": { output: { IsTruncated: false } },
+});
 
 /** `cdktf deploy --outputs-file` contents, shaped like cdktf writes them (stack -> output id). */
 export const OUTPUTS = {
@@ -54,6 +53,7 @@ ${arms}
     "terraform version") echo "Terraform v1.11.4" ;;
     "gh auth status") echo "Logged in to github.com account acme-bot" ;;
     "gh repo view"*) echo "acme/thumbs" ;;
+    "gh variable list"*) echo '[]' ;;
     "npx cdktf deploy"*)
       while [ "$#" -gt 0 ]; do
         if [ "$1" = --outputs-file ]; then printf '%s' "$outputs_json" > "$2"; fi

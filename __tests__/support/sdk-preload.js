@@ -5,7 +5,7 @@
  * runs build real commands from the SDK's own types; only the answers are made up.
  *
  * Scenario: { "calls": FILE, "answers": { "Lambda.GetFunction": ANSWER | [ANSWER, ...] } } where
- * ANSWER is { "output": {...} } or { "error": "ResourceNotFoundException", "message"?, "status"? },
+ * ANSWER is { "output": {...} } (a string "Body" is returned as the SDK's stream) or { "error": "ResourceNotFoundException", "message"?, "status"? },
  * optionally with "when": {...} (matches when every field equals the input's; answers whose
  * "when" matches win over those without one). A list is used in order, its last answer repeating;
  * a command with no answer fails the call loudly. Every call is appended to FILE as one JSON line
@@ -13,6 +13,7 @@
  */
 const { appendFileSync, readFileSync } = require("node:fs");
 const { basename } = require("node:path");
+const { Readable } = require("node:stream");
 const Module = require("node:module");
 const { isDeepStrictEqual } = require("node:util");
 
@@ -65,6 +66,17 @@ function errorFrom(pkg, answer) {
   return error;
 }
 
+/** An output's string Body (S3 GetObject) as the SDK returns it: a stream with transformToString. */
+function withBody(output) {
+  if (typeof output.Body !== "string") return output;
+  const text = output.Body;
+  const body = Object.assign(Readable.from([Buffer.from(text)]), {
+    transformToString: async () => text,
+    transformToByteArray: async () => new Uint8Array(Buffer.from(text)),
+  });
+  return { ...output, Body: body };
+}
+
 /** Answers every command of the client in `pkg` (the package `name`) from the scenario. */
 function standIn(name, pkg) {
   const [clientName, service] = PACKAGES[name];
@@ -80,7 +92,7 @@ function standIn(name, pkg) {
       if (answer === undefined)
         throw new Error(`sdk-stand-in: no answer for ${key} ${JSON.stringify(input)}`);
       if (answer.error !== undefined) throw errorFrom(pkg, answer);
-      return answer.output ?? {};
+      return withBody(answer.output ?? {});
     });
   }
 }

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Shared by scripts/*.sh: progress output, --dry-run, preflight checks, and the one table that
-# ties the stacks' outputs to the GitHub variables and secret the deploy workflow reads.
+# Shared by scripts/*.sh: progress output, --dry-run, preflight checks, and the calls into ops/
+# that decide (node_tool).
 # Sourced, not run. Progress goes to stderr, so a script's stdout carries only its result.
 
 DRY_RUN=0
@@ -249,45 +249,18 @@ smoke_test() { node_tool smoke-test "$@"; }
 # Records one setting of this deployment in cdktf.json, e.g. persist_setting githubOidcProviderArn ARN.
 persist_setting() { settings persist "$1=$2"; }
 
-# An account has at most one GitHub OIDC provider (token.actions.githubusercontent.com). When the
-# deployment has a GitHub repository and no githubOidcProviderArn yet, looks for one: a provider
-# tagged as this deployment's (ops/settings.ts owner-tag) is Terraform's to manage; any
-# other is persisted as githubOidcProviderArn, so no deploy creates a second one and no destroy
-# deletes what others use. Run before anything is created.
+# The GitHub OIDC provider the deploy role trusts, decided before anything is created
+# (ops/github-oidc.ts): one the account has that this deployment's Terraform state does not hold
+# is reused, its ARN persisted as githubOidcProviderArn, so no deploy creates a second one and no
+# destroy deletes it; a reused one must accept the client ID sts.amazonaws.com.
 reuse_github_oidc_provider() {
-  local repository="$1" suffix="oidc-provider/token.actions.githubusercontent.com"
-  if [ -z "$repository" ]; then return 0; fi
-  if [ -n "${THUMBNAILER_GITHUB_OIDC_PROVIDER_ARN:-}" ] ||
-    [ -n "$(settings get githubOidcProviderArn)" ]; then
-    info "githubOidcProviderArn is set: the deploy role trusts that provider"
-    return 0
-  fi
   if [ "$DRY_RUN" = 1 ]; then
-    run aws iam list-open-id-connect-providers --query 'OpenIDConnectProviderList[].Arn' --output text
-    info "would reuse an existing GitHub OIDC provider (persisting githubOidcProviderArn), unless none exists or it is this deployment's"
+    info "would look for the account's GitHub OIDC provider (iam:ListOpenIDConnectProviders) and persist githubOidcProviderArn unless this deployment's Terraform state holds it"
     return 0
   fi
-  local arns arn found="" tag_key tag_value owner
-  arns="$(run aws iam list-open-id-connect-providers \
-    --query 'OpenIDConnectProviderList[].Arn' --output text)" ||
-    die "cannot list the account's OIDC providers (iam:ListOpenIDConnectProviders): see the error above"
-  for arn in $arns; do
-    if [[ "$arn" == *":$suffix" ]]; then found="$arn"; fi
-  done
-  if [ -z "$found" ]; then
-    info "no GitHub OIDC provider in the account: this deployment creates one"
-    return 0
-  fi
-  IFS=$'\t' read -r tag_key tag_value <<<"$(settings owner-tag)"
-  owner="$(run aws iam list-open-id-connect-provider-tags --open-id-connect-provider-arn "$found" \
-    --query "Tags[?Key=='$tag_key'].Value | [0]" --output text)" ||
-    die "cannot read the tags of $found (iam:ListOpenIDConnectProviderTags): see the error above"
-  if [ "$owner" = "$tag_value" ]; then
-    info "the GitHub OIDC provider $found is this deployment's ($tag_key=$tag_value): Terraform keeps managing it"
-  else
-    persist_setting githubOidcProviderArn "$found"
-    info "reusing the account's GitHub OIDC provider $found (not this deployment's): never created nor deleted here"
-  fi
+  local arn
+  arn="$(node_tool github-oidc)" || die "no GitHub OIDC provider the deploy role can trust: see the error above. Nothing was deployed."
+  if [ -n "$arn" ]; then persist_setting githubOidcProviderArn "$arn"; fi
 }
 
 # The repository the deployment is configured for (THUMBNAILER_GITHUB_REPOSITORY, then cdktf.json
@@ -320,40 +293,24 @@ check_gh() {
   fi
 }
 
-# --- Stack outputs -> GitHub variables and secret -------------------------------------------------
-#
-# One row per value: the GitHub name the deploy workflow reads, whether it is a secret, and the
-# stack output names it may come from (stacks/lambda-stack.ts). Output names are matched loosely
-# (case, "-" and "_" ignored), so "source-bucket", "sourceBucket" and "source_bucket" all match.
-# AWS_REGION and LAMBDA_ARCHITECTURE are not outputs: bootstrap.sh derives them.
-GITHUB_SETTINGS=(
-  "variable AWS_REGION -"
-  "variable ECR_REPOSITORY repository-url,ecr-repository-url"
-  "variable LAMBDA_FUNCTION_NAME function-name,lambda-function-name"
-  "variable LAMBDA_ARCHITECTURE -"
-  "variable SOURCE_BUCKET source-bucket,source-bucket-name"
-  "variable DEST_BUCKET destination-bucket,destination-bucket-name,dest-bucket"
-  "secret AWS_DEPLOY_ROLE_ARN deploy-role-arn,github-deploy-role-arn"
-)
+# --- GitHub variables and secret (ops/github-settings.ts) ----------------------------------------
 
-# Output names accepted for a GitHub setting (comma-separated), or "-".
-output_names_for() {
-  local row name outputs
-  for row in "${GITHUB_SETTINGS[@]}"; do
-    read -r _ name outputs <<<"$row"
-    if [ "$name" = "$1" ]; then
-      printf '%s' "$outputs"
-      return 0
-    fi
-  done
-  die "internal: no GitHub setting $1"
-}
-
-# Value of a GitHub setting's stack output, from a `cdktf deploy --outputs-file` JSON file.
-stack_output() {
-  local file="$1" setting="$2"
-  node_tool stack-output "$file" "$(output_names_for "$setting")" ||
-    die "the deploy did not output $setting (expected one of: $(output_names_for "$setting"))"
+# Whether the deploy settings of $GITHUB_REPO are this deployment's (its LAMBDA_FUNCTION_NAME and
+# AWS_REGION variables unset or naming this deployment's function and region): sets GITHUB_OWNED
+# to 1, or to 0 with FOREIGN_SETTINGS saying whose they are. $1: bootstrap or destroy (what the
+# message advises).
+# shellcheck disable=SC2034 # GITHUB_OWNED and FOREIGN_SETTINGS are the calling script's
+github_settings_owner() {
+  local variables status=0
+  variables="$(gh variable list --repo "$GITHUB_REPO" --json name,value)" ||
+    die "cannot read the variables of $GITHUB_REPO (gh variable list): see the error above. Nothing was changed."
+  FOREIGN_SETTINGS="$(node_tool github-settings owner "$1" "$GITHUB_REPO" <<<"$variables")" ||
+    status=$?
+  case "$status" in
+    0) GITHUB_OWNED=1 ;;
+    3) GITHUB_OWNED=0 ;;
+    *) die "cannot tell whose the deploy settings of $GITHUB_REPO are: see the error above. Nothing was changed." ;;
+  esac
 }
 
 # --- What the deployment plans (cdktf synth) ------------------------------------------------------
@@ -364,25 +321,6 @@ synth_planned_names() {
   run npx cdktf synth >&2 || die "cdktf synth failed: see the errors above"
   PLANNED="$(node_tool planned-names "$ROOT/cdktf.out" "$1")" ||
     die "cannot read the synthesized plan in $ROOT/cdktf.out: see the error above"
-}
-
-# Prints the deployed Terraform state of one stack (nothing when it has none), e.g.
-# deployed_state dependencies; stops with nothing changed when it cannot be read.
-deployed_state() {
-  local kind a b c errors
-  read -r kind a b c <<<"$(settings state-location "$1")"
-  case "$kind" in
-    local) if [ -s "$a" ]; then cat "$a"; fi ;;
-    s3)
-      errors="$(mktemp "${TMPDIR:-/tmp}/state.XXXXXX")"
-      if ! aws s3 cp "s3://$a/$b" - --region "$c" 2>"$errors"; then
-        grep -qE '\(404\)|NoSuchKey|Not Found' "$errors" ||
-          die "cannot read the Terraform state s3://$a/$b: $(cat "$errors")
-    Nothing was changed."
-      fi
-      rm -f "$errors"
-      ;;
-  esac
 }
 
 # The planned names of one kind, one a line.
