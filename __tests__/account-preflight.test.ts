@@ -80,7 +80,7 @@ describe("bootstrap.sh runs the account preflight (SDK stand-in)", () => {
         command: "GetFunction",
         input: { FunctionName: "thumbnailer" },
       });
-      expect(new Set(sdk.commands())).toEqual(
+      expect(new Set(sdk.commands("preflight"))).toEqual(
         new Set([
           "STS.GetCallerIdentity",
           "S3.HeadBucket",

@@ -9,8 +9,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runScript, type ScratchProject, scratchProject } from "./support/fake-tools";
 import { resources, scrubbed, synthInfra } from "./support/infra";
-import { EMPTY_ACCOUNT, GITHUB_OIDC_PROVIDER, rules } from "./support/script-rules";
-import { type Answers, sdkStandIn, withNewAccount } from "./support/sdk-stand-in";
+import { GITHUB_OIDC_PROVIDER, rules } from "./support/script-rules";
+import { type Answers, NEW_ACCOUNT, sdkStandIn, withNewAccount } from "./support/sdk-stand-in";
 
 // Each sequence runs several scripts and real synths: slow on a busy machine.
 jest.setTimeout(120_000);
@@ -47,7 +47,7 @@ describe("bootstrap -> plain deploy -> destroy", () => {
   /** bootstrap.sh with `bootstrapEnv`, in an account without a GitHub OIDC provider. */
   function bootstrapped() {
     const planned = synthInfra({ githubRepository: "acme/thumbs" }, bootstrapEnv);
-    const sdk = sdkStandIn(EMPTY_ACCOUNT);
+    const sdk = sdkStandIn(NEW_ACCOUNT);
     try {
       return runScript("bootstrap.sh", ["--yes", "--local-state", "--repo", "acme/thumbs"], {
         project: project.dir,
@@ -83,7 +83,7 @@ describe("bootstrap -> plain deploy -> destroy", () => {
     // Arrange
     expect(bootstrapped().status).toBe(0);
     const infra = synthInfra(project.context(), {});
-    const sdk = sdkStandIn(EMPTY_ACCOUNT);
+    const sdk = sdkStandIn(NEW_ACCOUNT);
 
     // Act
     const overridden = runScript("destroy.sh", ["--yes"], {
@@ -117,7 +117,7 @@ describe("a deployment made without a GitHub repository -> destroy.sh", () => {
     project.cleanup();
     project = scratchProject({ region: "eu-west-1" });
     const infra = synthInfra(project.context(), {});
-    const sdk = sdkStandIn(EMPTY_ACCOUNT);
+    const sdk = sdkStandIn(NEW_ACCOUNT);
 
     // Act
     const run = runScript("destroy.sh", ["--yes"], {
@@ -419,7 +419,7 @@ describe("bootstrap in an account that may already have GitHub's OIDC provider",
         rules: rules(),
         env: { ...sdk.env, THUMBNAILER_REGION: "eu-west-1", SYNTH_OUT: planned.outdir },
       });
-      return { ...run, sdk: sdk.calls() };
+      return { ...run, sdk: sdk.calls("github-oidc") };
     } finally {
       sdk.cleanup();
       planned.cleanup();

@@ -21,8 +21,8 @@ import {
   offlineDeploy,
   type Plan,
 } from "./support/offline-deploy";
-import { EMPTY_ACCOUNT, GITHUB_OIDC_PROVIDER, rules } from "./support/script-rules";
-import { sdkStandIn } from "./support/sdk-stand-in";
+import { GITHUB_OIDC_PROVIDER, rules } from "./support/script-rules";
+import { NEW_ACCOUNT, sdkStandIn } from "./support/sdk-stand-in";
 import { dependenciesState, type TerraformCli, terraformCli } from "./support/terraform";
 
 const TIMEOUT = 600_000;
@@ -218,7 +218,7 @@ it.concurrent.each([
       const env = { THUMBNAILER_REGION: REGION };
       const planned = synthInfra({ githubRepository: "acme/thumbs" }, env);
       const sdk = sdkStandIn({
-        ...EMPTY_ACCOUNT,
+        ...NEW_ACCOUNT,
         "IAM.ListOpenIDConnectProviders": {
           output: { OpenIDConnectProviderList: arns.map((Arn) => ({ Arn })) },
         },
@@ -269,7 +269,7 @@ it.concurrent.each([
       expect(changed(redeploy)).toEqual([]);
 
       // Step 4: scripts/destroy.sh, then the destroy it ran
-      const empty = sdkStandIn(EMPTY_ACCOUNT);
+      const empty = sdkStandIn(NEW_ACCOUNT);
       const destroyScript = runScript("destroy.sh", ["--yes"], {
         project: project.dir,
         rules: rules(),

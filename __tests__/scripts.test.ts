@@ -19,13 +19,12 @@ import {
   BUILT,
   DIGEST,
   ECR_ARMS,
-  EMPTY_ACCOUNT,
   ecrRegistry,
   REPOSITORY_URL,
   ROLE_ARN,
   rules,
 } from "./support/script-rules";
-import { sdkStandIn } from "./support/sdk-stand-in";
+import { NEW_ACCOUNT, sdkStandIn } from "./support/sdk-stand-in";
 
 jest.setTimeout(120_000); // bootstrap and deploy scripts synthesize the stacks
 
@@ -54,9 +53,9 @@ describe("scripts/bootstrap.sh", () => {
     synthed = synthInfra({ region: "eu-west-1", githubRepository: "acme/thumbs" }, {});
   });
   afterAll(() => synthed.cleanup());
-  /** bootstrap.sh in an account without a GitHub OIDC provider (SDK answers: EMPTY_ACCOUNT). */
+  /** bootstrap.sh in an account without a GitHub OIDC provider (SDK answers: NEW_ACCOUNT). */
   const bootstrap = (args: string[], options: ScriptOptions = {}) => {
-    const sdk = sdkStandIn(EMPTY_ACCOUNT);
+    const sdk = sdkStandIn(NEW_ACCOUNT);
     try {
       // Local state: the state bucket step has its own tests (state-scripts.test.ts).
       return runInScratch("bootstrap.sh", ["--local-state", ...args], {

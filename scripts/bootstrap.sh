@@ -83,6 +83,10 @@ else
   check_node
   check_configured_repo
   check_gh
+  # Settings a synth would refuse: named now, before anything reads or writes them
+  if ! THUMBNAILER_GITHUB_REPOSITORY="$GITHUB_REPO" node_tool preflight settings; then
+    problem "fix the settings above (THUMBNAILER_* variables or cdktf.json context): nothing was written to cdktf.json"
+  fi
   # The repository's deploy settings: never another deployment's to overwrite
   if [ "${#PROBLEMS[@]}" = 0 ]; then
     github_settings_owner bootstrap
@@ -97,8 +101,6 @@ step "Persist this deployment's settings in cdktf.json"
 if [ "$DRY_RUN" = 1 ]; then
   info "would write every THUMBNAILER_* setting and githubRepository=$GITHUB_REPO into cdktf.json context"
 else
-  THUMBNAILER_GITHUB_REPOSITORY="$GITHUB_REPO" node_tool preflight settings ||
-    die "fix the settings above (THUMBNAILER_* variables or cdktf.json context): nothing was written to cdktf.json"
   settings persist "githubRepository=$GITHUB_REPO"
 fi
 reuse_github_oidc_provider

@@ -3,8 +3,6 @@
  * machine where every preflight check passes and a deploy that writes its outputs file.
  */
 
-import { type Answers, withNewAccount } from "./sdk-stand-in";
-
 export const ACCOUNT = "123456789012";
 export const REPOSITORY_URL = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/thumbnailer`;
 export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/thumbnailer-github-deploy`;
@@ -12,15 +10,6 @@ export const DIGEST = `sha256:${"ab12".repeat(16)}`;
 
 /** The ARN of GitHub's OIDC provider in ACCOUNT. */
 export const GITHUB_OIDC_PROVIDER = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
-
-/**
- * SDK answers (support/sdk-stand-in.ts) for an account without a GitHub OIDC provider, whose
- * buckets are all empty.
- */
-export const EMPTY_ACCOUNT: Answers = withNewAccount({
-  "IAM.ListOpenIDConnectProviders": { output: { OpenIDConnectProviderList: [] } },
-  "S3.ListObjectVersions": { output: { IsTruncated: false } },
-});
 
 /** `cdktf deploy --outputs-file` contents, shaped like cdktf writes them (stack -> output id). */
 export const OUTPUTS = {

@@ -95,4 +95,6 @@ export const NEW_ACCOUNT: Answers = {
   "IAM.GetRole": { error: "NoSuchEntityException", status: 404 },
   "SQS.GetQueueUrl": { error: "QueueDoesNotExist" },
   "CloudWatch.DescribeAlarms": { output: { MetricAlarms: [], CompositeAlarms: [] } },
+  "IAM.ListOpenIDConnectProviders": { output: { OpenIDConnectProviderList: [] } },
+  "S3.ListObjectVersions": { output: { IsTruncated: false } },
 };
