@@ -58,11 +58,10 @@ export const HEIC_FIXTURES = {
 } as const satisfies Record<string, { png: () => Promise<Buffer>; flags: readonly string[] }>;
 
 /** Quality of every coded image of IPHONE_FIXTURES: low, to keep the files tens of KB. */
-const IPHONE_QUALITY = ["-q", "50"];
+const IPHONE_QUALITY = 50;
 
 /**
- * The scene of IPHONE_FIXTURES as raw Display P3 values, as an iPhone stores them: smooth
- * photo-like grain with a red square (sRGB red, stored as P3's rgb(234, 51, 35)) in its
+ * The scene of IPHONE_FIXTURES (sRGB): smooth photo-like grain with a red square in its
  * top-left corner, a third of the short side; `extra`, when given, adds a square of that colour
  * in the bottom-right corner (what tells a thumbnail item apart from the primary).
  */
@@ -79,19 +78,23 @@ async function scene(width: number, height: number, extra?: Rgb): Promise<Buffer
       if (extra && x >= width - side && y >= height - side) pixels.set(extra, (y * width + x) * 3);
     }
   }
-  // sRGB values to P3 ones: what sharp writes for a P3 output, without the profile kept.
-  return sharp(pixels, { raw: { width, height, channels: 3 } })
+  return pixels;
+}
+
+/** sRGB values to Display P3 ones, as an iPhone stores them (sRGB red is P3's rgb(234, 51, 35)):
+ * what sharp writes for a P3 output, without the profile kept. */
+const displayP3 = (pixels: Buffer, width: number, height: number) =>
+  sharp(pixels, { raw: { width, height, channels: 3 } })
     .withIccProfile("p3")
     .raw()
     .toBuffer();
-}
 
-/** Codes raw pixels (no profile) with heif-enc. */
-async function code(pixels: Buffer, width: number, height: number): Promise<CodedImage> {
+/** Codes raw pixels (no profile) with heif-enc at `quality`. */
+async function code(pixels: Buffer, width: number, height: number, quality: number) {
   const png = await sharp(pixels, { raw: { width, height, channels: 3 } })
     .png()
     .toBuffer();
-  return codedImage(await heicFromPng(png, IPHONE_QUALITY));
+  return codedImage(await heicFromPng(png, ["-q", String(quality)]));
 }
 
 /** A scene's pixels scaled to width x height (a thumbnail's content). */
@@ -104,28 +107,56 @@ const scaled = (pixels: Buffer, from: [number, number], width: number, height: n
 /** The Display P3 colr box heif-enc writes for a PNG with libvips' P3 profile. */
 async function p3Colr(): Promise<Buffer> {
   const png = await solid(64, 64, RED).withIccProfile("p3").png().toBuffer();
-  const { colr } = codedImage(await heicFromPng(png, IPHONE_QUALITY));
+  const { colr } = codedImage(await heicFromPng(png, ["-q", String(IPHONE_QUALITY)]));
   if (!colr) throw new Error("heif-enc wrote no colour profile");
   return colr;
 }
 
+/** The EXIF Orientation an iPhone writes beside each irot (counter-clockwise quarter turns). */
+const EXIF_ORIENTATION = [1, 8, 3, 6] as const;
+
+/** A camera's EXIF block ("Exif\0\0" and TIFF), with the Orientation matching `rotation`. */
+async function iphoneExif(rotation: number): Promise<Buffer> {
+  const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } })
+    .withExif({ IFD0: { Make: "Apple", Model: "iPhone 13" } })
+    .withMetadata({ orientation: EXIF_ORIENTATION[rotation] ?? 1 })
+    .jpeg()
+    .toBuffer();
+  const { exif } = await sharp(jpeg).metadata();
+  if (!exif) throw new Error("sharp wrote no EXIF");
+  return exif;
+}
+
+export interface IphoneLayout {
+  /** Thumbnail items scaled from the image (an iPhone: 320x240, some models 512x384 too). */
+  thumbnails: [number, number][];
+  /** Counter-clockwise quarter turns (irot) of the primary and its thumbnails. */
+  rotation?: HeifLayout["rotation"];
+  /** Side of the square tiles: an iPhone's are 512, the committed files' 256. */
+  tile?: number;
+  /** heif-enc's -q for every coded image (IPHONE_QUALITY unless given). */
+  quality?: number;
+  /** Adds an iPhone-like EXIF item, its Orientation agreeing with `rotation`. */
+  exif?: boolean;
+}
+
 /**
- * A grid primary of `tile`-square tiles (an iPhone's are 512x512; the committed files' 256)
- * with thumbnails scaled from it. Width and height must be multiples of 32 (for the scene).
+ * An iPhone-structured HEIC of sRGB `pixels` (stored as displayed before `rotation`): a grid
+ * primary of square tiles, Display P3 values and profile, thumbnail items scaled from the image
+ * and, if asked, EXIF. Shared by IPHONE_FIXTURES and the bench's corpus (bench/corpus.ts).
  */
-export async function iphoneGrid(
+export async function iphoneHeic(
+  pixels: Buffer,
   width: number,
   height: number,
-  thumbnails: [number, number][],
-  rotation: HeifLayout["rotation"] = 0,
-  tile = 256,
+  { thumbnails, rotation = 0, tile = 256, quality = IPHONE_QUALITY, exif }: IphoneLayout,
 ): Promise<Buffer> {
-  const pixels = await scene(width, height);
+  const p3 = await displayP3(pixels, width, height);
   const tiles: CodedImage[] = [];
   const [columns, rows] = [Math.ceil(width / tile), Math.ceil(height / tile)];
   // The last column and row overrun the image, as an iPhone's do (4032 is 7.875 tiles of 512):
   // their pixels past the edge repeat it, and the grid crops them.
-  const padded = await sharp(pixels, { raw: { width, height, channels: 3 } })
+  const padded = await sharp(p3, { raw: { width, height, channels: 3 } })
     .extend({ right: columns * tile - width, bottom: rows * tile - height, extendWith: "copy" })
     .raw()
     .toBuffer();
@@ -137,7 +168,7 @@ export async function iphoneGrid(
         .extract({ left: column * tile, top: row * tile, width: tile, height: tile })
         .raw()
         .toBuffer();
-      tiles.push(await code(part, tile, tile));
+      tiles.push(await code(part, tile, tile, quality));
     }
   }
   return heifFile({
@@ -148,10 +179,21 @@ export async function iphoneGrid(
     rotation,
     thumbnails: await Promise.all(
       thumbnails.map(async ([w, h]) => ({
-        image: await code(await scaled(pixels, [width, height], w, h), w, h),
+        image: await code(await scaled(p3, [width, height], w, h), w, h, quality),
       })),
     ),
+    ...(exif && { exif: await iphoneExif(rotation) }),
   });
+}
+
+/** iphoneHeic of the fixtures' scene. Width and height must be multiples of 32 (for the scene). */
+async function iphoneGrid(
+  width: number,
+  height: number,
+  thumbnails: [number, number][],
+  rotation: HeifLayout["rotation"] = 0,
+): Promise<Buffer> {
+  return iphoneHeic(await scene(width, height), width, height, { thumbnails, rotation });
 }
 
 /**
@@ -166,8 +208,12 @@ async function markedThumbnail(
   height = 384,
 ): Promise<Buffer> {
   const coded = [512, 384] as const;
-  const primary = await code(await scene(...coded), ...coded);
-  const marked = await scene(...coded, GREEN);
+  const primary = await code(
+    await displayP3(await scene(...coded), ...coded),
+    ...coded,
+    IPHONE_QUALITY,
+  );
+  const marked = await displayP3(await scene(...coded, GREEN), ...coded);
   return heifFile({
     primary: height === coded[1] ? primary : { columns: 1, rows: 1, tiles: [primary] },
     width: coded[0],
@@ -176,7 +222,7 @@ async function markedThumbnail(
     rotation,
     thumbnails: [
       {
-        image: await code(await scaled(marked, [...coded], w, h), w, h),
+        image: await code(await scaled(marked, [...coded], w, h), w, h, IPHONE_QUALITY),
         rotation: thumbnailRotation,
       },
     ],

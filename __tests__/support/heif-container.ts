@@ -4,7 +4,7 @@
  * than a scaled copy of the image. This takes the coded image (HEVC bitstream and decoder
  * configuration) out of heif-enc's files and writes a new container: a primary image, coded
  * whole or as a grid of tiles, with a colour profile, an optional rotation (irot) and mirror
- * (imir), and thumbnail items of any content. Only what those files hold is read; the layout
+ * (imir), thumbnail items of any content and an Exif item. Only what those files hold is read; the layout
  * written is ISO/IEC 23008-12 (HEIF) with ISO/IEC 14496-12 boxes.
  */
 
@@ -33,6 +33,8 @@ export interface HeifLayout {
   /** Mirror axis (imir: 0 vertical axis, 1 horizontal) applied after the rotation. */
   mirror?: 0 | 1;
   thumbnails?: { image: CodedImage; rotation?: 0 | 1 | 2 | 3 }[];
+  /** An Exif item describing the primary (cdsc), as a JPEG's APP1 holds it: "Exif\0\0" and TIFF. */
+  exif?: Buffer;
 }
 
 interface Box {
@@ -226,6 +228,16 @@ export function heifFile(layout: HeifLayout): Buffer {
     );
     references.push(makeBox("thmb", u16(items.length, 1, 1)));
   }
+  if (layout.exif) {
+    // The offset of the TIFF header past the "Exif\0\0" prefix, as an iPhone writes it.
+    items.push({
+      type: "Exif",
+      hidden: true,
+      properties: [],
+      data: Buffer.concat([u32(6), layout.exif]),
+    });
+    references.push(makeBox("cdsc", u16(items.length, 1, 1)));
+  }
   return container(items, references);
 }
 
@@ -243,11 +255,13 @@ function container(items: Item[], references: Buffer[]): Buffer {
     if (found < 0) found = boxes.push(box) - 1;
     return found + 1;
   };
-  const ipmaEntries = items.map((item, i) => {
+  const ipmaEntries = items.flatMap((item, i) => {
     const indices = item.properties.map(
       ({ box, essential }) => (essential ? 0x80 : 0) | index(box),
     );
-    return Buffer.concat([u16(i + 1), Buffer.from([indices.length, ...indices])]);
+    return indices.length > 0
+      ? Buffer.concat([u16(i + 1), Buffer.from([indices.length, ...indices])])
+      : [];
   });
   const infe = items.map((item, i) =>
     fullBox("infe", 2, item.hidden ? 1 : 0, u16(i + 1, 0), Buffer.from(`${item.type}\0`, "latin1")),
@@ -264,7 +278,7 @@ function container(items: Item[], references: Buffer[]): Buffer {
       makeBox(
         "iprp",
         makeBox("ipco", ...boxes),
-        fullBox("ipma", 0, 0, u32(items.length), ...ipmaEntries),
+        fullBox("ipma", 0, 0, u32(ipmaEntries.length), ...ipmaEntries),
       ),
       // iloc version 0: 4-byte offsets and lengths, no base offset, one extent per item.
       fullBox(
