@@ -26,7 +26,10 @@ export function vipsRunner(threads: number): Runner {
   let outDir = "";
   let peakKb: number | undefined;
   let startup = { ms: Number.POSITIVE_INFINITY, cpuMs: Number.POSITIVE_INFINITY };
-  const env = { ...process.env, ...(threads > 0 && { VIPS_CONCURRENCY: String(threads) }) };
+  // Without the VIPSHOME sharp's libvips sets in this process: under it Debian's libvips finds
+  // none of its modules, HEIF's loader among them ("not a known file format").
+  const { VIPSHOME: _, ...inherited } = process.env;
+  const env = { ...inherited, ...(threads > 0 && { VIPS_CONCURRENCY: String(threads) }) };
   const time = existsSync("/usr/bin/time") ? ["/usr/bin/time", "-f", "%U %S %M", "-o"] : [];
   const timed = async (args: string[]) => {
     const timeFile = join(outDir, "time.txt");
