@@ -5,13 +5,14 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { sum } from "simple-statistics";
 import { PRODUCT_RENDITIONS } from "../bench/product-renditions";
+import { type HeicFixture, heicFixture } from "./support/heic-fixtures";
 
 const run = promisify(execFile);
 const root = resolve(__dirname, "..");
@@ -19,6 +20,7 @@ const root = resolve(__dirname, "..");
 const bench = join(root, "dist", "bench", "index.js");
 
 interface Report {
+  environment: { loadAverage: number[] };
   corpus: { images: number; classes: Record<string, number> };
   notes: string[];
   engine: {
@@ -29,6 +31,20 @@ interface Report {
       groups: { group: string; images: number; imagesPerSec: number; p50Ms: number }[];
       bestMs: Record<string, number>;
       bestCpuMs: Record<string, number>;
+      unsupported: Record<string, string>;
+    }[];
+  };
+  ratios?: { group: string; ours: number; best: string; bestImagesPerSec: number; ratio: number }[];
+  heicItems?: {
+    rows: {
+      image: string;
+      size: string;
+      primarySize: string;
+      orientation: string;
+      sameSize: boolean;
+      mad: number[];
+      itemMs: number;
+      primaryMs: number;
     }[];
   };
   renditions: {
@@ -143,7 +159,8 @@ describe("npm run bench (integration: real sharp, s3rver, child processes)", () 
       expect(report.endToEnd.latencyP50Ms).toBeGreaterThan(0);
       expect(report.endToEnd.throughput).toBeGreaterThan(0);
 
-      expect(report.targets.map((t) => t.name)).toHaveLength(5);
+      expect(report.targets.map((t) => t.name)).toHaveLength(7);
+      expect(report.environment.loadAverage).toHaveLength(3);
     });
 
     it("measures the 3 renditions of a product page against 1 on the same images", () => {
@@ -216,5 +233,91 @@ describe("npm run bench (integration: real sharp, s3rver, child processes)", () 
     expect(stdout).toContain(`the 3: ${JSON.stringify(PRODUCT_RENDITIONS)}`);
     expect(stdout).toMatch(/^ {2}all +3 +[\d.]+ .* [\d.]+ +[\d.]+$/m);
     expect(stdout).toMatch(/(MET|MISSED) +3 renditions against 1, same images/);
+    expect(stdout).toMatch(/^npm run bench, .* \(\d+ CPUs, load [\d.]+ [\d.]+ [\d.]+\)/m);
+  });
+
+  describe("the HEIC class against vipsthumbnail (--compare)", () => {
+    // iPhone-structured (a grid, Display P3, thumbnail items, turned a quarter), and 12 MP.
+    const FILES: HeicFixture[] = ["iphone-grid-1024x768-p3-thumbs-irot90", "green-4000x3000"];
+    let heicDir: string;
+    const benchHeic = async (path: string) => {
+      const args = ["--quick", "--json", "--compare", "--only", "engine", "--dir", heicDir];
+      const env = { ...process.env, PATH: path };
+      const options = { cwd: root, env, maxBuffer: 16 << 20, timeout: 170_000 };
+      return JSON.parse((await run(process.execPath, [bench, ...args], options)).stdout) as Report;
+    };
+    const target = (report: Report, start: string) =>
+      report.targets.find((t) => t.name.startsWith(start));
+
+    beforeAll(async () => {
+      heicDir = await mkdtemp(join(tmpdir(), "bench-heic-"));
+      for (const name of FILES)
+        await writeFile(join(heicDir, `${name}.heic`), await heicFixture(name));
+    });
+
+    afterAll(async () => {
+      if (heicDir) await rm(heicDir, { recursive: true, force: true });
+    });
+
+    it("times vipsthumbnail on HEIC and gives the class its ratio and targets", async () => {
+      // A stand-in that records its calls and, like Debian's, reads no HEIC under a VIPSHOME
+      // that is not its own (its HEIF loader is a module it looks for there).
+      const bin = join(heicDir, "bin");
+      await run("mkdir", [bin]);
+      const standIn = [
+        "#!/bin/sh",
+        `echo "$*" >> "${bin}/calls"`,
+        'if [ "$1" = --vips-version ]; then echo "libvips 8.14.1"; exit 0; fi',
+        'if [ -n "$VIPSHOME" ]; then echo "VipsForeignLoad: not a known file format" >&2; exit 1; fi',
+        "sleep 0.2",
+      ];
+      await writeFile(join(bin, "vipsthumbnail"), `${standIn.join("\n")}\n`, { mode: 0o755 });
+
+      const report = await benchHeic(`${bin}${delimiter}${process.env.PATH}`);
+
+      expect(report.corpus.classes).toEqual({ heic: 2 });
+      const runner = (name: string) => report.engine.runners.find((r) => r.name === name);
+      expect(runner("vipsthumbnail")?.unsupported).toEqual({});
+      const calls = await readFile(join(bin, "calls"), "utf8");
+      for (const name of FILES) expect(calls).toContain(join(heicDir, `${name}.heic`));
+      for (const group of ["heic <5MP", "heic >=5MP"]) {
+        const ours = runner("engine")?.groups.find((g) => g.group === group);
+        const theirs = runner("vipsthumbnail")?.groups.find((g) => g.group === group);
+        expect(theirs).toMatchObject({ images: 1 });
+        const row = report.ratios?.find((r) => r.group === group);
+        expect(row).toMatchObject({ best: "vipsthumbnail", ours: ours?.imagesPerSec });
+        expect(row?.ratio).toBeCloseTo((ours?.imagesPerSec ?? 0) / (theirs?.imagesPerSec ?? 1), 1);
+      }
+      const versus = target(report, "iPhone-structured 12 MP HEIC -> default thumbnail");
+      const large = report.ratios?.find((r) => r.group === "heic >=5MP");
+      expect(versus?.measured).toContain(`${large?.ratio.toFixed(2)}x`);
+      expect(versus?.met).toBe((large?.ratio ?? 0) >= 1);
+
+      // The thumbnail item (320x240 of the grid) against the primary, both turned to portrait.
+      const [grid, green] = FILES.map((name) =>
+        report.heicItems?.rows.find((r) => r.image === `${name}.heic`),
+      );
+      expect(grid).toMatchObject({ size: "192x256", primarySize: "192x256", sameSize: true });
+      expect(grid?.orientation).toBe("portrait");
+      for (const mad of grid?.mad ?? []) expect(mad).toBeGreaterThan(0);
+      for (const mad of grid?.mad ?? []) expect(mad).toBeLessThan(12);
+      // No thumbnail item: both paths decode the primary, so the same pixels.
+      expect(green).toMatchObject({ size: "256x192", sameSize: true, mad: [0, 0, 0] });
+      expect(target(report, "same, from the thumbnail item")).toMatchObject({
+        measured: expect.stringContaining("worst channel 0/255 over 1; sizes 256x192"),
+        met: true,
+      });
+    }, 180_000);
+
+    it("says so when vipsthumbnail is missing, and leaves HEIC without a ratio", async () => {
+      const report = await benchHeic(join(heicDir, "no-tools"));
+
+      expect(report.notes.join("\n")).toMatch(/vipsthumbnail not run: .*ENOENT/);
+      expect(report.ratios?.filter((r) => r.group.startsWith("heic"))).toEqual([]);
+      expect(target(report, "iPhone-structured 12 MP HEIC")).toMatchObject({
+        measured: "not compared (run with --compare; needs vipsthumbnail)",
+      });
+      expect(report.heicItems?.rows).toHaveLength(2);
+    }, 180_000);
   });
 });

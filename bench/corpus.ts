@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import sharp, { type Metadata } from "sharp";
@@ -18,7 +18,9 @@ export type CorpusImage = Awaited<ReturnType<typeof describe>>;
 export type Corpus = { source: string; images: CorpusImage[]; notes: string[] };
 
 /** Bump when the generator changes so stale caches are rebuilt. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
+/** An iPhone's 12 MP photo, 4032x3024 (renderBase's 4:3 at this size). */
+const IPHONE_12MP = 12.19;
 
 /** Extension and megapixel sizes per class. PNG, WebP, HEIC and GIF stop lower, as real ones
  * rarely go larger (and a 24 MP photo PNG is over the engine's 50 MB input limit). */
@@ -28,19 +30,22 @@ const GENERATED = {
   png: ["png", [0.3, 2, 5, 12]],
   "png-alpha": ["png", [0.3, 2, 5, 12]],
   webp: ["webp", [0.3, 2, 5, 12]],
-  heic: ["heic", [0.3, 2, 12]],
+  heic: ["heic", [0.3, 2, IPHONE_12MP]],
   gif: ["gif", [0.3, 2]],
 } satisfies Record<string, [string, number[]]>;
 type Generated = keyof typeof GENERATED;
 export type FormatClass = Generated | "other";
 /** The order the engine runs the classes in: small to large, HEIC (WebAssembly memory) last. */
 export const CLASS_ORDER = "jpeg jpeg-progressive webp png png-alpha gif other heic".split(" ");
-const QUICK_SIZES = [0.3, 2, 12];
+const QUICK_SIZES = [0.3, 2, 12, IPHONE_12MP];
 
 export async function generatedCorpus(options: { cacheDir: string; quick: boolean }) {
   const dir = resolve(options.cacheDir, `corpus-v${GENERATOR_VERSION}`);
   await mkdir(dir, { recursive: true });
-  const heifEnc = await hasHeifEnc();
+  const heifEnc = await run("heif-enc", ["-h"]).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => error.code !== "ENOENT", // older ones exit 1 after the help
+  );
   const wanted = (Object.entries(GENERATED) as [Generated, [string, number[]]][]).flatMap(
     ([cls, [, sizes]]) =>
       (cls === "heic" && !heifEnc ? [] : sizes)
@@ -171,10 +176,9 @@ async function encode(base: RawImage, cls: Generated, variant: string, path: str
   const tmp = `${path}.tmp`;
   let image = sharp(data, { raw: { width, height, channels: 3 } });
   // Camera-like JPEG: q92, 4:2:0. The portrait variant is stored the way phones do it:
-  // landscape pixels plus EXIF Orientation 6 (so the engine must rotate).
-  if (cls.startsWith("jpeg") && variant === "b") {
-    image = image.rotate(-90).withMetadata({ orientation: 6 });
-  }
+  // landscape pixels plus EXIF Orientation 6 (HEIC: irot 3 too), so the engine must rotate.
+  const turned = variant === "b" && (cls.startsWith("jpeg") || cls === "heic");
+  if (turned) image = image.rotate(-90).withMetadata({ orientation: 6 });
   if (cls === "png-alpha") {
     // A soft-edged cut-out, like a product shot with a transparent background.
     const [cx, cy, rx, ry] = [width / 2, height / 2, width * 0.42, height * 0.42];
@@ -189,13 +193,17 @@ async function encode(base: RawImage, cls: Generated, variant: string, path: str
     image = image.joinChannel(mask, { raw: { width, height, channels: 1 } });
   }
   if (cls === "heic") {
-    const png = `${path}.src.png`;
-    await image.png({ compressionLevel: 1 }).toFile(png);
-    try {
-      await run("heif-enc", ["-q", "80", "-o", tmp, png], { maxBuffer: 1 << 20 });
-    } finally {
-      await rm(png, { force: true });
-    }
+    // As an iPhone writes it: 512x512 tiles, Display P3, EXIF, thumbnails of 320x240 and in a
+    // 512 box. The builder is the tests' (it loads only sharp and heif-enc).
+    const { iphoneHeic } = await import("../__tests__/support/heic-fixtures");
+    const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+    const [w, h] = [info.width, info.height];
+    const layout = { tile: 512, quality: 80, exif: true, rotation: turned ? 3 : 0 } as const;
+    const thumbnails: [number, number][] = [
+      [320, 240],
+      [512, 384],
+    ];
+    await writeFile(tmp, await iphoneHeic(data, w, h, { ...layout, thumbnails }));
   } else if (cls === "webp") await image.webp({ quality: 85 }).toFile(tmp);
   else if (cls === "gif") await image.gif().toFile(tmp);
   else if (cls.startsWith("png")) await image.png({ compressionLevel: 6 }).toFile(tmp);
@@ -216,13 +224,6 @@ async function describe(path: string, root: string, cls?: FormatClass) {
   const megapixels = ((meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0)) / 1e6;
   return { path, name: relative(root, path), cls: cls ?? classOf(meta), megapixels };
 }
-
-/** Older heif-enc has no --version and exits non-zero after its banner: still present. */
-const hasHeifEnc = () =>
-  run("heif-enc", ["--version"]).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => error.code !== "ENOENT",
-  );
 
 function hash(text: string): number {
   let h = 2166136261;

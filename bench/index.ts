@@ -61,6 +61,11 @@ export async function main(argv: string[]): Promise<number> {
     notes: [...corpus.notes],
   };
   if (options.only.includes("engine")) await benchEngine(options, corpus.images, report);
+  if (options.only.includes("engine") && corpus.images.some((image) => image.cls === "heic")) {
+    log("HEIC: default thumbnail from the thumbnail item against from the primary");
+    report.heicItems = await (await import("./heic-items")).compareHeicItems(corpus.images);
+    report.notes.push(...report.heicItems.errors);
+  }
   // The parts below are loaded only now: they load the engine, which blocks libvips' SVG loader
   // for the whole process, and the corpus generator draws with SVG.
   await benchPipeline(options, corpus.images, report);

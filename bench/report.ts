@@ -1,5 +1,5 @@
 /** The --json document, the human tables and the issue's targets (met/missed, never enforced). */
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import Table from "cli-table3";
 import sharp from "sharp";
 import { sum } from "simple-statistics";
@@ -7,6 +7,7 @@ import type { ColdStartResult } from "./cold-start";
 import type { Corpus } from "./corpus";
 import type { EndToEndResult } from "./end-to-end";
 import type { EngineResult } from "./engine";
+import type { HeicItemResult } from "./heic-items";
 import { PRODUCT_RENDITIONS } from "./product-renditions";
 import { percentile, round } from "./stats";
 
@@ -19,6 +20,8 @@ export interface BenchReport {
   ratios?: ReturnType<typeof ratios>;
   /** The engine making 3 renditions against 1, on the same images. */
   renditions?: ReturnType<typeof renditionCosts>;
+  /** Each HEIC's default thumbnail from its thumbnail item against from its primary. */
+  heicItems?: HeicItemResult;
   coldStart?: ColdStartResult;
   endToEnd?: EndToEndResult;
   targets: Target[];
@@ -28,6 +31,9 @@ export const [ONE, THREE] = ["engine", "engine-3-renditions"] as const;
 
 /** Issue 12: 3 renditions from one decode take at most this many times 1. */
 const RENDITIONS_TARGET = 1.5;
+/** Issue 20: a HEIC thumbnail from the thumbnail item, mean absolute difference (of 255) per
+ * channel from the one from the primary image. */
+const HEIC_MAD_TARGET = 12;
 
 export function environment(threads: number, quick: boolean) {
   const library = `sharp.concurrency(${threads}), UV_THREADPOOL_SIZE=${threads}`;
@@ -35,6 +41,7 @@ export function environment(threads: number, quick: boolean) {
     date: new Date().toISOString(),
     machine: cpus()[0]?.model.trim() ?? "unknown CPU",
     cpus: cpus().length,
+    loadAverage: loadavg().map((load) => round(load, 2)),
     node: process.versions.node,
     sharp: sharp.versions.sharp ?? "?",
     libvips: sharp.versions.vips,
@@ -141,6 +148,7 @@ export function targets(report: Omit<BenchReport, "targets">): Target[] {
   const e2e = report.endToEnd;
   return [
     throughputTarget(report.ratios ?? []),
+    ...heicTargets(report),
     target(
       "3 renditions against 1, same images (p50 of per-image ratios)",
       `<= ${x(RENDITIONS_TARGET)} the time of 1 (one decode)`,
@@ -195,6 +203,42 @@ function throughputTarget(compared: NonNullable<BenchReport["ratios"]>) {
   );
 }
 
+/** The 12 MP (>= 5 MP) HEICs: ours against vipsthumbnail, and the thumbnail item's fidelity. */
+function heicTargets({ engine, heicItems }: Omit<BenchReport, "targets">): Target[] {
+  const runner = (name: string) => engine?.runners.find((r) => r.name === name);
+  const ours = runner(ONE)?.groups.find((g) => g.group === "heic >=5MP");
+  const theirs = ours && sameGroup(ours, runner("vipsthumbnail"));
+  const large = heicItems?.rows.filter((row) => row.megapixels >= 5) ?? [];
+  const worst = Math.max(...large.flatMap((row) => row.mad));
+  const item = large.map((row) => `${row.itemMs} vs ${row.primaryMs} ms`).join(", ");
+  return [
+    target(
+      "iPhone-structured 12 MP HEIC -> default thumbnail, ours vs vipsthumbnail",
+      ">= 1.00x (images/s)",
+      ours &&
+        theirs && [
+          `${x(ours.imagesPerSec / theirs.imagesPerSec)} (${ours.imagesPerSec} vs ` +
+            `${theirs.imagesPerSec} img/s over ${ours.images}; cpu-time ${x(theirs.cpuMs / ours.cpuMs)})`,
+          ours.imagesPerSec >= theirs.imagesPerSec,
+        ],
+      ours ? "not compared (run with --compare; needs vipsthumbnail)" : "no HEIC of 5 MP or more",
+    ),
+    target(
+      "same, from the thumbnail item against from the primary (HEIC_THUMBNAILS off)",
+      `mean absolute difference <= ${HEIC_MAD_TARGET}/255 per channel, same size and orientation`,
+      large.length > 0
+        ? [
+            `worst channel ${worst}/255 over ${large.length}; sizes ` +
+              `${large.map((r) => (r.sameSize ? r.size : `${r.size} vs ${r.primarySize}`)).join(", ")}` +
+              ` (time from the item vs the primary: ${item})`,
+            worst <= HEIC_MAD_TARGET,
+          ]
+        : undefined,
+      "no HEIC of 5 MP or more",
+    ),
+  ];
+}
+
 function coldStartTarget(coldStart: ColdStartResult | undefined) {
   const variant = (name: string) => coldStart?.variants.find((v) => v.name === name);
   // What ships: the compiled handler or the image's bundle (the compile-cache variant is not).
@@ -217,7 +261,7 @@ export function formatReport(report: BenchReport): string {
   const { environment: env, corpus: c } = report;
   const classes = Object.entries(c.classes).map(([k, v]) => `${k} ${v}`);
   return [
-    `npm run bench, ${env.date}: ${env.machine} (${env.cpus} CPUs), node ${env.node}, ` +
+    `npm run bench, ${env.date}: ${env.machine} (${env.cpus} CPUs, load ${env.loadAverage.join(" ")}), node ${env.node}, ` +
       `sharp ${env.sharp} (libvips ${env.libvips}), ${env.threads}${env.quick ? ", --quick" : ""}`,
     `corpus: ${c.source}: ${c.images} images, ${c.megapixels} MP (${classes.join(", ")})`,
     ...engineLines(report),
@@ -231,7 +275,7 @@ export function formatReport(report: BenchReport): string {
   ].join("\n");
 }
 
-function engineLines({ engine, ratios, renditions }: BenchReport): string[] {
+function engineLines({ engine, ratios, renditions, heicItems }: BenchReport): string[] {
   const out = engine
     ? [`\nEngine (one process per thumbnailer, best of ${engine.rounds} rounds per image)`]
     : [];
@@ -257,6 +301,16 @@ function engineLines({ engine, ratios, renditions }: BenchReport): string[] {
         ratios,
         "group|engine img/s=ours|fastest other=best|its img/s=bestImagesPerSec|ratio|" +
           "cpu-time ratio=cpuRatio",
+      ),
+    );
+  }
+  if (heicItems && heicItems.rows.length > 0) {
+    out.push(
+      "\nHEIC default thumbnail from the thumbnail item against from the primary " +
+        "(HEIC_THUMBNAILS off); mean absolute difference per channel, of 255",
+      ...table(
+        heicItems.rows.map((row) => ({ ...row, mad: row.mad.join(" ") })),
+        "image|size|primary size=primarySize|orientation|R G B=mad|item ms=itemMs|primary ms=primaryMs",
       ),
     );
   }
