@@ -193,17 +193,12 @@ async function encode(base: RawImage, cls: Generated, variant: string, path: str
     image = image.joinChannel(mask, { raw: { width, height, channels: 1 } });
   }
   if (cls === "heic") {
-    // As an iPhone writes it: 512x512 tiles, Display P3, EXIF, thumbnails of 320x240 and in a
-    // 512 box. The builder is the tests' (it loads only sharp and heif-enc).
-    const { iphoneHeic } = await import("../__tests__/support/heic-fixtures");
+    // As an iPhone writes it (the tests' builder: it loads only sharp and heif-enc): 512x512
+    // tiles, Display P3, EXIF, thumbnail items of 320x240 and in a 512 box.
+    const { IPHONE, iphoneHeic } = await import("../__tests__/support/heic-fixtures");
     const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
-    const [w, h] = [info.width, info.height];
-    const layout = { tile: 512, quality: 80, exif: true, rotation: turned ? 3 : 0 } as const;
-    const thumbnails: [number, number][] = [
-      [320, 240],
-      [512, 384],
-    ];
-    await writeFile(tmp, await iphoneHeic(data, w, h, { ...layout, thumbnails }));
+    const layout = { ...IPHONE, quality: 80, exif: true, rotation: turned ? 3 : 0 } as const;
+    await writeFile(tmp, await iphoneHeic(data, info.width, info.height, layout));
   } else if (cls === "webp") await image.webp({ quality: 85 }).toFile(tmp);
   else if (cls === "gif") await image.gif().toFile(tmp);
   else if (cls.startsWith("png")) await image.png({ compressionLevel: 6 }).toFile(tmp);

@@ -127,12 +127,22 @@ async function iphoneExif(rotation: number): Promise<Buffer> {
   return exif;
 }
 
+/** What an iPhone writes for a 4:3 landscape photo: 512x512 tiles, a 320x240 thumbnail item
+ * and (some models) a second one in a 512 box. */
+export const IPHONE = {
+  tile: 512,
+  thumbnails: [
+    [320, 240],
+    [512, 384],
+  ] as [number, number][],
+};
+
 export interface IphoneLayout {
-  /** Thumbnail items scaled from the image (an iPhone: 320x240, some models 512x384 too). */
+  /** Thumbnail items scaled from the image (IPHONE's for a 4:3 landscape photo). */
   thumbnails: [number, number][];
   /** Counter-clockwise quarter turns (irot) of the primary and its thumbnails. */
   rotation?: HeifLayout["rotation"];
-  /** Side of the square tiles: an iPhone's are 512, the committed files' 256. */
+  /** Side of the square tiles: IPHONE's 512, the committed files' 256 (the default). */
   tile?: number;
   /** heif-enc's -q for every coded image (IPHONE_QUALITY unless given). */
   quality?: number;
@@ -236,27 +246,9 @@ async function markedThumbnail(
  */
 export const IPHONE_FIXTURES = {
   /** A 4x3 grid with thumbnails of 320x240 and 512x384 (the 512 box). */
-  "iphone-grid-1024x768-p3-thumbs": () =>
-    iphoneGrid(
-      1024,
-      768,
-      [
-        [320, 240],
-        [512, 384],
-      ],
-      0,
-    ),
+  "iphone-grid-1024x768-p3-thumbs": () => iphoneGrid(1024, 768, IPHONE.thumbnails, 0),
   /** The same, stored landscape and turned a quarter counter-clockwise (irot) to portrait. */
-  "iphone-grid-1024x768-p3-thumbs-irot90": () =>
-    iphoneGrid(
-      1024,
-      768,
-      [
-        [320, 240],
-        [512, 384],
-      ],
-      1,
-    ),
+  "iphone-grid-1024x768-p3-thumbs-irot90": () => iphoneGrid(1024, 768, IPHONE.thumbnails, 1),
   /** 992x736 in 4x3 tiles of 256 that overrun it by 32 pixels each way, no thumbnail. */
   "iphone-grid-992x736-overrun": () => iphoneGrid(992, 736, []),
   /** The same turned a quarter: the overrun lies before the image's first row once turned. */
