@@ -29,9 +29,10 @@ import { forEachLimited } from "../handler/bounded";
 import { readConfig } from "../handler/config";
 import { configureSharp } from "../handler/engine";
 import { FAILURE_TAGS } from "../handler/failure-record";
+import { destinationKey } from "../handler/keys";
 import { buildDist, CLI } from "./support/build-dist";
 import { serviceError } from "./support/fake-s3";
-import { jpeg, truncatedJpeg } from "./support/handler-images";
+import { describeImage, jpeg, truncatedJpeg } from "./support/handler-images";
 import { type SynthedInfra, synthInfra } from "./support/infra";
 import { get, listKeys, localClient, put } from "./support/local-s3";
 import { runCli } from "./support/run-cli";
@@ -435,6 +436,133 @@ describe("thumbnailer backfill --direct of a deployment's own buckets (integrati
       ["in/b.png", "created"],
     ]);
     expect((await listKeys(local.s3, DEST)).sort()).toEqual(["p/in/b.png", "thumbs/in/a.jpg"]);
+  });
+});
+
+describe("thumbnailer backfill --direct of a deployment with renditions (integration: real synth and s3rver, built CLI)", () => {
+  const SOURCE = "thumbnailer-source-123456789012-us-east-1";
+  const DEST = "thumbnailer-thumbnails-123456789012-us-east-1";
+  /** Two renditions (neither the default size nor format), a destination prefix and a Cache-Control. */
+  const RENDITIONS = [
+    { name: "small", width: 64, height: 64, fit: "inside", format: "webp" },
+    { name: "card", width: 200, height: 100, fit: "cover", format: "png", prefix: "cards/" },
+  ];
+  const CONTEXT = { renditions: RENDITIONS, destPrefix: "thumbs/", cacheControl: "max-age=60" };
+  let local: TestS3;
+  let infra: SynthedInfra;
+  let project: string;
+
+  beforeAll(async () => {
+    buildDist();
+    local = await startTestS3([SOURCE, DEST, "source", "thumbnails"]);
+    infra = synthInfra(CONTEXT);
+    project = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-renditions-"));
+    await writeFile(path.join(project, "cdktf.json"), JSON.stringify({ context: CONTEXT }));
+    await symlink(infra.outdir, path.join(project, "cdktf.out"));
+    await put(local.s3, SOURCE, "in/a.jpg", await jpeg(640, 480));
+  });
+
+  afterAll(async () => {
+    await local.close();
+    infra.cleanup();
+    await rm(project, { recursive: true, force: true });
+  });
+
+  const backfill = (source: string, dest: string, ...more: string[]) =>
+    runCli(
+      [
+        "backfill",
+        "--direct",
+        "--json",
+        "--endpoint",
+        local.endpoint,
+        "--source-bucket",
+        source,
+        "--dest-bucket",
+        dest,
+        "--checkpoint",
+        path.join(project, `${source}.checkpoint.json`),
+        ...more,
+      ],
+      { cwd: project, env },
+    );
+
+  /** The handler's own configuration: its readConfig of the synthesized function's environment. */
+  const handlerConfig = () => {
+    const [fn] = Object.values(infra.stacks.lambda.json.resource?.aws_lambda_function ?? {});
+    const { variables } = (fn?.environment ?? {}) as { variables?: Record<string, string> };
+    return readConfig({ ...variables, SOURCE_BUCKET: SOURCE, DEST_BUCKET: DEST });
+  };
+
+  it("without flags writes exactly what the function writes: its renditions' keys, formats, sizes and Cache-Control", async () => {
+    const result = await backfill(SOURCE, DEST);
+
+    expect([result.code, result.stderr]).toEqual([0, expect.any(String)]);
+    const config = handlerConfig();
+    const expected = config.renditions.map((r) => destinationKey("in/a.jpg", config, r));
+    expect(expected.sort()).toEqual(["thumbs/cards/in/a.jpg", "thumbs/small/in/a.jpg"]);
+    expect((await listKeys(local.s3, DEST)).sort()).toEqual(expected);
+    const made = [];
+    for (const rendition of config.renditions) {
+      const key = destinationKey("in/a.jpg", config, rendition);
+      const object = await get(local.s3, DEST, key);
+      const head = await local.s3.send(new HeadObjectCommand({ Bucket: DEST, Key: key }));
+      const { width, height, format } = await describeImage(object?.data ?? new Uint8Array());
+      made.push([rendition.name, format, width, height, object?.contentType, head.CacheControl]);
+    }
+    expect(made).toEqual([
+      ["small", "webp", 64, 48, "image/webp", "max-age=60"],
+      ["card", "png", 200, 100, "image/png", "max-age=60"],
+    ]);
+  });
+
+  it("refuses a thumbnail flag or variable the deployed function does not have (exit 2, nothing written); one that agrees is taken", async () => {
+    await put(local.s3, SOURCE, "in/b.jpg", await jpeg(640, 480));
+    const before = await listKeys(local.s3, DEST);
+
+    const width = await backfill(SOURCE, DEST, "--width", "300");
+    const other = await backfill(SOURCE, DEST, "--renditions", JSON.stringify(RENDITIONS.slice(1)));
+    const variable = await runCli(
+      ["backfill", "--direct", "--endpoint", local.endpoint, "--source-bucket", SOURCE],
+      {
+        cwd: project,
+        env: { ...env, THUMBNAILER_DEST_BUCKET: DEST, THUMBNAILER_THUMB_QUALITY: "50" },
+      },
+    );
+    const afterRefusals = await listKeys(local.s3, DEST);
+    // The same list, written otherwise (other order of fields, defaults spelt out)
+    const same = RENDITIONS.map((r) => ({ prefix: `${r.name}/`, ...r, animated: false }));
+    const agreeing = await backfill(SOURCE, DEST, "--renditions", JSON.stringify(same));
+
+    expect(width.code).toBe(2);
+    expect(width.stderr).toContain(
+      '--width 300 is not deployment "thumbnailer"\'s configuration: its function makes the ' +
+        "renditions small (64x64-inside-q80.webp), card (200x100-cover-q80.png)",
+    );
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('--renditions [{"name":"card","width":200,');
+    expect(other.stderr).toContain('is not deployment "thumbnailer"\'s configuration');
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toContain(
+      'THUMBNAILER_THUMB_QUALITY=50 is not deployment "thumbnailer"\'s configuration',
+    );
+    expect(afterRefusals).toEqual(before);
+    expect(agreeing.code).toBe(0);
+    expect(parseLines(agreeing.stdout).map((l) => [l.key, l.outcome])).toEqual([
+      ["in/b.jpg", "created"],
+    ]);
+  });
+
+  it("outside the deployment, the thumbnail flags apply as before", async () => {
+    await put(local.s3, "source", "in/a.jpg", await jpeg(640, 480));
+
+    const result = await backfill("source", "thumbnails", "--width", "32", "--format", "png");
+
+    expect(result.code).toBe(0);
+    expect(await listKeys(local.s3, "thumbnails")).toEqual(["in/a.jpg"]);
+    const object = await get(local.s3, "thumbnails", "in/a.jpg");
+    const { width, height, format } = await describeImage(object?.data ?? new Uint8Array());
+    expect([format, width, height]).toEqual(["png", 32, 24]);
   });
 });
 

@@ -137,6 +137,11 @@ export interface DeployedFilter {
   /** The handler's SOURCE_PREFIX and DEST_PREFIX, as the deployed function has them. */
   readonly environment: Readonly<Record<string, string>>;
   readonly sourceSuffix?: string;
+  /** For the deployment's own source bucket: its name and its function's environment. */
+  readonly deployedFunction?: {
+    readonly name: string;
+    readonly environment: Record<string, string>;
+  };
   /** What was taken, or why nothing could be, for stderr. */
   readonly note?: string;
 }
@@ -183,7 +188,12 @@ export function deployedFilter(
   if (taken.length === 0) return { environment };
   return {
     environment,
-    ...(source ? { sourceSuffix: model.sourceSuffix } : {}),
+    ...(source
+      ? {
+          sourceSuffix: model.sourceSuffix,
+          deployedFunction: { name: model.name, environment: { ...model.functionEnvironment } },
+        }
+      : {}),
     note: `deployment "${model.name}"'s ${taken.join("; ")} (from ${SYNTH_DIR}; a flag wins)`,
   };
 }

@@ -10,6 +10,7 @@
  * key up to which everything is done); `--resume` lists from after it, so nothing is made twice.
  */
 
+import { isDeepStrictEqual } from "node:util";
 import { paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
 import {
   BACKFILL_EVENT,
@@ -18,10 +19,15 @@ import {
   planBackfill,
 } from "../../handler/backfill-object";
 import { forEachLimited } from "../../handler/bounded";
-import type { HandlerConfig } from "../../handler/config";
+import { type HandlerConfig, readConfig, readRenditions, THUMB_ROWS } from "../../handler/config";
+import { renditionSpec } from "../../handler/engine";
+import { DEFAULT_OPTIONS } from "../../handler/engine/options";
 import type { Logger } from "../../handler/log";
 import type { Outcome, RecordResult } from "../../handler/process-record";
 import { s3Failure } from "../../handler/s3-errors";
+import { readSetting, type Setting, THUMBNAIL_SETTINGS } from "../../handler/settings";
+import { SYNTH_DIR } from "../../ops/deployment";
+import { UsageError } from "../setting-flags";
 import { type BackfillScope, CheckpointFile, readCheckpoint, Watermark } from "./checkpoint";
 import { createProgress } from "./progress";
 
@@ -48,6 +54,84 @@ export interface DirectSummary {
   readonly skipped: number;
   readonly failed: number;
   readonly interrupted: boolean;
+}
+
+/** The deployment whose own source bucket a run backfills: its name, its function's environment. */
+export interface DeployedFunction {
+  readonly name: string;
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** What a direct run is given, each part as the handler's environment (its own names). */
+export interface DirectSettings {
+  /** Where it reads and writes (the rows of `whereRows`): flags, variables, the deployment's filter. */
+  readonly where: Readonly<Record<string, string>>;
+  readonly whereRows: readonly Setting<unknown>[];
+  /** What it makes (THUMBNAIL_SETTINGS rows): from flags and variables. */
+  readonly thumbnails: Readonly<Record<string, string>>;
+  /** How the user gave a row, for errors: "--width 300", "THUMBNAILER_THUMB_QUALITY=50". */
+  readonly given: (env: string) => string;
+  /** Set when the source bucket is the deployment's own. */
+  readonly deployed?: DeployedFunction;
+}
+
+/**
+ * The handler's configuration for a direct run, read by the handler's own readConfig. For the
+ * deployment's own source bucket, what is made (renditions, limits, Cache-Control: everything
+ * but where to read and write) is the deployed function's environment, so a backfilled thumbnail
+ * is the one an upload would have made; a thumbnail flag or variable that says otherwise is a
+ * UsageError naming both. Elsewhere, the flags and variables.
+ */
+export function directConfig(settings: DirectSettings): HandlerConfig {
+  const { where, thumbnails, deployed } = settings;
+  if (deployed === undefined) return readConfig({ ...where, ...thumbnails });
+  const whereEnv = settings.whereRows.map((row) => row.env);
+  const made = Object.fromEntries(
+    Object.entries(deployed.environment).filter(([env]) => !whereEnv.includes(env)),
+  );
+  const config = readConfig({ ...made, ...where });
+  for (const [env, text] of Object.entries(thumbnails)) {
+    if (agrees(env, text, made, config)) continue;
+    const row = thumbnailRow(env);
+    const theirs =
+      row === undefined || row.env === THUMBNAIL_SETTINGS.renditions.env || isThumbRow(env)
+        ? `makes ${renditionsText(config)}`
+        : `has ${env} ${JSON.stringify(readSetting(row, made[env]))}`;
+    throw new UsageError(
+      `${settings.given(env)} is not deployment "${deployed.name}"'s configuration: its function ` +
+        `${theirs} (${SYNTH_DIR}). A backfill of its source bucket makes what an upload makes: ` +
+        "leave the thumbnail options out (to change them, change cdktf.json, npm run synth and deploy)",
+    );
+  }
+  return config;
+}
+
+const isThumbRow = (env: string) => THUMB_ROWS.some((row) => row.env === env);
+const thumbnailRow = (env: string): Setting<unknown> | undefined =>
+  Object.values<Setting<unknown>>(THUMBNAIL_SETTINGS).find((row) => row.env === env);
+
+/** Whether the row `env`, given as `text`, is what the deployed function (`made`, `config`) has. */
+function agrees(
+  env: string,
+  text: string,
+  made: Readonly<Record<string, string>>,
+  config: HandlerConfig,
+): boolean {
+  if (env === THUMBNAIL_SETTINGS.renditions.env) {
+    return isDeepStrictEqual(readRenditions(text, env, DEFAULT_OPTIONS, []), config.renditions);
+  }
+  // With a renditions list deployed, the THUMB_* rows describe nothing it makes.
+  if (isThumbRow(env) && made[THUMBNAIL_SETTINGS.renditions.env] !== undefined) return false;
+  const row = thumbnailRow(env);
+  return (
+    row !== undefined && isDeepStrictEqual(readSetting(row, text), readSetting(row, made[env]))
+  );
+}
+
+/** "the renditions small (64x64-inside-q80.webp), card (200x100-cover-q80.png)". */
+export function renditionsText(config: HandlerConfig): string {
+  const list = config.renditions.map((r) => `${r.name} (${renditionSpec(r)})`).join(", ");
+  return `the rendition${config.renditions.length === 1 ? "" : "s"} ${list}`;
 }
 
 /** Seconds between checkpoint writes while running (it is always written on Ctrl+C). */

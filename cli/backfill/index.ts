@@ -11,7 +11,7 @@ import { createInterface } from "node:readline/promises";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3ControlClient } from "@aws-sdk/client-s3-control";
 import type { BackfillMode } from "../../handler/backfill-object";
-import { type HandlerConfig, readConfig } from "../../handler/config";
+import type { HandlerConfig } from "../../handler/config";
 import { configureSharp } from "../../handler/engine";
 import { ThumbnailError } from "../../handler/errors";
 import { createS3Client } from "../../handler/s3-client";
@@ -34,7 +34,7 @@ import {
   refuseUnknownVariables,
   UsageError,
 } from "../setting-flags";
-import { SERVICE_SETTINGS, THUMBNAIL_SETTINGS, variableOf } from "../settings";
+import { SERVICE_SETTINGS, type Setting, THUMBNAIL_SETTINGS, variableOf } from "../settings";
 import { runBatch } from "./batch";
 import { DEFAULT_CHECKPOINT_FILE } from "./checkpoint";
 import {
@@ -46,7 +46,7 @@ import {
   STACK_DIR,
   sameDeployment,
 } from "./deployment";
-import { runDirect } from "./direct";
+import { directConfig, renditionsText, runDirect } from "./direct";
 import { ALLOW_UNRESERVED_FLAG, sourceProblem } from "./preflight";
 
 /** The handler's settings direct mode takes as flags (the same rows, the same checks). */
@@ -150,9 +150,13 @@ ${flagHelp(CONCURRENCY)}
   --resume                continue after the checkpoint of an interrupted run
   -h, --help              show this help
 
-Thumbnail options (as the deployed function's, so "up to date" means the same; --renditions
-JSON|@FILE takes the list THUMBNAILER_RENDITIONS holds, e.g. --renditions @renditions.json).
-In brackets the variable and default: the deployment's names, so its exported settings apply
+Thumbnail options. For the deployment's own source bucket (run in the project folder) none are
+needed: what is made (renditions, size, format, limits, Cache-Control) is the deployed function's,
+read from its environment in ${SYNTH_DIR} by the handler's own code, so a backfilled thumbnail is
+the one an upload would have made; a flag or variable that says otherwise is refused (exit 2,
+nothing written). For other buckets, give the function's you mean to match, so "up to date"
+means the same (--renditions JSON|@FILE takes the list THUMBNAILER_RENDITIONS holds, e.g.
+--renditions @renditions.json). In brackets the variable and default: the deployment's names
 (a flag wins); a THUMBNAILER_* or THUMB_* variable that is no setting is refused:
 ${flagHelp(THUMBNAIL_SETTINGS, { variables: true })}
 `;
@@ -289,29 +293,18 @@ async function direct(values: Values, mode: BackfillMode): Promise<number> {
       return usageError(`--direct needs --${setting.flag.name} (or ${variableOf(setting)})`);
     }
   }
-  const settings = { ...HANDLER_FLAGS, ...THUMBNAIL_SETTINGS };
-  let config: HandlerConfig;
-  let concurrency: number;
-  let sourceSuffix: string;
+  let settings: DirectRun;
   try {
-    // Not from THUMBNAILER_CONCURRENCY: that is the function's records at once, not objects.
-    concurrency = readFlags(CONCURRENCY, values).concurrency;
-    const given = await handlerEnvironment(settings, values, process.env);
-    // The deployment's own filter and destination prefix for its own buckets; a flag wins.
-    const deployed = deployedFilter(given);
-    if (deployed.note !== undefined)
-      process.stderr.write(`thumbnailer backfill: ${deployed.note}\n`);
-    config = readConfig({ ...deployed.environment, ...given });
-    const suffixFlag = values["source-suffix"];
-    sourceSuffix = typeof suffixFlag === "string" ? suffixFlag : (deployed.sourceSuffix ?? "");
+    settings = await directSettings(values);
   } catch (error) {
     if (error instanceof ThumbnailError || error instanceof UsageError) {
       return usageError(error.message);
     }
     throw error;
   }
+  const { config, concurrency, sourceSuffix } = settings;
 
-  for (const note of oldNameNotes(settings, process.env)) {
+  for (const note of oldNameNotes(DIRECT_SETTINGS, process.env)) {
     process.stderr.write(`thumbnailer backfill: ${note}\n`);
   }
   configureSharp();
@@ -353,6 +346,66 @@ async function direct(values: Values, mode: BackfillMode): Promise<number> {
   } finally {
     s3.destroy();
   }
+}
+
+/** Every row direct mode reads from a flag or variable. */
+const DIRECT_SETTINGS = { ...HANDLER_FLAGS, ...THUMBNAIL_SETTINGS };
+
+interface DirectRun {
+  readonly config: HandlerConfig;
+  readonly concurrency: number;
+  readonly sourceSuffix: string;
+}
+
+/**
+ * A direct run's configuration from its flags and variables, and, for the deployment's own
+ * buckets, the deployment: its filter and destination prefix (a flag wins), and what its own
+ * source bucket's objects are made into, which is its function's (a flag that differs is refused).
+ */
+async function directSettings(values: Values): Promise<DirectRun> {
+  // Not from THUMBNAILER_CONCURRENCY: that is the function's records at once, not objects.
+  const concurrency = readFlags(CONCURRENCY, values).concurrency;
+  const where = await handlerEnvironment(HANDLER_FLAGS, values, process.env);
+  const thumbnails = await handlerEnvironment(THUMBNAIL_SETTINGS, values, process.env);
+  const deployed = deployedFilter(where, modelOfTheBuckets);
+  if (deployed.note !== undefined) process.stderr.write(`thumbnailer backfill: ${deployed.note}\n`);
+  const config = directConfig({
+    where: { ...deployed.environment, ...where },
+    whereRows: Object.values(HANDLER_FLAGS),
+    thumbnails,
+    given: (env) => givenAs(DIRECT_SETTINGS, env, values),
+    ...(deployed.deployedFunction === undefined ? {} : { deployed: deployed.deployedFunction }),
+  });
+  if (deployed.deployedFunction !== undefined) {
+    process.stderr.write(
+      `thumbnailer backfill: deployment "${deployed.deployedFunction.name}"'s function makes ` +
+        `${renditionsText(config)} (from ${SYNTH_DIR}; as an upload would)\n`,
+    );
+  }
+  const suffixFlag = values["source-suffix"];
+  const sourceSuffix = typeof suffixFlag === "string" ? suffixFlag : (deployed.sourceSuffix ?? "");
+  return { config, concurrency, sourceSuffix };
+}
+
+/**
+ * The deployment's model, read without the thumbnail settings' variables: they name nothing in
+ * it, and one that says otherwise than the synth (even one it could not be synthesized with, a
+ * THUMBNAILER_THUMB_* beside cdktf.json's renditions) is refused by directConfig, not taken for
+ * "no deployment" and its buckets backfilled with other thumbnails.
+ */
+function modelOfTheBuckets(): DeploymentModel {
+  const thumbnailVariables = Object.values(THUMBNAIL_SETTINGS).map(variableOf);
+  const env = Object.entries(process.env).filter(([name]) => !thumbnailVariables.includes(name));
+  return readDeploymentModel({ env: Object.fromEntries(env) });
+}
+
+/** How the user gave the row of `table` whose handler name is `env`: "--width 300", "THUMBNAILER_X=1". */
+function givenAs(table: Record<string, Setting<unknown>>, env: string, values: Values): string {
+  const setting = Object.values(table).find((row) => row.env === env);
+  if (setting === undefined) return env;
+  const { text = "", source } = flagText(setting, values, process.env);
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return source.startsWith("--") ? `${source} ${shown}` : `${source}=${shown}`;
 }
 
 function usageError(message: string): number {
