@@ -454,7 +454,7 @@ describe("thumbnailer backfill --direct of a deployment with renditions (integra
 
   beforeAll(async () => {
     buildDist();
-    local = await startTestS3([SOURCE, DEST, "source", "thumbnails"]);
+    local = await startTestS3([SOURCE, DEST, "source", "thumbnails", "copies"]);
     infra = synthInfra(CONTEXT);
     project = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-renditions-"));
     await writeFile(path.join(project, "cdktf.json"), JSON.stringify({ context: CONTEXT }));
@@ -551,6 +551,15 @@ describe("thumbnailer backfill --direct of a deployment with renditions (integra
     expect(parseLines(agreeing.stdout).map((l) => [l.key, l.outcome])).toEqual([
       ["in/b.jpg", "created"],
     ]);
+  });
+
+  it("into another destination bucket: the function's renditions, but not its destination prefix", async () => {
+    const result = await backfill(SOURCE, "copies");
+
+    expect(result.code).toBe(0);
+    expect((await listKeys(local.s3, "copies")).sort()).toEqual(
+      ["cards/in/a.jpg", "cards/in/b.jpg", "small/in/a.jpg", "small/in/b.jpg"].sort(),
+    );
   });
 
   it("outside the deployment, the thumbnail flags apply as before", async () => {
