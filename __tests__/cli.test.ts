@@ -448,15 +448,40 @@ describe("settings from the environment (real command)", () => {
     );
   });
 
-  it("serve reads THUMBNAILER_THUMB_WIDTH, the deployment's name", async () => {
+  it("backfill --direct says the same of the function's own DEST_PREFIX, before its checks", async () => {
+    const result = await runCli(
+      ["backfill", "--direct", "--source-bucket", "source", "--dest-bucket", "thumbnails"],
+      {
+        cwd: work,
+        env: withEnv({
+          DEST_PREFIX: "old/",
+          AWS_ACCESS_KEY_ID: "x",
+          AWS_SECRET_ACCESS_KEY: "y",
+          AWS_REGION: "us-east-1",
+          AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9",
+        }),
+      },
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^thumbnailer backfill: DEST_PREFIX is not read \(the deployed function's own name\); set THUMBNAILER_DEST_PREFIX\n(.|\n)*thumbnailer backfill: cannot reach the S3 endpoint/m,
+    );
+  });
+
+  it("serve reads THUMBNAILER_THUMB_WIDTH, the deployment's name (and says CACHE_CONTROL is not read)", async () => {
     const child = spawn(process.execPath, [CLI, ...serveArgs()], {
       cwd: work,
-      env: withEnv({ THUMBNAILER_THUMB_WIDTH: "100" }),
+      env: withEnv({ THUMBNAILER_THUMB_WIDTH: "100", CACHE_CONTROL: "max-age=1" }),
     });
     serveChild = child;
     let stdout = "";
+    let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
     });
     const endpoint = await waitFor(
       "serve's banner",
@@ -469,6 +494,9 @@ describe("settings from the environment (real command)", () => {
       const thumbnail = await waitFor("the thumbnail", () => get(s3, "thumbnails", "wide.png"));
 
       expect(await imageInfo(thumbnail.data)).toEqual({ width: 100, height: 50, format: "jpeg" });
+      expect(stderr).toContain(
+        "thumbnailer serve: CACHE_CONTROL is not read (the deployed function's own name); set THUMBNAILER_CACHE_CONTROL\n",
+      );
     } finally {
       s3.destroy();
       child.kill("SIGTERM");

@@ -13,12 +13,12 @@ import {
 import { describeError, ThumbnailError, tooLarge } from "../handler/errors";
 import { removeTemporaryFiles, writeFileAtomic } from "./atomic-write";
 import {
+  commandStep,
   fileValue,
   flagHelp,
   flagOptions,
   flagText,
   givenSources,
-  oldNameNotes,
   parseCommandLine,
   readFlags,
   refuseUnknownVariables,
@@ -102,12 +102,8 @@ export interface Line {
 }
 
 export async function run(args: string[]): Promise<number> {
-  let inputs: string[];
-  let out: string | undefined;
-  let concurrency: number;
-  let settings: Settings;
-  try {
-    const parsed = parseCommandLine({
+  const parsed = await commandStep("make", () =>
+    parseCommandLine({
       args,
       allowPositionals: true,
       options: {
@@ -115,36 +111,37 @@ export async function run(args: string[]): Promise<number> {
         help: { type: "boolean", short: "h" },
         ...flagOptions(CONCURRENCY, THUMBNAIL_SETTINGS),
       },
-    });
-    if (parsed.values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    refuseUnknownVariables(process.env);
-    inputs = parsed.positionals;
-    out = parsed.values.out;
-    // Not from THUMBNAILER_CONCURRENCY: that is the function's records at once, not files.
-    concurrency = readFlags(CONCURRENCY, parsed.values).concurrency;
-    const { env } = process;
-    const { options, limits } = engineSettings(readFlags(THUMBNAIL_SETTINGS, parsed.values, env));
-    const list = await fileValue(
-      THUMBNAIL_SETTINGS.renditions,
-      flagText(THUMBNAIL_SETTINGS.renditions, parsed.values, env),
-    );
-    const thumbSet = givenSources(THUMB_ROWS, parsed.values, env);
-    settings = { renditions: readRenditions(list.text, list.source, options, thumbSet), limits };
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof ThumbnailError) {
-      return usageError(error.message);
-    }
-    throw error;
+    }),
+  );
+  if (!parsed.ok) return parsed.exitCode;
+  const { values, positionals: inputs } = parsed.value;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
   }
-  if (out === undefined || out === "") return usageError("--out DIR is required");
-  if (inputs.length === 0) return usageError("give at least one INPUT file or folder");
-
-  for (const note of oldNameNotes(THUMBNAIL_SETTINGS, process.env)) {
-    process.stderr.write(`thumbnailer make: ${note}\n`);
-  }
+  const read = await commandStep(
+    "make",
+    async () => {
+      refuseUnknownVariables(process.env);
+      // Not from THUMBNAILER_CONCURRENCY: that is the function's records at once, not files.
+      const { concurrency } = readFlags(CONCURRENCY, values);
+      const { env } = process;
+      const { options, limits } = engineSettings(readFlags(THUMBNAIL_SETTINGS, values, env));
+      const list = await fileValue(
+        THUMBNAIL_SETTINGS.renditions,
+        flagText(THUMBNAIL_SETTINGS.renditions, values, env),
+      );
+      const thumbSet = givenSources(THUMB_ROWS, values, env);
+      const renditions = readRenditions(list.text, list.source, options, thumbSet);
+      const { out } = values;
+      if (out === undefined || out === "") throw new UsageError("--out DIR is required");
+      if (inputs.length === 0) throw new UsageError("give at least one INPUT file or folder");
+      return { out, concurrency, settings: { renditions, limits } satisfies Settings };
+    },
+    THUMBNAIL_SETTINGS,
+  );
+  if (!read.ok) return read.exitCode;
+  const { out, concurrency, settings } = read.value;
   configureSharp();
   // Ctrl+C: leave no temporary file behind (finished thumbnails stay; rerunning redoes the rest).
   process.once("SIGINT", () => {
@@ -170,13 +167,6 @@ export async function run(args: string[]): Promise<number> {
       `in ${seconds}s -> ${out}\n`,
   );
   return counts.failed > 0 ? 1 : 0;
-}
-
-function usageError(message: string): number {
-  process.stderr.write(
-    `thumbnailer make: ${message}\nRun \`thumbnailer make --help\` for usage.\n`,
-  );
-  return 2;
 }
 
 /** Every input file with its output path, lazily (a folder is walked as thumbnails get made). */

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { readRenditions } from "../handler/config";
 import { DEFAULT_OPTIONS } from "../handler/engine/options";
+import { ThumbnailError } from "../handler/errors";
 import { unknownVariables } from "../stacks/config";
 import { closest } from "./did-you-mean";
 import {
@@ -25,6 +26,45 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 /** A command line the command cannot run: print the message, exit 2. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
+}
+
+/** "thumbnailer COMMAND: MESSAGE" and where its usage is, on stderr; the exit code of a usage error. */
+export function usageError(command: string, message: string): 2 {
+  process.stderr.write(
+    `thumbnailer ${command}: ${message}\nRun \`thumbnailer ${command} --help\` for usage.\n`,
+  );
+  return 2;
+}
+
+/** What a command's step gave: its value, or the exit code of the usage error it printed. */
+export type Step<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly exitCode: 2 };
+
+/**
+ * A step of reading a command's line and settings, as `make`, `serve` and `backfill` take it: a
+ * UsageError or ThumbnailError thrown by `read` (a flag or variable that cannot work) is printed
+ * as a usage error (exit 2). With `table`, once read, a line for each of its rows' old names that
+ * is set (oldNameNotes).
+ */
+export async function commandStep<T>(
+  command: string,
+  read: () => T | Promise<T>,
+  table?: Table,
+): Promise<Step<T>> {
+  let value: T;
+  try {
+    value = await read();
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ThumbnailError) {
+      return { ok: false, exitCode: usageError(command, error.message) };
+    }
+    throw error;
+  }
+  for (const note of table === undefined ? [] : oldNameNotes(table, process.env)) {
+    process.stderr.write(`thumbnailer ${command}: ${note}\n`);
+  }
+  return { ok: true, value };
 }
 
 /** parseArgs options for the rows of `tables` that have a flag. */

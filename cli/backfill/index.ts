@@ -13,7 +13,6 @@ import { S3ControlClient } from "@aws-sdk/client-s3-control";
 import type { BackfillMode } from "../../handler/backfill-object";
 import type { HandlerConfig } from "../../handler/config";
 import { configureSharp } from "../../handler/engine";
-import { ThumbnailError } from "../../handler/errors";
 import { createS3Client } from "../../handler/s3-client";
 import {
   type DeploymentModel,
@@ -24,15 +23,15 @@ import {
 } from "../../ops/deployment";
 import { SETTINGS as INFRA_SETTINGS } from "../../stacks/config";
 import {
+  commandStep,
   flagHelp,
   flagOptions,
   flagText,
   handlerEnvironment,
-  oldNameNotes,
   parseCommandLine,
   readFlags,
   refuseUnknownVariables,
-  UsageError,
+  usageError,
 } from "../setting-flags";
 import { SERVICE_SETTINGS, type Setting, THUMBNAIL_SETTINGS, variableOf } from "../settings";
 import { runBatch } from "./batch";
@@ -181,19 +180,19 @@ const OPTIONS = {
 type Values = Record<string, string | boolean | undefined>;
 
 export async function run(args: string[]): Promise<number> {
-  let values: Values;
-  try {
-    values = parseCommandLine({ args, options: OPTIONS }).values as Values;
+  const parsed = await commandStep("backfill", () => {
+    const { values } = parseCommandLine({ args, options: OPTIONS });
     if (!values.help) refuseUnknownVariables(process.env);
-  } catch (error) {
-    if (error instanceof UsageError) return usageError(error.message);
-    throw error;
-  }
+    return values as Values;
+  });
+  if (!parsed.ok) return parsed.exitCode;
+  const values = parsed.value;
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  if (values.direct === values.batch) return usageError("choose one mode: --direct or --batch");
+  if (values.direct === values.batch)
+    return usageError("backfill", "choose one mode: --direct or --batch");
   const mode: BackfillMode = values.force ? "force" : "missing";
   return values.batch ? batch(values, mode) : direct(values, mode);
 }
@@ -207,6 +206,7 @@ async function batch(values: Values, mode: BackfillMode): Promise<number> {
   );
   if (directOnly.length > 0) {
     return usageError(
+      "backfill",
       `--${directOnly[0]} is for --direct; --batch reads the deployment's settings`,
     );
   }
@@ -217,7 +217,7 @@ async function batch(values: Values, mode: BackfillMode): Promise<number> {
     deployment = await batchTarget(readDeploymentModel(), outputsFile, dryRun);
   } catch (error) {
     if (!(error instanceof DeploymentError)) throw error;
-    return usageError(error.message);
+    return usageError("backfill", error.message);
   }
   const s3 = createS3Client({ region: deployment.region, endpoint: undefined });
   const s3control = new S3ControlClient({ region: deployment.region });
@@ -290,23 +290,15 @@ async function askOnTerminal(question: string): Promise<boolean> {
 async function direct(values: Values, mode: BackfillMode): Promise<number> {
   for (const setting of [HANDLER_FLAGS.sourceBucket, HANDLER_FLAGS.destBucket]) {
     if (flagText(setting, values, process.env).text === undefined) {
-      return usageError(`--direct needs --${setting.flag.name} (or ${variableOf(setting)})`);
+      return usageError(
+        "backfill",
+        `--direct needs --${setting.flag.name} (or ${variableOf(setting)})`,
+      );
     }
   }
-  let settings: DirectRun;
-  try {
-    settings = await directSettings(values);
-  } catch (error) {
-    if (error instanceof ThumbnailError || error instanceof UsageError) {
-      return usageError(error.message);
-    }
-    throw error;
-  }
-  const { config, concurrency, sourceSuffix } = settings;
-
-  for (const note of oldNameNotes(DIRECT_SETTINGS, process.env)) {
-    process.stderr.write(`thumbnailer backfill: ${note}\n`);
-  }
+  const read = await commandStep("backfill", () => directSettings(values), DIRECT_SETTINGS);
+  if (!read.ok) return read.exitCode;
+  const { config, concurrency, sourceSuffix } = read.value;
   configureSharp();
   const s3 = createS3Client(config);
   // Credentials, endpoint and bucket are checked before the progress bar, with what to set.
@@ -340,7 +332,7 @@ async function direct(values: Values, mode: BackfillMode): Promise<number> {
   } catch (error) {
     // A checkpoint that cannot be resumed is a usage error; anything else is a bug.
     if (values.resume && error instanceof Error && error.message.startsWith("--resume")) {
-      return usageError(error.message);
+      return usageError("backfill", error.message);
     }
     throw error;
   } finally {
@@ -406,11 +398,4 @@ function givenAs(table: Record<string, Setting<unknown>>, env: string, values: V
   const { text = "", source } = flagText(setting, values, process.env);
   const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
   return source.startsWith("--") ? `${source} ${shown}` : `${source}=${shown}`;
-}
-
-function usageError(message: string): number {
-  process.stderr.write(
-    `thumbnailer backfill: ${message}\nRun \`thumbnailer backfill --help\` for usage.\n`,
-  );
-  return 2;
 }

@@ -1,21 +1,19 @@
-import { type HandlerConfig, readConfig } from "../../handler/config";
+import { readConfig } from "../../handler/config";
 import { configureSharp } from "../../handler/engine";
-import { ThumbnailError } from "../../handler/errors";
 import { createLogger } from "../../handler/log";
 import { takeOverNodeWarning } from "../node-policy";
 import {
+  commandStep,
   defaultText,
   flagHelp,
   flagOptions,
   handlerEnvironment,
   helpLine,
-  oldNameNotes,
   parseCommandLine,
   readFlags,
   refuseUnknownVariables,
-  UsageError,
 } from "../setting-flags";
-import { type Setting, type SettingValues, THUMBNAIL_SETTINGS, variableOf } from "../settings";
+import { type Setting, THUMBNAIL_SETTINGS, variableOf } from "../settings";
 import { banner } from "./banner";
 import { HANDLER_SERVE_SETTINGS, SERVE_SETTINGS } from "./settings";
 import { stopOnSignal } from "./shutdown";
@@ -54,37 +52,35 @@ crash, the next start repairs the store and reconciles. See docs/local.md.
 
 export async function run(args: string[]): Promise<number> {
   const handlerSettings = { ...HANDLER_SERVE_SETTINGS, ...THUMBNAIL_SETTINGS };
-  let values: Record<string, string | boolean | undefined>;
-  let serve: SettingValues<typeof SERVE_SETTINGS>;
-  let handlerEnv: Record<string, string>;
-  let config: HandlerConfig;
-  try {
-    values = parseCommandLine({
+  const parsed = await commandStep("serve", () =>
+    parseCommandLine({
       args,
       options: {
         help: { type: "boolean", short: "h" },
         "no-ui": { type: "boolean" },
         ...flagOptions(SERVE_SETTINGS, handlerSettings),
       },
-    }).values;
-    if (values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    refuseUnknownVariables(process.env);
-    serve = readFlags(SERVE_SETTINGS, values, process.env);
-    handlerEnv = await handlerEnvironment(handlerSettings, values, process.env);
-    // Validate everything before binding a port: a bad flag is a usage error, not a crash.
-    config = readConfig(handlerEnv);
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof ThumbnailError) {
-      return usageError(error.message);
-    }
-    throw error;
+    }),
+  );
+  if (!parsed.ok) return parsed.exitCode;
+  const values: Record<string, string | boolean | undefined> = parsed.value.values;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
   }
-  for (const note of oldNameNotes(handlerSettings, process.env)) {
-    process.stderr.write(`thumbnailer serve: ${note}\n`);
-  }
+  const read = await commandStep(
+    "serve",
+    async () => {
+      refuseUnknownVariables(process.env);
+      const serve = readFlags(SERVE_SETTINGS, values, process.env);
+      const handlerEnv = await handlerEnvironment(handlerSettings, values, process.env);
+      // Validate everything before binding a port: a bad flag is a usage error, not a crash.
+      return { serve, handlerEnv, config: readConfig(handlerEnv) };
+    },
+    handlerSettings,
+  );
+  if (!read.ok) return read.exitCode;
+  const { serve, handlerEnv, config } = read.value;
   configureSharp();
   const log = createLogger(config.logLevel);
   // Before the first S3 client: the banner carries the project's notice instead of the SDK's.
@@ -115,13 +111,6 @@ export async function run(args: string[]): Promise<number> {
     await gallery?.close();
     await service.stop();
   });
-}
-
-function usageError(message: string): number {
-  process.stderr.write(
-    `thumbnailer serve: ${message}\nRun \`thumbnailer serve --help\` for usage.\n`,
-  );
-  return 2;
 }
 
 /** The rows without a flag: "  THUMBNAILER_CACHE_CONTROL   Cache-Control of ... [default]". */
