@@ -15,6 +15,7 @@ import { regenerate, TABLES, updateDocs } from "../scripts/docs";
 import {
   SETTINGS as INFRA_SETTINGS,
   knownVariables,
+  ONE_RUN_SWITCHES,
   readInfraConfig,
   STACK_HANDLER_SETTINGS,
 } from "../stacks/config";
@@ -35,6 +36,7 @@ const DECLARED = new Set([
   ...Object.values(SERVE_SETTINGS).map((s) => s.env),
   ...Object.values(INFRA_SETTINGS).map((s) => s.env),
   ...STACK_HANDLER_SETTINGS.map((s) => s.env),
+  ...ONE_RUN_SWITCHES,
   ...NOT_SETTINGS,
 ]);
 

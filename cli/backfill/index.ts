@@ -381,9 +381,9 @@ async function directSettings(values: Values): Promise<DirectRun> {
 
 /**
  * The deployment's model, read without the thumbnail settings' variables: they name nothing in
- * it, and one that says otherwise than the synth (even one it could not be synthesized with, a
- * THUMBNAILER_THUMB_* beside cdktf.json's renditions) is refused by directConfig, not taken for
- * "no deployment" and its buckets backfilled with other thumbnails.
+ * it, and one that says otherwise than the synth (even one it could not be synthesized with,
+ * e.g. THUMBNAILER_THUMB_WIDTH beside cdktf.json's renditions) is refused by directConfig, not
+ * taken for "no deployment" and its buckets backfilled with other thumbnails.
  */
 function modelOfTheBuckets(): DeploymentModel {
   const thumbnailVariables = Object.values(THUMBNAIL_SETTINGS).map(variableOf);
@@ -391,7 +391,10 @@ function modelOfTheBuckets(): DeploymentModel {
   return readDeploymentModel({ env: Object.fromEntries(env) });
 }
 
-/** How the user gave the row of `table` whose handler name is `env`: "--width 300", "THUMBNAILER_X=1". */
+/**
+ * How the user gave the row of `table` whose handler name is `env`: "--width 300" or
+ * "THUMBNAILER_THUMB_WIDTH=300".
+ */
 function givenAs(table: Record<string, Setting<unknown>>, env: string, values: Values): string {
   const setting = Object.values(table).find((row) => row.env === env);
   if (setting === undefined) return env;
