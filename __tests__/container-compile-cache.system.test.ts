@@ -120,14 +120,16 @@ describe("the image's V8 compile cache (Dockerfile replayed with the Lambda imag
     expect(folders).toEqual([
       expect.stringMatching(new RegExp(`^${version}-${process.arch}-[0-9a-f]+-0$`)),
     ]);
-    expect(files.length).toBeGreaterThan(10);
+    // The bundle's entry at least (sharp's JavaScript is in the bundle; its platform package's
+    // loader is the other file).
+    expect(files.length).toBeGreaterThanOrEqual(1);
     for (const f of files) {
       const mode = statSync(join(cache, folders[0] as string, f)).mode;
       expect([f, mode & 0o444]).toEqual([f, 0o444]);
     }
   });
 
-  it("serves the bundle and sharp's JavaScript from the cache at a handler start: all hits, nothing to write", async () => {
+  it("serves the bundle (sharp's JavaScript included) from the cache at a handler start: all hits, nothing to write", async () => {
     // Arrange
     const cache = join(taskRoot, "compile-cache");
     const before = snapshot(cache);
@@ -141,10 +143,9 @@ describe("the image's V8 compile cache (Dockerfile replayed with the Lambda imag
       .filter((m) => (m[1] as string).startsWith(taskRoot))
       .map((m) => [m[1], m[2]]);
     expect(verdicts).toContainEqual([join(taskRoot, "index.js"), "accepted"]);
-    expect(verdicts).toContainEqual([
-      join(taskRoot, "node_modules", "sharp", "dist", "index.cjs"),
-      "accepted",
-    ]);
+    // sharp's JavaScript is in the bundle (scripts/bundle.js): none of it is read from node_modules.
+    const sharpDist = join(taskRoot, "node_modules", "sharp");
+    expect(verdicts.filter(([file]) => (file as string).startsWith(sharpDist))).toEqual([]);
     expect(verdicts.filter(([, verdict]) => verdict !== "accepted")).toEqual([]);
     expect(snapshot(cache)).toEqual(before);
   });

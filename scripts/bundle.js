@@ -7,9 +7,12 @@
  *
  * One file to read instead of hundreds, for a short cold start; the AWS SDK taken from its ES
  * modules (mainFields module,main) so the S3 commands the handler never sends are left out.
- * sharp (native addon) and libheif-js (2 MB of WebAssembly, loaded on the first HEIC) stay
- * external and load from node_modules. keepNames keeps class and function names in logs and
- * stack traces.
+ * sharp's JavaScript (with semver, detect-libc and @img/colour, about 40 files) is bundled too:
+ * resolving and reading them one by one cost about 30 ms CPU of a cold start on Node 24
+ * (docs/performance.md, cold start). Its native addon and libvips still load from node_modules:
+ * sharp finds them with a require made by createRequire(import.meta.url), so import.meta.url is
+ * the bundle's own URL. libheif-js (2 MB of WebAssembly, loaded on the first HEIC) stays external.
+ * keepNames keeps class and function names in logs and stack traces.
  */
 const { join } = require("node:path");
 
@@ -23,7 +26,9 @@ const BUNDLE_OPTIONS = {
   mainFields: ["module", "main"],
   minify: true,
   keepNames: true,
-  external: ["sharp", "libheif-js"],
+  external: ["libheif-js"],
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: "warning",
   outfile: "dist/index.js",
 };
