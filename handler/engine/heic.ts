@@ -13,8 +13,6 @@
  * or a grid decoded tile by tile into a shrunk copy.
  */
 
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import type { Libheif, Pointer } from "libheif-js/libheif-wasm/libheif-bundle.js";
 import { PermanentInputError } from "../errors";
 import { checkPixels } from "./options";
@@ -446,6 +444,9 @@ let gc: (() => void) | undefined;
  */
 function collectGarbage(): void {
   if (!gc) {
+    // Required here, not imported: a cold start that meets no HEIC need not load them.
+    const { setFlagsFromString } = require("node:v8") as typeof import("node:v8");
+    const { runInNewContext } = require("node:vm") as typeof import("node:vm");
     setFlagsFromString("--expose-gc");
     gc = runInNewContext("gc") as () => void;
   }
