@@ -53,8 +53,8 @@ ENV MALLOC_ARENA_MAX=2
 COPY --from=deps /app/node_modules ${LAMBDA_TASK_ROOT}/node_modules
 COPY --from=build /app/dist/ ${LAMBDA_TASK_ROOT}/
 # Node's compile cache (V8 code cache) for the handler: loading the handler once here writes the
-# code of the bundle and of sharp's JavaScript, compiled, to compile-cache/, and cold starts read
-# it instead of compiling (docs/performance.md: to ready 24-29% sooner than without it).
+# code of the bundle (sharp's JavaScript included), compiled, to compile-cache/, and cold starts
+# read it instead of compiling (docs/performance.md: to ready 24-29% sooner than without it).
 # The cache only serves the same Node (version, architecture) with the same V8 flags, hence a RUN
 # in this stage, and --expose-gc: Lambda's bootstrap starts node with it, and it changes the
 # cache's key (heap-size flags do not). DEST_BUCKET only lets the handler's configuration load;
