@@ -84,8 +84,7 @@ describe("scripts/bootstrap.sh", () => {
       // What the deploy would create must not exist yet (__tests__/account-preflight.test.ts)
       "npx cdktf synth",
       `npx cdktf deploy * --outputs-file ${outputsFile} --auto-approve`,
-      "aws lambda get-function-configuration --function-name thumbnailer --region eu-west-1 " +
-        "--query [Architectures[0], Environment.Variables.SOURCE_PREFIX] --output text",
+      // LAMBDA_ARCHITECTURE and the upload prefix from the SDK (NEW_ACCOUNT's function: arm64)
       "gh variable set AWS_REGION --repo acme/thumbs --body eu-west-1",
       `gh variable set ECR_REPOSITORY --repo acme/thumbs --body ${REPOSITORY_URL}`,
       "gh variable set LAMBDA_FUNCTION_NAME --repo acme/thumbs --body thumbnailer",
@@ -262,9 +261,8 @@ describe("scripts/bootstrap.sh", () => {
       "would run: aws sts get-caller-identity --query Account --output text",
       "would run: docker buildx version",
       "would run: docker info --format '{{.ServerVersion}}'",
-      "would run: aws lambda get-function-configuration --function-name '<LAMBDA_FUNCTION_NAME>' --region '<region>' --query '[Architectures[0], Environment.Variables.SOURCE_PREFIX]' --output text",
+      "would read <LAMBDA_FUNCTION_NAME>'s architecture and SOURCE_PREFIX (lambda:GetFunctionConfiguration)",
       "would run: npx cdktf deploy '*' --outputs-file",
-      "would run: aws lambda get-function-configuration",
       "would run: gh variable set AWS_REGION --repo acme/thumbs --body '<region>'",
       "would run: gh secret set AWS_DEPLOY_ROLE_ARN --repo acme/thumbs --body '<AWS_DEPLOY_ROLE_ARN>'",
     ]) {

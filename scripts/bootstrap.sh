@@ -163,11 +163,15 @@ else
 fi
 
 # The function's architecture (the image platform) and the prefix uploads must go under
-function_settings="$(run aws lambda get-function-configuration \
-  --function-name "$(value LAMBDA_FUNCTION_NAME)" --region "$(value AWS_REGION)" \
-  --query '[Architectures[0], Environment.Variables.SOURCE_PREFIX]' --output text)"
-read -r architecture source_prefix <<<"${function_settings:-<x86_64|arm64> None}"
-if [ "$source_prefix" = None ]; then source_prefix=""; fi
+# (ops/smoke-test.ts, lambda:GetFunctionConfiguration)
+if [ "$DRY_RUN" = 1 ]; then
+  info "would read $(value LAMBDA_FUNCTION_NAME)'s architecture and SOURCE_PREFIX (lambda:GetFunctionConfiguration)"
+  function_settings=$'<x86_64|arm64>\t'
+else
+  function_settings="$(node_tool smoke-test function-settings "$(value LAMBDA_FUNCTION_NAME)" \
+    "$(value AWS_REGION)")" || die "cannot read the function's configuration: see the error above"
+fi
+IFS=$'\t' read -r architecture source_prefix <<<"$function_settings"
 set_value LAMBDA_ARCHITECTURE "$architecture"
 info "LAMBDA_ARCHITECTURE=$architecture"
 

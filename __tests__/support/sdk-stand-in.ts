@@ -88,6 +88,10 @@ export const NEW_ACCOUNT: Answers = {
   },
   "Lambda.GetFunctionConcurrency": { error: "ResourceNotFoundException" },
   "Lambda.GetFunction": { error: "ResourceNotFoundException" },
+  // The function the (stand-in) deploy made, as bootstrap.sh's last step reads it.
+  "Lambda.GetFunctionConfiguration": {
+    output: { Architectures: ["arm64"], Environment: { Variables: { SOURCE_PREFIX: "uploads/" } } },
+  },
   "S3.HeadBucket": { error: "NotFound", status: 404 },
   "S3.GetObject": { error: "NoSuchKey", status: 404 },
   "ECR.DescribeRepositories": { error: "RepositoryNotFoundException" },

@@ -243,9 +243,6 @@ node_tool() {
 # settings persist [KEY=VALUE...] | get KEY | overrides (ops/settings.ts)
 settings() { node_tool settings "$@"; }
 
-# smoke_test buckets | plan | check: what scripts/smoke-test.sh expects (ops/smoke-test.ts)
-smoke_test() { node_tool smoke-test "$@"; }
-
 # Records one setting of this deployment in cdktf.json, e.g. persist_setting githubOidcProviderArn ARN.
 persist_setting() { settings persist "$1=$2"; }
 
