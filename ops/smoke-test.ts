@@ -444,11 +444,12 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write(USAGE);
     throw new Error("--function-name is required");
   }
-  // Relative to where scripts/smoke-test.sh was run (node_tool runs this from the project root).
-  const fixture = resolve(
-    env.SMOKE_TEST_CALLER_DIR ?? ".",
-    values.fixture ?? "scripts/fixtures/smoke-test.jpg",
-  );
+  // The default is the project's (node_tool runs this from the project root); a --fixture given
+  // is read relative to where scripts/smoke-test.sh was run.
+  const fixture =
+    values.fixture === undefined
+      ? resolve("scripts", "fixtures", "smoke-test.jpg")
+      : resolve(env.SMOKE_TEST_CALLER_DIR ?? ".", values.fixture);
   if (!statSync(fixture, { throwIfNoEntry: false })?.isFile())
     throw new Error(`fixture ${fixture} not found`);
   const timeoutSeconds = seconds(values.timeout, "--timeout");
