@@ -10,13 +10,10 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { ECRClient } from "@aws-sdk/client-ecr";
-import {
-  LambdaClient,
-  UpdateFunctionCodeCommand,
-  waitUntilFunctionUpdatedV2,
-} from "@aws-sdk/client-lambda";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { PLATFORM } from "../stacks/rollout";
-import { clientConfig, describeError } from "./aws";
+import { clientConfig } from "./aws";
+import { FunctionChangedError, updateCode } from "./function-code";
 import {
   commitOf,
   commitTag,
@@ -166,40 +163,33 @@ export async function rollback(ctx: RollbackContext, options: RollbackOptions): 
   return 0;
 }
 
-/** UpdateFunctionCode with the image and architecture, if the function is as read; then waits. */
+/** Points the function at the image, if it is as read (ops/function-code.ts); then waits. */
 async function update(
   ctx: RollbackContext,
   change: { uri: string; architecture: string; revision?: string; running: string },
 ): Promise<void> {
   const { functionName } = ctx.target;
-  ctx.log(`updating ${functionName} to ${change.uri}`);
   try {
-    await ctx.lambda.send(
-      new UpdateFunctionCodeCommand({
-        FunctionName: functionName,
-        ImageUri: change.uri,
-        Architectures: [change.architecture as keyof typeof PLATFORM],
-        // Refused if the function changed since it was read (e.g. CI deployed meanwhile).
-        RevisionId: change.revision,
-      }),
+    await updateCode(
+      ctx.lambda,
+      {
+        functionName,
+        image: change.uri,
+        architecture: change.architecture,
+        revisionId: change.revision,
+        maxWaitSeconds: ctx.maxWaitSeconds,
+      },
+      ctx.log,
     );
   } catch (error) {
-    if (error instanceof Error && error.name === "PreconditionFailedException") {
+    if (error instanceof FunctionChangedError) {
       throw new RollbackRefusedError(
         `${functionName} changed while the rollback was prepared: nothing rolled back; run it again`,
       );
     }
-    throw error;
-  }
-  ctx.log("waiting for the update (aws lambda wait function-updated)");
-  try {
-    await waitUntilFunctionUpdatedV2(
-      { client: ctx.lambda, maxWaitTime: ctx.maxWaitSeconds ?? 300, minDelay: 2 },
-      { FunctionName: functionName },
-    );
-  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
     throw new Error(
-      `the update of ${functionName} to ${change.uri} did not finish (${describeError(error)}); it may still run ${change.running}: npm run status says what it runs. The tags were not moved`,
+      `${why}; it may still run ${change.running}: npm run status says what it runs. The tags were not moved`,
     );
   }
 }
