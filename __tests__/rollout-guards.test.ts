@@ -41,12 +41,12 @@ import { only, synthInfra } from "./support/infra";
 import {
   BUILT,
   ECR_ARMS,
+  ecrAnswers,
   ecrRegistry,
-  MANIFEST,
   REPOSITORY_URL,
   rules,
 } from "./support/script-rules";
-import { type Answers, sdkStandIn } from "./support/sdk-stand-in";
+import { type Answers, type SdkCall, sdkStandIn } from "./support/sdk-stand-in";
 
 interface LocalExec {
   command: string;
@@ -477,46 +477,54 @@ describe("the deploy workflow's guard (ops/rollout-guard.ts checkCiDeploy, issue
 /**
  * Runs the rollout command in the temp checkout (with a copy of the scripts and links to dist/
  * and node_modules/). The function runs `running` (undefined: it does not exist yet; a string:
- * that image; or a bash case arm answering `aws lambda get-function`); the repository holds
+ * that image; { first, afterBuild }: first that image, then, once docker buildx has run, the
+ * other, as when CI deploys during the build); the repository holds
  * `images` (digest -> tags), for the guard's SDK calls and the scripts' CLI calls alike.
  */
 function deploy(
   exec: LocalExec,
   images: Record<string, string[]>,
-  running: string | undefined | { readonly arm: string },
+  running: string | undefined | { readonly first: string; readonly afterBuild: string },
   env: NodeJS.ProcessEnv = {},
-): ScriptRun & { readonly sdk: string[] } {
+): ScriptRun & { readonly sdk: string[]; readonly lambda: SdkCall[] } {
+  // sdk: the guard's SDK calls (ops/rollout-guard.ts); lambda: the rollout's (ops/function-code.ts)
   cpSync(join(PROJECT_ROOT, "scripts"), join(repo, "scripts"), {
     recursive: true,
     filter: (source) => statSync(source).isDirectory() || source.endsWith(".sh"),
   });
   // dist/ (the compiled ops tools) is linked by beforeEach, newer than any source here.
   symlinkSync(join(PROJECT_ROOT, "node_modules"), join(repo, "node_modules"));
+  const fn = (image: string) => ({
+    output: {
+      Configuration: {
+        Architectures: ["x86_64"],
+        RevisionId: "rev-1",
+        LastUpdateStatus: "Successful",
+      },
+      Code: { ResolvedImageUri: image },
+    },
+  });
   const getFunction =
     running === undefined
-      ? `    "aws lambda get-function "*) echo "An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found" >&2; return 254 ;;`
-      : typeof running === "string"
-        ? `    "aws lambda get-function "*) echo "${running}" ;;`
-        : running.arm;
+      ? { error: "ResourceNotFoundException" }
+      : fn(typeof running === "string" ? running : running.first);
+  // The build rewrites the stand-in's answer: every later GetFunction sees the other image.
+  const duringBuild =
+    typeof running === "object"
+      ? `
+    "docker buildx build"*) sed -i "s|${running.first}|${running.afterBuild}|" "$SDK_STAND_IN"; shift 2; fake_buildx "$@" ;;`
+      : "";
   const answers: Answers = {
-    "ECR.DescribeImages": [
-      ...Object.entries(images).map(([d, tags]) => ({
-        when: { imageIds: [{ imageDigest: d }] },
-        output: { imageDetails: [{ imageDigest: d, imageTags: tags }] },
-      })),
-      { error: "ImageNotFoundException" },
-    ],
-    // The tag moves after a rollout (ops/image-tags.ts).
-    "ECR.BatchGetImage": {
-      output: { images: [{ imageManifest: MANIFEST, imageManifestMediaType: "application/json" }] },
-    },
-    "ECR.PutImage": { output: {} },
+    // The guard's, push-image's and the tag moves' ECR (ops/rollout-guard.ts, ops/image-tags.ts).
+    ...ecrAnswers(images),
+    "Lambda.GetFunction": getFunction,
+    "Lambda.UpdateFunctionCode": { output: { LastUpdateStatus: "InProgress" } },
   };
   const sdk = sdkStandIn(answers);
   try {
     const run = runWithStandIns(["bash", "-c", exec.command], {
       project: repo,
-      rules: rules(getFunction + ECR_ARMS) + ecrRegistry(images),
+      rules: rules(duringBuild + ECR_ARMS) + ecrRegistry(images),
       env: {
         HOME: home,
         ...sdk.env,
@@ -526,13 +534,14 @@ function deploy(
         ...env,
       },
     });
-    return { ...run, sdk: sdk.commands() };
+    return { ...run, sdk: sdk.commands("rollout-guard"), lambda: sdk.calls("function-code") };
   } finally {
     sdk.cleanup();
   }
 }
 
-const updates = (run: ScriptRun) => run.lines.filter((l) => l.includes("update-function-code"));
+const updates = (run: { lambda: SdkCall[] }) =>
+  run.lambda.filter((c) => c.command === "UpdateFunctionCode");
 const builds = (run: ScriptRun) => run.lines.filter((l) => l.startsWith("docker buildx build"));
 
 describe("a deploy with a fixed imageTag (issue 10, defect 6)", () => {
@@ -594,7 +603,14 @@ describe("the rollout command runs the guard before it builds (scripts/check-rol
     // Assert: rolled out, and the new image says which commit it holds
     expect(run.stderr).not.toContain("error:");
     expect(run.status).toBe(0);
-    expect(updates(run)).toHaveLength(1);
+    expect(updates(run).map((c) => c.input)).toEqual([
+      {
+        FunctionName: expect.any(String),
+        ImageUri: `${REPOSITORY_URL}@${BUILT}`,
+        Architectures: ["x86_64"],
+        RevisionId: "rev-1",
+      },
+    ]);
     expect(run.files("registry")).toContain(`commit-amd64-${b} ${BUILT}\n`);
   });
 
@@ -647,8 +663,8 @@ describe("the rollout command runs the guard before it builds (scripts/check-rol
 
     expect(run.status).toBe(0);
     expect(run.stdout).toContain("does not exist yet");
-    // No guard lookup: the only SDK calls are the `deployed` tag's move (ops/image-tags.ts).
-    expect(run.sdk).toEqual(["ECR.DescribeImages", "ECR.BatchGetImage", "ECR.PutImage"]);
+    // No guard lookup: nothing runs to compare with
+    expect(run.sdk).toEqual([]);
     expect(run.files("registry")).toContain(`commit-amd64-${head} ${BUILT}\n`);
   });
 
@@ -656,16 +672,18 @@ describe("the rollout command runs the guard before it builds (scripts/check-rol
     // Arrange: CI deploys NEWER between the check and the update
     const head = git("rev-parse", "HEAD");
     const NEWER = digest("ee");
-    const answers = `
-    "aws lambda get-function "*)
-      if [ -f "$FAKE_DIR/looked" ]; then echo "${REPOSITORY_URL}@${NEWER}"; else touch "$FAKE_DIR/looked"; echo "${IMAGE}"; fi ;;`;
 
     // Act
-    const run = deploy(exec, { [RUNNING]: [head, "deployed"] }, { arm: answers });
+    const run = deploy(
+      exec,
+      { [RUNNING]: [head, "deployed"] },
+      { first: IMAGE, afterBuild: `${REPOSITORY_URL}@${NEWER}` },
+    );
 
     // Assert
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain("changed while the image was built");
+    expect(builds(run)).toHaveLength(1);
     expect(updates(run)).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import {
   runScript,
   type ScratchProject,
   type ScriptOptions,
+  type ScriptRun,
   scratchProject,
 } from "./support/fake-tools";
 import { type SynthedInfra, synthInfra } from "./support/infra";
@@ -19,12 +20,13 @@ import {
   BUILT,
   DIGEST,
   ECR_ARMS,
+  ecrAnswers,
   ecrRegistry,
   REPOSITORY_URL,
   ROLE_ARN,
   rules,
 } from "./support/script-rules";
-import { NEW_ACCOUNT, sdkStandIn } from "./support/sdk-stand-in";
+import { type Answers, NEW_ACCOUNT, type SdkCall, sdkStandIn } from "./support/sdk-stand-in";
 
 jest.setTimeout(120_000); // bootstrap and deploy scripts synthesize the stacks
 
@@ -360,39 +362,57 @@ describe("scripts/destroy.sh", () => {
   });
 });
 
+/**
+ * push-image.sh against ECR holding `images` (digest -> tags), answered through the SDK stand-in
+ * (ops/image-tags.ts decides); `answers` in front of them. The run, with the image-tags tool's
+ * SDK calls and the tags it put ("TAG DIGEST").
+ */
+function pushImage(
+  args: string[],
+  images: Record<string, string[]>,
+  answers: Answers = {},
+): ScriptRun & { readonly ecr: SdkCall[]; readonly puts: string[] } {
+  const base = ecrAnswers(images);
+  const sdk = sdkStandIn({ ...base, ...answers });
+  try {
+    const run = runScript("push-image.sh", args, {
+      rules: rules(ECR_ARMS) + ecrRegistry(images),
+      env: sdk.env,
+    });
+    const ecr = sdk.calls("image-tags");
+    const puts = ecr
+      .filter((c) => c.command === "PutImage")
+      .map((c) => `${c.input.imageTag} ${c.input.imageDigest}`);
+    return { ...run, ecr, puts };
+  } finally {
+    sdk.cleanup();
+  }
+}
+
 describe("scripts/push-image.sh", () => {
-  const lookup = (tag: string) =>
-    `aws ecr describe-images --repository-name thumbnailer --region eu-west-1 --image-ids imageTag=${tag} ` +
-    "--query imageDetails[0].imageDigest --output text";
-  /** describe-images: not found until buildx has pushed. */
-  const ecr = `
-    "aws ecr describe-images"*)
-      if [ -f "$FAKE_DIR/pushed" ]; then echo "${DIGEST}"; else
-        echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation" >&2
-        return 254
-      fi ;;
-    "aws ecr get-login-password"*) echo "ecr-password-123" ;;
-    "docker buildx build"*) echo "#12 pushing layers done" >&2; touch "$FAKE_DIR/pushed" ;;`;
+  const lookup = (imageTag: string) => ({
+    service: "ECR",
+    command: "DescribeImages",
+    input: { repositoryName: "thumbnailer", registryId: ACCOUNT, imageIds: [{ imageTag }] },
+  });
 
   it("logs in, builds for the platform without provenance, pushes, and prints only the digest", () => {
     // Act
-    const run = runScript(
-      "push-image.sh",
+    const run = pushImage(
       ["--repository-url", REPOSITORY_URL, "--tag", "v1", "--platform", "linux/arm64"],
-      { rules: rules(ecr) },
+      {},
     );
 
-    // Assert
+    // Assert: looked up before the build (absent) and after it (the pushed image)
     expect(run.status).toBe(0);
-    expect(run.stdout).toBe(`${DIGEST}\n`);
+    expect(run.stdout).toBe(`${BUILT}\n`);
+    expect(run.ecr).toEqual([lookup("v1"), lookup("v1")]);
     expect(run.lines).toEqual([
-      lookup("v1"),
       "aws ecr get-login-password --region eu-west-1",
       `docker login --username AWS --password-stdin ${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`,
       "docker:stdin ecr-password-123",
       `docker buildx build --platform linux/arm64 --provenance=false --sbom=false --tag ${REPOSITORY_URL}:v1 ` +
         `--push --file ${PROJECT_ROOT}/Dockerfile ${PROJECT_ROOT}`,
-      lookup("v1"),
     ]);
   });
 
@@ -405,10 +425,9 @@ describe("scripts/push-image.sh", () => {
     });
 
     // Act
-    const run = runScript(
-      "push-image.sh",
+    const run = pushImage(
       ["--repository-url", REPOSITORY_URL, "--platform", "linux/amd64", "--no-login"],
-      { rules: rules(ecr) },
+      {},
     );
 
     // Assert
@@ -424,12 +443,8 @@ describe("scripts/push-image.sh", () => {
   });
 
   it("does not rebuild a tag that is already pushed (immutable tags): prints its digest", () => {
-    // Arrange: a warning on stderr must not end up in the digest
-    const arms = `    "aws ecr describe-images"*) echo "${DIGEST}"; echo "warning: CLI update available" >&2 ;;`;
-
     // Act
-    const run = runScript(
-      "push-image.sh",
+    const run = pushImage(
       [
         "--repository-url",
         REPOSITORY_URL,
@@ -440,13 +455,14 @@ describe("scripts/push-image.sh", () => {
         "--region",
         "eu-west-1",
       ],
-      { rules: rules(arms) },
+      { [DIGEST]: ["v1"] },
     );
 
     // Assert
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(`${DIGEST}\n`);
-    expect(run.lines).toEqual([lookup("v1")]);
+    expect(run.ecr).toEqual([lookup("v1")]);
+    expect(run.lines).toEqual([]);
   });
 
   it.each([
@@ -460,20 +476,19 @@ describe("scripts/push-image.sh", () => {
     ],
     [["--platform", "linux/amd64"], "--repository-url is required"],
   ])("rejects bad arguments %j before calling anything", (args, message) => {
-    const run = runScript("push-image.sh", args, { rules: rules(ecr) });
+    const run = pushImage(args, {});
 
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain(message);
     expect(run.calls).toEqual([]);
+    expect(run.ecr).toEqual([]);
   });
 
   it("stops with the AWS error when the lookup fails for another reason than a missing tag", () => {
-    const arms = `    "aws ecr describe-images"*) echo "An error occurred (AccessDeniedException)" >&2; return 254 ;;`;
-
-    const run = runScript(
-      "push-image.sh",
+    const run = pushImage(
       ["--repository-url", REPOSITORY_URL, "--tag", "v1", "--platform", "linux/amd64"],
-      { rules: rules(arms) },
+      {},
+      { "ECR.DescribeImages": { error: "AccessDeniedException", status: 403 } },
     );
 
     expect(run.status).not.toBe(0);
@@ -482,14 +497,14 @@ describe("scripts/push-image.sh", () => {
   });
 
   it("--dry-run prints the build command, runs nothing", () => {
-    const run = runScript(
-      "push-image.sh",
+    const run = pushImage(
       ["--dry-run", "--repository-url", REPOSITORY_URL, "--tag", "v1", "--platform", "linux/arm64"],
-      { rules: rules(ecr) },
+      {},
     );
 
     expect(run.status).toBe(0);
     expect(run.calls).toEqual([]);
+    expect(run.ecr).toEqual([]);
     expect(run.stdout).toBe("");
     expect(run.stderr).toContain(
       `would run: docker buildx build --platform linux/arm64 --provenance=false --sbom=false --tag ${REPOSITORY_URL}:v1 --push`,
@@ -506,16 +521,15 @@ describe("scripts/push-image.sh --inputs-hash (what cdktf deploy passes): an exi
   const OLD = `sha256:${"0d".repeat(32)}`;
   /** push-image.sh --tag TAG against a repository holding `images` (digest -> tags). */
   const push = (images: Record<string, string[]>, tag: string, extra: string[] = []) =>
-    runScript(
-      "push-image.sh",
+    pushImage(
       ["--repository-url", REPOSITORY_URL, "--tag", tag, "--platform", "linux/arm64", ...extra],
-      { rules: rules(ECR_ARMS) + ecrRegistry(images) },
+      images,
     );
   const pushInputs = (images: Record<string, string[]>, tag: string) =>
     push(images, tag, ["--inputs-hash", INPUTS]);
-  /** The registry after the run: "TAG DIGEST" lines, sorted. */
-  const registry = (run: { files: (name: string) => string }) =>
-    run.files("registry").trim().split("\n").sort();
+  /** The tags buildx pushed and PutImage added: "TAG DIGEST" lines, sorted. */
+  const registry = (run: { files: (name: string) => string; puts: string[] }) =>
+    [...run.files("registry").trim().split("\n"), ...run.puts].filter((l) => l !== "").sort();
 
   it("pushes a new image with a second tag, inputs-<platform>-<hash>, that records its inputs", () => {
     // Act
@@ -562,7 +576,7 @@ describe("scripts/push-image.sh --inputs-hash (what cdktf deploy passes): an exi
         "set a new imageTag (cdktf.json context or THUMBNAILER_IMAGE_TAG), or unset it",
       );
       expect(run.lines.filter((l) => l.startsWith("docker"))).toEqual([]);
-      expect(registry(run)).toEqual([`${recorded} ${OLD}`, `v1 ${OLD}`].sort());
+      expect(run.puts).toEqual([]);
     },
   );
 
@@ -596,7 +610,7 @@ describe("scripts/push-image.sh --inputs-hash (what cdktf deploy passes): an exi
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(`${OLD}\n`);
     expect(run.lines.filter((l) => l.startsWith("docker"))).toEqual([]);
-    expect(registry(run)).toContain(`v2 ${OLD}`);
+    expect(run.puts).toEqual([`v2 ${OLD}`]);
   });
 
   it("--commit records the commit on an image of these inputs it reuses, not on CI's image of another commit", () => {
@@ -611,9 +625,10 @@ describe("scripts/push-image.sh --inputs-hash (what cdktf deploy passes): an exi
 
     // Assert
     expect(reused.status).toBe(0);
-    expect(registry(reused)).toContain(`commit-arm64-${head} ${OLD}`);
+    expect(reused.puts).toEqual([`commit-arm64-${head} ${OLD}`]);
     expect(pinned.status).toBe(0);
-    expect(pinned.files("registry")).not.toContain("commit-");
+    expect(pinned.stdout).toBe(`${DIGEST}\n`);
+    expect(pinned.puts).toEqual([]);
   });
 
   it("without --inputs-hash (CI) reuses an existing tag as before", () => {
@@ -624,10 +639,9 @@ describe("scripts/push-image.sh --inputs-hash (what cdktf deploy passes): an exi
   });
 
   it("rejects an --inputs-hash that is not a sha256 hex digest", () => {
-    const run = runScript(
-      "push-image.sh",
+    const run = pushImage(
       ["--repository-url", REPOSITORY_URL, "--platform", "linux/arm64", "--inputs-hash", "abc"],
-      { rules: rules(ECR_ARMS) + ecrRegistry({}) },
+      {},
     );
 
     expect(run.status).toBe(1);

@@ -2,7 +2,8 @@
  * The image build-and-rollout command the Lambda stack's terraform_data runs at deploy time,
  * taken from the synthesized JSON and run by real bash, with the rollout program it names (and
  * scripts/lib/common.sh) copied into a temp folder. Docker and AWS are not available here, so the
- * scripts it calls and the `aws` CLI are recording fakes beside it.
+ * scripts it calls are recording fakes beside it, and its Lambda calls (ops/function-code.ts) are
+ * answered by the SDK stand-in.
  */
 import { execFile } from "node:child_process";
 import {
@@ -13,6 +14,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +29,7 @@ import {
   type SynthedInfra,
   synthInfra,
 } from "./support/infra";
+import { type Answer, type SdkCall, sdkStandIn } from "./support/sdk-stand-in";
 
 const run = promisify(execFile);
 
@@ -99,8 +102,9 @@ describe("image build and rollout command", () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   /**
-   * Fakes: check-rollout.sh prints HEAD; push-image.sh prints `pushOutput`; `aws lambda
-   * get-function` answers per `getFunction`. (rollout-guards.test.ts runs the real scripts.)
+   * Fakes: check-rollout.sh prints HEAD; push-image.sh prints `pushOutput`; Lambda's GetFunction
+   * answers per `getFunction` (ops/function-code.ts, through the SDK stand-in).
+   * (rollout-guards.test.ts runs the real scripts.)
    */
   async function deploy(pushOutput: string, getFunction: "exists" | "missing" | "denied") {
     const log = join(root, "calls.log");
@@ -117,32 +121,46 @@ describe("image build and rollout command", () => {
       join(root, "scripts", "tag-deployed.sh"),
       `echo "tag-deployed.sh $*" >>"${log}"\n`,
     );
-    const answers = {
-      exists: `echo "${REPOSITORY}@${RUNNING}"`,
-      missing:
-        'echo "An error occurred (ResourceNotFoundException) when calling the GetFunction operation: Function not found" >&2; exit 254',
-      denied:
-        'echo "An error occurred (AccessDeniedException) when calling the GetFunction operation" >&2; exit 254',
+    // The compiled ops tools node_tool runs.
+    symlinkSync(join(PROJECT_ROOT, "dist"), join(root, "dist"));
+    symlinkSync(join(PROJECT_ROOT, "node_modules"), join(root, "node_modules"));
+    const answers: Record<typeof getFunction, Answer> = {
+      exists: {
+        output: {
+          Configuration: {
+            Architectures: ["arm64"],
+            RevisionId: "rev-1",
+            LastUpdateStatus: "Successful",
+          },
+          Code: { ResolvedImageUri: `${REPOSITORY}@${RUNNING}` },
+        },
+      },
+      missing: { error: "ResourceNotFoundException" },
+      denied: { error: "AccessDeniedException", status: 403 },
     };
-    const aws = join(root, "bin", "aws");
-    writeFileSync(
-      aws,
-      `#!/usr/bin/env bash\necho "aws $*" >>"${log}"\nif [ "$2" = get-function ]; then ${answers[getFunction]}; fi\n`,
-    );
-    chmodSync(aws, 0o755);
+    const sdk = sdkStandIn({
+      "Lambda.GetFunction": answers[getFunction],
+      "Lambda.UpdateFunctionCode": { output: { LastUpdateStatus: "InProgress" } },
+    });
     const [interpreter = "", ...flags] = exec.interpreter;
     const env = {
       PATH: `${join(root, "bin")}:${process.env.PATH}`,
       HOME: root, // no ~/.bashrc from the machine running the tests
+      ...sdk.env,
       ...exec.environment,
       REPOSITORY_URL: REPOSITORY,
     };
-    const result = await run(interpreter, [...flags, exec.command], { cwd: root, env }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => error,
-    );
-    const calls = readFileSync(log, "utf8").trim().split("\n");
-    return { ...result, calls };
+    try {
+      const result = await run(interpreter, [...flags, exec.command], { cwd: root, env }).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+      const calls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
+      const lambda: SdkCall[] = sdk.calls("function-code");
+      return { ...result, calls, lambda, commands: sdk.commands("function-code") };
+    } finally {
+      sdk.cleanup();
+    }
   }
 
   it("takes its settings from the environment the stack sets", () => {
@@ -159,45 +177,52 @@ describe("image build and rollout command", () => {
     });
   });
 
-  const getFunction =
-    "aws lambda get-function --function-name thumbs --region eu-west-1 --query Code.ResolvedImageUri --output text";
+  const updates = (lambda: SdkCall[]) => lambda.filter((c) => c.command === "UpdateFunctionCode");
 
   it("on the first deploy checks, pushes and tags the image and leaves the function to be created from it", async () => {
-    const { code, calls, stdout } = await deploy(DIGEST, "missing");
+    const { code, calls, stdout, commands } = await deploy(DIGEST, "missing");
 
     expect(code).toBe(0);
     expect(calls).toEqual([
-      getFunction,
       // nothing runs yet: the check has no image to compare, only the checkout
       `check-rollout.sh --repository-url ${REPOSITORY} --region eu-west-1 --running  --image-inputs ${infra.imageInputs.join(",")}`,
       `push-image.sh --repository-url ${REPOSITORY} --tag ${exec.environment.TAG} --inputs-hash ${infra.imageInputsHash} --commit ${HEAD} --platform linux/arm64 --region eu-west-1`,
-      getFunction,
       `tag-deployed.sh --repository-url ${REPOSITORY} --deployed ${DIGEST} --region eu-west-1`,
     ]);
+    // read before the check, and again before the rollout: still absent, so nothing is updated
+    expect(commands).toEqual(["Lambda.GetFunction", "Lambda.GetFunction"]);
     expect(stdout).toContain(`thumbs does not exist yet: it will be created from ${DIGEST}`);
   });
 
   it("on a later deploy points the existing function at the pushed digest, waits, then tags both images", async () => {
-    const { code, calls } = await deploy(`some output\n${DIGEST}`, "exists");
+    const { code, calls, lambda, commands } = await deploy(`some output\n${DIGEST}`, "exists");
 
     expect(code).toBe(0);
-    expect(calls[1]).toContain(
+    expect(calls[0]).toContain(
       `check-rollout.sh --repository-url ${REPOSITORY} --region eu-west-1 --running ${REPOSITORY}@${RUNNING} `,
     );
-    expect(calls.slice(4)).toEqual([
-      `aws lambda update-function-code --function-name thumbs --region eu-west-1 --image-uri ${REPOSITORY}@${DIGEST} --architectures arm64 --output text --query LastUpdateStatus`,
-      "aws lambda wait function-updated --function-name thumbs --region eu-west-1",
+    // one update, only if the function is still at the revision read, then the wait (GetFunction)
+    expect(updates(lambda).map((c) => c.input)).toEqual([
+      {
+        FunctionName: "thumbs",
+        ImageUri: `${REPOSITORY}@${DIGEST}`,
+        Architectures: ["arm64"],
+        RevisionId: "rev-1",
+      },
+    ]);
+    expect(commands.slice(2)).toEqual(["Lambda.UpdateFunctionCode", "Lambda.GetFunction"]);
+    expect(calls.slice(2)).toEqual([
       // the image it ran stays as `previous`, the new one becomes `deployed`: neither expires
       `tag-deployed.sh --repository-url ${REPOSITORY} --deployed ${DIGEST} --previous ${REPOSITORY}@${RUNNING} --region eu-west-1`,
     ]);
   });
 
   it("fails without touching the function when the push prints no digest", async () => {
-    const { code, calls, stderr } = await deploy("latest", "exists");
+    const { code, lambda, stderr } = await deploy("latest", "exists");
 
     expect(code).not.toBe(0);
     expect(stderr).toContain("scripts/push-image.sh printed no digest (last line: 'latest')");
-    expect(calls.some((call) => call.includes("update-function-code"))).toBe(false);
+    expect(updates(lambda)).toEqual([]);
   });
 
   it("refuses to start without a setting the stack sets, naming each missing one", async () => {
@@ -218,10 +243,11 @@ describe("image build and rollout command", () => {
   });
 
   it("fails, and does not update, when the function cannot be read for another reason", async () => {
-    const { code, calls, stderr } = await deploy(DIGEST, "denied");
+    const { code, calls, lambda, stderr } = await deploy(DIGEST, "denied");
 
     expect(code).not.toBe(0);
     expect(stderr).toContain("AccessDeniedException");
-    expect(calls.some((call) => call.includes("update-function-code"))).toBe(false);
+    expect(updates(lambda)).toEqual([]);
+    expect(calls).toEqual([]); // neither checked nor built
   });
 });

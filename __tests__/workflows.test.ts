@@ -253,7 +253,7 @@ describe("deploy.yml", () => {
       indexOf((s) => s.uses?.startsWith("aws-actions/amazon-ecr-login@") ?? false),
       indexOf((s) => s.uses?.startsWith("docker/setup-buildx-action@") ?? false),
       indexOf((s) => s.run?.includes("scripts/push-image.sh") ?? false),
-      indexOf((s) => s.run?.includes("aws lambda update-function-code") ?? false),
+      indexOf((s) => s.name === POINT),
       indexOf((s) => s.run?.includes("scripts/smoke-test.sh") ?? false),
     ];
     const push = all[order[3] as number]?.run ?? "";
@@ -270,15 +270,16 @@ describe("deploy.yml", () => {
     expect(checks).toContain('arm64) echo "PLATFORM=linux/arm64"');
     expect(checks).toContain('"$actual" != "$LAMBDA_ARCHITECTURE"');
     // The function runs the pushed digest, and the smoke test waits for the update to finish.
-    expect(update).toContain('--image-uri "$ECR_REPOSITORY@$DIGEST"');
-    expect(update).toContain("aws lambda wait function-updated");
+    expect(update).toContain("node dist/ops/function-code.js point");
+    expect(update).toContain('--image "$ECR_REPOSITORY@$DIGEST"');
+    expect(update).toContain('--previous "$PREVIOUS_IMAGE"');
   });
 
   it("rolls back when a step fails, or the job is cancelled or times out, once the update has started", () => {
     // Arrange
     const rollback = all[all.length - 1];
     const started = all.findIndex((s) => s.id === "rollout-started");
-    const update = all.findIndex((s) => s.run?.includes("aws lambda update-function-code"));
+    const update = all.findIndex((s) => s.name === POINT);
 
     // Assert: a step that finished before the update says the function may have changed...
     expect(started).toBeGreaterThanOrEqual(0);
@@ -288,7 +289,7 @@ describe("deploy.yml", () => {
     expect(rollback?.if).toContain("failure()");
     expect(rollback?.if).toContain("cancelled()");
     expect(rollback?.if).toContain("steps.rollout-started.outputs.started == 'true'");
-    expect(rollback?.run).toContain('--image-uri "$PREVIOUS_IMAGE"');
+    expect(rollback?.run).toContain('--image "$PREVIOUS_IMAGE"');
     expect(rollback?.["timeout-minutes"]).toBeGreaterThan(0);
   });
 
@@ -303,7 +304,7 @@ describe("deploy.yml", () => {
     // triggers the rollback (failure() stays false after a continue-on-error step)
     expect(tags).toBeGreaterThan(smoke);
     expect(all[tags]?.["continue-on-error"]).toBe(true);
-    expect(all[tags]?.run).not.toContain("update-function-code");
+    expect(all[tags]?.run).not.toContain("function-code.js");
   });
 
   it("checks every variable and the secret it uses before doing anything", () => {
@@ -335,6 +336,111 @@ describe("deploy.yml", () => {
 
 /** How GitHub runs a `run:` script with `shell: bash`. */
 const BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"];
+const CHECK = "Check the function's architecture and remember its current image";
+const POINT = "Point the function at the new image and wait for the update";
+const ROLLBACK = "Roll back to the previous image";
+
+describe("deploy.yml reads and updates the function through ops/function-code.ts (issue 19)", () => {
+  const all = steps(workflow("deploy.yml"));
+  const step = (name: string) => all.find((s) => s.name === name);
+  const DIGEST = `sha256:${"d1".repeat(32)}`;
+  const PREVIOUS = `${REPOSITORY_URL}@sha256:${"5e".repeat(32)}`;
+  const fn = (architecture: string, image: string) => ({
+    output: {
+      Configuration: {
+        Architectures: [architecture],
+        RevisionId: "rev-7",
+        LastUpdateStatus: "Successful",
+      },
+      Code: { ResolvedImageUri: image },
+    },
+  });
+
+  /** Runs the step `name` against the SDK stand-in's function; its output, env file and Lambda calls. */
+  function runStep(name: string, getFunction: ReturnType<typeof fn>, env: NodeJS.ProcessEnv = {}) {
+    const sdk = sdkStandIn({
+      "Lambda.GetFunction": getFunction,
+      "Lambda.UpdateFunctionCode": { output: { LastUpdateStatus: "InProgress" } },
+    });
+    const dir = mkdtempSync(join(tmpdir(), "deploy-step-"));
+    const githubEnv = join(dir, "github-env");
+    writeFileSync(githubEnv, "");
+    try {
+      const run = runWithStandIns([...BASH, step(name)?.run ?? "exit 99"], {
+        env: {
+          ...sdk.env,
+          ECR_REPOSITORY: REPOSITORY_URL,
+          AWS_REGION: "eu-west-1",
+          LAMBDA_FUNCTION_NAME: "thumbs",
+          LAMBDA_ARCHITECTURE: "x86_64",
+          PREVIOUS_IMAGE: PREVIOUS,
+          GITHUB_ENV: githubEnv,
+          ...env,
+        },
+      });
+      const updates = sdk.calls("function-code").filter((c) => c.command === "UpdateFunctionCode");
+      return { run, env: readFileSync(githubEnv, "utf8"), updates };
+    } finally {
+      sdk.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("calls the ops tool, built by npm ci before them, never the aws CLI", () => {
+    const npmCi = all.findIndex((s) => s.name === "npm ci");
+
+    for (const name of [CHECK, POINT, ROLLBACK]) {
+      expect([name, step(name)?.run]).toEqual([
+        name,
+        expect.stringContaining("node dist/ops/function-code.js "),
+      ]);
+      expect([name, step(name)?.run]).toEqual([name, expect.not.stringContaining("aws lambda")]);
+      expect(all.findIndex((s) => s.name === name)).toBeGreaterThan(npmCi);
+    }
+  });
+
+  it("remembers the running image when the architecture matches, and fails naming both when not", () => {
+    const good = runStep(CHECK, fn("x86_64", PREVIOUS));
+    const bad = runStep(CHECK, fn("arm64", PREVIOUS));
+
+    expect(good.run.status).toBe(0);
+    expect(good.env).toBe(`PREVIOUS_IMAGE=${PREVIOUS}\n`);
+    expect(bad.run.status).toBe(1);
+    expect(bad.run.stdout).toContain(
+      "::error::The function runs on arm64 but LAMBDA_ARCHITECTURE is x86_64",
+    );
+    expect(bad.env).toBe("");
+  });
+
+  it("points the function at the pushed digest only while it runs the image read before", () => {
+    const pointed = runStep(POINT, fn("x86_64", PREVIOUS), { DIGEST });
+    const changed = runStep(POINT, fn("x86_64", `${REPOSITORY_URL}@${DIGEST}`), { DIGEST });
+
+    expect(pointed.run.status).toBe(0);
+    expect(pointed.updates.map((c) => c.input)).toEqual([
+      {
+        FunctionName: "thumbs",
+        ImageUri: `${REPOSITORY_URL}@${DIGEST}`,
+        Architectures: ["x86_64"],
+        RevisionId: "rev-7",
+      },
+    ]);
+    expect(pointed.run.stdout).toContain(`::notice::thumbs now runs ${REPOSITORY_URL}@${DIGEST}`);
+    expect(changed.run.status).not.toBe(0);
+    expect(changed.run.stderr).toContain("changed while the image was built");
+    expect(changed.updates).toEqual([]);
+  });
+
+  it("rolls back to the previous image whatever the function runs after the failure", () => {
+    const run = runStep(ROLLBACK, fn("x86_64", `${REPOSITORY_URL}@${DIGEST}`), { DIGEST: "" });
+
+    expect(run.run.status).toBe(0);
+    expect(run.updates.map((c) => c.input.ImageUri)).toEqual([PREVIOUS]);
+    expect(run.run.stdout).toContain(
+      `::error::The deploy failed or was cancelled after the update: thumbs is back on ${PREVIOUS}.`,
+    );
+  });
+});
 
 describe("deploy.yml never deploys a commit older than what the function runs (issue 19, item 4)", () => {
   const deploy = workflow("deploy.yml");

@@ -87,7 +87,7 @@ export async function updateCode(
     }
     throw error;
   }
-  log("waiting for the update (lambda:GetFunctionConfiguration until it is done)");
+  log("waiting for the update (lambda:GetFunction until it is done)");
   try {
     await waitUntilFunctionUpdatedV2(
       { client: lambda, maxWaitTime: change.maxWaitSeconds ?? 300, minDelay: 2 },

@@ -11,6 +11,14 @@
  *       scripts/tag-deployed.sh's work (its --help): tags URL@DEPLOYED `deployed` and PREVIOUS
  *       (URL@sha256:..., or "" on a first deploy) `previous`; REGION "" reads it from URL;
  *       DRY_RUN 1 says what it would move and calls nothing
+ *   node dist/ops/image-tags.js region --repository-url URL
+ *       checks URL is an ECR repository's and prints its region
+ *   node dist/ops/image-tags.js existing --repository-url URL --tag TAG [--inputs-tag T]
+ *       [--commit-tag T] [--region R]
+ *       scripts/push-image.sh's decision before it builds (its --help): prints the digest of an
+ *       image to use (URL:TAG, or an image of these inputs, tagged TAG), or "build"
+ *   node dist/ops/image-tags.js pushed --repository-url URL --tag TAG [--region R]
+ *       prints the digest of URL:TAG, which must be there (after the push)
  */
 import {
   BatchDeleteImageCommand,
@@ -23,7 +31,7 @@ import {
 } from "@aws-sdk/client-ecr";
 import { PLATFORM } from "../stacks/rollout";
 import { clientConfig, unlessAbsent } from "./aws";
-import { runTool } from "./run-tool";
+import { parseOptions, runTool, UsageError } from "./run-tool";
 
 /** An ECR repository, as its URL names it. */
 export interface Repository {
@@ -196,6 +204,17 @@ export async function moveTag(
     return;
   }
   if (current !== undefined) await untag(ecr, repository, tag);
+  await addTag(ecr, repository, tag, digest);
+  log(`${tag} is now ${digest}${current === undefined ? "" : ` (was ${current})`}`);
+}
+
+/** Puts `tag`, which no image has (tags are immutable), on the image `digest` as well. */
+async function addTag(
+  ecr: ECRClient,
+  repository: Repository,
+  tag: string,
+  digest: string,
+): Promise<void> {
   const { manifest, mediaType } = await manifestOf(ecr, repository, digest);
   await ecr.send(
     new PutImageCommand({
@@ -206,7 +225,90 @@ export async function moveTag(
       imageManifestMediaType: mediaType,
     }),
   );
-  log(`${tag} is now ${digest}${current === undefined ? "" : ` (was ${current})`}`);
+}
+
+/** What scripts/push-image.sh is about to push. */
+export interface Push {
+  readonly tag: string;
+  /** inputs-<arch>-HASH: the image inputs it holds (none: unknown, e.g. CI). */
+  readonly inputsTag?: string;
+  /** commit-<arch>-SHA: the commit that holds them, recorded on an image of these inputs. */
+  readonly commitTag?: string;
+}
+
+/** Puts the commit tag on an image of these inputs, unless it has it. */
+async function recordCommit(
+  ecr: ECRClient,
+  repository: Repository,
+  push: Push,
+  image: Image,
+  log: Log,
+): Promise<void> {
+  if (push.commitTag === undefined || image.tags.includes(push.commitTag)) return;
+  await addTag(ecr, repository, push.commitTag, image.digest);
+  log(
+    `recorded commit ${push.commitTag.replace(/^commit-[a-z0-9]+-/, "")} on it (${push.commitTag})`,
+  );
+}
+
+/** Throws unless `existing` (URL:TAG) holds the push's inputs; true if it records them. */
+function holdsInputs(repository: Repository, push: Push, existing: Image, log: Log): boolean {
+  if (existing.tags.includes(push.inputsTag ?? "")) {
+    log(`it records these image inputs (${push.inputsTag})`);
+    return true;
+  }
+  const recorded = existing.tags.filter((tag) => tag.startsWith("inputs-")).at(-1);
+  const fix = `Tags are immutable, so ${push.tag} cannot be rebuilt: set a new imageTag (cdktf.json context or THUMBNAILER_IMAGE_TAG), or unset it to use the tag derived from the inputs, then deploy again`;
+  const image = `${repository.url}:${push.tag}`;
+  if (recorded !== undefined) {
+    throw new Error(
+      `${image} already exists and was built from other image inputs (${recorded}; this checkout's are ${push.inputsTag}): deploying it would run other code than this checkout's. ${fix}.`,
+    );
+  }
+  if (/^[0-9a-f]{40}$/.test(push.tag)) {
+    log(
+      `it has no inputs record, but ${push.tag} is a commit (CI's tag): the commit identifies its code`,
+    );
+    return false;
+  }
+  throw new Error(
+    `${image} already exists without a record of the image inputs it was built from (pushed before images recorded them): nothing says it holds this checkout's code. ${fix}.`,
+  );
+}
+
+/**
+ * The digest of an image scripts/push-image.sh can use instead of building: URL:TAG if it is
+ * there (with an inputs tag, only if it holds these inputs, else an error), or an image of these
+ * inputs under another tag, tagged TAG. An image of these inputs gets the commit tag. Undefined:
+ * build.
+ */
+export async function reusableImage(
+  ecr: ECRClient,
+  repository: Repository,
+  push: Push,
+  log: Log,
+): Promise<string | undefined> {
+  const existing = await findImage(ecr, repository, { imageTag: push.tag });
+  if (existing !== undefined) {
+    if (push.inputsTag !== undefined && holdsInputs(repository, push, existing, log)) {
+      await recordCommit(ecr, repository, push, existing, log);
+    }
+    log(`yes, as ${existing.digest}: nothing to build`);
+    return existing.digest;
+  }
+  log("no");
+  if (push.inputsTag === undefined) return undefined;
+  const same = await findImage(ecr, repository, { imageTag: push.inputsTag });
+  if (same === undefined) {
+    log(`no image of these inputs (${push.inputsTag}) either: building`);
+    return undefined;
+  }
+  log(
+    `an image of these inputs (${push.inputsTag}) is, as ${same.digest}: tagging it ${push.tag} instead of building it again`,
+  );
+  await addTag(ecr, repository, push.tag, same.digest);
+  await recordCommit(ecr, repository, push, same, log);
+  return same.digest;
 }
 
 export interface Rollout {
@@ -253,22 +355,64 @@ export async function markDeployed(
   }
 }
 
-async function main([command, ...args]: string[]): Promise<number> {
-  if (command !== "mark-deployed") {
-    console.error("usage: image-tags.js mark-deployed URL DEPLOYED PREVIOUS REGION DRY_RUN");
-    return 2;
-  }
-  const [url = "", deployed = "", previous = "", region = "", dryRun = "0"] = args;
+/** The repository --repository-url names (--region overriding the URL's). */
+function repositoryOption(url = "", region = ""): Repository {
   const parsed = parseRepositoryUrl(url);
   if (parsed === undefined) {
     throw new Error(
       `--repository-url '${url}' is not an ECR repository URL (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)`,
     );
   }
+  return { ...parsed, region: region || parsed.region };
+}
+
+/** existing, pushed, region: scripts/push-image.sh's questions (see the top of this file). */
+async function pushCommand(command: string, args: string[]): Promise<number> {
+  const values = parseOptions(args, {
+    "repository-url": { type: "string" },
+    region: { type: "string" },
+    tag: { type: "string" },
+    "inputs-tag": { type: "string" },
+    "commit-tag": { type: "string" },
+  });
+  const repository = repositoryOption(values["repository-url"], values.region);
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  if (command === "region") {
+    say(repository.region);
+    return 0;
+  }
+  const tag = values.tag ?? "";
+  if (tag === "") throw new UsageError("--tag is required");
+  const ecr = new ECRClient(clientConfig({ region: repository.region }));
+  if (command === "pushed") {
+    const image = await findImage(ecr, repository, { imageTag: tag });
+    if (image === undefined)
+      throw new Error(`ECR does not list ${repository.url}:${tag} after the push`);
+    say(image.digest);
+    return 0;
+  }
+  const push = {
+    tag,
+    inputsTag: values["inputs-tag"] || undefined,
+    commitTag: values["commit-tag"] || undefined,
+  };
+  say((await reusableImage(ecr, repository, push, toStderr)) ?? "build");
+  return 0;
+}
+
+async function main([command = "", ...args]: string[]): Promise<number> {
+  if (["existing", "pushed", "region"].includes(command)) return pushCommand(command, args);
+  if (command !== "mark-deployed") {
+    console.error(
+      "usage: image-tags.js mark-deployed URL DEPLOYED PREVIOUS REGION DRY_RUN | existing | pushed | region (see ops/image-tags.ts)",
+    );
+    return 2;
+  }
+  const [url = "", deployed = "", previous = "", region = "", dryRun = "0"] = args;
+  const repository = repositoryOption(url, region);
   if (!isDigest(deployed)) {
     throw new Error(`--deployed '${deployed}' is not an image digest (sha256:<64 hex>)`);
   }
-  const repository = { ...parsed, region: region || parsed.region };
   const ecr = new ECRClient(clientConfig({ region: repository.region }));
   await markDeployed(
     ecr,

@@ -62,21 +62,6 @@ phase() {
   printf '\n### rollout step %d: %s\n' "$PHASE" "$*" >&2
 }
 
-errors="$(mktemp "${TMPDIR:-/tmp}/rollout.XXXXXX")"
-trap 'rm -f "$errors"' EXIT
-
-# The image the function runs, or nothing when it does not exist yet.
-running() {
-  if aws lambda get-function --function-name "$FUNCTION_NAME" --region "$REGION" \
-    --query Code.ResolvedImageUri --output text 2>"$errors"; then
-    return 0
-  fi
-  case "$(cat "$errors")" in
-    *ResourceNotFoundException*) ;;
-    *) cat "$errors" >&2 && return 1 ;;
-  esac
-}
-
 # Tags the pushed image `deployed` (and what the function ran, if anything, `previous`).
 tag_deployed() {
   phase "Tag the images ECR expiry must keep (scripts/tag-deployed.sh)"
@@ -85,7 +70,8 @@ tag_deployed() {
 }
 
 phase "Read what $FUNCTION_NAME runs"
-previous="$(running)"
+# The image it runs, or nothing when it does not exist yet (ops/function-code.ts).
+previous="$(node_tool function-code running --function-name "$FUNCTION_NAME" --region "$REGION")"
 info "${previous:-nothing: the function does not exist yet}"
 
 phase "Check the checkout against it (scripts/check-rollout.sh)"
@@ -100,19 +86,15 @@ digest="$(bash "$ROOT/scripts/push-image.sh" --repository-url "$REPOSITORY_URL" 
   die "scripts/push-image.sh printed no digest (last line: '$digest')"
 
 phase "Point $FUNCTION_NAME at $digest"
-now="$(running)"
-[ "$now" = "$previous" ] ||
-  die "$FUNCTION_NAME changed while the image was built (from '$previous' to '$now'): nothing rolled out; deploy again to check against what it runs now"
-if [ -z "$previous" ]; then
+# Only if it still runs $previous (CI may have deployed meanwhile); one update, then the wait.
+outcome="$(node_tool function-code point --function-name "$FUNCTION_NAME" --region "$REGION" \
+  --image "$REPOSITORY_URL@$digest" --architecture "$ARCHITECTURE" --previous "$previous")"
+if [ "$outcome" = absent ]; then
   info "$FUNCTION_NAME does not exist yet: this deploy creates it from the image"
   tag_deployed
   echo "$FUNCTION_NAME does not exist yet: it will be created from $digest"
   exit 0
 fi
-run aws lambda update-function-code --function-name "$FUNCTION_NAME" --region "$REGION" \
-  --image-uri "$REPOSITORY_URL@$digest" --architectures "$ARCHITECTURE" --output text \
-  --query LastUpdateStatus >&2
-run aws lambda wait function-updated --function-name "$FUNCTION_NAME" --region "$REGION"
 echo "$FUNCTION_NAME now runs $REPOSITORY_URL@$digest"
 
 tag_deployed

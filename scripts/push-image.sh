@@ -60,7 +60,8 @@ parse_flags "--repository-url REPOSITORY_URL" "--platform PLATFORM" "--tag TAG" 
   "--inputs-hash INPUTS_HASH" "--commit COMMIT" "--region REGION" "--no-login LOGIN=0" -- "$@"
 
 [ -n "$REPOSITORY_URL" ] || { usage >&2 && die "--repository-url is required"; }
-ecr_repository
+# ops/image-tags.ts checks the URL and tells its region.
+REGION="$(node_tool image-tags region --repository-url "$REPOSITORY_URL" --region "$REGION")"
 REGISTRY="${REPOSITORY_URL%%/*}"
 case "$PLATFORM" in
   linux/amd64 | linux/arm64) ;;
@@ -87,65 +88,19 @@ if [ -n "$COMMIT" ]; then
   COMMIT_TAG="commit-${PLATFORM#linux/}-$COMMIT"
 fi
 
-# Puts COMMIT_TAG on the image DIGEST (which holds INPUTS_TAG) unless it has it.
-record_commit() {
-  local tag
-  if [ -z "$COMMIT_TAG" ]; then return 0; fi
-  for tag in $(image_tags "$1"); do
-    if [ "$tag" = "$COMMIT_TAG" ]; then return 0; fi
-  done
-  add_image_tag "$COMMIT_TAG" "$1"
-  info "recorded commit $COMMIT on it ($COMMIT_TAG)"
-}
-
-# Dies unless the image DIGEST (the existing URL:TAG) holds this checkout's inputs.
-check_inputs() {
-  local tags tag recorded=""
-  tags="$(image_tags "$1")"
-  for tag in $tags; do
-    if [ "$tag" = "$INPUTS_TAG" ]; then
-      info "it records these image inputs ($INPUTS_TAG)"
-      record_commit "$1"
-      return 0
-    fi
-    if [[ "$tag" == inputs-* ]]; then recorded="$tag"; fi
-  done
-  local fix="Tags are immutable, so $TAG cannot be rebuilt: set a new imageTag (cdktf.json context or THUMBNAILER_IMAGE_TAG), or unset it to use the tag derived from the inputs, then deploy again"
-  if [ -n "$recorded" ]; then
-    die "$REPOSITORY_URL:$TAG already exists and was built from other image inputs ($recorded; this checkout's are $INPUTS_TAG): deploying it would run other code than this checkout's. $fix."
-  fi
-  if [[ "$TAG" =~ ^[0-9a-f]{40}$ ]]; then
-    info "it has no inputs record, but $TAG is a commit (CI's tag): the commit identifies its code"
-    return 0
-  fi
-  die "$REPOSITORY_URL:$TAG already exists without a record of the image inputs it was built from (pushed before images recorded them): nothing says it holds this checkout's code. $fix."
-}
+# Whether to build at all is ops/image-tags.ts's decision (this --help says what it decides).
+image_tags() { node_tool image-tags "$1" --repository-url "$REPOSITORY_URL" --region "$REGION" "${@:2}"; }
 
 step "Is $REPOSITORY_URL:$TAG already pushed?"
-existing=""
 if [ "$DRY_RUN" = 1 ]; then
-  info "would look it up (aws ecr describe-images) and build only if it is not${INPUTS_TAG:+, or refuse unless it holds $INPUTS_TAG}"
+  info "would look it up (ecr:DescribeImages) and build only if it is not${INPUTS_TAG:+, or refuse unless it holds $INPUTS_TAG}"
 else
-  existing="$(image_digest "$TAG")"
-fi
-if [ -n "$existing" ]; then
-  if [ -n "$INPUTS_TAG" ]; then check_inputs "$existing"; fi
-  info "yes, as $existing: nothing to build"
-  printf '%s\n' "$existing"
-  exit 0
-fi
-
-if [ -n "$INPUTS_TAG" ] && [ "$DRY_RUN" = 0 ]; then
-  step "Is an image of these inputs already pushed ($INPUTS_TAG)?"
-  same="$(image_digest "$INPUTS_TAG")"
-  if [ -n "$same" ]; then
-    info "yes, as $same: tagging it $TAG instead of building it again"
-    add_image_tag "$TAG" "$same"
-    record_commit "$same"
-    printf '%s\n' "$same"
+  existing="$(image_tags existing --tag "$TAG" --inputs-tag "$INPUTS_TAG" --commit-tag "$COMMIT_TAG")" ||
+    exit 1
+  if [ "$existing" != build ]; then
+    printf '%s\n' "$existing"
     exit 0
   fi
-  info "no"
 fi
 
 if [ "$LOGIN" = 1 ]; then
@@ -172,7 +127,6 @@ run docker buildx build --platform "$PLATFORM" --provenance=false --sbom=false \
 if [ "$DRY_RUN" = 1 ]; then exit 0; fi
 
 step "Read the pushed image's digest"
-digest="$(image_digest "$TAG")"
-[ -n "$digest" ] || die "ECR does not list $REPOSITORY_URL:$TAG after the push"
+digest="$(image_tags pushed --tag "$TAG")" || exit 1
 info "pushed $REPOSITORY_URL@$digest"
 printf '%s\n' "$digest"

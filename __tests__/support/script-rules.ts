@@ -2,6 +2,7 @@
  * Rules for the recording stand-ins (__tests__/support/fake-bin) shared by the scripts' tests: a
  * machine where every preflight check passes and a deploy that writes its outputs file.
  */
+import type { Answers } from "./sdk-stand-in";
 
 export const ACCOUNT = "123456789012";
 export const REPOSITORY_URL = `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/thumbnailer`;
@@ -140,9 +141,62 @@ fake_buildx() {
     if taken "$arg"; then echo "ERROR: failed to push: tag invalid: The image tag '$arg' already exists" >&2; return 1; fi
   done
   for arg in "\${tags[@]}"; do echo "$arg ${BUILT}" >>"$registry"; done
+  # The SDK stand-in's ECR (ecrAnswers) holds the new image from now on.
+  if [ -n "\${SDK_STAND_IN:-}" ]; then node -e "$sdk_push" "$SDK_STAND_IN" "\${tags[@]}"; fi
   echo "#12 pushing layers done" >&2
 }
+# shellcheck disable=SC2016
+sdk_push='${SDK_PUSH}'
 `;
+}
+
+/** node -e FILE TAG...: adds the image BUILT, with TAGs, to the SDK stand-in's DescribeImages. */
+const SDK_PUSH = [
+  'const fs = require("node:fs");',
+  "const [file, ...tags] = process.argv.slice(1);",
+  'const s = JSON.parse(fs.readFileSync(file, "utf8"));',
+  `const image = { output: { imageDetails: [{ imageDigest: "${BUILT}", imageTags: tags }] } };`,
+  `const ids = [{ imageDigest: "${BUILT}" }, ...tags.map((imageTag) => ({ imageTag }))];`,
+  'const list = [].concat(s.answers["ECR.DescribeImages"] ?? []);',
+  "for (const id of ids) list.unshift({ when: { imageIds: [id] }, ...image });",
+  's.answers["ECR.DescribeImages"] = list;',
+  "fs.writeFileSync(file, JSON.stringify(s));",
+].join(" ");
+
+/**
+ * SDK stand-in answers (sdk-stand-in.ts) for the ECR repository holding `images` (digest -> its
+ * tags): DescribeImages by tag or digest (ImageNotFoundException for others), the manifest, and
+ * PutImage and BatchDeleteImage (a tag move); `docker buildx build --push` (ECR_ARMS) adds the
+ * image it pushes.
+ */
+export function ecrAnswers(images: Record<string, string[]>): Answers {
+  const detail = (digest: string, tags: string[]) => ({
+    output: { imageDetails: [{ imageDigest: digest, imageTags: tags }] },
+  });
+  return {
+    "ECR.DescribeImages": [
+      ...Object.entries(images).flatMap(([digest, tags]) => [
+        { when: { imageIds: [{ imageDigest: digest }] }, ...detail(digest, tags) },
+        ...tags.map((tag) => ({
+          when: { imageIds: [{ imageTag: tag }] },
+          ...detail(digest, tags),
+        })),
+      ]),
+      { error: "ImageNotFoundException" },
+    ],
+    "ECR.BatchGetImage": {
+      output: {
+        images: [
+          {
+            imageManifest: MANIFEST,
+            imageManifestMediaType: "application/vnd.oci.image.manifest.v1+json",
+          },
+        ],
+      },
+    },
+    "ECR.PutImage": { output: {} },
+    "ECR.BatchDeleteImage": { output: { failures: [] } },
+  };
 }
 
 /** Case arms sending ECR and buildx calls to ecrRegistry's fake. */

@@ -72,61 +72,6 @@ run() {
   "$@"
 }
 
-# --- ECR images (the calling script sets REPOSITORY_URL and REGION, see ecr_repository) ---------
-
-# Checks --repository-url (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME) and sets REPOSITORY_NAME,
-# and REGION when --region was not given.
-ecr_repository() {
-  case "$REPOSITORY_URL" in
-    *.dkr.ecr.*.amazonaws.com/* | *.dkr.ecr.*.amazonaws.com.cn/*) ;;
-    *) die "--repository-url '$REPOSITORY_URL' is not an ECR repository URL (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)" ;;
-  esac
-  REPOSITORY_NAME="${REPOSITORY_URL#*/}"
-  if [ -z "$REGION" ]; then
-    REGION="${REPOSITORY_URL#*.dkr.ecr.}"
-    REGION="${REGION%%.*}"
-  fi
-}
-
-ecr() { aws ecr "$1" --repository-name "$REPOSITORY_NAME" --region "$REGION" "${@:2}"; }
-
-# The digest ECR holds for URL:TAG, or nothing if the tag is not there. Warnings the AWS CLI
-# prints on stderr never end up in the digest.
-image_digest() {
-  local tag="$1" out errors status=0 message
-  errors="$(mktemp "${TMPDIR:-/tmp}/ecr.XXXXXX")"
-  out="$(ecr describe-images --image-ids "imageTag=$tag" --query 'imageDetails[0].imageDigest' \
-    --output text 2>"$errors")" || status=$?
-  message="$(cat "$errors")"
-  rm -f "$errors"
-  if [ "$status" = 0 ]; then
-    case "$out" in
-      sha256:*) printf '%s' "$out" ;;
-      *) die "ECR lists $REPOSITORY_URL:$tag without a digest (got '$out')" ;;
-    esac
-  elif [[ "$message" != *ImageNotFoundException* ]]; then
-    die "cannot look up $REPOSITORY_URL:$tag: $message"
-  fi
-}
-
-# The tags of the image DIGEST, separated by whitespace.
-image_tags() {
-  ecr describe-images --image-ids "imageDigest=$1" --query 'imageDetails[0].imageTags' \
-    --output text
-}
-
-# Puts TAG on the image DIGEST as well (put-image with the image's own manifest). Tags are
-# immutable in the repository: TAG must not be on another image.
-add_image_tag() {
-  local tag="$1" digest="$2" manifest media_type
-  manifest="$(ecr batch-get-image --image-ids "imageDigest=$digest" \
-    --query 'images[0].imageManifest' --output text)"
-  media_type="$(ecr batch-get-image --image-ids "imageDigest=$digest" \
-    --query 'images[0].imageManifestMediaType' --output text)"
-  run ecr put-image --image-tag "$tag" --image-digest "$digest" --image-manifest "$manifest" \
-    --image-manifest-media-type "$media_type" >/dev/null
-}
-
 # --- Preflight: every check runs, then all problems are reported together -----------------------
 
 problem() { PROBLEMS+=("$*"); }
