@@ -11,6 +11,7 @@
  */
 import { ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
 import { clientConfig, describeError, isAbsent } from "./aws";
+import { messageOf, runNamed } from "./run-tool";
 
 /** A bucket's contents, from one page; undefined when the bucket does not exist. */
 export interface BucketContents {
@@ -71,14 +72,4 @@ async function main([region, ...buckets]: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`empty-buckets: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runNamed("empty-buckets", main, messageOf);

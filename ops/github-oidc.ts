@@ -23,6 +23,7 @@ import {
 import type { InfraConfig } from "../stacks/config";
 import { stateLocation } from "../stacks/stack-base";
 import { clientConfig, describeError, isAbsent } from "./aws";
+import { runNamed } from "./run-tool";
 import { deploymentConfig, readState, StateReadError, stateInstances } from "./terraform-state";
 
 const PROVIDER_SUFFIX = ":oidc-provider/token.actions.githubusercontent.com";
@@ -127,15 +128,9 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      const known = error instanceof OidcProviderError || error instanceof StateReadError;
-      console.error(`github-oidc: ${known ? error.message : describeError(error)}`);
-      process.exitCode = 1;
-    },
+if (require.main === module)
+  runNamed("github-oidc", main, (error) =>
+    error instanceof OidcProviderError || error instanceof StateReadError
+      ? error.message
+      : describeError(error),
   );
-}

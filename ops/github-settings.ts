@@ -15,6 +15,7 @@
  * Run from the project root. scripts/bootstrap.sh sets them, scripts/destroy.sh deletes them.
  */
 import { readFileSync } from "node:fs";
+import { messageOf, runNamed } from "./run-tool";
 import { stackOutput } from "./stack-output";
 import { deploymentConfig } from "./terraform-state";
 
@@ -137,11 +138,4 @@ function main([command, ...args]: string[]): number {
   return 2;
 }
 
-if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (error) {
-    console.error(`github-settings: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
-}
+if (require.main === module) runNamed("github-settings", main, messageOf);

@@ -33,6 +33,7 @@ import type { StateLocation } from "../stacks/stack-base";
 import { clientConfig, describeError, isAbsent, isForbidden, unlessAbsent } from "./aws";
 import { deploymentModel, readSynthStacks } from "./deployment";
 import { NAMED, plannedNames } from "./planned-names";
+import { runNamed } from "./run-tool";
 
 /** What the synthesized deployment plans, from ops/planned-names.ts's lines. */
 export interface Plan {
@@ -377,14 +378,4 @@ export async function main(args: readonly string[]): Promise<number> {
   return 2;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (status) => {
-      process.exitCode = status;
-    },
-    (error: unknown) => {
-      console.error(`preflight: ${describeError(error)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runNamed("preflight", main);

@@ -46,3 +46,29 @@ export function runTool(main: (args: string[]) => Promise<number>, usage = ""): 
     },
   );
 }
+
+/** An error's message alone (a tool's own errors say what to do in it). */
+export const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
+/**
+ * Runs the ops tool `name` (dist/ops/NAME.js, called by scripts/) on the command line: its exit
+ * status, or, when it throws, "NAME: <what `say` makes of the error>" on stderr and status 1.
+ */
+export function runNamed(
+  name: string,
+  main: (args: string[]) => Promise<number> | number,
+  say: (error: unknown) => string = describeError,
+): void {
+  Promise.resolve()
+    .then(() => main(process.argv.slice(2)))
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (error: unknown) => {
+        console.error(`${name}: ${say(error)}`);
+        process.exitCode = 1;
+      },
+    );
+}

@@ -39,6 +39,7 @@ import { type InfraConfig, readInfraConfig } from "../stacks/config";
 import { readPersisted } from "../stacks/persisted-settings";
 import { stateLocation } from "../stacks/stack-base";
 import { clientConfig, describeError, isAbsent, isForbidden } from "./aws";
+import { runNamed } from "./run-tool";
 
 /** Tag key on a state bucket this tool created; its value names the deployment that did. */
 export const STATE_BUCKET_TAG = "thumbnailer:state-bucket";
@@ -396,15 +397,7 @@ async function main(args: string[]): Promise<number> {
   return 2;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      const message = error instanceof StateBucketError ? error.message : describeError(error);
-      console.error(`state-bucket: ${message}`);
-      process.exitCode = 1;
-    },
+if (require.main === module)
+  runNamed("state-bucket", main, (error) =>
+    error instanceof StateBucketError ? error.message : describeError(error),
   );
-}

@@ -15,6 +15,7 @@ import { type InfraConfig, readInfraConfig } from "../stacks/config";
 import { readPersisted } from "../stacks/persisted-settings";
 import { type StateLocation, stateLocation } from "../stacks/stack-base";
 import { clientConfig, describeError, isAbsent } from "./aws";
+import { messageOf, runNamed } from "./run-tool";
 
 /** The deployment as a synth in `root` reads it: cdktf.json's context, `env` over it. */
 export function deploymentConfig(root: string, env: NodeJS.ProcessEnv): InfraConfig {
@@ -82,14 +83,4 @@ async function main([stack]: string[]): Promise<number> {
   return 0;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`terraform-state: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (require.main === module) runNamed("terraform-state", main, messageOf);
