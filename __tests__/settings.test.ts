@@ -29,6 +29,13 @@ const NOT_SETTINGS = [
   "AWS_SESSION_TOKEN",
   // The SDK's own switch that cli/node-policy.ts turns on for an end-of-life Node.
   "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED",
+  // The AWS CLI's and SDK's region fallback, which ops/ tools honour as they do.
+  "AWS_DEFAULT_REGION",
+  // ops/smoke-test.ts: the commit GitHub Actions sets (it names the smoke test's key), the folder
+  // scripts/smoke-test.sh was run from, and its documented poll interval (--help).
+  "GITHUB_SHA",
+  "SMOKE_TEST_CALLER_DIR",
+  "SMOKE_TEST_POLL_SECONDS",
 ];
 
 const DECLARED = new Set([
