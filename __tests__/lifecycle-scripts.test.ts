@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { runScript, type ScratchProject, scratchProject } from "./support/fake-tools";
 import { resources, scrubbed, synthInfra } from "./support/infra";
 import { GITHUB_OIDC_PROVIDER, rules } from "./support/script-rules";
-import { type Answers, NEW_ACCOUNT, sdkStandIn, withNewAccount } from "./support/sdk-stand-in";
+import {
+  type Answers,
+  CALLER,
+  NEW_ACCOUNT,
+  sdkStandIn,
+  withNewAccount,
+} from "./support/sdk-stand-in";
 
 // Each sequence runs several scripts and real synths: slow on a busy machine.
 jest.setTimeout(120_000);
@@ -164,7 +170,7 @@ describe("teardown with non-empty buckets (forceDestroyBuckets off)", () => {
     project.cleanup();
     project = scratchProject({ region: "eu-west-1", githubRepository: "acme/thumbs" });
     const infra = synthInfra(project.context(), {});
-    const sdk = sdkStandIn(answers);
+    const sdk = sdkStandIn({ ...CALLER, ...answers });
     const after = sdkStandIn(afterLambda);
     const swap = `
     "npx cdktf destroy lambda"*) cp "${after.env.SDK_STAND_IN}" "$SDK_STAND_IN" ;;`;
@@ -174,7 +180,9 @@ describe("teardown with non-empty buckets (forceDestroyBuckets off)", () => {
         rules: rules(swap),
         env: { ...sdk.env, SYNTH_OUT: infra.outdir },
       });
-      return { ...run, sdk: sdk.calls(), sdkAfterLambda: after.calls() };
+      // The preflight's identity check aside (ops/aws-account.ts)
+      const buckets = sdk.calls().filter((call) => call.service !== "STS");
+      return { ...run, sdk: buckets, sdkAfterLambda: after.calls() };
     } finally {
       sdk.cleanup();
       after.cleanup();
@@ -209,8 +217,6 @@ describe("teardown with non-empty buckets (forceDestroyBuckets off)", () => {
     expect(run.stderr).toContain('set "forceDestroyBuckets": true in cdktf.json');
     // Nothing but reads: no destroy, no Terraform, no GitHub change; one page of each bucket
     expect(run.lines).toEqual([
-      "aws --version",
-      "aws sts get-caller-identity --query Account --output text",
       "gh auth status",
       "gh variable list --repo acme/thumbs --json name,value",
       "npx cdktf synth",
@@ -249,7 +255,8 @@ describe("teardown with non-empty buckets (forceDestroyBuckets off)", () => {
 
     // Assert
     expect(run.status).toBe(0);
-    expect(run.lines.slice(5)).toEqual([
+    // After the preflight (gh auth status, gh variable list) and npx cdktf synth
+    expect(run.lines.slice(3)).toEqual([
       "npx cdktf destroy lambda --auto-approve",
       "npx cdktf destroy dependencies --auto-approve --ignore-missing-stack-dependencies --skip-synth",
       "gh variable delete AWS_REGION --repo acme/thumbs",
@@ -284,7 +291,7 @@ describe("two deployments of one checkout in one repository", () => {
       { githubRepository: "acme/thumbs" },
       { THUMBNAILER_REGION: "eu-west-1" },
     );
-    const sdk = sdkStandIn({});
+    const sdk = sdkStandIn(CALLER);
 
     // Act
     const run = runScript("bootstrap.sh", ["--yes", "--repo", "acme/thumbs"], {
@@ -292,7 +299,7 @@ describe("two deployments of one checkout in one repository", () => {
       rules: rules(settingsOf("thumbs-one", "eu-west-1")),
       env: { ...sdk.env, THUMBNAILER_REGION: "eu-west-1", SYNTH_OUT: planned.outdir },
     });
-    const sdkCalls = sdk.calls();
+    const sdkCalls = sdk.commands();
     sdk.cleanup();
     planned.cleanup();
 
@@ -304,7 +311,7 @@ describe("two deployments of one checkout in one repository", () => {
     );
     expect(run.stderr).toContain("scripts/destroy.sh --name thumbs-one --region eu-west-1");
     expect(run.lines.some((l) => /^(npx|gh (variable|secret) (set|delete))/.test(l))).toBe(false);
-    expect(sdkCalls).toEqual([]);
+    expect(sdkCalls).toEqual(["STS.GetCallerIdentity"]); // only the credentials check
     expect(project.context()).toEqual({});
   });
 

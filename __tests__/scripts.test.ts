@@ -26,13 +26,17 @@ import {
   ROLE_ARN,
   rules,
 } from "./support/script-rules";
-import { type Answers, NEW_ACCOUNT, type SdkCall, sdkStandIn } from "./support/sdk-stand-in";
+import {
+  type Answers,
+  ECR_LOGIN,
+  NEW_ACCOUNT,
+  type SdkCall,
+  sdkStandIn,
+} from "./support/sdk-stand-in";
 
 jest.setTimeout(120_000); // bootstrap and deploy scripts synthesize the stacks
 
 const PREFLIGHT = [
-  "aws --version",
-  "aws sts get-caller-identity --query Account --output text",
   "docker buildx version",
   "docker info --format {{.ServerVersion}}",
   "terraform version",
@@ -55,15 +59,16 @@ describe("scripts/bootstrap.sh", () => {
     synthed = synthInfra({ region: "eu-west-1", githubRepository: "acme/thumbs" }, {});
   });
   afterAll(() => synthed.cleanup());
-  /** bootstrap.sh in an account without a GitHub OIDC provider (SDK answers: NEW_ACCOUNT). */
-  const bootstrap = (args: string[], options: ScriptOptions = {}) => {
-    const sdk = sdkStandIn(NEW_ACCOUNT);
+  /** bootstrap.sh in an account without a GitHub OIDC provider (SDK answers: NEW_ACCOUNT, then `answers`). */
+  const bootstrap = (args: string[], options: ScriptOptions = {}, answers: Answers = {}) => {
+    const sdk = sdkStandIn({ ...NEW_ACCOUNT, ...answers });
     try {
       // Local state: the state bucket step has its own tests (state-scripts.test.ts).
-      return runInScratch("bootstrap.sh", ["--local-state", ...args], {
+      const run = runInScratch("bootstrap.sh", ["--local-state", ...args], {
         ...options,
         env: { ...sdk.env, SYNTH_OUT: synthed.outdir, ...options.env },
       });
+      return { ...run, sts: sdk.commands("aws-account") };
     } finally {
       sdk.cleanup();
     }
@@ -138,20 +143,21 @@ describe("scripts/bootstrap.sh", () => {
   });
 
   it("stops with every preflight problem and a non-zero exit before anything is created", () => {
-    // Arrange: no AWS credentials, no buildx
+    // Arrange: no AWS credentials (the SDK's STS call fails), no buildx
     const arms = `
-    "aws sts get-caller-identity"*) echo "Unable to locate credentials." >&2; return 255 ;;
     "docker buildx version") echo "docker: unknown command: docker buildx" >&2; return 1 ;;`;
+    const noCredentials = { "STS.GetCallerIdentity": { error: "CredentialsProviderError" } };
 
     // Act
-    const run = bootstrap(["--yes"], { rules: rules(arms) });
+    const run = bootstrap(["--yes"], { rules: rules(arms) }, noCredentials);
 
     // Assert
     expect(run.status).toBe(1);
     expect(run.stderr).toContain("Preflight failed; nothing was created or changed");
     expect(run.stderr).toContain(
-      "no working AWS credentials: run 'aws configure' or 'aws sso login'",
+      "  - no working AWS credentials: run 'aws configure' or 'aws sso login', or set AWS_PROFILE, then retry\n",
     );
+    expect(run.sts).toEqual(["STS.GetCallerIdentity"]);
     expect(run.stderr).toContain("Docker buildx not available");
     expect(run.lines).toEqual([
       ...PREFLIGHT,
@@ -210,8 +216,8 @@ describe("scripts/bootstrap.sh", () => {
     },
   );
 
-  it("refuses AWS CLI v1 and an unauthenticated gh, naming the fix", () => {
-    // Arrange
+  it("reads the account on the SDK, not the AWS CLI, and refuses an unauthenticated gh, naming the fix", () => {
+    // Arrange: an AWS CLI v1 on PATH no longer matters
     const arms = `
     "aws --version") echo "aws-cli/1.32.1 Python/3.11.2 Linux/6.1 botocore/1.34.1" ;;
     "gh auth status") echo "You are not logged into any GitHub hosts." >&2; return 1 ;;`;
@@ -221,7 +227,9 @@ describe("scripts/bootstrap.sh", () => {
 
     // Assert
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain("AWS CLI v2 is required, found 'aws-cli/1.32.1'");
+    expect(run.stderr).toContain(`AWS account ${ACCOUNT}`);
+    expect(run.sts).toEqual(["STS.GetCallerIdentity"]);
+    expect(run.lines.some((l) => l.startsWith("aws "))).toBe(false);
     expect(run.stderr).toContain("run 'gh auth login'");
     expect(run.lines.some((l) => /^(npx|gh (variable|secret))/.test(l))).toBe(false);
   });
@@ -260,7 +268,7 @@ describe("scripts/bootstrap.sh", () => {
     expect(run.status).toBe(0);
     expect(run.calls).toEqual([]);
     for (const expected of [
-      "would run: aws sts get-caller-identity --query Account --output text",
+      "would check the AWS credentials and read the account (sts:GetCallerIdentity)",
       "would run: docker buildx version",
       "would run: docker info --format '{{.ServerVersion}}'",
       "would read <LAMBDA_FUNCTION_NAME>'s architecture and SOURCE_PREFIX (lambda:GetFunctionConfiguration)",
@@ -280,12 +288,7 @@ describe("scripts/destroy.sh", () => {
     project.cleanup();
     project = scratchProject({ githubRepository: "acme/thumbs", forceDestroyBuckets: true });
   });
-  const preflight = [
-    "aws --version",
-    "aws sts get-caller-identity --query Account --output text",
-    "gh auth status",
-    "gh variable list --repo acme/thumbs --json name,value",
-  ];
+  const preflight = ["gh auth status", "gh variable list --repo acme/thumbs --json name,value"];
 
   it("asks first, and does nothing on 'no'", () => {
     // Act
@@ -371,9 +374,9 @@ function pushImage(
   args: string[],
   images: Record<string, string[]>,
   answers: Answers = {},
-): ScriptRun & { readonly ecr: SdkCall[]; readonly puts: string[] } {
+): ScriptRun & { readonly ecr: SdkCall[]; readonly puts: string[]; readonly login: string[] } {
   const base = ecrAnswers(images);
-  const sdk = sdkStandIn({ ...base, ...answers });
+  const sdk = sdkStandIn({ ...ECR_LOGIN, ...base, ...answers });
   try {
     const run = runScript("push-image.sh", args, {
       rules: rules(ECR_ARMS) + ecrRegistry(images),
@@ -383,7 +386,7 @@ function pushImage(
     const puts = ecr
       .filter((c) => c.command === "PutImage")
       .map((c) => `${c.input.imageTag} ${c.input.imageDigest}`);
-    return { ...run, ecr, puts };
+    return { ...run, ecr, puts, login: sdk.commands("aws-account") };
   } finally {
     sdk.cleanup();
   }
@@ -407,8 +410,10 @@ describe("scripts/push-image.sh", () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(`${BUILT}\n`);
     expect(run.ecr).toEqual([lookup("v1"), lookup("v1")]);
+    // The password ECR's token holds ("AWS:ecr-password-123", base64) goes to docker's stdin only
+    expect(run.login).toEqual(["ECR.GetAuthorizationToken"]);
+    expect(run.stderr).not.toContain("ecr-password-123");
     expect(run.lines).toEqual([
-      "aws ecr get-login-password --region eu-west-1",
       `docker login --username AWS --password-stdin ${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com`,
       "docker:stdin ecr-password-123",
       `docker buildx build --platform linux/arm64 --provenance=false --sbom=false --tag ${REPOSITORY_URL}:v1 ` +
@@ -437,9 +442,8 @@ describe("scripts/push-image.sh", () => {
     expect(tag.startsWith(head.stdout.trim())).toBe(true);
     expect(/-dirty-\d{14}$/.test(tag)).toBe(dirty.stdout.trim() !== "");
     expect(build).toContain("--platform linux/amd64 --provenance=false");
-    expect(
-      run.lines.some((l) => l.startsWith("docker login") || l.includes("get-login-password")),
-    ).toBe(false);
+    expect(run.lines.some((l) => l.startsWith("docker login"))).toBe(false);
+    expect(run.login).toEqual([]);
   });
 
   it("does not rebuild a tag that is already pushed (immutable tags): prints its digest", () => {
@@ -510,7 +514,7 @@ describe("scripts/push-image.sh", () => {
       `would run: docker buildx build --platform linux/arm64 --provenance=false --sbom=false --tag ${REPOSITORY_URL}:v1 --push`,
     );
     expect(run.stderr).toContain(
-      "would run: aws ecr get-login-password --region eu-west-1 | docker login",
+      `would run: docker login --username AWS --password-stdin ${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com (password: ecr:GetAuthorizationToken)`,
     );
   });
 });

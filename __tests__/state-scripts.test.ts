@@ -15,7 +15,13 @@ import {
 } from "./support/fake-tools";
 import { type SynthedInfra, synthInfra } from "./support/infra";
 import { ACCOUNT, rules } from "./support/script-rules";
-import { type Answers, type SdkStandIn, sdkStandIn, withNewAccount } from "./support/sdk-stand-in";
+import {
+  type Answers,
+  CALLER,
+  type SdkStandIn,
+  sdkStandIn,
+  withNewAccount,
+} from "./support/sdk-stand-in";
 import { newStateBucket, ownStateBucket } from "./support/state-bucket-answers";
 
 jest.setTimeout(120_000); // bootstrap synthesizes the stacks
@@ -42,7 +48,7 @@ function run(
   options: ScriptOptions = {},
 ) {
   project = scratchProject(context);
-  sdk = sdkStandIn(answers);
+  sdk = sdkStandIn({ ...CALLER, ...answers });
   return runScript(script, args, {
     project: project.dir,
     ...options,
@@ -242,7 +248,7 @@ describe("scripts/migrate-state.sh", () => {
   ) {
     project = scratchProject(context);
     for (const stack of STACKS) writeFileSync(localState(stack), `{"stack": "${stack}"}`);
-    sdk = sdkStandIn(answers);
+    sdk = sdkStandIn({ ...CALLER, ...answers });
     return runScript("migrate-state.sh", args, {
       project: project.dir,
       rules: rules(BACKEND_SYNTH + terraform),
@@ -333,7 +339,7 @@ describe("scripts/migrate-state.sh", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("stateBucket is already set to acme-tfstate");
     expect(result.lines.some((l) => l.startsWith("npx"))).toBe(false);
-    expect(sdk?.commands()).toEqual([]);
+    expect(sdk?.commands()).toEqual(["STS.GetCallerIdentity"]); // only the credentials check
   });
 
   it("--dry-run prints the commands and runs none", () => {

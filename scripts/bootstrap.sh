@@ -13,7 +13,7 @@ Usage: scripts/bootstrap.sh [--repo OWNER/NAME] [--yes] [--local-state] [--dry-r
 
 Deploys the thumbnail pipeline from an empty AWS account, then configures GitHub Actions:
 
-  1. Preflight: AWS CLI v2 with working credentials, Docker with buildx and a running engine,
+  1. Preflight: working AWS credentials (no AWS CLI needed), Docker with buildx and a running engine,
      Terraform >= 1.10 (the S3 state lock file needs it), Node.js within package.json engines
      with dependencies installed (npm ci), the GitHub CLI authenticated, and the repository's
      deploy settings not another deployment's (its LAMBDA_FUNCTION_NAME and AWS_REGION variables
@@ -66,8 +66,7 @@ cd "$ROOT"
 
 step "Preflight checks"
 if [ "$DRY_RUN" = 1 ]; then
-  run aws --version
-  run aws sts get-caller-identity --query Account --output text
+  check_aws
   run docker buildx version
   run docker info --format '{{.ServerVersion}}'
   run terraform version

@@ -20,7 +20,7 @@ with --name (and --region) the one of that name (and region) made from this chec
 `THUMBNAILER_NAME=NAME npm run deploy`: cdktf.json's settings with that name. Any other
 THUMBNAILER_* variable that differs from cdktf.json is refused, so nothing else is planned.
 
-  1. Preflight: AWS CLI v2 with working credentials, Node.js with dependencies installed, no
+  1. Preflight: working AWS credentials (no AWS CLI needed), Node.js with dependencies installed, no
      THUMBNAILER_* variable disagreeing with cdktf.json (or --name/--region), and, when the
      deployment has a githubRepository, the GitHub CLI authenticated and the repository's
      variables read: the deploy settings are this deployment's when its LAMBDA_FUNCTION_NAME
@@ -116,8 +116,7 @@ step "Preflight checks"
 AWS_ACCOUNT="<account>"
 GITHUB_OWNED=1
 if [ "$DRY_RUN" = 1 ]; then
-  run aws --version
-  run aws sts get-caller-identity --query Account --output text
+  check_aws
   run node --version
   pick_deployment
   GITHUB_REPO="${GITHUB_REPO:-$(settings get githubRepository)}"

@@ -16,7 +16,7 @@ Moves the Terraform state of the deployment cdktf.json describes from its local 
 (terraform.<name>-<region>-<stack>.tfstate at the project root) into the state bucket, then
 persists stateBucket and stateRegion in cdktf.json, so every command uses the bucket from then on.
 
-  1. Preflight: AWS CLI v2 with working credentials, Terraform >= 1.10, Node.js with
+  1. Preflight: working AWS credentials (no AWS CLI needed), Terraform >= 1.10, Node.js with
      dependencies installed, and no stateBucket set yet (else the state is already remote).
   2. npx cdktf synth with the local state; terraform init in each stack's folder
      (cdktf.out/stacks/<stack>) records the local backend as the one to migrate from.
@@ -41,8 +41,7 @@ cd "$ROOT"
 
 step "Preflight checks"
 if [ "$DRY_RUN" = 1 ]; then
-  run aws --version
-  run aws sts get-caller-identity --query Account --output text
+  check_aws
   run terraform version
   run node --version
 else

@@ -105,13 +105,16 @@ fi
 
 if [ "$LOGIN" = 1 ]; then
   step "Log in to $REGISTRY"
-  login="aws ecr get-login-password --region $REGION | docker login --username AWS --password-stdin $REGISTRY"
+  # The password comes from ECR GetAuthorizationToken on the SDK (ops/aws-account.ts) and goes
+  # only to docker's stdin.
+  login="docker login --username AWS --password-stdin $REGISTRY"
   if [ "$DRY_RUN" = 1 ]; then
-    info "would run: $login"
+    info "would run: $login (password: ecr:GetAuthorizationToken)"
   else
     info "\$ $login"
     # One after the other (not a pipe) so a failure of either stops here with its own message.
-    password="$(aws ecr get-login-password --region "$REGION")"
+    password="$(node_tool aws-account ecr-password --region "$REGION")" ||
+      die "cannot get an ECR login password: see the error above"
     printf '%s' "$password" | docker login --username AWS --password-stdin "$REGISTRY" >&2
     unset password
   fi

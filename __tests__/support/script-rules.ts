@@ -36,8 +36,6 @@ respond() {
   local tool="$1"; shift
   case "$tool $*" in
 ${arms}
-    "aws --version") echo "aws-cli/2.15.30 Python/3.11.8 Linux/6.1 exe/x86_64" ;;
-    "aws sts get-caller-identity"*) echo "${ACCOUNT}" ;;
     "docker buildx version") echo "github.com/docker/buildx v0.14.1 59582f8" ;;
     "docker info"*) echo "27.1.1" ;;
     "terraform version") echo "Terraform v1.11.4" ;;
@@ -202,5 +200,4 @@ export function ecrAnswers(images: Record<string, string[]>): Answers {
 /** Case arms sending ECR and buildx calls to ecrRegistry's fake. */
 export const ECR_ARMS = `
     "aws ecr describe-images"* | "aws ecr put-image"* | "aws ecr batch-"*) shift; fake_ecr "$@" ;;
-    "aws ecr get-login-password"*) echo "ecr-password-123" ;;
     "docker buildx build"*) shift 2; fake_buildx "$@" ;;`;

@@ -77,12 +77,29 @@ export function sdkStandIn(answers: Answers): SdkStandIn {
   };
 }
 
+/** Working credentials of account 123456789012 (the scripts' preflight, ops/aws-account.ts). */
+export const CALLER: Answers = {
+  "STS.GetCallerIdentity": { output: { Account: "123456789012" } },
+};
+
+/** ECR's login token: base64 "AWS:password" (push-image.sh logs docker in with the password). */
+export const ECR_LOGIN: Answers = {
+  "ECR.GetAuthorizationToken": {
+    output: {
+      authorizationData: [
+        { authorizationToken: Buffer.from("AWS:ecr-password-123").toString("base64") },
+      ],
+    },
+  },
+};
+
 /**
  * An account where nothing the deployment names exists yet, with the default concurrency quota:
  * what scripts that run the account preflight (ops/preflight.ts) see unless a test says otherwise.
  */
 export const NEW_ACCOUNT: Answers = {
-  "STS.GetCallerIdentity": { output: { Account: "123456789012" } },
+  ...CALLER,
+  ...ECR_LOGIN,
   "Lambda.GetAccountSettings": {
     output: { AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } },
   },

@@ -93,20 +93,21 @@ need_command() {
   fi
 }
 
-# AWS CLI v2 with working credentials; sets AWS_ACCOUNT.
+# Working AWS credentials (STS GetCallerIdentity on the SDK, ops/aws-account.ts: no AWS CLI
+# needed); sets AWS_ACCOUNT. Under --dry-run it only says so.
 check_aws() {
-  need_command aws "install AWS CLI v2 (https://docs.aws.amazon.com/cli/)" || return 0
-  local version
-  version="$(aws --version 2>&1 || true)"
-  case "$version" in
-    aws-cli/2.*) ;;
-    *) problem "AWS CLI v2 is required, found '${version%% *}': put v2 first on PATH" ;;
-  esac
-  if AWS_ACCOUNT="$(aws sts get-caller-identity --query Account --output text 2>/dev/null)" &&
-    [ -n "$AWS_ACCOUNT" ]; then
+  if [ "$DRY_RUN" = 1 ]; then
+    info "would check the AWS credentials and read the account (sts:GetCallerIdentity)"
+    return 0
+  fi
+  local out status=0
+  out="$(node_tool aws-account account 2>&1)" || status=$?
+  out="${out##*$'\n'}" # its last line: the account, or "error: WHY" (a build may come before)
+  if [ "$status" = 0 ] && [ -n "$out" ]; then
+    AWS_ACCOUNT="$out"
     info "AWS account $AWS_ACCOUNT"
   else
-    problem "no working AWS credentials: run 'aws configure' or 'aws sso login', or set AWS_PROFILE, then retry"
+    problem "${out#error: }"
   fi
 }
 
