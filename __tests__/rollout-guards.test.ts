@@ -46,7 +46,7 @@ import {
   REPOSITORY_URL,
   rules,
 } from "./support/script-rules";
-import { type Answers, type SdkCall, sdkStandIn } from "./support/sdk-stand-in";
+import { type Answers, ECR_LOGIN, type SdkCall, sdkStandIn } from "./support/sdk-stand-in";
 
 interface LocalExec {
   command: string;
@@ -517,6 +517,7 @@ function deploy(
   const answers: Answers = {
     // The guard's, push-image's and the tag moves' ECR (ops/rollout-guard.ts, ops/image-tags.ts).
     ...ecrAnswers(images),
+    ...ECR_LOGIN, // push-image.sh logs docker in (ops/aws-account.ts)
     "Lambda.GetFunction": getFunction,
     "Lambda.UpdateFunctionCode": { output: { LastUpdateStatus: "InProgress" } },
   };
