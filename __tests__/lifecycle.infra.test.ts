@@ -22,7 +22,7 @@ import {
   type Plan,
 } from "./support/offline-deploy";
 import { GITHUB_OIDC_PROVIDER, rules } from "./support/script-rules";
-import { NEW_ACCOUNT, sdkStandIn } from "./support/sdk-stand-in";
+import { CALLER, NEW_ACCOUNT, sdkStandIn } from "./support/sdk-stand-in";
 import { dependenciesState, type TerraformCli, terraformCli } from "./support/terraform";
 
 const TIMEOUT = 600_000;
@@ -316,6 +316,7 @@ it.concurrent(
     const destroyScript = (infra: SynthedInfra) => {
       // The state object, served from the offline state; the source bucket holds data
       const sdk = sdkStandIn({
+        ...CALLER, // destroy.sh's credentials check (ops/aws-account.ts)
         "S3.GetObject": {
           when: { Bucket: STATE_BUCKET, Key: STATE_KEY },
           output: { Body: readFileSync(deploy.statePath, "utf8") },
