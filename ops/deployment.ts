@@ -111,6 +111,20 @@ export interface Known {
   readonly partition?: string;
 }
 
+/**
+ * The attribute holding each named resource's name, by Terraform type: what the model reads from
+ * a synth, and what ops/planned-names.ts and ops/preflight.ts read from a Terraform state.
+ */
+export const NAME_ATTRIBUTE = {
+  aws_s3_bucket: "bucket",
+  aws_ecr_repository: "name",
+  aws_cloudwatch_log_group: "name",
+  aws_iam_role: "name",
+  aws_lambda_function: "function_name",
+  aws_sqs_queue: "name",
+  aws_cloudwatch_metric_alarm: "alarm_name",
+} as const;
+
 /** The model of the deployment whose synthesized stacks these are. */
 export function deploymentModel(stacks: readonly SynthStack[], known: Known = {}): DeploymentModel {
   const lambda = stacks.find(({ json }) => json.output?.[OUTPUTS.functionArn] !== undefined);
@@ -125,7 +139,7 @@ export function deploymentModel(stacks: readonly SynthStack[], known: Known = {}
   const partition = known.partition ?? UNKNOWN_PARTITION;
   const resolve = resolver(stacks, { region, account, partition });
   const output = (name: string) => resolve(lambda.json, lambda.json.output?.[name]?.value, name);
-  const names = (type: string, attribute: string) =>
+  const names = (type: keyof typeof NAME_ATTRIBUTE, attribute = NAME_ATTRIBUTE[type]) =>
     stacks.flatMap(({ json }) =>
       Object.values(json.resource?.[type] ?? {}).map((resource) =>
         resolve(json, resource[attribute], `${type}.${attribute}`),
@@ -155,12 +169,12 @@ export function deploymentModel(stacks: readonly SynthStack[], known: Known = {}
       readSetting(HANDLER_ROWS.destPrefix, functionEnvironment[HANDLER_ROWS.destPrefix.env]) ?? "",
     backfillRoleArn: output(OUTPUTS.backfillRoleArn),
     backfillReportPrefix: output(OUTPUTS.backfillReportPrefix),
-    buckets: names("aws_s3_bucket", "bucket"),
-    ecrRepositories: names("aws_ecr_repository", "name"),
-    logGroups: names("aws_cloudwatch_log_group", "name"),
-    roles: names("aws_iam_role", "name"),
-    queues: names("aws_sqs_queue", "name"),
-    alarms: names("aws_cloudwatch_metric_alarm", "alarm_name"),
+    buckets: names("aws_s3_bucket"),
+    ecrRepositories: names("aws_ecr_repository"),
+    logGroups: names("aws_cloudwatch_log_group"),
+    roles: names("aws_iam_role"),
+    queues: names("aws_sqs_queue"),
+    alarms: names("aws_cloudwatch_metric_alarm"),
     state: stacks.flatMap(({ id, json }) => {
       const location = backendLocation(json);
       return location === undefined ? [] : [{ stack: id, location }];

@@ -10,22 +10,32 @@
  * "region REGION", and "state-local PATH" or "state-s3 BUCKET KEY REGION" per stack. The scripts
  * synthesize OUTDIR a moment before, from the same settings: it is not checked against them.
  */
-import { type DeploymentModel, deploymentModel, readSynthStacks } from "./deployment";
+import {
+  type DeploymentModel,
+  deploymentModel,
+  NAME_ATTRIBUTE,
+  readSynthStacks,
+} from "./deployment";
 
 /**
  * Terraform type -> [kind printed, attribute holding the name]: how a Terraform state's resources
  * (ops/preflight.ts) are named in the lines plannedNames prints.
  */
-export const NAMED: Readonly<Record<string, readonly [string, string]>> = {
-  aws_s3_bucket: ["bucket", "bucket"],
-  aws_ecr_repository: ["ecr-repository", "name"],
-  aws_cloudwatch_log_group: ["log-group", "name"],
-  aws_iam_role: ["role", "name"],
-  aws_lambda_function: ["function", "function_name"],
-  aws_sqs_queue: ["queue", "name"],
-  aws_cloudwatch_metric_alarm: ["alarm", "alarm_name"],
+const KIND: Readonly<Record<keyof typeof NAME_ATTRIBUTE, string>> = {
+  aws_s3_bucket: "bucket",
+  aws_ecr_repository: "ecr-repository",
+  aws_cloudwatch_log_group: "log-group",
+  aws_iam_role: "role",
+  aws_lambda_function: "function",
+  aws_sqs_queue: "queue",
+  aws_cloudwatch_metric_alarm: "alarm",
 };
-
+export const NAMED: Readonly<Record<string, readonly [string, string]>> = Object.fromEntries(
+  Object.entries(NAME_ATTRIBUTE).map(([type, attribute]) => [
+    type,
+    [KIND[type as keyof typeof NAME_ATTRIBUTE], attribute],
+  ]),
+);
 export function plannedNames(model: DeploymentModel): string[] {
   const named: [string, readonly string[]][] = [
     ["bucket", model.buckets],
