@@ -6,6 +6,7 @@
  */
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { PermanentInputError, tooLarge } from "../errors";
+import { attentionCrop } from "./attention";
 import { tagWithProfile } from "./colour-profile";
 import { assertSharpConfigured } from "./configure-sharp";
 import { ACCEPTED_FORMATS, type Container, detectContainer } from "./detect";
@@ -19,7 +20,7 @@ import {
   pixelLimitError,
   type ThumbnailOptions,
 } from "./options";
-import { defaultRendition, type Rendition } from "./renditions";
+import { defaultRendition, type Position, type Rendition } from "./renditions";
 import { isSrgbProfile } from "./srgb-profile";
 
 export interface InputInfo {
@@ -122,8 +123,10 @@ export async function makeRenditions(
   try {
     const decoded = made.length === 1 ? direct(source) : await shared(source, made);
     for (const rendition of made) {
-      const image = rendition.animated ? decoded.allFrames() : decoded.firstFrame();
-      outputs.push(await render(image, rendition, source));
+      // A subject found here is cropped to already: the rendition resizes at the centre.
+      const subject = rendition.position === "attention" ? decoded.subject?.(rendition) : undefined;
+      const image = subject ?? (rendition.animated ? decoded.allFrames() : decoded.firstFrame());
+      outputs.push(await render(image, rendition, source, subject ? "centre" : undefined));
     }
   } catch (error) {
     throw decodeError(source.format, error, limits);
@@ -168,6 +171,11 @@ interface Source {
 interface Decoded {
   firstFrame(): Sharp;
   allFrames(): Sharp;
+  /**
+   * The first frame cropped to the window an `attention` rendition keeps, found on the pixels in
+   * hand (attention.ts); undefined when the rendition would enlarge them (libvips decides then).
+   */
+  subject?(rendition: Rendition): Sharp | undefined;
 }
 
 /** One rendition: resized straight from the decoder, which loaded the frames it needs. */
@@ -224,24 +232,52 @@ async function shared(source: Source, renditions: readonly Rendition[]): Promise
       limitInputPixels: false,
     });
   };
+  const firstFrame = () => raw(data.subarray(0, width * frameHeight * channels), frameHeight);
   return {
-    firstFrame: () => raw(data.subarray(0, width * frameHeight * channels), frameHeight),
+    firstFrame,
     allFrames: () => raw(data, height),
+    subject: (rendition) => {
+      // The window of the copy that a cover resize to the rendition's box keeps.
+      const scale = Math.max(rendition.width / width, rendition.height / frameHeight);
+      if (scale > 1 || channels < 3) return undefined;
+      const crop = {
+        width: Math.min(width, Math.round(rendition.width / scale)),
+        height: Math.min(frameHeight, Math.round(rendition.height / scale)),
+      };
+      const pixels = { data, width, height: frameHeight, channels };
+      const { left, top } = attentionCrop(
+        pixels,
+        crop.width,
+        crop.height,
+        rgb(rendition.background),
+      );
+      return firstFrame().extract({ left, top, ...crop });
+    },
   };
 }
 
-/** Resizes, flattens onto the background, converts to 8-bit sRGB and encodes one rendition. */
+/** "#rrggbb" as three 0-255 values. */
+function rgb(colour: string): [number, number, number] {
+  const value = Number.parseInt(colour.slice(1, 7), 16);
+  return [(value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff];
+}
+
+/**
+ * Resizes, flattens onto the background, converts to 8-bit sRGB and encodes one rendition.
+ * `position` overrides the rendition's when the image has been cropped to its subject already.
+ */
 async function render(
   image: Sharp,
   rendition: Rendition,
   source: Source,
+  position: Position = rendition.position,
 ): Promise<RenditionOutput> {
   let pipeline = image
     .resize({
       width: rendition.width,
       height: rendition.height,
       fit: rendition.fit,
-      ...(rendition.position !== "centre" && { position: rendition.position }),
+      ...(position !== "centre" && { position }),
       withoutEnlargement: true,
     })
     .flatten({ background: rendition.background });
