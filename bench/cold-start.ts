@@ -39,9 +39,7 @@ export async function benchColdStart(options: BenchOptions, image: CorpusImage) 
     { name: "plain sharp + S3 client", module: join(__dirname, "cold-start-plain.js") },
     { name: "handler", module: resolve(__dirname, "../handler/index.js") },
   ];
-  const bundle = options.bundle
-    ? resolve(options.bundle)
-    : await bundleFor(options, version, notes);
+  const bundle = options.bundle ? resolve(options.bundle) : await bundleFor(version, notes);
   if (bundle) variants.push({ name: "bundle", module: bundle });
   const { stdout } = await exec(node, ["-p", "typeof require('node:module').enableCompileCache"]);
   if (bundle && stdout.trim() === "function") {
@@ -154,10 +152,12 @@ async function probeOnce(node: string, module: string | undefined, env: NodeJS.P
   return sample;
 }
 
-/** In the cache folder: inside the project, so sharp and libheif-js resolve from node_modules. */
-
-async function bundleFor({ cacheDir }: BenchOptions, nodeVersion: string, notes: string[]) {
-  const outfile = join(cacheDir, "bundle", "index.js");
+/**
+ * Beside the compiled bench, not in the corpus cache (which may be anywhere): inside the
+ * project, so sharp and libheif-js resolve from its node_modules as they do in the image.
+ */
+async function bundleFor(nodeVersion: string, notes: string[]) {
+  const outfile = join(ROOT, "dist", "bench", "bundle", "index.js");
   const target = `node${nodeVersion.replace(/^v/, "").split(".")[0]}`;
   try {
     await buildBundle(ROOT, { outfile, target });
