@@ -6,7 +6,7 @@
  * one wiring test runs bootstrap.sh on a real synth with the SDK stand-in.
  */
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
@@ -96,6 +96,20 @@ describe("bootstrap.sh runs the account preflight (SDK stand-in)", () => {
       sdk.cleanup();
       infra.cleanup();
     }
+  });
+});
+
+describe("npm run deploy", () => {
+  it("applies the synth its preflight checked: predeploy synthesizes and checks, deploy skips synth", () => {
+    const { scripts } = JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8"));
+
+    // predeploy: one synth into cdktf.out, then the preflight reads that directory.
+    expect(scripts.predeploy).toMatch(
+      /^npm run --silent synth && node dist\/ops\/preflight\.js account cdktf\.out$/,
+    );
+    expect(scripts.synth).toMatch(/cdktf synth$/);
+    // deploy: no second synth, which could plan other stacks than the ones checked.
+    expect(scripts.deploy).toMatch(/cdktf deploy '\*' --skip-synth$/);
   });
 });
 
