@@ -7,8 +7,10 @@
  *
  * Why not libvips' own: its smartcrop costs ~5 ms of operation set-up and thread hand-offs per
  * call whatever the image's size (7 ms on a 267x200 copy, the bench's product list), more than
- * the rest of the rendition. Here the proxy is one pass over the copy's bytes and the scoring
- * runs on 1,024 pixels: well under a millisecond (docs/decisions.md, step 23).
+ * the rest of the rendition. Here the proxy is one pass over the copy's bytes and a Lanczos
+ * reduce, and the scoring runs on 1,024 pixels: 0.6-1.1 ms of CPU on the product list's copy,
+ * with the crop within 2 px of libvips' on 142 of the bench corpus' 144 cases
+ * (docs/decisions.md, step 23).
  */
 
 /** Raw interleaved 8-bit sRGB pixels (3 channels, or 4 with alpha last). */
