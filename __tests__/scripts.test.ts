@@ -652,6 +652,34 @@ describe("scripts/push-image.sh --inputs-hash (what cdktf deploy passes): an exi
     expect(run.stderr).toContain("--inputs-hash 'abc' is not a sha256 hash (64 hex digits)");
     expect(run.calls).toEqual([]);
   });
+
+  it("rejects --commit without --inputs-hash before calling anything", () => {
+    const head = "1234567890".repeat(4);
+
+    const run = pushImage(
+      ["--repository-url", REPOSITORY_URL, "--platform", "linux/arm64", "--commit", head],
+      {},
+    );
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("--commit needs --inputs-hash");
+    expect(run.calls).toEqual([]);
+    expect(run.ecr).toEqual([]);
+  });
+
+  it("--dry-run names the inputs and commit tags it would push, and calls nothing", () => {
+    const head = "1234567890".repeat(4);
+
+    const run = push({}, "v1", ["--dry-run", "--inputs-hash", INPUTS, "--commit", head]);
+
+    expect(run.status).toBe(0);
+    expect(run.ecr).toEqual([]);
+    expect(run.calls).toEqual([]);
+    expect(run.stderr).toContain(
+      `--tag ${REPOSITORY_URL}:v1 --tag ${REPOSITORY_URL}:inputs-arm64-${INPUTS} ` +
+        `--tag ${REPOSITORY_URL}:commit-arm64-${head} --push`,
+    );
+  });
 });
 
 describe("all scripts", () => {

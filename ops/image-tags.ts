@@ -13,6 +13,11 @@
  *       DRY_RUN 1 says what it would move and calls nothing
  *   node dist/ops/image-tags.js region --repository-url URL
  *       checks URL is an ECR repository's and prints its region
+ *   node dist/ops/image-tags.js record-tags --platform linux/amd64|linux/arm64 [--inputs-hash H]
+ *       [--commit SHA]
+ *       the tags scripts/push-image.sh records on the image it pushes (its --help), one a line,
+ *       an empty line for one it does not record: inputs-<amd64|arm64>-H (none without
+ *       --inputs-hash), then commit-<amd64|arm64>-SHA (none without --commit); a bad value exits 2
  *   node dist/ops/image-tags.js existing --repository-url URL --tag TAG [--inputs-tag T]
  *       [--commit-tag T] [--region R]
  *       scripts/push-image.sh's decision before it builds (its --help): prints the digest of an
@@ -100,12 +105,24 @@ export async function findImage(
 }
 
 /**
+ * The tags a deployment records on an image (scripts/push-image.sh): INPUTS_PREFIX<arch>-HASH,
+ * the image inputs it holds, and COMMIT_PREFIX<arch>-SHA, the commit that holds them; <arch> is
+ * the docker architecture, amd64 or arm64. Only this file spells them.
+ */
+const INPUTS_PREFIX = "inputs-";
+const COMMIT_PREFIX = "commit-";
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const COMMIT_SHA = /^[0-9a-f]{40}$/;
+/** A commit tag, or the commit itself (the deploy workflow's tag); group 1 is the commit. */
+const COMMIT_IN_TAG = new RegExp(`^(?:${COMMIT_PREFIX}[a-z0-9]+-)?([0-9a-f]{40})$`);
+
+/**
  * The commit an image was built from, by its tags: a 40-hex tag (the deploy workflow's) or
  * commit-<amd64|arm64>-SHA (what a local deploy records, scripts/push-image.sh).
  */
 export function commitOf(tags: readonly string[]): string | undefined {
   for (const tag of tags) {
-    const match = /^(?:commit-[a-z0-9]+-)?([0-9a-f]{40})$/.exec(tag);
+    const match = COMMIT_IN_TAG.exec(tag);
     if (match) return match[1];
   }
   return undefined;
@@ -113,16 +130,70 @@ export function commitOf(tags: readonly string[]): string | undefined {
 
 /** The tag scripts/push-image.sh records a commit under, for a function architecture. */
 export function commitTag(architecture: keyof typeof PLATFORM, commit: string): string {
-  return `commit-${dockerArchitecture(architecture)}-${commit}`;
+  return `${COMMIT_PREFIX}${dockerArchitecture(architecture)}-${commit}`;
 }
+
+/** The tag scripts/push-image.sh records the image inputs' hash under, for a function architecture. */
+export function inputsTag(architecture: keyof typeof PLATFORM, inputsHash: string): string {
+  return `${INPUTS_PREFIX}${dockerArchitecture(architecture)}-${inputsHash}`;
+}
+
+/** Whether `tag` records image inputs (of any architecture). */
+const isInputsTag = (tag: string): boolean => tag.startsWith(INPUTS_PREFIX);
 
 const dockerArchitecture = (architecture: keyof typeof PLATFORM): string =>
   PLATFORM[architecture].replace(/^linux\//, "");
 
+/** The function architecture (x86_64, arm64) of a docker platform (linux/amd64, linux/arm64). */
+const architectureOfPlatform = (platform: string): keyof typeof PLATFORM | undefined =>
+  (Object.keys(PLATFORM) as (keyof typeof PLATFORM)[]).find((a) => PLATFORM[a] === platform);
+
 /** The function architecture (x86_64, arm64) of a docker architecture (amd64, arm64). */
 function lambdaArchitecture(docker: string): string {
-  const found = Object.entries(PLATFORM).find(([, platform]) => platform === `linux/${docker}`);
-  return found?.[0] ?? docker;
+  return architectureOfPlatform(`linux/${docker}`) ?? docker;
+}
+
+/** What a push records about its image (scripts/push-image.sh's --platform, --inputs-hash, --commit). */
+export interface PushRecord {
+  readonly platform: string;
+  /** sha256 (64 hex) of the image inputs; "" or undefined: unknown (e.g. CI). */
+  readonly inputsHash?: string;
+  /** The commit (40 hex) that holds those inputs; needs inputsHash. */
+  readonly commit?: string;
+}
+
+/**
+ * The tags a push records on its image: the inputs tag (none without an inputs hash) and the
+ * commit tag (none without a commit). A bad value is a UsageError saying which.
+ */
+export function recordTags({ platform, inputsHash = "", commit = "" }: PushRecord): {
+  inputsTag?: string;
+  commitTag?: string;
+} {
+  const architecture = architectureOfPlatform(platform);
+  if (architecture === undefined) {
+    throw new UsageError(
+      `--platform '${platform}' is not supported: use linux/amd64 (x86_64) or linux/arm64 (arm64)`,
+    );
+  }
+  if (inputsHash !== "" && !SHA256_HEX.test(inputsHash)) {
+    throw new UsageError(`--inputs-hash '${inputsHash}' is not a sha256 hash (64 hex digits)`);
+  }
+  if (commit === "") {
+    return inputsHash === "" ? {} : { inputsTag: inputsTag(architecture, inputsHash) };
+  }
+  if (inputsHash === "") {
+    throw new UsageError(
+      "--commit needs --inputs-hash: only an image of known inputs can record their commit",
+    );
+  }
+  if (!COMMIT_SHA.test(commit)) {
+    throw new UsageError(`--commit '${commit}' is not a git commit SHA (40 hex digits)`);
+  }
+  return {
+    inputsTag: inputsTag(architecture, inputsHash),
+    commitTag: commitTag(architecture, commit),
+  };
 }
 
 /** Manifest types ECR may hold the deploy's single-platform images in. */
@@ -246,9 +317,7 @@ async function recordCommit(
 ): Promise<void> {
   if (push.commitTag === undefined || image.tags.includes(push.commitTag)) return;
   await addTag(ecr, repository, push.commitTag, image.digest);
-  log(
-    `recorded commit ${push.commitTag.replace(/^commit-[a-z0-9]+-/, "")} on it (${push.commitTag})`,
-  );
+  log(`recorded commit ${commitOf([push.commitTag])} on it (${push.commitTag})`);
 }
 
 /** Throws unless `existing` (URL:TAG) holds the push's inputs; true if it records them. */
@@ -257,7 +326,7 @@ function holdsInputs(repository: Repository, push: Push, existing: Image, log: L
     log(`it records these image inputs (${push.inputsTag})`);
     return true;
   }
-  const recorded = existing.tags.filter((tag) => tag.startsWith("inputs-")).at(-1);
+  const recorded = existing.tags.filter(isInputsTag).at(-1);
   const fix = `Tags are immutable, so ${push.tag} cannot be rebuilt: set a new imageTag (cdktf.json context or THUMBNAILER_IMAGE_TAG), or unset it to use the tag derived from the inputs, then deploy again`;
   const image = `${repository.url}:${push.tag}`;
   if (recorded !== undefined) {
@@ -265,7 +334,7 @@ function holdsInputs(repository: Repository, push: Push, existing: Image, log: L
       `${image} already exists and was built from other image inputs (${recorded}; this checkout's are ${push.inputsTag}): deploying it would run other code than this checkout's. ${fix}.`,
     );
   }
-  if (/^[0-9a-f]{40}$/.test(push.tag)) {
+  if (COMMIT_SHA.test(push.tag)) {
     log(
       `it has no inputs record, but ${push.tag} is a commit (CI's tag): the commit identifies its code`,
     );
@@ -400,11 +469,28 @@ async function pushCommand(command: string, args: string[]): Promise<number> {
   return 0;
 }
 
+/** record-tags: prints the inputs tag and the commit tag, one a line ("" for none); no AWS call. */
+function recordTagsCommand(args: string[]): number {
+  const values = parseOptions(args, {
+    platform: { type: "string" },
+    "inputs-hash": { type: "string" },
+    commit: { type: "string" },
+  });
+  const tags = recordTags({
+    platform: values.platform ?? "",
+    inputsHash: values["inputs-hash"],
+    commit: values.commit,
+  });
+  process.stdout.write(`${tags.inputsTag ?? ""}\n${tags.commitTag ?? ""}\n`);
+  return 0;
+}
+
 async function main([command = "", ...args]: string[]): Promise<number> {
   if (["existing", "pushed", "region"].includes(command)) return pushCommand(command, args);
+  if (command === "record-tags") return recordTagsCommand(args);
   if (command !== "mark-deployed") {
     console.error(
-      "usage: image-tags.js mark-deployed URL DEPLOYED PREVIOUS REGION DRY_RUN | existing | pushed | region (see ops/image-tags.ts)",
+      "usage: image-tags.js mark-deployed URL DEPLOYED PREVIOUS REGION DRY_RUN | record-tags | existing | pushed | region (see ops/image-tags.ts)",
     );
     return 2;
   }

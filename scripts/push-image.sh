@@ -73,20 +73,14 @@ if [ -z "$TAG" ]; then
   if [ -n "$(git -C "$ROOT" status --porcelain)" ]; then TAG="$TAG-dirty-$(date -u +%Y%m%d%H%M%S)"; fi
 fi
 
-# The record of what the image is built from: inputs-<arch>-<hash> (none without --inputs-hash).
-INPUTS_TAG=""
-if [ -n "$INPUTS_HASH" ]; then
-  [[ "$INPUTS_HASH" =~ ^[0-9a-f]{64}$ ]] ||
-    die "--inputs-hash '$INPUTS_HASH' is not a sha256 hash (64 hex digits)"
-  INPUTS_TAG="inputs-${PLATFORM#linux/}-$INPUTS_HASH"
-fi
-# The record of the commit that holds those inputs: commit-<arch>-<sha> (none without --commit).
-COMMIT_TAG=""
-if [ -n "$COMMIT" ]; then
-  [ -n "$INPUTS_TAG" ] || die "--commit needs --inputs-hash: only an image of known inputs can record their commit"
-  [[ "$COMMIT" =~ ^[0-9a-f]{40}$ ]] || die "--commit '$COMMIT' is not a git commit SHA (40 hex digits)"
-  COMMIT_TAG="commit-${PLATFORM#linux/}-$COMMIT"
-fi
+# The tags that record what the image is built from and the commit that holds it (this --help
+# says which): ops/image-tags.ts names and checks them, one a line, empty for one not recorded.
+# It only computes names (no AWS call), so it runs in a dry run too.
+tag_names="$(node_tool image-tags record-tags --platform "$PLATFORM" --inputs-hash "$INPUTS_HASH" \
+  --commit "$COMMIT")" || exit 1
+mapfile -t tag_names <<<"$tag_names"
+INPUTS_TAG="${tag_names[0]:-}"
+COMMIT_TAG="${tag_names[1]:-}"
 
 # Whether to build at all is ops/image-tags.ts's decision (this --help says what it decides).
 image_tags() { node_tool image-tags "$1" --repository-url "$REPOSITORY_URL" --region "$REGION" "${@:2}"; }
