@@ -5,8 +5,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { commitOf, commitTag, recordTags } from "../ops/image-tags";
+import { commitTag, recordTags } from "../ops/image-tags";
 import { UsageError } from "../ops/run-tool";
+import { commitOf } from "../ops/tag-names";
 import { PROJECT_ROOT } from "./support/fake-tools";
 
 const HASH = "0123456789abcdef".repeat(4);

@@ -37,6 +37,7 @@ import {
 import { PLATFORM } from "../stacks/rollout";
 import { clientConfig, unlessAbsent } from "./aws";
 import { parseOptions, runTool, UsageError } from "./run-tool";
+import { COMMIT_PREFIX, commitOf, INPUTS_PREFIX } from "./tag-names";
 
 /** An ECR repository, as its URL names it. */
 export interface Repository {
@@ -104,29 +105,8 @@ export async function findImage(
   };
 }
 
-/**
- * The tags a deployment records on an image (scripts/push-image.sh): INPUTS_PREFIX<arch>-HASH,
- * the image inputs it holds, and COMMIT_PREFIX<arch>-SHA, the commit that holds them; <arch> is
- * the docker architecture, amd64 or arm64. Only this file spells them.
- */
-const INPUTS_PREFIX = "inputs-";
-const COMMIT_PREFIX = "commit-";
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
-/** A commit tag, or the commit itself (the deploy workflow's tag); group 1 is the commit. */
-const COMMIT_IN_TAG = new RegExp(`^(?:${COMMIT_PREFIX}[a-z0-9]+-)?([0-9a-f]{40})$`);
-
-/**
- * The commit an image was built from, by its tags: a 40-hex tag (the deploy workflow's) or
- * commit-<amd64|arm64>-SHA (what a local deploy records, scripts/push-image.sh).
- */
-export function commitOf(tags: readonly string[]): string | undefined {
-  for (const tag of tags) {
-    const match = COMMIT_IN_TAG.exec(tag);
-    if (match) return match[1];
-  }
-  return undefined;
-}
 
 /** The tag scripts/push-image.sh records a commit under, for a function architecture. */
 export function commitTag(architecture: keyof typeof PLATFORM, commit: string): string {

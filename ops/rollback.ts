@@ -15,7 +15,6 @@ import type { PLATFORM } from "../stacks/rollout";
 import { clientConfig } from "./aws";
 import { FunctionChangedError, updateCode } from "./function-code";
 import {
-  commitOf,
   commitTag,
   findImage,
   type Image,
@@ -34,6 +33,7 @@ import {
   deploymentTarget,
   readFunction,
 } from "./status";
+import { commitOf } from "./tag-names";
 
 /** The rollback cannot or must not be made, for the reason given; nothing was changed. */
 export class RollbackRefusedError extends Error {

@@ -23,6 +23,7 @@ import { execFile } from "node:child_process";
 import { parseArgs, promisify } from "node:util";
 import { DescribeImagesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import { clientConfig, describeError, unlessAbsent } from "./aws";
+import { commitsInTags } from "./tag-names";
 
 const execFileAsync = promisify(execFile);
 
@@ -113,14 +114,6 @@ export type Running =
       readonly image: string;
       readonly commit: string;
     };
-
-/** The commits an image's tags name: a 40-hex tag, or commit-<arch>-<40 hex>. */
-export function commitsInTags(tags: readonly string[]): string[] {
-  return tags.flatMap((tag) => {
-    const m = /^(?:commit-[a-z0-9]+-)?([0-9a-f]{40})$/.exec(tag);
-    return m ? [m[1] as string] : [];
-  });
-}
 
 /** The digest of `image` when it is an image of `repository` (URL@sha256:...), else undefined. */
 export function digestIn(repository: Repository, image: string): string | undefined {

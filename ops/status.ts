@@ -16,8 +16,9 @@ import { type InfraConfig, readInfraConfig, STACK_HANDLER_SETTINGS } from "../st
 import { describeOverride, overrides, readPersisted } from "../stacks/persisted-settings";
 import { functionEnvironment } from "../stacks/thumbnail-function";
 import { clientConfig, unlessAbsent } from "./aws";
-import { commitOf, findImage, type Repository, splitImageUri } from "./image-tags";
+import { findImage, type Repository, splitImageUri } from "./image-tags";
 import { parseOptions, runTool } from "./run-tool";
+import { commitOf } from "./tag-names";
 
 /** The deployment the operator's commands act on. */
 export interface DeploymentTarget {
