@@ -45,11 +45,12 @@ RUN npm install --prefix=scripts --no-save --no-package-lock --ignore-scripts --
 # The runtime: AWS's Lambda base image for Node.js 24 (Amazon Linux 2023, supported until
 # April 2028). Its LAMBDA_TASK_ROOT is /var/task; CMD names <file>.<export> in it.
 FROM public.ecr.aws/lambda/nodejs:24
-# At most 2 glibc malloc arenas: otherwise each libvips/libuv thread gets its own, freed pixel
-# buffers stay mapped in them and RSS creeps up image after image. Measured with npm run bench
-# (docs/performance.md): engine peak RSS over the corpus 524 -> 379 MB, speed unchanged. It is
-# in the image so every deployment (and npm run bench, which reads it from here) gets it.
-ENV MALLOC_ARENA_MAX=2
+# One glibc malloc arena: otherwise each libvips/libuv thread gets its own, freed pixel buffers
+# stay mapped in them and RSS creeps up image after image. Measured with npm run bench
+# (docs/decisions.md steps 2, 5 and 25): engine peak RSS over the corpus 524 -> 379 MB with 2
+# arenas, then 207-238 -> 181-190 MB with 1, for 2-5 % more CPU. It is in the image so every
+# deployment (and npm run bench, which reads it from here) gets it.
+ENV MALLOC_ARENA_MAX=1
 COPY --from=deps /app/node_modules ${LAMBDA_TASK_ROOT}/node_modules
 COPY --from=build /app/dist/ ${LAMBDA_TASK_ROOT}/
 # Node's compile cache (V8 code cache) for the handler: loading the handler once here writes the

@@ -227,8 +227,8 @@ describe("container image layout (Dockerfile replayed without Docker)", () => {
     },
   );
 
-  it("caps glibc's malloc arenas in the runtime environment (peak RSS, docs/performance.md)", () => {
-    expect(layouts.get("amd64")?.env.MALLOC_ARENA_MAX).toBe("2");
+  it("keeps glibc to one malloc arena in the runtime environment (peak RSS, decisions step 25)", () => {
+    expect(layouts.get("amd64")?.env.MALLOC_ARENA_MAX).toBe("1");
   });
 
   it("puts the handler named by CMD at LAMBDA_TASK_ROOT as built JavaScript, no sources", () => {
