@@ -110,9 +110,18 @@ describe("issue 20's targets in the bench report", () => {
     expect(row(report([ours, three(13, 36)]), "3 renditions against 1")?.met).toBe(true);
     // JPEG 2.1x is over 2.0x whatever the median.
     expect(row(report([ours, three(21, 30)]), "3 renditions against 1")?.met).toBe(false);
+    // No comparable JPEG group (here the 3 renditions failed on one JPEG): half the target is
+    // unmeasured, so no verdict, whatever the median says.
+    const failed = three(13, 36);
+    delete failed.bestMs["jpeg-b"];
+    for (const g of failed.groups) if (g.group !== "png <5MP") g.errors.push("jpeg-b: failed");
+    expect(row(report([ours, failed]), "3 renditions against 1")).toMatchObject({
+      measured: expect.stringMatching(/^JPEG <5MP not compared/),
+      met: undefined,
+    });
   });
 
-  it("cold start: the best shipped variant's ready p50 over the plain handler's", () => {
+  it("cold start: the shipped variant's ready p50 over the plain handler's", () => {
     const cold = (bundle: number, cached: number): ColdStartResult =>
       ({
         variants: [
@@ -131,5 +140,22 @@ describe("issue 20's targets in the bench report", () => {
     );
     expect(target?.met).toBe(true);
     expect(row(report([ours], cold(280, 250)), "handler cold start")?.met).toBe(false);
+    // The verdict is the shipped variant's alone, however fast the others.
+    expect(row(report([ours], cold(200, 250)), "handler cold start")?.met).toBe(false);
+  });
+
+  it("cold start without the compile-cache variant (Node < 22.1): no verdict, and says how to get one", () => {
+    const cold = {
+      variants: [
+        { name: "plain sharp + S3 client", readyP50Ms: 300 },
+        { name: "bundle", readyP50Ms: 200 },
+      ],
+    } as ColdStartResult;
+
+    expect(row(report([ours], cold), "handler cold start")).toMatchObject({
+      measured: expect.stringContaining("bundle 200 ms (0.67x)"),
+      met: undefined,
+    });
+    expect(row(report([ours], cold), "handler cold start")?.measured).toContain("--node");
   });
 });

@@ -148,8 +148,14 @@ function imageRatios(a: Record<string, number> = {}, b: Record<string, number> =
     .sort((x, y) => x.ratio - y.ratio);
 }
 
-/** A target; without a result, not measured in this run. */
-function target(name: string, goal: string, result?: [string, boolean], missing = "not measured") {
+/** A target; without a result, not measured in this run; with an undefined verdict, measured
+ * only in part (the text says what is missing). */
+function target(
+  name: string,
+  goal: string,
+  result?: [string, boolean | undefined],
+  missing = "not measured",
+) {
   return { name, goal, measured: result?.[0] ?? missing, met: result?.[1] };
 }
 export type Target = ReturnType<typeof target>;
@@ -249,12 +255,15 @@ function renditionsTarget(renditions: BenchReport["renditions"]) {
       `<= ${x(GOALS.renditionsMedian)}`,
     each?.images
       ? [
-          (small ? `JPEG <5MP ${x(small.cpuRatio)} (wall ${x(small.ratio)}); ` : "") +
+          (small
+            ? `JPEG <5MP ${x(small.cpuRatio)} (wall ${x(small.ratio)}); `
+            : "JPEG <5MP not compared (no such images, or an error in either run); ") +
             `per-image median ${x(each.cpuP50)} over ${each.images} images (${x(each.cpuMin)} ` +
             `to ${x(each.cpuMax)}; wall ${x(each.p50)}, ${x(each.min)} ${each.lowest} to ` +
             `${x(each.max)} ${each.highest})` +
             (all ? `; all images' cpu-time ${x(all.cpuRatio)}` : ""),
-          (small === undefined || small.cpuRatio <= GOALS.renditionsSmallJpeg) &&
+          small &&
+            small.cpuRatio <= GOALS.renditionsSmallJpeg &&
             each.cpuP50 <= GOALS.renditionsMedian,
         ]
       : undefined,
@@ -317,18 +326,24 @@ function heicTargets({ engine, heicItems }: Omit<BenchReport, "targets">): Targe
 
 function coldStartTarget(coldStart: ColdStartResult | undefined) {
   const variant = (name: string) => coldStart?.variants.find((v) => v.name === name);
-  // What ships: the image's bundle with its compile cache (Node >= 22.1, as Lambda's 24 is);
-  // the compiled handler and the bare bundle are shown beside it.
-  const shipped = [variant("handler"), variant("bundle"), variant("bundle + compile cache")];
-  const measured = shipped.flatMap((v) => (v && Number.isFinite(v.readyP50Ms) ? [v] : []));
+  // What ships is the image's bundle with its compile cache (Node >= 22.1, as Lambda's 24 is):
+  // the verdict is its alone; the compiled handler and the bare bundle are shown beside it.
+  const shipped = variant("bundle + compile cache");
+  const shown = [variant("handler"), variant("bundle"), shipped].flatMap((v) =>
+    v && Number.isFinite(v.readyP50Ms) ? [v] : [],
+  );
   const plain = variant("plain sharp + S3 client")?.readyP50Ms ?? Number.NaN;
-  const each = measured.map((v) => `${v.name} ${v.readyP50Ms} ms (${x(v.readyP50Ms / plain)})`);
-  const best = Math.min(...measured.map((v) => v.readyP50Ms)) / plain;
+  const each = shown.map((v) => `${v.name} ${v.readyP50Ms} ms (${x(v.readyP50Ms / plain)})`);
+  const measured = shipped && shown.includes(shipped);
   return target(
     "handler cold start to ready against the plain sharp + S3 client (p50)",
-    `<= ${x(GOALS.coldStart)}`,
-    measured.length > 0 && Number.isFinite(plain)
-      ? [`${each.join(", ")}; the plain one ${plain} ms`, best <= GOALS.coldStart]
+    `<= ${x(GOALS.coldStart)} (the bundle with its compile cache, as the image ships it)`,
+    shown.length > 0 && Number.isFinite(plain)
+      ? [
+          `${each.join(", ")}; the plain one ${plain} ms` +
+            (measured ? "" : "; the shipped variant needs Node >= 22.1 (--node <Node 24>)"),
+          measured ? shipped.readyP50Ms / plain <= GOALS.coldStart : undefined,
+        ]
       : undefined,
   );
 }
