@@ -1,6 +1,6 @@
 /**
  * Whether the AWS account can take what the deployment plans, checked before anything is created
- * by `npm run deploy` (package.json predeploy) and scripts/bootstrap.sh. Reads only.
+ * by `npm run deploy` (package.json) and scripts/bootstrap.sh. Reads only.
  *
  *   node dist/ops/preflight.js account OUTDIR   OUTDIR: `cdktf synth`'s output (cdktf.out)
  *   node dist/ops/preflight.js settings         the settings a synth would read (cdktf.json
