@@ -53,17 +53,21 @@ export function attentionCrop(
   );
   const { x, y } = maximum(gaussianBlur(score, sigma));
   // The maximum's proxy pixel mapped back by its left/top edge, as libvips does.
-  const clip = (value: number, limit: number) => Math.trunc(Math.min(Math.max(value, 0), limit));
   return {
-    left: clip((x * width) / PROXY - cropWidth / 2, width - cropWidth),
-    top: clip((y * height) / PROXY - cropHeight / 2, height - cropHeight),
+    left: Math.trunc(clamp((x * width) / PROXY - cropWidth / 2, width - cropWidth)),
+    top: Math.trunc(clamp((y * height) / PROXY - cropHeight / 2, height - cropHeight)),
   };
+}
+
+/** `value` within 0 and `max`. */
+function clamp(value: number, max: number): number {
+  return Math.min(Math.max(value, 0), max);
 }
 
 /**
  * The image shrunk to PROXY x PROXY as libvips' resize does it (a box shrink by the integer
  * factor that leaves 2-3x, then a Lanczos-3 reduce), RGB only, flattened onto the background:
- * 3 floats per pixel, 0-255. The placement follows the proxy closely, so a cheaper filter
+ * 3 values per pixel, whole numbers from 0 to 255. The placement follows the proxy closely, so a cheaper filter
  * (a plain box) moves crops on pictures without one clear subject.
  */
 function proxy(image: RawPixels, background: readonly [number, number, number]): Float64Array {
@@ -86,14 +90,14 @@ function boxShrink(
   const [red, green, blue] = background;
   for (let row = 0; row < outHeight * y; row++) {
     // Past the last row or column the edge repeats, as libvips extends an image's edges.
-    const source = Math.min(row, height - 1) * width;
+    const source = clamp(row, height - 1) * width;
     const base = Math.floor(row / y) * outWidth;
     for (let cell = 0; cell < outWidth; cell++) {
       let r = 0;
       let g = 0;
       let b = 0;
       for (let column = cell * x; column < (cell + 1) * x; column++) {
-        const offset = (source + Math.min(column, width - 1)) * channels;
+        const offset = (source + clamp(column, width - 1)) * channels;
         // Flattened: opaque pixels as they are, transparent ones the background.
         const opacity = alpha ? (data[offset + 3] ?? 0) / 255 : 1;
         const under = 1 - opacity;
@@ -141,7 +145,7 @@ function reduce(
     const weights = new Float64Array(count);
     let total = 0;
     for (let t = 0; t < count; t++) {
-      offsets[t] = Math.min(Math.max(first + t, 0), size - 1) * step;
+      offsets[t] = clamp(first + t, size - 1) * step;
       weights[t] = lanczos3((first + t - centre) / scale);
       total += weights[t] ?? 0;
     }
@@ -159,9 +163,9 @@ function reduce(
       }
       const target = line * outLineStep + i * outStep;
       // Rounded to 8 bits, as libvips' proxy is.
-      out[target] = Math.min(255, Math.max(0, Math.round(r / total)));
-      out[target + 1] = Math.min(255, Math.max(0, Math.round(g / total)));
-      out[target + 2] = Math.min(255, Math.max(0, Math.round(b / total)));
+      out[target] = clamp(Math.round(r / total), 255);
+      out[target + 1] = clamp(Math.round(g / total), 255);
+      out[target + 2] = clamp(Math.round(b / total), 255);
     }
   }
   return out;
@@ -180,9 +184,10 @@ function scores(rgb: Float64Array): Float64Array {
   const luminance = new Float64Array(n);
   const colour = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const r = linear(rgb[i * 3] ?? 0);
-    const g = linear(rgb[i * 3 + 1] ?? 0);
-    const b = linear(rgb[i * 3 + 2] ?? 0);
+    // The proxy holds 8-bit values (reduce() rounds and clamps them), so they index the table.
+    const r = LINEAR[rgb[i * 3] ?? 0] ?? 0;
+    const g = LINEAR[rgb[i * 3 + 1] ?? 0] ?? 0;
+    const b = LINEAR[rgb[i * 3 + 2] ?? 0] ?? 0;
     // XYZ (D65), Y from 0 to 100, as libvips' colourspace conversion gives it.
     const X = 100 * (0.4124564 * r + 0.3575761 * g + 0.1804375 * b);
     const Y = 100 * (0.2126729 * r + 0.7151522 * g + 0.072175 * b);
@@ -199,8 +204,7 @@ function scores(rgb: Float64Array): Float64Array {
   }
   const score = new Float64Array(n);
   const at = (x: number, y: number) =>
-    luminance[Math.min(Math.max(y, 0), PROXY - 1) * PROXY + Math.min(Math.max(x, 0), PROXY - 1)] ??
-    0;
+    luminance[clamp(y, PROXY - 1) * PROXY + clamp(x, PROXY - 1)] ?? 0;
   for (let y = 0; y < PROXY; y++) {
     for (let x = 0; x < PROXY; x++) {
       const laplacian = 4 * at(x, y) - at(x - 1, y) - at(x + 1, y) - at(x, y - 1) - at(x, y + 1);
@@ -208,10 +212,6 @@ function scores(rgb: Float64Array): Float64Array {
     }
   }
   return score;
-}
-
-function linear(value: number): number {
-  return LINEAR[Math.min(255, Math.max(0, Math.round(value)))] ?? 0;
 }
 
 function lab(t: number): number {
@@ -233,8 +233,8 @@ function gaussianBlur(plane: Float64Array, sigma: number): Float64Array {
       for (let x = 0; x < PROXY; x++) {
         let sum = 0;
         for (let k = -radius; k <= radius; k++) {
-          const xx = horizontal ? Math.min(Math.max(x + k, 0), PROXY - 1) : x;
-          const yy = horizontal ? y : Math.min(Math.max(y + k, 0), PROXY - 1);
+          const xx = horizontal ? clamp(x + k, PROXY - 1) : x;
+          const yy = horizontal ? y : clamp(y + k, PROXY - 1);
           sum += (input[yy * PROXY + xx] ?? 0) * (weights[k + radius] ?? 0);
         }
         output[y * PROXY + x] = sum / total;
