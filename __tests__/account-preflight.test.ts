@@ -30,12 +30,12 @@ import {
   HeadBucketCommand,
   NotFound,
   S3Client,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { GetQueueUrlCommand, QueueDoesNotExist, SQSClient } from "@aws-sdk/client-sqs";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { checkAccount, main, readPlan } from "../ops/preflight";
+import { serviceError } from "./support/fake-s3";
 import { runScript, type ScratchProject, scratchProject } from "./support/fake-tools";
 import { synthInfra } from "./support/infra";
 import { rules } from "./support/script-rules";
@@ -152,13 +152,12 @@ const mocks = [lambda, s3, ecr, logs, iam, sqs, cloudwatch, sts];
 const $metadata = {};
 
 /** S3's answer for a bucket of another account. */
-const forbidden = () =>
-  new S3ServiceException({
-    name: "Forbidden",
-    $fault: "client",
-    $metadata: { httpStatusCode: 403 },
-    message: "Forbidden",
-  });
+const forbidden = () => serviceError("Forbidden", 403, "Forbidden");
+
+/** IAM's answer for a role that exists. */
+const existingRole = (RoleName: string) => ({
+  Role: { RoleName, Path: "/", RoleId: "r", Arn: "a", CreateDate: new Date() },
+});
 
 /** A new account: 1000 concurrent executions, none reserved, none of the names exists. */
 beforeEach(() => {
@@ -284,15 +283,9 @@ describe("names the deployment would create", () => {
         { logGroupName: "/aws/lambda/thumbnailer-x" },
       ],
     });
-    iam.on(GetRoleCommand, { RoleName: "thumbnailer-eu-west-1-lambda" }).resolves({
-      Role: {
-        RoleName: "thumbnailer-eu-west-1-lambda",
-        Path: "/",
-        RoleId: "r",
-        Arn: "a",
-        CreateDate: new Date(),
-      },
-    });
+    iam
+      .on(GetRoleCommand, { RoleName: "thumbnailer-eu-west-1-lambda" })
+      .resolves(existingRole("thumbnailer-eu-west-1-lambda"));
     lambda.on(GetFunctionCommand).resolves({ Configuration: { FunctionName: "thumbnailer" } });
     sqs.on(GetQueueUrlCommand).resolves({ QueueUrl: "https://sqs/thumbnailer-failures" });
     cloudwatch
@@ -352,15 +345,9 @@ describe("names the deployment would create", () => {
       }),
     );
     lambda.on(GetFunctionCommand).resolves({ Configuration: { FunctionName: "thumbnailer" } });
-    iam.on(GetRoleCommand, { RoleName: "thumbnailer-eu-west-1-lambda" }).resolves({
-      Role: {
-        RoleName: "thumbnailer-eu-west-1-lambda",
-        Path: "/",
-        RoleId: "r",
-        Arn: "a",
-        CreateDate: new Date(),
-      },
-    });
+    iam
+      .on(GetRoleCommand, { RoleName: "thumbnailer-eu-west-1-lambda" })
+      .resolves(existingRole("thumbnailer-eu-west-1-lambda"));
     try {
       // Act
       const report = await checkAccount(plan(`state-local ${path}`, ...NAMES));

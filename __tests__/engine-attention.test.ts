@@ -110,10 +110,7 @@ function atLuminance(pixels: Buffer, y: number, dark = y): Buffer {
 }
 
 /** The crop of `box` in the shared copy of `image`: ours, and libvips' (sharp's "attention"). */
-async function bothCrops(
-  image: RawImage | { data: Buffer; width: number; height: number; channels: 3 },
-  box: readonly number[],
-) {
+async function bothCrops(image: RawImage, box: readonly number[]) {
   const [width = 0, height = 0] = box;
   const copy = await copyFor(image, [width, height]);
   const ours = attention.attentionCrop(copy, width, height, [255, 255, 255]);

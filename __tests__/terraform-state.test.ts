@@ -12,7 +12,6 @@ import {
   NoSuchBucket,
   NoSuchKey,
   S3Client,
-  S3ServiceException,
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { heldBuckets } from "../ops/empty-buckets";
@@ -22,6 +21,7 @@ import {
   StateReadError,
   stateInstances,
 } from "../ops/terraform-state";
+import { serviceError } from "./support/fake-s3";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 const s3 = mockClient(S3Client);
@@ -57,14 +57,7 @@ describe("readState", () => {
   });
 
   it("fails, naming the object, when the state cannot be read", async () => {
-    s3.on(GetObjectCommand).rejects(
-      new S3ServiceException({
-        name: "AccessDenied",
-        $fault: "client",
-        message: "no",
-        $metadata: { httpStatusCode: 403 },
-      }),
-    );
+    s3.on(GetObjectCommand).rejects(serviceError("AccessDenied", 403, "no"));
 
     const read = readState(S3_STATE, client());
 
@@ -151,14 +144,7 @@ describe("heldBuckets", () => {
   });
 
   it("fails, naming the bucket, when it cannot be listed", async () => {
-    s3.on(ListObjectVersionsCommand).rejects(
-      new S3ServiceException({
-        name: "AccessDenied",
-        $fault: "client",
-        message: "no",
-        $metadata: { httpStatusCode: 403 },
-      }),
-    );
+    s3.on(ListObjectVersionsCommand).rejects(serviceError("AccessDenied", 403, "no"));
 
     await expect(heldBuckets(client(), ["b"], () => {})).rejects.toThrow(
       "cannot tell whether s3://b is empty: AccessDenied: no",

@@ -36,12 +36,16 @@ export interface StoredObject {
 
 const $metadata = (httpStatusCode: number) => ({ httpStatusCode });
 
-export function serviceError(name: string, httpStatusCode: number): S3ServiceException {
+export function serviceError(
+  name: string,
+  httpStatusCode: number,
+  message = `${name} (fake)`,
+): S3ServiceException {
   return new S3ServiceException({
     name,
     $fault: httpStatusCode >= 500 ? "server" : "client",
     $metadata: $metadata(httpStatusCode),
-    message: `${name} (fake)`,
+    message,
   });
 }
 
