@@ -354,32 +354,27 @@ describe("thumbnailer backfill --direct (integration: real s3rver, built CLI)", 
   }
 });
 
-describe("thumbnailer backfill --direct of a deployment's own buckets (integration: real synth and s3rver, built CLI)", () => {
-  // The deployment's bucket names hold the account: any account's buckets are the deployment's.
-  const SOURCE = "thumbnailer-source-123456789012-us-east-1";
-  const DEST = "thumbnailer-thumbnails-123456789012-us-east-1";
-  /** cdktf.json's settings: uploads under "in/" ending ".jpg" trigger; thumbnails under "thumbs/". */
-  const CONTEXT = { notificationPrefix: "in/", notificationSuffix: ".jpg", destPrefix: "thumbs/" };
-  let local: TestS3;
-  let infra: SynthedInfra;
-  let project: string;
-
+/**
+ * A deployment's project folder, as `backfill --direct` reads it (cdktf.json of `context` and
+ * `cdktf synth`'s output of it), beside an s3rver holding `buckets`; `backfill` runs the built
+ * CLI there. The fields are set in beforeAll.
+ */
+function deploymentProject(context: Record<string, unknown>, buckets: string[]) {
+  const deployed = {} as { local: TestS3; infra: SynthedInfra; project: string };
   beforeAll(async () => {
     buildDist();
-    local = await startTestS3([SOURCE, DEST, "source", "thumbnails"]);
-    infra = synthInfra(CONTEXT);
-    // The project folder: cdktf.json and `cdktf synth`'s output of it.
-    project = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-project-"));
-    await writeFile(path.join(project, "cdktf.json"), JSON.stringify({ context: CONTEXT }));
-    await symlink(infra.outdir, path.join(project, "cdktf.out"));
+    deployed.local = await startTestS3(buckets);
+    deployed.infra = synthInfra(context);
+    deployed.project = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-project-"));
+    const { project } = deployed;
+    await writeFile(path.join(project, "cdktf.json"), JSON.stringify({ context }));
+    await symlink(deployed.infra.outdir, path.join(project, "cdktf.out"));
   });
-
   afterAll(async () => {
-    await local.close();
-    infra.cleanup();
-    await rm(project, { recursive: true, force: true });
+    await deployed.local.close();
+    deployed.infra.cleanup();
+    await rm(deployed.project, { recursive: true, force: true });
   });
-
   const backfill = (source: string, dest: string, ...more: string[]) =>
     runCli(
       [
@@ -387,24 +382,35 @@ describe("thumbnailer backfill --direct of a deployment's own buckets (integrati
         "--direct",
         "--json",
         "--endpoint",
-        local.endpoint,
+        deployed.local.endpoint,
         "--source-bucket",
         source,
         "--dest-bucket",
         dest,
         "--checkpoint",
-        path.join(project, `${source}.checkpoint.json`),
+        path.join(deployed.project, `${source}.checkpoint.json`),
         ...more,
       ],
-      { cwd: project, env },
+      { cwd: deployed.project, env },
     );
+  return Object.assign(deployed, { backfill });
+}
+
+describe("thumbnailer backfill --direct of a deployment's own buckets (integration: real synth and s3rver, built CLI)", () => {
+  // The deployment's bucket names hold the account: any account's buckets are the deployment's.
+  const SOURCE = "thumbnailer-source-123456789012-us-east-1";
+  const DEST = "thumbnailer-thumbnails-123456789012-us-east-1";
+  /** cdktf.json's settings: uploads under "in/" ending ".jpg" trigger; thumbnails under "thumbs/". */
+  const CONTEXT = { notificationPrefix: "in/", notificationSuffix: ".jpg", destPrefix: "thumbs/" };
+  const deployed = deploymentProject(CONTEXT, [SOURCE, DEST, "source", "thumbnails"]);
+  const { backfill } = deployed;
 
   it("takes the source prefix, suffix and destination prefix from the deployment, without flags", async () => {
     // Arrange: the same JPEG under every name, in the deployment's source bucket and in another one
     const image = await jpeg(64, 48);
     const keys = ["in/a.jpg", "in/b.png", "in/notes.txt", "elsewhere/c.jpg"];
     for (const bucket of [SOURCE, "source"]) {
-      for (const key of keys) await put(local.s3, bucket, key, image);
+      for (const key of keys) await put(deployed.local.s3, bucket, key, image);
     }
 
     // Act
@@ -416,7 +422,7 @@ describe("thumbnailer backfill --direct of a deployment's own buckets (integrati
     expect(parseLines(deployment.stdout).map((l) => [l.key, l.outcome])).toEqual([
       ["in/a.jpg", "created"],
     ]);
-    expect(await listKeys(local.s3, DEST)).toEqual(["thumbs/in/a.jpg"]);
+    expect(await listKeys(deployed.local.s3, DEST)).toEqual(["thumbs/in/a.jpg"]);
     expect(deployment.stderr).toContain(
       '2 not matched by the deployment\'s filter (keys ending ".jpg")',
     );
@@ -425,7 +431,7 @@ describe("thumbnailer backfill --direct of a deployment's own buckets (integrati
     );
     // Another bucket is no deployment's: no filter, no destination prefix (the flags' defaults)
     expect(elsewhere.code).toBe(0);
-    expect((await listKeys(local.s3, "thumbnails")).sort()).toEqual([...keys].sort());
+    expect((await listKeys(deployed.local.s3, "thumbnails")).sort()).toEqual([...keys].sort());
   });
 
   it("a flag still wins over the deployment's setting", async () => {
@@ -435,7 +441,10 @@ describe("thumbnailer backfill --direct of a deployment's own buckets (integrati
     expect(parseLines(result.stdout).map((l) => [l.key, l.outcome])).toEqual([
       ["in/b.png", "created"],
     ]);
-    expect((await listKeys(local.s3, DEST)).sort()).toEqual(["p/in/b.png", "thumbs/in/a.jpg"]);
+    expect((await listKeys(deployed.local.s3, DEST)).sort()).toEqual([
+      "p/in/b.png",
+      "thumbs/in/a.jpg",
+    ]);
   });
 });
 
@@ -448,48 +457,15 @@ describe("thumbnailer backfill --direct of a deployment with renditions (integra
     { name: "card", width: 200, height: 100, fit: "cover", format: "png", prefix: "cards/" },
   ];
   const CONTEXT = { renditions: RENDITIONS, destPrefix: "thumbs/", cacheControl: "max-age=60" };
-  let local: TestS3;
-  let infra: SynthedInfra;
-  let project: string;
-
-  beforeAll(async () => {
-    buildDist();
-    local = await startTestS3([SOURCE, DEST, "source", "thumbnails", "copies"]);
-    infra = synthInfra(CONTEXT);
-    project = await mkdtemp(path.join(tmpdir(), "thumbnailer-backfill-renditions-"));
-    await writeFile(path.join(project, "cdktf.json"), JSON.stringify({ context: CONTEXT }));
-    await symlink(infra.outdir, path.join(project, "cdktf.out"));
-    await put(local.s3, SOURCE, "in/a.jpg", await jpeg(640, 480));
-  });
-
-  afterAll(async () => {
-    await local.close();
-    infra.cleanup();
-    await rm(project, { recursive: true, force: true });
-  });
-
-  const backfill = (source: string, dest: string, ...more: string[]) =>
-    runCli(
-      [
-        "backfill",
-        "--direct",
-        "--json",
-        "--endpoint",
-        local.endpoint,
-        "--source-bucket",
-        source,
-        "--dest-bucket",
-        dest,
-        "--checkpoint",
-        path.join(project, `${source}.checkpoint.json`),
-        ...more,
-      ],
-      { cwd: project, env },
-    );
+  const deployed = deploymentProject(CONTEXT, [SOURCE, DEST, "source", "thumbnails", "copies"]);
+  const { backfill } = deployed;
+  beforeAll(async () => put(deployed.local.s3, SOURCE, "in/a.jpg", await jpeg(640, 480)));
 
   /** The handler's own configuration: its readConfig of the synthesized function's environment. */
   const handlerConfig = () => {
-    const [fn] = Object.values(infra.stacks.lambda.json.resource?.aws_lambda_function ?? {});
+    const [fn] = Object.values(
+      deployed.infra.stacks.lambda.json.resource?.aws_lambda_function ?? {},
+    );
     const { variables } = (fn?.environment ?? {}) as { variables?: Record<string, string> };
     return readConfig({ ...variables, SOURCE_BUCKET: SOURCE, DEST_BUCKET: DEST });
   };
@@ -501,12 +477,12 @@ describe("thumbnailer backfill --direct of a deployment with renditions (integra
     const config = handlerConfig();
     const expected = config.renditions.map((r) => destinationKey("in/a.jpg", config, r));
     expect(expected.sort()).toEqual(["thumbs/cards/in/a.jpg", "thumbs/small/in/a.jpg"]);
-    expect((await listKeys(local.s3, DEST)).sort()).toEqual(expected);
+    expect((await listKeys(deployed.local.s3, DEST)).sort()).toEqual(expected);
     const made = [];
     for (const rendition of config.renditions) {
       const key = destinationKey("in/a.jpg", config, rendition);
-      const object = await get(local.s3, DEST, key);
-      const head = await local.s3.send(new HeadObjectCommand({ Bucket: DEST, Key: key }));
+      const object = await get(deployed.local.s3, DEST, key);
+      const head = await deployed.local.s3.send(new HeadObjectCommand({ Bucket: DEST, Key: key }));
       const { width, height, format } = await describeImage(object?.data ?? new Uint8Array());
       made.push([rendition.name, format, width, height, object?.contentType, head.CacheControl]);
     }
@@ -517,19 +493,19 @@ describe("thumbnailer backfill --direct of a deployment with renditions (integra
   });
 
   it("refuses a thumbnail flag or variable the deployed function does not have (exit 2, nothing written); one that agrees is taken", async () => {
-    await put(local.s3, SOURCE, "in/b.jpg", await jpeg(640, 480));
-    const before = await listKeys(local.s3, DEST);
+    await put(deployed.local.s3, SOURCE, "in/b.jpg", await jpeg(640, 480));
+    const before = await listKeys(deployed.local.s3, DEST);
 
     const width = await backfill(SOURCE, DEST, "--width", "300");
     const other = await backfill(SOURCE, DEST, "--renditions", JSON.stringify(RENDITIONS.slice(1)));
     const variable = await runCli(
-      ["backfill", "--direct", "--endpoint", local.endpoint, "--source-bucket", SOURCE],
+      ["backfill", "--direct", "--endpoint", deployed.local.endpoint, "--source-bucket", SOURCE],
       {
-        cwd: project,
+        cwd: deployed.project,
         env: { ...env, THUMBNAILER_DEST_BUCKET: DEST, THUMBNAILER_THUMB_QUALITY: "50" },
       },
     );
-    const afterRefusals = await listKeys(local.s3, DEST);
+    const afterRefusals = await listKeys(deployed.local.s3, DEST);
     // The same list, written otherwise (other order of fields, defaults spelt out)
     const same = RENDITIONS.map((r) => ({ prefix: `${r.name}/`, ...r, animated: false }));
     const agreeing = await backfill(SOURCE, DEST, "--renditions", JSON.stringify(same));
@@ -557,19 +533,19 @@ describe("thumbnailer backfill --direct of a deployment with renditions (integra
     const result = await backfill(SOURCE, "copies");
 
     expect(result.code).toBe(0);
-    expect((await listKeys(local.s3, "copies")).sort()).toEqual(
+    expect((await listKeys(deployed.local.s3, "copies")).sort()).toEqual(
       ["cards/in/a.jpg", "cards/in/b.jpg", "small/in/a.jpg", "small/in/b.jpg"].sort(),
     );
   });
 
   it("outside the deployment, the thumbnail flags apply as before", async () => {
-    await put(local.s3, "source", "in/a.jpg", await jpeg(640, 480));
+    await put(deployed.local.s3, "source", "in/a.jpg", await jpeg(640, 480));
 
     const result = await backfill("source", "thumbnails", "--width", "32", "--format", "png");
 
     expect(result.code).toBe(0);
-    expect(await listKeys(local.s3, "thumbnails")).toEqual(["in/a.jpg"]);
-    const object = await get(local.s3, "thumbnails", "in/a.jpg");
+    expect(await listKeys(deployed.local.s3, "thumbnails")).toEqual(["in/a.jpg"]);
+    const object = await get(deployed.local.s3, "thumbnails", "in/a.jpg");
     const { width, height, format } = await describeImage(object?.data ?? new Uint8Array());
     expect([format, width, height]).toEqual(["png", 32, 24]);
   });
